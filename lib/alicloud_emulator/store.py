@@ -1,0 +1,252 @@
+"""Durable state: SQLite, one transaction per API request.
+
+Resources are JSON documents keyed by ID and scoped by account and region. Asynchronous state
+changes are stored on the resource as timed transitions and settled lazily whenever it is read,
+at the virtual time of the request, so nothing runs in the background and a restart loses
+nothing: a resource that was ``Connecting`` when the process died is ``Active`` when next read at
+or after its due time. Every write keeps the previous version, so a read can be served "as of" an
+earlier moment (the stale-read fault).
+
+With ``path=None`` the database lives in memory. With a file it runs in WAL mode with
+``synchronous=NORMAL``: a ``kill -9`` of the process loses no committed transaction (only a power
+cut could), without an fsync per request.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+HISTORY_KEEP = 6
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resources (
+    id TEXT PRIMARY KEY, type TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL,
+    seq INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS resources_scope ON resources (type, account, region);
+CREATE TABLE IF NOT EXISTS tokens (
+    account TEXT NOT NULL, action TEXT NOT NULL, token TEXT NOT NULL, params_hash TEXT NOT NULL,
+    response TEXT NOT NULL, PRIMARY KEY (account, action, token));
+CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL,
+    calls INTEGER NOT NULL DEFAULT 0, fired INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+"""
+
+
+def settle(rec: dict[str, Any], at: float) -> dict[str, Any] | None:
+    """Apply the transitions due by ``at``; ``None`` when the resource is gone by then."""
+    pending = rec.get("_transitions") or []
+    if pending and pending[0][0] <= at:
+        rec = dict(rec)
+        keep = []
+        for due, changes in pending:
+            if due <= at:
+                rec.update(changes)
+            else:
+                keep.append([due, changes])
+        rec["_transitions"] = keep
+    gone = rec.get("_gone_at")
+    if gone is not None and gone <= at:
+        return None
+    return rec
+
+
+def as_of(rec: dict[str, Any], at: float) -> dict[str, Any] | None:
+    """The resource as it was (or was due to be) at virtual time ``at``."""
+    if rec["_created"] > at:
+        return None
+    cur = rec
+    for changed_at, before in reversed(rec.get("_history") or []):
+        if changed_at > at:
+            cur = before
+        else:
+            break
+    return settle(cur, at)
+
+
+class Store:
+    """The emulator's database. Requests are serialised: one writer at a time, like the SQLite
+    file itself, which keeps concurrent clients safe without any in-process shared state."""
+
+    def __init__(self, path: str | None = None):
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        version = self.meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        elif int(version) > SCHEMA_VERSION:
+            raise RuntimeError(f"{path}: written by a newer emulator (schema {version} > {SCHEMA_VERSION})")
+        self._offset = float(self.meta("clock_offset", 0.0))
+
+    # -- meta (outside request transactions) ---------------------------------------------------
+    def meta(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def now(self) -> float:
+        """Virtual time: wall clock plus the offset that ``/_emulator/clock`` advanced."""
+        return time.time() + self._offset
+
+    def advance_clock(self, seconds: float) -> float:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._offset += seconds
+            self.set_meta("clock_offset", self._offset)
+            return self.now()
+
+    @contextmanager
+    def transaction(self, now: float | None = None, view_time: float | None = None) -> Iterator["Tx"]:
+        """One request: commit on success, roll back on any exception."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                tx = Tx(self._db, self.now() if now is None else now)
+                if view_time is not None:
+                    tx.view_time = view_time
+                yield tx
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def wipe(self) -> None:
+        """Remove every resource, token, fault and journal entry (the world is loaded again after)."""
+        with self._lock:
+            self._db.executescript("BEGIN IMMEDIATE; DELETE FROM resources; DELETE FROM tokens; "
+                                   "DELETE FROM faults; DELETE FROM journal; "
+                                   "DELETE FROM meta WHERE key NOT IN ('schema_version', 'clock_offset'); COMMIT;")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class Tx:
+    """A request's view of the store. Reads settle transitions at ``view_time`` (normally now)."""
+
+    def __init__(self, db: sqlite3.Connection, now: float):
+        self._db = db
+        self.now = now
+        self.view_time = now
+
+    # -- resources -------------------------------------------------------------------------------
+    def get(self, type_: str, id_: str | None, account: str | None = None) -> dict[str, Any] | None:
+        """One resource by ID. With ``account`` the lookup is scoped to that account, so another
+        account's ID reads exactly like one that does not exist."""
+        if not id_:
+            return None
+        row = self._db.execute("SELECT data, account FROM resources WHERE id=? AND type=?", (id_, type_)).fetchone()
+        if row is None or (account is not None and row["account"] != account):
+            return None
+        return as_of(json.loads(row["data"]), self.view_time)
+
+    def find(self, type_: str, account: str | None = None, region: str | None = None,
+             **where: Any) -> list[dict[str, Any]]:
+        """Resources of a type in creation order, optionally scoped and filtered by field equality."""
+        sql, args = "SELECT data FROM resources WHERE type=?", [type_]
+        if account is not None:
+            sql += " AND account=?"
+            args.append(account)
+        if region is not None:
+            sql += " AND region=?"
+            args.append(region)
+        out = []
+        for (data,) in self._db.execute(sql + " ORDER BY seq", args):
+            rec = as_of(json.loads(data), self.view_time)
+            if rec is not None and all(rec.get(k) == v for k, v in where.items()):
+                out.append(rec)
+        return out
+
+    def insert(self, type_: str, id_: str, account: str, region: str, data: dict[str, Any]) -> dict[str, Any]:
+        rec = dict(data, _type=type_, _id=id_, _account=account, _region=region, _created=self.now,
+                   _transitions=[], _history=[])
+        seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM resources").fetchone()[0]
+        self._db.execute("INSERT INTO resources VALUES (?, ?, ?, ?, ?, ?)",
+                         (id_, type_, account, region, seq, json.dumps(rec)))
+        return rec
+
+    def put(self, rec: dict[str, Any]) -> dict[str, Any]:
+        """Write back a resource read in this transaction, keeping the version it replaces."""
+        row = self._db.execute("SELECT data FROM resources WHERE id=?", (rec["_id"],)).fetchone()
+        before = json.loads(row["data"])
+        history = before.pop("_history", [])
+        history = (history + [[self.now, before]])[-HISTORY_KEEP:]
+        rec = dict(rec, _history=history)
+        self._db.execute("UPDATE resources SET data=? WHERE id=?", (json.dumps(rec), rec["_id"]))
+        return rec
+
+    def schedule(self, rec: dict[str, Any], delay: float, **changes: Any) -> None:
+        """Add a timed transition to ``rec`` (in memory; ``put`` writes it)."""
+        rec.setdefault("_transitions", []).append([self.now + max(0.0, delay), changes])
+        rec["_transitions"].sort(key=lambda t: t[0])
+        settled = settle(rec, self.now)
+        if settled is not None:
+            rec.clear()
+            rec.update(settled)
+
+    def remove(self, rec: dict[str, Any], delay: float = 0.0) -> None:
+        """Mark a resource gone after ``delay`` seconds of virtual time."""
+        rec["_gone_at"] = self.now + max(0.0, delay)
+        self.put(rec)
+
+    # -- ids, idempotency, journal -----------------------------------------------------------------
+    def new_id(self, prefix: str) -> str:
+        """A realistic, unique ID: prefix plus 20 lowercase alphanumerics, deterministic per world."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='id_counter'").fetchone()
+        n = (json.loads(row[0]) if row else 0) + 1
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('id_counter', ?)", (json.dumps(n),))
+        seed = self._db.execute("SELECT value FROM meta WHERE key='seed'").fetchone()
+        digest = hashlib.sha256(f"{seed[0] if seed else ''}:{prefix}:{n}".encode()).digest()
+        alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+        return prefix + "".join(alphabet[b % 36] for b in digest[:20])
+
+    def token(self, account: str, action: str, token: str) -> tuple[str, dict[str, Any]] | None:
+        row = self._db.execute("SELECT params_hash, response FROM tokens WHERE account=? AND action=? AND token=?",
+                               (account, action, token)).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def save_token(self, account: str, action: str, token: str, params_hash: str, response: dict[str, Any]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?)",
+                         (account, action, token, params_hash, json.dumps(response)))
+
+    def journal(self, entry: dict[str, Any]) -> None:
+        self._db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry),))
+
+    def faults(self) -> list[tuple[int, dict[str, Any], int, int]]:
+        return [(r[0], json.loads(r[1]), r[2], r[3]) for r in
+                self._db.execute("SELECT id, rule, calls, fired FROM faults ORDER BY id")]
+
+    def count_fault(self, fault_id: int, calls: int, fired: int) -> None:
+        self._db.execute("UPDATE faults SET calls=?, fired=? WHERE id=?", (calls, fired, fault_id))
+
+    def sql(self, statement: str, args: tuple = ()) -> list[sqlite3.Row]:
+        """Direct access for the control API (journal, faults, state dumps)."""
+        return self._db.execute(statement, args).fetchall()
+
+
+def public(rec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The resource without the store's bookkeeping keys."""
+    if rec is None:
+        return None
+    return {k: copy.deepcopy(v) for k, v in rec.items() if not k.startswith("_")}
