@@ -136,8 +136,9 @@ def _seed_vpc(tx: Tx, owner: str, v: dict[str, Any]) -> None:
             "VSwitchId": sid, "VSwitchName": s.get("name", ""), "VpcId": vpc_id, "ZoneId": s["zone"],
             "CidrBlock": str(ipaddress.ip_network(s["cidr"])), "Status": "Available", "CreationTime": created,
             "Description": "", "IsDefault": False, "RouteTableId": vtb_id})
-        tx.insert("route_entry", tx.new_id("rte-"), owner, region, {
-            "RouteTableId": vtb_id, "DestinationCidrBlock": str(ipaddress.ip_network(s["cidr"])),
+        rte_id = tx.new_id("rte-")
+        tx.insert("route_entry", rte_id, owner, region, {
+            "RouteEntryId": rte_id, "RouteTableId": vtb_id, "DestinationCidrBlock": str(ipaddress.ip_network(s["cidr"])),
             "Type": "System", "Status": "Available", "NextHopType": "local", "NextHopId": "",
             "RouteEntryName": "", "Description": "", "Origin": "SystemCreate", "GmtModified": created})
     tx.insert("vpc", vpc_id, owner, region, {

@@ -1,4 +1,32 @@
 """One module per product, like moto's services: resources and their rules, no HTTP.
 
 Each module exposes ``ACTIONS: dict[str, Action]``; ``dispatch.PRODUCTS`` maps API versions to them.
+
+Resource records shared between products (``store`` type -> fields; every record is scoped by the
+owner account UID and region, and also carries the store's ``_``-prefixed bookkeeping keys):
+
+* ``vpc``: VpcId, VpcName, RegionId, Status, CidrBlock, VRouterId, RouteTableId, IsDefault,
+  CreationTime, Description, VSwitchIds (list)
+* ``vswitch``: VSwitchId, VSwitchName, VpcId, ZoneId, CidrBlock, Status, CreationTime, Description,
+  IsDefault, RouteTableId
+* ``route_table``: RouteTableId, RouteTableName, RouteTableType ("System"), RouterId (vrt-),
+  RouterType ("VRouter"), VpcId, Status, CreationTime, Description, VSwitchIds (list)
+* ``route_entry``: RouteEntryId, RouteTableId, DestinationCidrBlock (normalised CIDR), Type
+  ("System" for a vSwitch's local route, "Custom"), Status ("Pending", "Available", "Deleting"),
+  NextHopType ("local" for system routes, "RouterInterface", ...), NextHopId, RouteEntryName,
+  Description, Origin ("SystemCreate" | "CustomCreate"), GmtModified
+* ``router_interface``: RouterInterfaceId, Name, Description, Role ("InitiatingSide" |
+  "AcceptingSide"), RouterId, RouterType, VpcInstanceId, Spec, Bandwidth (int), Status, BusinessStatus,
+  ChargeType, CreationTime, ConnectedTime, EndTime, OppositeInterfaceId, OppositeRouterId,
+  OppositeRouterType, OppositeRegionId, OppositeInterfaceOwnerId (str UID), OppositeVpcInstanceId,
+  plus the remaining response fields. Two interfaces are *connected* when both are ``Active`` and
+  each one's OppositeInterfaceId/OppositeInterfaceOwnerId/OppositeRegionId name the other.
+* ``security_group``: SecurityGroupId, SecurityGroupName, VpcId, Description, SecurityGroupType,
+  CreationTime, InnerAccessPolicy, Rules (list of Permission dicts as DescribeSecurityGroupAttribute
+  returns them: SecurityGroupRuleId, Direction, IpProtocol (upper case), PortRange, SourceCidrIp,
+  SourceGroupId, SourceGroupOwnerAccount (UID), Policy ("Accept"/"Drop"), Priority (int), NicType,
+  Description, CreateTime, ...)
+* ``instance``: InstanceId, InstanceName, Status, RegionId, ZoneId, VpcId, VSwitchId,
+  PrivateIpAddress (str), SecurityGroupIds (list), CreationTime, OSType, OSName, InstanceType,
+  CloudAssistant (bool)
 """
