@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -32,10 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         world = load_world_file(args.world) if args.world else default_world()
         validate(world)
-    except (OSError, WorldError) as e:
-        print(f"alicloud-emulator: {e}", file=sys.stderr)
+    except WorldError as e:
+        if not args.world:
+            where = "built-in world: "
+        else:
+            where = "world file " if str(e).startswith(args.world) else f"world file {args.world}: "
+        print(f"alicloud-emulator: {where}{e}", file=sys.stderr)
         return 2
-    server = make_server(args.db, world, args.host, args.port, not args.no_verify_signatures, args.reset)
+    try:
+        server = make_server(args.db, world, args.host, args.port, not args.no_verify_signatures, args.reset)
+    except (OSError, RuntimeError, sqlite3.Error) as e:  # port taken, unreadable or newer database
+        print(f"alicloud-emulator: cannot serve: {e}", file=sys.stderr)
+        return 1
     app = server.app
     if args.port_file:
         tmp = Path(args.port_file + ".tmp")

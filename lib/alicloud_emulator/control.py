@@ -27,7 +27,7 @@ def handle(app: "App", req: Request) -> Reply:
                                        + ", ".join(f"/_emulator/{r}" for r in _ROUTES)}, 404)
     try:
         return route(app, req)
-    except (ValueError, WorldError, FaultRuleError) as e:
+    except (ValueError, OSError, yaml.YAMLError, WorldError, FaultRuleError) as e:
         return control_reply({"error": str(e)}, 400)
 
 
@@ -58,6 +58,8 @@ def _world(app: "App", req: Request) -> Reply:
         world = app.store.meta("world") or {}
         return control_reply({k: v for k, v in world.items() if k != "accounts"})
     body = _body(req)
+    if not isinstance(body, dict):
+        raise WorldError("a world is a mapping with accounts and vpcs, or {\"path\": FILE}")
     world = load_world_file(body["path"]) if set(body) == {"path"} else body
     app.load_world(world)
     return control_reply({"status": "loaded", "accounts": [a.name for a in app.emulator.accounts]})

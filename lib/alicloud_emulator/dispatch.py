@@ -75,7 +75,7 @@ class Emulator:
             spec = actions.get(action)
             if spec is None:
                 raise ApiError("InvalidAction.NotFound", f"Specified api \"{action}\" is not found for {product} {version}.", 404)
-            fired = self._fire_faults(action, product, account)
+            fired = self._fire_faults(action, product, account, spec.mutating)
             for f in fired:
                 if f.effect == "latency":
                     time.sleep(float(f.rule["latency_ms"]) / 1000.0)
@@ -112,7 +112,7 @@ class Emulator:
             signing.verify(req.method, req.path, req.query, req.headers, req.body, signed, account.access_key_secret)
         return account
 
-    def _fire_faults(self, action: str, product: str, account: Account) -> list[Fired]:
+    def _fire_faults(self, action: str, product: str, account: Account, mutating: bool) -> list[Fired]:
         if not self._has_faults:
             return []
         out = []
@@ -120,6 +120,8 @@ class Emulator:
             for fault_id, rule, calls, fired in tx.faults():
                 if not selects(rule, action, product, account.name, account.uid):
                     continue
+                if rule["effect"] == "stale_read" and mutating:
+                    continue  # a write always sees the present; only reads lag
                 calls += 1
                 hit = triggers(rule, calls, fired, tx.now)
                 tx.count_fault(fault_id, calls, fired + int(hit))
@@ -152,9 +154,15 @@ class Emulator:
             body = spec.handler(ctx, params)
             if token:
                 tx.save_token(account.uid, action, token, digest, body)
-            if after is not None:
-                entry["fault"] = after.label()
-            self._journal_in(tx, entry, 200, None, started)
+            if after is None:
+                self._journal_in(tx, entry, 200, None, started)
+            else:  # the journal says what the client saw, and that the change is in
+                entry.update(fault=after.label(), committed=True)
+                if after.rule.get("code"):
+                    code, _, status, _ = after.error()
+                    self._journal_in(tx, entry, status, code, started)
+                else:
+                    self._journal_in(tx, entry, 0, "Dropped", started)
         return body
 
     def _journal(self, entry: dict[str, Any], status: int, code: str | None, started: float) -> None:

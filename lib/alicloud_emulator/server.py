@@ -9,13 +9,14 @@ import ipaddress
 import logging
 import socket
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import control
 from .dispatch import Emulator
 from .store import Store
-from .wire import Reply, Request, control_reply
+from .wire import Request, control_reply, error_reply
 from .world import default_world, load_into
 
 log = logging.getLogger("alicloud_emulator")
@@ -26,13 +27,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: "EmulatorServer"
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        req = Request.parse(self.command, self.path, headers, body)
         try:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            req = Request.parse(self.command, self.path, headers, body)
             if req.path.startswith("/_emulator/"):
-                if not ipaddress.ip_address(self.client_address[0]).is_loopback:
+                if not is_loopback(self.client_address[0]):
                     reply = control_reply({"error": "the control API answers loopback clients only"}, 403)
                 else:
                     reply = control.handle(self.server.app, req)
@@ -40,9 +41,8 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = self.server.app.emulator.handle(req)
         except Exception as e:  # a bug must still answer like the cloud does, not hang the SDK
             log.exception("internal error")
-            from .wire import error_reply
             reply = error_reply(500, "InternalError", f"The request processing has failed due to some unknown error. ({type(e).__name__})",
-                                "00000000-0000-0000-0000-000000000000", "openapi.aliyuncs.com")
+                                str(uuid.uuid4()).upper(), "openapi.aliyuncs.com")
         if reply.drop:
             self.close_connection = True
             try:
@@ -56,6 +56,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a client address is this machine's loopback (IPv4, IPv6 or IPv4-mapped IPv6):
+    the control API hands out the world's keys, so nobody else may reach it."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 class App:
@@ -76,13 +84,14 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0):
         self.app = app
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host, port), _Handler)
 
     @property
     def endpoint(self) -> str:
         """``host:port``, the form the SDKs' ``Config.endpoint`` takes."""
         host, port = self.server_address[:2]
-        return f"{host}:{port}"
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     @property
     def url(self) -> str:

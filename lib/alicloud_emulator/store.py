@@ -130,13 +130,6 @@ class Store:
             else:
                 self._db.execute("COMMIT")
 
-    def wipe(self) -> None:
-        """Remove every resource, token, fault and journal entry (the world is loaded again after)."""
-        with self._lock:
-            self._db.executescript("BEGIN IMMEDIATE; DELETE FROM resources; DELETE FROM tokens; "
-                                   "DELETE FROM faults; DELETE FROM journal; "
-                                   "DELETE FROM meta WHERE key NOT IN ('schema_version', 'clock_offset'); COMMIT;")
-
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -209,6 +202,15 @@ class Tx:
         """Mark a resource gone after ``delay`` seconds of virtual time."""
         rec["_gone_at"] = self.now + max(0.0, delay)
         self.put(rec)
+
+    def wipe(self) -> None:
+        """Remove every resource, token, fault and journal entry (a world is loaded after)."""
+        for table in ("resources", "tokens", "faults", "journal"):
+            self._db.execute(f"DELETE FROM {table}")
+        self._db.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'clock_offset')")
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     # -- ids, idempotency, journal -----------------------------------------------------------------
     def new_id(self, prefix: str) -> str:

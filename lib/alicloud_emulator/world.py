@@ -46,7 +46,12 @@ def default_world() -> dict[str, Any]:
 
 
 def load_world_file(path: str | Path) -> dict[str, Any]:
-    data = yaml.safe_load(Path(path).read_text())
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise WorldError(f"{path}: cannot be read ({e.strerror or e})") from None
+    except yaml.YAMLError as e:
+        raise WorldError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise WorldError(f"{path}: a world file is a YAML mapping")
     return data
@@ -61,14 +66,17 @@ def with_timing(world: dict[str, Any], scale: float | None = None, **overrides: 
     return dict(world, timing=timing)
 
 
-def validate(world: dict[str, Any]) -> None:
+def validate(world: Any) -> None:
     """Refuse a world whose accounts or networks are malformed, naming the field."""
+    if not isinstance(world, dict):
+        raise WorldError("a world is a mapping with accounts and vpcs")
     accounts = world.get("accounts")
     if not isinstance(accounts, list) or not accounts:
         raise WorldError("accounts: at least one account is required")
     names, keys, uids = set(), set(), set()
     for i, a in enumerate(accounts):
         where = f"accounts[{i}]"
+        _mapping(a, where)
         for field in ("name", "uid", "access_key_id", "access_key_secret"):
             if not isinstance(a.get(field), (str, int)) or str(a.get(field)) == "":
                 raise WorldError(f"{where}.{field}: required")
@@ -78,31 +86,96 @@ def validate(world: dict[str, Any]) -> None:
             if str(a[field]) in seen:
                 raise WorldError(f"{where}.{field}: {a[field]!r} is used twice")
             seen.add(str(a[field]))
-    for key in (world.get("timing") or {}):
+    timing = world.get("timing") or {}
+    _mapping(timing, "timing")
+    for key, value in timing.items():
         if key not in TIMING_KEYS:
             raise WorldError(f"timing.{key}: unknown; valid keys: {', '.join(TIMING_KEYS)}")
-    for i, v in enumerate(world.get("vpcs") or []):
-        where = f"vpcs[{i}]"
-        if v.get("account") not in names:
-            raise WorldError(f"{where}.account: {v.get('account')!r} is not an account of this world")
-        if v.get("region") not in REGIONS:
-            raise WorldError(f"{where}.region: {v.get('region')!r} is not a known region")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise WorldError(f"timing.{key}: {value!r} is not a number of seconds >= 0")
+    vpcs = world.get("vpcs") or []
+    if not isinstance(vpcs, list):
+        raise WorldError("vpcs: a list of VPCs is required")
+    ids: set[str] = set()
+    for i, v in enumerate(vpcs):
+        _validate_vpc(v, f"vpcs[{i}]", names, ids)
+
+
+def _mapping(value: Any, where: str) -> None:
+    if not isinstance(value, dict):
+        raise WorldError(f"{where}: a mapping is required, got {value!r}")
+
+
+def _fixed_id(value: Any, prefix: str, where: str, ids: set[str]) -> None:
+    """A fixed ID must look like the cloud's and be unique in the world."""
+    if value is None:
+        return
+    if not isinstance(value, str) or not re.fullmatch(re.escape(prefix) + r"[a-z0-9]{8,30}", value):
+        raise WorldError(f"{where}: {value!r} is not an ID of the form {prefix}<8-30 lowercase letters or digits>")
+    if value in ids:
+        raise WorldError(f"{where}: {value!r} is used twice")
+    ids.add(value)
+
+
+def _network(value: Any, where: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(value)
+    except (TypeError, ValueError):
+        raise WorldError(f"{where}: {value!r} is not a CIDR block such as 192.168.0.0/16") from None
+    if net.version != 4:
+        raise WorldError(f"{where}: {value!r} is not an IPv4 CIDR block")
+    return net
+
+
+def _validate_vpc(v: Any, where: str, accounts: set[str], ids: set[str]) -> None:
+    _mapping(v, where)
+    if v.get("account") not in accounts:
+        raise WorldError(f"{where}.account: {v.get('account')!r} is not an account of this world "
+                         f"({', '.join(sorted(accounts))})")
+    if v.get("region") not in REGIONS:
+        raise WorldError(f"{where}.region: {v.get('region')!r} is not a known region")
+    net = _network(v.get("cidr"), f"{where}.cidr")
+    for field, prefix in (("id", "vpc-"), ("vrouter_id", "vrt-"), ("route_table_id", "vtb-")):
+        _fixed_id(v.get(field), prefix, f"{where}.{field}", ids)
+    vswitches: dict[str, ipaddress.IPv4Network] = {}
+    for j, s in enumerate(v.get("vswitches") or []):
+        here = f"{where}.vswitches[{j}]"
+        _mapping(s, here)
+        _fixed_id(s.get("id"), "vsw-", f"{here}.id", ids)
+        if not s.get("id") and not s.get("name"):
+            raise WorldError(f"{here}: an id or a name is required (instances refer to it)")
+        if not isinstance(s.get("zone"), str) or not s["zone"].startswith(v["region"]):
+            raise WorldError(f"{here}.zone: {s.get('zone')!r} is not a zone of {v['region']} (e.g. {v['region']}-b)")
+        sub = _network(s.get("cidr"), f"{here}.cidr")
+        if not sub.subnet_of(net):
+            raise WorldError(f"{here}.cidr: {sub} is not inside the VPC's {net}")
+        vswitches[s.get("id") or s.get("name")] = sub
+    groups: set[str] = set()
+    for j, g in enumerate(v.get("security_groups") or []):
+        here = f"{where}.security_groups[{j}]"
+        _mapping(g, here)
+        _fixed_id(g.get("id"), "sg-", f"{here}.id", ids)
+        if not g.get("id") and not g.get("name"):
+            raise WorldError(f"{here}: an id or a name is required (instances refer to it)")
+        groups.add(g.get("id") or g.get("name"))
+    for j, inst in enumerate(v.get("instances") or []):
+        here = f"{where}.instances[{j}]"
+        _mapping(inst, here)
+        _fixed_id(inst.get("id"), "i-", f"{here}.id", ids)
+        sub = vswitches.get(inst.get("vswitch"))
+        if sub is None:
+            raise WorldError(f"{here}.vswitch: {inst.get('vswitch')!r} is not a vSwitch of this VPC "
+                             f"({', '.join(vswitches) or 'none defined'})")
         try:
-            net = ipaddress.ip_network(v.get("cidr"))
-        except (TypeError, ValueError):
-            raise WorldError(f"{where}.cidr: {v.get('cidr')!r} is not a CIDR block") from None
-        vsw_ids = set()
-        for j, s in enumerate(v.get("vswitches") or []):
-            try:
-                sub = ipaddress.ip_network(s.get("cidr"))
-            except (TypeError, ValueError):
-                raise WorldError(f"{where}.vswitches[{j}].cidr: {s.get('cidr')!r} is not a CIDR block") from None
-            if not sub.subnet_of(net):
-                raise WorldError(f"{where}.vswitches[{j}].cidr: {sub} is not inside the VPC's {net}")
-            vsw_ids.add(s.get("id") or s.get("name"))
-        for j, inst in enumerate(v.get("instances") or []):
-            if inst.get("vswitch") not in vsw_ids:
-                raise WorldError(f"{where}.instances[{j}].vswitch: {inst.get('vswitch')!r} is not a vSwitch of this VPC")
+            ip = ipaddress.ip_address(str(inst.get("private_ip")))
+        except ValueError:
+            raise WorldError(f"{here}.private_ip: {inst.get('private_ip')!r} is not an IP address") from None
+        if ip not in sub:
+            raise WorldError(f"{here}.private_ip: {ip} is not inside its vSwitch's {sub}")
+        for k, g in enumerate(inst.get("security_groups") or []):
+            if g not in groups:
+                raise WorldError(f"{here}.security_groups[{k}]: {g!r} is not a security group of this VPC "
+                                 f"({', '.join(sorted(groups)) or 'none defined'})")
 
 
 def accounts_of(world: dict[str, Any]) -> list[Account]:
@@ -114,11 +187,11 @@ def load_into(store: Store, world: dict[str, Any]) -> None:
     """Wipe the store and create the world's resources in it."""
     validate(world)
     world = with_timing(world)
-    store.wipe()
-    store.set_meta("world", world)
-    store.set_meta("seed", str(world.get("seed", "")))
     uid = {a["name"]: str(a["uid"]) for a in world["accounts"]}
-    with store.transaction() as tx:
+    with store.transaction() as tx:  # all or nothing: a crash mid-load leaves the previous world
+        tx.wipe()
+        tx.set_meta("world", world)
+        tx.set_meta("seed", str(world.get("seed", "")))
         for v in world.get("vpcs") or []:
             _seed_vpc(tx, uid[v["account"]], v)
 
