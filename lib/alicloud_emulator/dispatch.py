@@ -64,8 +64,6 @@ class Emulator:
                                  "product": product, "region": region or None,
                                  "params": {k: v for k, v in req.params.items() if k not in _PROTOCOL},
                                  "retry_attempt": req.headers.get("x-acs-retry-attempts")}
-        account: Account | None = None
-        fired: list[Fired] = []
         try:
             account = self._caller(req)
             entry.update(account=account.name, account_uid=account.uid)
@@ -76,30 +74,30 @@ class Emulator:
             if spec is None:
                 raise ApiError("InvalidAction.NotFound", f"Specified api \"{action}\" is not found for {product} {version}.", 404)
             fired = self._fire_faults(action, product, account, spec.mutating)
-            for f in fired:
-                if f.effect == "latency":
-                    time.sleep(float(f.rule["latency_ms"]) / 1000.0)
+            latency = [f for f in fired if f.effect == "latency"]
+            for f in latency:
+                time.sleep(float(f.rule["latency_ms"]) / 1000.0)
             before = next((f for f in fired if f.effect in ("error", "throttle", "drop")), None)
+            stale = next((f for f in fired if f.effect == "stale_read"), None)
+            after = next((f for f in fired if f.effect == "fail_after_commit"), None)
+            # the journal names the rules that acted on this request (an error pre-empts the rest)
+            applied = latency + ([before] if before else [f for f in (stale, after) if f])
+            if applied:
+                entry["fault"] = ",".join(f.label() for f in applied)
             if before is not None:
-                entry["fault"] = before.label()
                 if before.effect == "drop":
                     self._journal(entry, 0, "Dropped", started)
                     return Reply.dropped()
                 code, message, status, retry_after = before.error()
                 raise ApiError(code, message, status).with_retry_after(retry_after)
-            stale = next((f for f in fired if f.effect == "stale_read"), None)
-            after = next((f for f in fired if f.effect == "fail_after_commit"), None)
             body = self._run(spec, action, account, req, request_id, stale, entry, started, after)
             if after is not None:
-                entry["fault"] = after.label()
                 if not after.rule.get("code"):
                     return Reply.dropped()
                 code, message, status, retry_after = after.error()
                 return error_reply(status, code, message, request_id, host, retry_after)
             return json_reply(dict(body, RequestId=request_id), request_id)
         except ApiError as e:
-            if fired:
-                entry.setdefault("fault", ",".join(f.label() for f in fired))
             self._journal(entry, e.status, e.code, started)
             return error_reply(e.status, e.code, e.message, request_id, host, e.retry_after_ms)
 
@@ -109,7 +107,8 @@ class Emulator:
         if account is None:
             raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
         if self.verify_signatures:
-            signing.verify(req.method, req.path, req.query, req.headers, req.body, signed, account.access_key_secret)
+            signing.verify(req.method, req.path, req.query, req.headers, req.body, signed, account.access_key_secret,
+                           req.params)
         return account
 
     def _fire_faults(self, action: str, product: str, account: Account, mutating: bool) -> list[Fired]:
@@ -135,29 +134,30 @@ class Emulator:
         params = Params(values)
         token = params.str("ClientToken") if spec.mutating else None
         with self.store.transaction() as tx:
-            if stale is not None and not spec.mutating:
+            if stale is not None:
                 tx.view_time = tx.now - float(stale.rule["lag_s"])
-                entry["fault"] = stale.label()
             if token:
                 digest = hashlib.sha256(json.dumps(
                     {k: v for k, v in values.items() if k != "ClientToken"}, sort_keys=True).encode()).hexdigest()
                 seen = tx.token(account.uid, action, token)
-                if seen is not None:
-                    if seen[0] != digest:
-                        raise ApiError("IdempotentParameterMismatch",
-                                       "The request uses the same client token as a previous, but non-identical request.")
-                    entry["idempotent_replay"] = True
-                    self._journal_in(tx, entry, 200, None, started)
-                    return seen[1]
-            ctx = Context(tx=tx, account=account, action=action, request_id=request_id, params=params,
-                          world=self.world, accounts=self.accounts)
-            body = spec.handler(ctx, params)
-            if token:
-                tx.save_token(account.uid, action, token, digest, body)
+                if seen is not None and seen[0] != digest:
+                    raise ApiError("IdempotentParameterMismatch",
+                                   "The request uses the same client token as a previous, but non-identical request.")
+            else:
+                seen = None
+            if seen is not None:  # the first call's result, and nothing else happens
+                entry["idempotent_replay"] = True
+                body = seen[1]
+            else:
+                ctx = Context(tx=tx, account=account, action=action, request_id=request_id, params=params,
+                              world=self.world, accounts=self.accounts)
+                body = spec.handler(ctx, params)
+                if token:
+                    tx.save_token(account.uid, action, token, digest, body)
             if after is None:
                 self._journal_in(tx, entry, 200, None, started)
             else:  # the journal says what the client saw, and that the change is in
-                entry.update(fault=after.label(), committed=True)
+                entry["committed"] = True
                 if after.rule.get("code"):
                     code, _, status, _ = after.error()
                     self._journal_in(tx, entry, status, code, started)

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS resources (
     id TEXT PRIMARY KEY, type TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL,
     seq INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS resources_scope ON resources (type, account, region);
+CREATE INDEX IF NOT EXISTS resources_seq ON resources (seq);
 CREATE TABLE IF NOT EXISTS tokens (
     account TEXT NOT NULL, action TEXT NOT NULL, token TEXT NOT NULL, params_hash TEXT NOT NULL,
     response TEXT NOT NULL, PRIMARY KEY (account, action, token));
@@ -194,7 +195,7 @@ class Tx:
         rec.setdefault("_transitions", []).append([self.now + max(0.0, delay), changes])
         rec["_transitions"].sort(key=lambda t: t[0])
         settled = settle(rec, self.now)
-        if settled is not None:
+        if settled is not None and settled is not rec:  # a zero delay applies at once
             rec.clear()
             rec.update(settled)
 

@@ -1,0 +1,281 @@
+"""Cloud Assistant: RunCommand, DescribeInvocations and DescribeInvocationResults.
+
+RunCommand decides every instance's outcome when it is called, from the network as it is at that
+moment (simple and deterministic: a route added a second later does not change a ping already
+sent), and stores it as a timed transition: each instance shows ``Running`` (``Pending`` when the
+command cannot start) for ``timing.command`` seconds of virtual time, then its final state.
+
+Per-instance outcomes:
+
+* ``Success`` (exit 0) / ``Failed`` with ``ErrorCode=ExitCodeNonzero`` (``InvokeRecordStatus``
+  ``Finished`` in both cases): the script ran; ``shell.run_script`` says what it printed.
+* ``Timeout`` with ``ExecutionTimeout``: the script would run past ``Timeout`` (e.g. ``ping``
+  without ``-c``).
+* ``Aborted`` with ``InstanceNotRunning`` when the instance is not ``Running``, or
+  ``ClientNotRunning`` when it has no Cloud Assistant; ``Invalid`` with ``CommandNotApplicable``
+  for a Windows script type on a Linux instance. The API call itself succeeds, as the service's
+  does. ``ExitCode`` is left out of such results: no process ran, so there is no exit code, and a
+  check of ``ExitCode == 0`` alone must not pass.
+
+The script is stored as plain text; ``Output`` and ``CommandContent`` are Base64 unless the
+describe call asks for ``ContentEncoding=PlainText`` (the describe calls' documented default),
+while RunCommand's own ``ContentEncoding`` defaults to ``PlainText``. Each result also keeps an
+``EmulatorReason`` (why a ping passed or failed), visible in ``/_emulator/state`` and never in a
+response.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Callable
+
+from ..context import Action, Context
+from ..errors import ApiError, invalid
+from ..params import Params
+from ..reachability import Network, ping
+from ..shell import MAX_OUTPUT, run_script
+from ..timefmt import iso
+from .ecs_paging import Limits, paginate
+
+TYPES = ("RunShellScript", "RunBatScript", "RunPowerShellScript")
+MAX_CONTENT = 24 * 1024       # bytes of CommandContent, counted Base64-encoded
+_FAILED = ("Failed", "Aborted", "Invalid", "Error", "Timeout", "Cancelled", "Terminated")
+_ERROR_INFO = {
+    "ExitCodeNonzero": "the command execution exit code is not zero",
+    "ExecutionTimeout": "the command execution has been timeout",
+    "InstanceNotRunning": "the instance is not running when create task",
+    "ClientNotRunning": "the aliyun service is not running on the instance",
+    "CommandNotApplicable": "the command is not applicable",
+}
+
+
+def _encoding(p: Params, default: str) -> str:
+    value = p.str("ContentEncoding", default=default)
+    for known in ("PlainText", "Base64"):
+        if value.lower() == known.lower():
+            return known
+    raise ApiError("InvalidParameter.ContentEncoding",
+                   f"The specified ContentEncoding \"{value}\" is not valid; valid values: PlainText, Base64.")
+
+
+def _encode(text: str, encoding: str) -> str:
+    return text if encoding == "PlainText" else base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _script(p: Params) -> str:
+    content = p.str("CommandContent", required=True)
+    encoding = _encoding(p, "PlainText")
+    if encoding == "Base64":
+        try:
+            content = base64.b64decode(content, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ApiError("InvalidCommandContent.Malformed", "The specified CommandContent is not valid Base64 "
+                           "text although ContentEncoding is Base64; send ContentEncoding=PlainText for a plain script.") from None
+    if len(base64.b64encode(content.encode("utf-8"))) > MAX_CONTENT:
+        raise ApiError("InvalidCommandContent.LengthLimitExceeded",
+                       f"The specified CommandContent is longer than {MAX_CONTENT} bytes once Base64-encoded.")
+    if p.bool("EnableParameter"):
+        try:
+            values = json.loads(p.str("Parameters") or "{}")
+        except ValueError:
+            raise invalid("Parameters", "expected a JSON object such as {\"name\": \"value\"}") from None
+        if not isinstance(values, dict):
+            raise invalid("Parameters", "expected a JSON object such as {\"name\": \"value\"}")
+        for key, value in values.items():
+            content = content.replace("{{" + str(key) + "}}", str(value))
+    return content
+
+
+def _outcome(instance: dict[str, Any], command_type: str, script: str, timeout: int,
+             net_of: Callable[[], Network]) -> dict[str, Any]:
+    """The final per-instance result (without the fields common to every instance)."""
+    def refused(status: str, code: str, why: str) -> dict[str, Any]:
+        return {"InvocationStatus": status, "ExitCode": None, "Output": "", "ErrorCode": code,
+                "ErrorInfo": _ERROR_INFO[code], "Started": False, "EmulatorReason": why}
+
+    if instance.get("Status") != "Running":
+        return refused("Aborted", "InstanceNotRunning", f"{instance['InstanceId']} is {instance.get('Status')}")
+    if not instance.get("CloudAssistant", True):
+        return refused("Aborted", "ClientNotRunning", f"{instance['InstanceId']} has no Cloud Assistant agent")
+    windows = instance.get("OSType", "linux").lower() == "windows"
+    if (command_type == "RunShellScript") == windows:
+        return refused("Invalid", "CommandNotApplicable", f"{command_type} does not run on a {instance.get('OSType')} instance")
+    net = net_of()
+    result = run_script(script, lambda ip: ping(net, instance, ip), timeout)
+    if result.timed_out:
+        status, code = "Timeout", "ExecutionTimeout"
+    elif result.exit_code == 0:
+        status, code = "Success", ""
+    else:
+        status, code = "Failed", "ExitCodeNonzero"
+    return {"InvocationStatus": status, "ExitCode": result.exit_code, "Output": result.output,
+            "ErrorCode": code, "ErrorInfo": _ERROR_INFO.get(code, ""), "Started": True,
+            "EmulatorReason": result.explanation}
+
+
+def run_command(ctx: Context, p: Params) -> dict[str, Any]:
+    region = ctx.region()
+    command_type = p.str("Type", required=True, choices=TYPES, code="InvalidCommandType.ValueNotSupported")
+    script = _script(p)
+    timeout = p.int("Timeout", default=60, min=10, max=86400)
+    repeat = p.str("RepeatMode", default="Once")
+    if repeat != "Once" or p.has("Frequency"):
+        raise invalid("RepeatMode", f"the emulator runs commands once only (RepeatMode=Once, no Frequency); got "
+                      f"RepeatMode={repeat}" + (f", Frequency={p.str('Frequency')}" if p.has("Frequency") else ""))
+    name = p.str("Name", default="", max_len=128)
+    ids = list(dict.fromkeys(str(i) for i in p.list("InstanceId", required=True)))
+    if len(ids) > 100:
+        raise invalid("InstanceId", f"at most 100 instances per call, got {len(ids)}")
+    instances = []
+    for iid in ids:
+        rec = ctx.tx.get("instance", iid, account=ctx.uid)
+        if rec is None or rec["_region"] != region:
+            raise ApiError("InvalidInstance.NotFound", f"The specified instance \"{iid}\" does not exist in region "
+                           f"{region} for this account.", 404)
+        instances.append(rec)
+
+    net: list[Network] = []
+
+    def net_of() -> Network:  # read once, and only when some script actually runs
+        if not net:
+            net.append(Network.read(ctx.tx))
+        return net[0]
+
+    now, delay = iso(ctx.now), ctx.timing("command")
+    running, final = [], []
+    for rec in instances:
+        done = _outcome(rec, command_type, script, timeout, net_of)
+        started = done.pop("Started")
+        output = done["Output"].encode("utf-8")
+        base = {"InstanceId": rec["InstanceId"], "StartTime": now if started else "", "StopTime": "",
+                "Dropped": max(0, len(output) - MAX_OUTPUT), "Repeats": 1 if started else 0}
+        running.append(dict(base, InvocationStatus="Running" if started else "Pending", ExitCode=None, Output="",
+                            ErrorCode="", ErrorInfo="", FinishedTime="", Dropped=0, EmulatorReason=""))
+        done["Output"] = output[:MAX_OUTPUT].decode("utf-8", "ignore")
+        final.append(dict(base, **done, FinishedTime=iso(ctx.now + delay) if started else ""))
+    invoke_id, command_id = ctx.tx.new_id("t-"), ctx.tx.new_id("c-")
+    rec = ctx.tx.insert("invocation", invoke_id, ctx.uid, region, {
+        "InvokeId": invoke_id, "CommandId": command_id, "CommandName": name, "CommandType": command_type,
+        "CommandContent": script, "CommandDescription": p.str("Description", default="", max_len=512),
+        "Timeout": timeout, "Username": p.str("Username", default="root"), "WorkingDir": p.str("WorkingDir", default="/root"),
+        "RepeatMode": "Once", "Frequency": "", "Timed": False, "Parameters": p.str("Parameters", default="{}"),
+        "CreationTime": now, "ContainerId": p.str("ContainerId", default=""), "ContainerName": p.str("ContainerName", default=""),
+        "Launcher": p.str("Launcher", default=""), "TerminationMode": p.str("TerminationMode", default="Process"),
+        "Results": running})
+    ctx.tx.schedule(rec, delay, Results=final)
+    ctx.tx.put(rec)
+    return {"CommandId": command_id, "InvokeId": invoke_id}
+
+
+def _record_status(status: str) -> str:
+    """A per-instance ``InvocationStatus`` as ``InvokeRecordStatus``."""
+    if status in ("Pending", "Running"):
+        return "Running"
+    return "Finished" if status in ("Success", "Failed") else "Failed"
+
+
+def _overall(results: list[dict[str, Any]]) -> str:
+    statuses = [r["InvocationStatus"] for r in results]
+    if all(s == "Pending" for s in statuses):
+        return "Pending"
+    if any(s in ("Pending", "Running") for s in statuses):
+        return "Running"
+    failed = sum(1 for s in statuses if s in _FAILED)
+    return "Success" if failed == 0 else ("Failed" if failed == len(statuses) else "PartialFailed")
+
+
+def _invocations(ctx: Context, region: str, p: Params) -> list[dict[str, Any]]:
+    """The caller's invocations in the region, newest first."""
+    found = ctx.tx.find("invocation", account=ctx.uid, region=region)
+    for key in ("InvokeId", "CommandId"):
+        if p.has(key):
+            found = [i for i in found if i[key] == p.str(key)]
+    return list(reversed(found))
+
+
+def _result_view(inv: dict[str, Any], r: dict[str, Any], encoding: str) -> dict[str, Any]:
+    view = {"InvokeId": inv["InvokeId"], "CommandId": inv["CommandId"], "InstanceId": r["InstanceId"],
+            "InvocationStatus": r["InvocationStatus"], "InvokeRecordStatus": _record_status(r["InvocationStatus"]),
+            "Output": _encode(r["Output"], encoding), "Dropped": r["Dropped"], "ErrorCode": r["ErrorCode"],
+            "ErrorInfo": r["ErrorInfo"], "StartTime": r["StartTime"], "FinishedTime": r["FinishedTime"],
+            "StopTime": r["StopTime"], "Repeats": r["Repeats"], "Username": inv["Username"],
+            "ContainerId": inv["ContainerId"], "ContainerName": inv["ContainerName"], "Launcher": inv["Launcher"],
+            "TerminationMode": inv["TerminationMode"], "OssOutputDelivery": "", "OssOutputStatus": "",
+            "OssOutputUri": "", "OssOutputErrorCode": "", "OssOutputErrorInfo": "", "Tags": {"Tag": []}}
+    if r["ExitCode"] is not None:
+        view["ExitCode"] = r["ExitCode"]
+    return view
+
+
+def describe_invocation_results(ctx: Context, p: Params) -> dict[str, Any]:
+    region = ctx.region()
+    encoding = _encoding(p, "Base64")
+    instance_id, record_status = p.str("InstanceId"), p.str("InvokeRecordStatus")
+    rows = [(inv, r) for inv in _invocations(ctx, region, p) for r in inv["Results"]
+            if (not instance_id or r["InstanceId"] == instance_id)
+            and (not record_status or _record_status(r["InvocationStatus"]) == record_status)]
+    filters = {k: p.str(k) for k in ("InvokeId", "CommandId", "InstanceId", "InvokeRecordStatus")}
+    page, paging = paginate(p, rows, filters, Limits(max_results_max=50, page_size_max=50))
+    return {"Invocation": dict(paging, InvocationResults={
+        "InvocationResult": [_result_view(inv, r, encoding) for inv, r in page]})}
+
+
+def _invoke_instance(inv: dict[str, Any], r: dict[str, Any], encoding: str, with_output: bool) -> dict[str, Any]:
+    status = r["InvocationStatus"]
+    legacy = {"Success": "Finished", "Failed": "Finished", "Pending": "Pending", "Running": "Running"}.get(status, "Failed")
+    view = {"InstanceId": r["InstanceId"], "InvocationStatus": status, "InstanceInvokeStatus": legacy,
+            "Dropped": r["Dropped"], "ErrorCode": r["ErrorCode"], "ErrorInfo": r["ErrorInfo"],
+            "StartTime": r["StartTime"], "FinishTime": r["FinishedTime"], "StopTime": r["StopTime"],
+            "CreationTime": inv["CreationTime"], "UpdateTime": r["FinishedTime"] or r["StartTime"] or inv["CreationTime"],
+            "Repeats": r["Repeats"], "Timed": False, "OssOutputStatus": "", "OssOutputUri": "",
+            "OssOutputErrorCode": "", "OssOutputErrorInfo": ""}
+    if r["ExitCode"] is not None:
+        view["ExitCode"] = r["ExitCode"]
+    if with_output:
+        view["Output"] = _encode(r["Output"], encoding)
+    return view
+
+
+def describe_invocations(ctx: Context, p: Params) -> dict[str, Any]:
+    region = ctx.region()
+    encoding = _encoding(p, "Base64")
+    with_output = p.bool("IncludeOutput")
+    instance_id = p.str("InstanceId")
+    wanted = {k: p.str(k) for k in ("CommandName", "CommandType", "RepeatMode")}
+    status_filter = p.str("InvokeStatus")
+    selected = []
+    for inv in _invocations(ctx, region, p):
+        overall = _overall(inv["Results"])
+        legacy = {"Success": "Finished", "PartialFailed": "PartialFinished"}.get(overall, overall)
+        if ((instance_id and all(r["InstanceId"] != instance_id for r in inv["Results"]))
+                or any(v and inv[k] != v for k, v in wanted.items())
+                or (status_filter and status_filter not in (overall, legacy))
+                or (p.has("Timed") and p.bool("Timed") != inv["Timed"])):
+            continue
+        selected.append((inv, overall, legacy))
+    filters = dict(wanted, InvokeId=p.str("InvokeId"), CommandId=p.str("CommandId"), InstanceId=instance_id,
+                   InvokeStatus=status_filter, Timed=p.str("Timed"))
+    page, paging = paginate(p, selected, filters, Limits(max_results_max=50, page_size_max=50))
+    out = []
+    for inv, overall, legacy in page:
+        results = [r for r in inv["Results"] if not instance_id or r["InstanceId"] == instance_id]
+        out.append({
+            "InvokeId": inv["InvokeId"], "CommandId": inv["CommandId"], "CommandName": inv["CommandName"],
+            "CommandType": inv["CommandType"], "CommandContent": _encode(inv["CommandContent"], encoding),
+            "CommandDescription": inv["CommandDescription"], "InvocationStatus": overall, "InvokeStatus": legacy,
+            "RepeatMode": inv["RepeatMode"], "Frequency": inv["Frequency"], "Timed": inv["Timed"],
+            "Timeout": inv["Timeout"], "Username": inv["Username"], "WorkingDir": inv["WorkingDir"],
+            "Parameters": inv["Parameters"], "CreationTime": inv["CreationTime"], "ContainerId": inv["ContainerId"],
+            "ContainerName": inv["ContainerName"], "Launcher": inv["Launcher"], "TerminationMode": inv["TerminationMode"],
+            "OssOutputDelivery": "", "Tags": {"Tag": []},
+            "InvokeInstances": {"InvokeInstance": [_invoke_instance(inv, r, encoding, with_output) for r in results]}})
+    return dict(paging, Invocations={"Invocation": out})
+
+
+ACTIONS = {
+    "RunCommand": Action(run_command, mutating=True),
+    "DescribeInvocations": Action(describe_invocations),
+    "DescribeInvocationResults": Action(describe_invocation_results),
+}

@@ -1,0 +1,129 @@
+"""Connecting a pair of router interfaces, and the lifecycle of a connected pair.
+
+ConnectRouterInterface (initiator only, ``Idle`` only) resolves the Opposite* claims: the
+initiator must name all four, and the interface they name must exist in the named account and
+region, be on the named router, be an ``Idle`` AcceptingSide interface and name the initiator, its
+router and its account in return. The routers must differ, and two routers carry at most one
+connection. Then, in one transaction, the initiator goes ``Connecting`` and the acceptor
+``AcceptingConnecting``, and both become ``Active`` at the same due time
+(``router_interface_connect`` seconds later), each with that time as ``ConnectedTime``.
+
+A connected pair moves as one: DeactivateRouterInterface on either end (``Active`` only) takes both
+through ``Deactivating`` to ``Inactive``; ActivateRouterInterface on either end (``Inactive`` only)
+takes both through ``Activating`` back to ``Active``. Activation is refused with
+``InvalidOpposite.NotFound`` once the peer has been deleted. Status errors use ``IncorrectStatus``.
+
+A peer that is missing and a peer that does not point back get the same error, so an account
+learns nothing about another account's interfaces beyond what they say about it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import Context
+from ..errors import ApiError
+from ..params import Params
+from ..timefmt import iso
+from .router_interface_records import (
+    ACCEPTING, ACCEPTOR, ACTIVATING, ACTIVE, CONNECTING, DEACTIVATING, DELETING, IDLE, INACTIVE, INITIATOR,
+    OPPOSITE_CLAIMS, own, peer_of)
+
+
+def connect_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
+    region = ctx.region()
+    ri_id = p.str("RouterInterfaceId", required=True)
+    x = own(ctx, ri_id, region)
+    if x["Role"] != INITIATOR:
+        raise ApiError("IncorrectRole.NotInitiatingSide", f"The specified RouterInterface {ri_id} is not InitiatingSide; "
+                       "connect from the initiator's account.")
+    if x["Status"] != IDLE:
+        raise ApiError("IncorrectStatus", "RouterInterface can be operated by this action only when it's status is Idle; "
+                       f"{ri_id} is {x['Status']}.")
+    unset = [k for k in OPPOSITE_CLAIMS if not x[k]]
+    if unset:
+        raise ApiError("IncorrectOppositeInterfaceInfo.NotSet", "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/"
+                       f"OppositeInterfaceOwnerId must be all set; {ri_id} lacks {', '.join(unset)} "
+                       "(set them with ModifyRouterInterfaceAttribute).")
+    if x["OppositeRouterId"] == x["RouterId"]:
+        raise ApiError("IncorrectOppositeInterfaceInfo", f"Cannot connect on the same router ({x['RouterId']}).")
+    y = _claimed_peer(ctx, x, region)
+    if y["Role"] != ACCEPTOR:
+        raise ApiError("IncorrectOppositeInterfaceInfo", f"The opposite router interface {y['RouterInterfaceId']} is "
+                       "not an AcceptingSide interface; one end of a pair initiates, the other accepts.")
+    if y["Status"] != IDLE:
+        raise ApiError("IncorrectStatus", f"The opposite router interface {y['RouterInterfaceId']} is {y['Status']}; "
+                       "both ends must be Idle to connect.")
+    _refuse_second_connection(ctx, x, y)
+    delay = ctx.timing("router_interface_connect")
+    done = {"Status": ACTIVE, "ConnectedTime": iso(ctx.now + delay)}
+    for rec, status, other in ((x, CONNECTING, y), (y, ACCEPTING, x)):
+        rec.update(Status=status, PeerLinked=True, OppositeVpcInstanceId=other["VpcInstanceId"], GmtModified=iso(ctx.now))
+        ctx.tx.schedule(rec, delay, **done)
+        ctx.tx.put(rec)
+    return {}
+
+
+def _claimed_peer(ctx: Context, x: dict[str, Any], region: str) -> dict[str, Any]:
+    """The interface ``x`` names, provided it names ``x`` back; otherwise one uniform refusal."""
+    y = ctx.tx.get("router_interface", x["OppositeInterfaceId"], account=x["OppositeInterfaceOwnerId"])
+    matches = (
+        y is not None and y["_region"] == x["OppositeRegionId"] and y["RouterId"] == x["OppositeRouterId"]
+        and y["RouterType"] == x["OppositeRouterType"] and y["OppositeInterfaceId"] == x["RouterInterfaceId"]
+        and str(y["OppositeInterfaceOwnerId"]) == ctx.uid and y["OppositeRouterId"] == x["RouterId"]
+        and y["OppositeRouterType"] == x["RouterType"] and y["OppositeRegionId"] == region)
+    if not matches:
+        raise ApiError("IncorrectOppositeInterfaceInfo.NotSet",
+                       "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/OppositeInterfaceOwnerId must be all set "
+                       f"on both ends and name each other: {x['RouterInterfaceId']} names {x['OppositeInterfaceId']} on "
+                       f"{x['OppositeRouterType']} {x['OppositeRouterId']} of account {x['OppositeInterfaceOwnerId']} in "
+                       f"{x['OppositeRegionId']}, and no such interface names {x['RouterInterfaceId']} on "
+                       f"{x['RouterType']} {x['RouterId']} of this account in {region}. Check both sides' Opposite* fields.")
+    return y
+
+
+def _refuse_second_connection(ctx: Context, x: dict[str, Any], y: dict[str, Any]) -> None:
+    """Two routers carry at most one connected pair (in either direction, in any state but Deleting)."""
+    for z in ctx.tx.find("router_interface", account=ctx.uid, RouterId=x["RouterId"]):
+        if (z["RouterInterfaceId"] != x["RouterInterfaceId"] and z["OppositeRouterId"] == y["RouterId"]
+                and z["Status"] != DELETING and peer_of(ctx.tx, z) is not None):
+            raise ApiError("Forbidden.OnlyOneConnection", f"The Specified routers have a connection already: "
+                           f"{z['RouterInterfaceId']} connects {x['RouterId']} and {y['RouterId']}.")
+
+
+def deactivate_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
+    region = ctx.region()
+    ri_id = p.str("RouterInterfaceId", required=True)
+    rec = own(ctx, ri_id, region)
+    if rec["Status"] != ACTIVE:
+        raise ApiError("IncorrectStatus", "RouterInterface can be operated by this action only when it's status is "
+                       f"Active; {ri_id} is {rec['Status']}.")
+    _move_pair(ctx, rec, DEACTIVATING, INACTIVE, ctx.timing("router_interface_deactivate"))
+    return {}
+
+
+def activate_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
+    region = ctx.region()
+    ri_id = p.str("RouterInterfaceId", required=True)
+    rec = own(ctx, ri_id, region)
+    if rec["Status"] != INACTIVE:
+        raise ApiError("IncorrectStatus", "RouterInterface can be operated by this action only when it's status is "
+                       f"Inactive; {ri_id} is {rec['Status']}.")
+    peer = peer_of(ctx.tx, rec)
+    if peer is None:
+        raise ApiError("InvalidOpposite.NotFound", f"The opposite router interface {rec['OppositeInterfaceId']} of "
+                       f"{ri_id} no longer exists; delete {ri_id} and create a new pair.")
+    if peer["Status"] != INACTIVE:
+        raise ApiError("IncorrectStatus", f"The opposite router interface {peer['RouterInterfaceId']} is "
+                       f"{peer['Status']}; both ends must be Inactive to activate.")
+    _move_pair(ctx, rec, ACTIVATING, ACTIVE, ctx.timing("router_interface_activate"))
+    return {}
+
+
+def _move_pair(ctx: Context, rec: dict[str, Any], during: str, after: str, delay: float) -> None:
+    """Move an interface and its connected peer (when it is in the same state) together."""
+    peer = peer_of(ctx.tx, rec)
+    for r in (rec, peer) if peer is not None and peer["Status"] == rec["Status"] else (rec,):
+        r.update(Status=during, GmtModified=iso(ctx.now))
+        ctx.tx.schedule(r, delay, Status=after)
+        ctx.tx.put(r)

@@ -1,0 +1,121 @@
+"""Router interface records: the vocabulary (roles, specs, states), the caller-scoped lookup, the
+peer of a connected interface, and the two response shapes.
+
+A record holds the fields listed for ``router_interface`` in ``products/__init__.py`` plus
+``PeerLinked`` (bool): set on both ends by ConnectRouterInterface and never cleared. Because the
+Opposite* fields can only change while an interface is ``Idle`` and a connected interface never
+returns to ``Idle``, a linked interface's Opposite* fields name its peer for the rest of its life;
+that is the only way one account's request ever reads another account's record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import Context
+from ..errors import not_found
+from ..store import Tx
+
+INITIATOR, ACCEPTOR = "InitiatingSide", "AcceptingSide"
+ROLES = (INITIATOR, ACCEPTOR)
+ROUTER_TYPES = ("VRouter", "VBR")
+
+# Spec name -> bandwidth in Mbps; an acceptor has no bandwidth of its own and takes "Negative".
+SPEC_BANDWIDTH = {
+    "Mini.2": 2, "Mini.5": 5, "Small.1": 10, "Small.2": 20, "Small.5": 50, "Middle.1": 100,
+    "Middle.2": 200, "Middle.5": 500, "Large.1": 1000, "Large.2": 2000, "Large.5": 5000, "Xlarge.1": 10000,
+}
+NEGATIVE = "Negative"
+SPECS = (*SPEC_BANDWIDTH, NEGATIVE)
+SPEC_CODE = "InvalidSpec.ValudNotSupported"  # sic: the only spelling the API documents
+
+IDLE, CONNECTING, ACCEPTING = "Idle", "Connecting", "AcceptingConnecting"
+ACTIVE, DEACTIVATING, INACTIVE, ACTIVATING, DELETING = "Active", "Deactivating", "Inactive", "Activating", "Deleting"
+
+OPPOSITE_CLAIMS = ("OppositeInterfaceId", "OppositeRouterId", "OppositeRouterType", "OppositeInterfaceOwnerId")
+
+_BUSINESS_NORMAL = "Normal"
+
+
+def bandwidth_of(spec: str) -> int:
+    return SPEC_BANDWIDTH.get(spec, 0)
+
+
+def own(ctx: Context, ri_id: str, region: str) -> dict[str, Any]:
+    """The caller's interface in ``region``; any other ID (another account's included) is 404."""
+    rec = ctx.tx.get("router_interface", ri_id, account=ctx.uid)
+    if rec is None or rec["_region"] != region:
+        raise not_found("InvalidRouterInterfaceId.NotFound",
+                        f"The specified RouterInterfaceId \"{ri_id}\" does not exist in our records (region {region}).")
+    return rec
+
+
+def peer_of(tx: Tx, rec: dict[str, Any]) -> dict[str, Any] | None:
+    """The other end of a connected interface, or ``None`` (never connected, or deleted since)."""
+    if not rec.get("PeerLinked"):
+        return None
+    peer = tx.get("router_interface", rec["OppositeInterfaceId"], account=rec["OppositeInterfaceOwnerId"])
+    if peer is None or peer["_region"] != rec["OppositeRegionId"]:
+        return None
+    return peer
+
+
+def _is_mainland(region: str) -> bool:
+    return region.startswith("cn-") and region != "cn-hongkong"
+
+
+def _common(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
+    """Fields shared by DescribeRouterInterfaces items and DescribeRouterInterfaceAttribute."""
+    peer = peer_of(tx, rec)
+    linked = bool(rec.get("PeerLinked"))
+    return {
+        "RouterInterfaceId": rec["RouterInterfaceId"], "Name": rec["Name"], "Description": rec["Description"],
+        "Role": rec["Role"], "RouterId": rec["RouterId"], "RouterType": rec["RouterType"],
+        "VpcInstanceId": rec["VpcInstanceId"], "Spec": rec["Spec"], "Bandwidth": int(rec["Bandwidth"]),
+        "Status": rec["Status"], "BusinessStatus": rec["BusinessStatus"], "ChargeType": rec["ChargeType"],
+        "CreationTime": rec["CreationTime"], "ConnectedTime": rec["ConnectedTime"], "EndTime": rec["EndTime"],
+        "OppositeInterfaceId": rec["OppositeInterfaceId"], "OppositeRouterId": rec["OppositeRouterId"],
+        "OppositeRouterType": rec["OppositeRouterType"], "OppositeRegionId": rec["OppositeRegionId"],
+        "OppositeInterfaceOwnerId": str(rec["OppositeInterfaceOwnerId"]),
+        "OppositeVpcInstanceId": rec["OppositeVpcInstanceId"] if linked else "",
+        "OppositeInterfaceStatus": peer["Status"] if peer else ("Deleted" if linked else ""),
+        "OppositeInterfaceSpec": peer["Spec"] if peer else "",
+        "OppositeInterfaceBusinessStatus": peer["BusinessStatus"] if peer else "",
+        "OppositeBandwidth": int(peer["Bandwidth"]) if peer else 0,
+        "HealthCheckSourceIp": rec["HealthCheckSourceIp"], "HealthCheckTargetIp": rec["HealthCheckTargetIp"],
+        "HcRate": int(rec["HcRate"]), "HcThreshold": int(rec["HcThreshold"]),
+        "AccessPointId": rec["AccessPointId"], "OppositeAccessPointId": rec["OppositeAccessPointId"],
+        "CrossBorder": _is_mainland(rec["_region"]) != _is_mainland(rec["OppositeRegionId"]),
+        "HasReservationData": "false", "ReservationActiveTime": "", "ReservationBandwidth": "",
+        "ReservationInternetChargeType": "", "ReservationOrderType": "",
+        "ResourceGroupId": rec["ResourceGroupId"],
+        "Tags": {"Tags": [{"Key": t["Key"], "Value": t["Value"]} for t in rec["Tags"]]},
+    }
+
+
+def list_item(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
+    """A ``RouterInterfaceSet.RouterInterfaceType`` item (``FastLinkMode`` is a bool there)."""
+    return dict(_common(tx, rec), FastLinkMode=False, Ipv6Status="off")
+
+
+def attribute(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
+    """The flat DescribeRouterInterfaceAttribute body (``FastLinkMode`` is a string there)."""
+    return dict(_common(tx, rec), FastLinkMode="false", GmtModified=rec["GmtModified"],
+                HealthCheckStatus="NoHealthCheckConfig" if not rec["HealthCheckTargetIp"] else "Normal",
+                Code="200", Message="successful", Success=True)
+
+
+def new_record(ri_id: str, created: str, **fields: Any) -> dict[str, Any]:
+    """A fresh ``Idle`` interface; ``fields`` are the request's values."""
+    rec = {
+        "RouterInterfaceId": ri_id, "Name": "", "Description": "", "Role": "", "RouterId": "", "RouterType": "",
+        "VpcInstanceId": "", "Spec": "", "Bandwidth": 0, "Status": IDLE, "BusinessStatus": _BUSINESS_NORMAL,
+        "ChargeType": "AfterPay", "CreationTime": created, "ConnectedTime": "", "EndTime": "", "GmtModified": created,
+        "OppositeInterfaceId": "", "OppositeRouterId": "", "OppositeRouterType": "", "OppositeRegionId": "",
+        "OppositeInterfaceOwnerId": "", "OppositeVpcInstanceId": "", "HealthCheckSourceIp": "",
+        "HealthCheckTargetIp": "", "HcRate": 0, "HcThreshold": 0, "AccessPointId": "", "OppositeAccessPointId": "",
+        "ResourceGroupId": "", "Tags": [], "PeerLinked": False,
+    }
+    rec.update({k: v for k, v in fields.items() if v is not None})
+    rec["Bandwidth"] = bandwidth_of(rec["Spec"])
+    return rec

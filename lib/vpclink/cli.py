@@ -1,0 +1,256 @@
+"""``vpclink``: run, plan, check and tear down a link between two VPCs of different accounts.
+
+Exit codes: 0 success (``run``: the link verifies), 1 the run failed (the record says where and
+why, and the command to resume is printed), 2 invalid input (parameters, options, a run directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import embedded, phases
+from .params import LinkParams, ParamsError, format_errors, load
+from .runner import TEARDOWN, RunError, Runner, new_run, select
+from .state import PLAN_MIME, PARAMS_COPY, RUN_FILE, RunState, RunStateError, read_record
+from .state import load as load_state
+from .targets import Target, TargetError, alibabacloud
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input: printed as is, exit 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vpclink", description=__doc__.splitlines()[0].split(": ", 1)[1])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def target_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--records", default="runs", metavar="DIR",
+                       help="where run records (and the embedded emulator's state) are kept (default: runs/)")
+        p.add_argument("--target", choices=("emulator", "alibabacloud"), default=None,
+                       help="emulator (default: embedded, or --emulator URL) or alibabacloud "
+                            "(the real cloud, with the credential profiles the parameters name)")
+        p.add_argument("--emulator", metavar="URL", help="use an emulator that is already running, e.g. http://127.0.0.1:8080")
+        p.add_argument("--notebooks", metavar="DIR", help="the phase notebooks (default: the project's notebooks/)")
+        p.add_argument("-v", "--verbose", action="store_true", help="stream the notebooks' output while they run")
+
+    run = sub.add_parser("run", help="run every phase and verify the link")
+    run.add_argument("params", nargs="?", metavar="PARAMS", help="the link's parameter file (YAML)")
+    target_options(run)
+    run.add_argument("--from", dest="from_phase", metavar="PHASE", help=f"start at this phase ({', '.join(phases.PHASES)})")
+    run.add_argument("--to", dest="to_phase", metavar="PHASE", help="stop after this phase")
+    run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its records")
+    run.add_argument("--dry-run", action="store_true", help="plan every phase; no mutating call")
+
+    plan = sub.add_parser("plan", help="what each phase would do against the current state (no mutating call)")
+    plan.add_argument("params", metavar="PARAMS")
+    target_options(plan)
+
+    check = sub.add_parser("check", help="validate a parameter file without any API call")
+    check.add_argument("params", metavar="PARAMS")
+
+    teardown = sub.add_parser("teardown", help="remove what the runbook created, in reverse order")
+    teardown.add_argument("source", metavar="PARAMS|RUN_DIR")
+    target_options(teardown)
+
+    emu = sub.add_parser("emulator", help="the embedded emulator's state")
+    emu_sub = emu.add_subparsers(dest="emulator_command", required=True, metavar="ACTION")
+    reset = emu_sub.add_parser("reset", help="start the emulated cloud over (the next run builds its world afresh)")
+    reset.add_argument("--records", default="runs", metavar="DIR")
+    reset.add_argument("--emulator", metavar="URL", help="reset this running emulator to its world instead")
+    world = emu_sub.add_parser("world", help="print the emulator world matching a parameter file (YAML)")
+    world.add_argument("params", metavar="PARAMS")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    out: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
+    try:
+        return _COMMANDS[args.command](args, out)
+    except ParamsError as e:
+        print(format_errors(e), file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as e:
+        print(f"vpclink: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (TargetError, RunError) as e:
+        print(f"vpclink: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("vpclink: interrupted", file=sys.stderr)
+        return 130
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def _load_params(path: str) -> LinkParams:
+    return load(path)   # ParamsError: main prints one line per bad field and exits 2
+
+
+def _target(args: argparse.Namespace, params: LinkParams, records: Path, recorded: RunState | None = None) -> Target:
+    """The target of a command: the options, else what the run being continued used."""
+    name = args.target or (recorded.target if recorded else "emulator")
+    url = args.emulator or (recorded.emulator if recorded and recorded.emulator not in ("", "embedded") else None)
+    if name == "alibabacloud":
+        if args.emulator:
+            raise UsageError("--emulator and --target alibabacloud exclude each other")
+        return alibabacloud(params)
+    if recorded is not None and recorded.target != name:
+        raise UsageError(f"this run used --target {recorded.target}; it cannot continue on {name}")
+    if url:
+        return embedded.attach(url, params)
+    return embedded.start(params, records)
+
+
+def _resumable(run_dir: str) -> tuple[Path, RunState, LinkParams]:
+    path = Path(run_dir)
+    try:
+        state = load_state(path)
+    except RunStateError as e:
+        raise UsageError(str(e)) from None
+    copy = path / PARAMS_COPY
+    if not copy.exists():
+        raise UsageError(f"{path}: {PARAMS_COPY} is missing; the run cannot be continued from its records")
+    return path, state, _load_params(str(copy))
+
+
+def _header(out: Callable[[str], None], verb: str, params: LinkParams, target: Target, run_dir: Path) -> None:
+    where = {"embedded": "the embedded emulator", "": "Alibaba Cloud"}.get(target.emulator, f"the emulator at {target.emulator}")
+    out(f"vpclink {verb}: link {params.link} on {where}")
+    out(f"  records: {run_dir}")
+
+
+def _summary(out: Callable[[str], None], result) -> int:  # type: ignore[no-untyped-def]
+    state: RunState = result.state
+    outputs = state.merged_outputs()
+    if "ping_initiator_to_acceptor" in outputs:
+        out(f"  ping initiator -> acceptor: {outputs.get('ping_initiator_to_acceptor')}; "
+            f"acceptor -> initiator: {outputs.get('ping_acceptor_to_initiator')}")
+    total = sum(p.seconds or 0 for p in state.phases)
+    out(f"  result: {state.result} ({total:.1f} s in notebooks); {result.message.splitlines()[0]}")
+    for line in result.message.splitlines()[1:]:
+        out(line)
+    out(f"  records: {result.run_dir / 'index.html'}")
+    return result.exit_code
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+def _check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    params = _load_params(args.params)
+    out(f"{args.params}: valid. Link {params.link}: {params.initiator.vpc_id} ({params.initiator.region}, "
+        f"profile {params.initiator.profile}) <-> {params.acceptor.vpc_id} ({params.acceptor.region}, "
+        f"profile {params.acceptor.profile}), {params.bandwidth_mbps} Mbps ({params.spec})")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, out: Callable[[str], None], *, dry_run: bool | None = None) -> int:
+    dry = args.dry_run if dry_run is None else dry_run
+    from_phase, to_phase = getattr(args, "from_phase", None), getattr(args, "to_phase", None)
+    try:
+        selected = select(from_phase, to_phase)
+    except RunError as e:
+        raise UsageError(str(e)) from None
+    if getattr(args, "resume", None):
+        return _resume(args, out, selected)
+    if not args.params:
+        raise UsageError("run: give PARAMS, or --resume RUN_DIR")
+    params = _load_params(args.params)
+    records = Path(args.records)
+    with ExitStack() as stack:
+        target = stack.enter_context(_target(args, params, records))
+        runner = Runner(target, notebooks_dir=args.notebooks, log=out, verbose=args.verbose)
+        # A run that starts later than preflight still runs it first: it only reads, and gives the
+        # later phases the IDs they need.
+        todo = selected if selected[0] == "preflight" else ["preflight", *selected]
+        run_dir, state = new_run(records, args.params, params, target, planned=list(phases.PHASES),
+                                 selected=todo, dry_run=dry)
+        _header(out, "plan" if dry else "run", params, target, run_dir)
+        result = runner.execute(run_dir, state, todo, params)
+        if dry:
+            _print_plans(out, run_dir, state)
+        return _summary(out, result)
+
+
+def _resume(args: argparse.Namespace, out: Callable[[str], None], selected: list[str]) -> int:
+    run_dir, state, params = _resumable(args.resume)
+    if args.params and Path(args.params).read_bytes() != (run_dir / PARAMS_COPY).read_bytes():
+        raise UsageError(f"{args.params} differs from the parameters this run started with "
+                         f"({run_dir / PARAMS_COPY}); start a new run instead of resuming")
+    ranged = bool(args.from_phase or args.to_phase)
+    names = [p.name for p in state.phases]
+    todo = [n for n in names if n in selected] if ranged else names
+    rerun = frozenset(selected) if args.from_phase else frozenset()
+    with ExitStack() as stack:
+        target = stack.enter_context(_target(args, params, run_dir.parent, state))
+        runner = Runner(target, notebooks_dir=args.notebooks, log=out, verbose=args.verbose)
+        _header(out, "run (resumed)", params, target, run_dir)
+        result = runner.execute(run_dir, state, todo, params, rerun=rerun)
+        return _summary(out, result)
+
+
+def _plan(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    args.dry_run = True
+    return _run(args, out, dry_run=True)
+
+
+def _print_plans(out: Callable[[str], None], run_dir: Path, state: RunState) -> None:
+    for p in state.phases:
+        path = run_dir / p.notebook
+        if p.status == "skipped" or not path.exists():
+            continue
+        plan = read_record(path, PLAN_MIME) or {}
+        out(f"  {p.name}:")
+        for step in plan.get("steps", []):
+            out(f"    {step['intent']:<8} {step['side']:<10} {step['action']:<32} {step['target']}  ({step['detail']})")
+
+
+def _teardown(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    source = Path(args.source)
+    with ExitStack() as stack:
+        if source.is_dir():
+            if not (source / RUN_FILE).exists():
+                raise UsageError(f"{source}: not a run directory (no {RUN_FILE}); give a run directory or PARAMS")
+            run_dir, state, params = _resumable(str(source))
+            target = stack.enter_context(_target(args, params, run_dir.parent, state))
+            preflight_ok = state.has_phase("preflight") and state.phase("preflight").status == "ok"
+            todo = [TEARDOWN] if preflight_ok else ["preflight", TEARDOWN]
+            state.dry_run = False
+            rerun = frozenset({TEARDOWN})
+        else:
+            params = _load_params(str(source))
+            target = stack.enter_context(_target(args, params, Path(args.records)))
+            todo = ["preflight", TEARDOWN]
+            run_dir, state = new_run(args.records, source, params, target, planned=todo, selected=todo)
+            rerun = frozenset()
+        runner = Runner(target, notebooks_dir=args.notebooks, log=out, verbose=args.verbose)
+        _header(out, "teardown", params, target, run_dir)
+        return _summary(out, runner.execute(run_dir, state, todo, params, rerun=rerun))
+
+
+def _emulator(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    if args.emulator_command == "world":
+        out(embedded.world_yaml(_load_params(args.params)).rstrip())
+        return EXIT_OK
+    if args.emulator:
+        embedded.reset_running(args.emulator)
+        out(f"the emulator at {args.emulator} is back to its world")
+        return EXIT_OK
+    existed = embedded.reset(args.records)
+    out(f"{embedded.state_dir(args.records)}: {'removed; ' if existed else 'nothing to remove; '}"
+        "the next run starts with a fresh world built from its parameters")
+    return EXIT_OK
+
+
+_COMMANDS = {"run": _run, "plan": _plan, "check": _check, "teardown": _teardown, "emulator": _emulator}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,232 @@
+"""The only module that calls the Alibaba Cloud SDKs.
+
+``Cloud`` holds one SDK client per account side and product, signed with the credential profile
+that the parameters name for that side. ``call`` sends one API request through the official SDK,
+retries it when that is safe (``retries``), records every attempt in the ledger and returns the
+response body as the API's JSON (a dict with the API's key names). Failures become ``CloudError``,
+which keeps the API's code and request ID and never shows a key.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from alibabacloud_ecs20140526.client import Client as EcsClient
+from alibabacloud_sts20150401.client import Client as StsClient
+from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+from alibabacloud_tea_openapi.utils_models import Config
+from alibabacloud_vpc20160428.client import Client as VpcClient
+from darabonba.runtime import RuntimeOptions
+from Tea.exceptions import TeaException, UnretryableException
+
+from . import profiles
+from .ledger import Ledger
+from .params import ROLES, LinkParams, Role
+from .retries import STATE_CONFLICTS, RetryPolicy, is_throttling, retry_reason
+from .waits import Clock, RealClock
+
+Product = Literal["vpc", "ecs", "sts"]
+_CLIENTS: dict[str, type] = {"vpc": VpcClient, "ecs": EcsClient, "sts": StsClient}
+
+# Codes retried on every call besides throttling and (where safe) transient failures.
+DEFAULT_RETRY_ON: frozenset[str] = STATE_CONFLICTS
+
+# The code given to failures that never got an API answer (connection refused, reset, timeout).
+TRANSPORT_ERROR = "TransportError"
+
+
+class CloudError(Exception):
+    """A failed API call: the API's code, message and request ID, the action and the side."""
+
+    def __init__(self, code: str, message: str, request_id: str | None, action: str, role: str,
+                 status: int | None, *, retry_after_ms: int | None = None):
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.action = action
+        self.role = role
+        self.status = status
+        self.retry_after_ms = retry_after_ms
+        self.duration_ms = 0.0
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.action} in the {self.role} account"
+        return f"{where} failed: {self.code}: {self.message} (request ID {self.request_id or 'none: no answer'})"
+
+    @property
+    def throttled(self) -> bool:
+        return is_throttling(self.code)
+
+    @property
+    def ambiguous(self) -> bool:
+        """The outcome is unknown: no answer, or a server error after the request arrived."""
+        return self.code == TRANSPORT_ERROR or (self.status or 0) >= 500
+
+
+class MutationRefused(RuntimeError):
+    """A mutating call attempted where only reads are allowed (``plan``, ``verify``)."""
+
+
+class Cloud:
+    """SDK clients for the account sides of one link; see the module docstring."""
+
+    def __init__(self, params: LinkParams, *, endpoint: str | None, profiles_file: str | None,
+                 ledger: Ledger | None, phase: str, sides: tuple[Role, ...] = ROLES,
+                 clock: Clock | None = None, poll_scale: float = 1.0, retry: RetryPolicy | None = None):
+        unknown = [s for s in sides if s not in ROLES]
+        if unknown:
+            raise ValueError(f"sides: {unknown} are not roles; valid: {', '.join(ROLES)}")
+        self.params = params
+        self.endpoint = endpoint or None
+        self.profiles_file = profiles_file or None
+        self.ledger = ledger if ledger is not None else Ledger()
+        self.phase = phase
+        self.sides = tuple(sides)
+        self.clock: Clock = clock if clock is not None else RealClock(poll_scale)
+        self.retry = retry or RetryPolicy()
+        self._credentials = {role: profiles.credential_client(params.side(role).profile, self.profiles_file,
+                                                              field=f"{role}.profile") for role in self.sides}
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._identities: dict[str, dict[str, Any]] = {}
+        self._read_only = 0
+
+    # -- public ----------------------------------------------------------------------------------
+    def region(self, role: Role) -> str:
+        return self.params.side(role).region
+
+    def call(self, role: Role, product: Product, action: str, request: Any, *, mutating: bool,
+             retry_on: frozenset[str] = DEFAULT_RETRY_ON, phase: str | None = None,
+             idempotent: bool | None = None) -> dict[str, Any]:
+        """Send ``action`` with ``request`` (an SDK request model, None for GetCallerIdentity).
+
+        ``idempotent``: whether repeating the call after an unknown outcome is harmless; by default
+        reads are, and writes are when the request carries a ``client_token``.
+        """
+        if mutating and self._read_only:
+            raise MutationRefused(f"{action} changes the cloud; only reads are allowed here (plan or verify)")
+        if idempotent is None:
+            idempotent = not mutating or bool(getattr(request, "client_token", None))
+        phase = phase or self.phase
+
+        def should_retry(exc: BaseException) -> bool:
+            return isinstance(exc, CloudError) and retry_reason(exc, retry_on, idempotent) is not None
+
+        def before_sleep(exc: BaseException, pause: float) -> None:
+            self._record(role, action, phase, mutating, exc, "retry")
+
+        try:
+            for attempt in self.retry.retrying(self.clock, should_retry, before_sleep):
+                with attempt:
+                    body = self._attempt(role, product, action, request, mutating, phase)
+        except CloudError as e:
+            self._record(role, action, phase, mutating, e, "error")
+            raise
+        return body
+
+    def identity(self, role: Role) -> dict[str, Any]:
+        """STS GetCallerIdentity of ``role``'s credentials (cached): AccountId, Arn, ..."""
+        if role not in self._identities:
+            body = self.call(role, "sts", "GetCallerIdentity", None, mutating=False)
+            self._identities[role] = {k: v for k, v in body.items() if k != "RequestId"}
+        return self._identities[role]
+
+    def account_uid(self, role: Role) -> str:
+        return str(self.identity(role)["AccountId"])
+
+    @contextmanager
+    def read_only(self) -> Iterator[None]:
+        """Refuse every mutating call inside the block (``MutationRefused``)."""
+        self._read_only += 1
+        try:
+            yield
+        finally:
+            self._read_only -= 1
+
+    # -- internals -------------------------------------------------------------------------------
+    def _client(self, role: Role, product: str) -> Any:
+        if role not in self.sides:
+            raise ValueError(f"this {self.phase} step acts in the {role} account, but only "
+                             f"{', '.join(self.sides)} credentials were given")
+        key = (role, product)
+        if key not in self._clients:
+            config = Config(credential=self._credentials[role], region_id=self.region(role))
+            if self.endpoint:
+                scheme, _, host = self.endpoint.rpartition("://")
+                config.endpoint = host
+                config.protocol = "https" if scheme == "https" else "http"
+            self._clients[key] = _CLIENTS[product](config)
+        return self._clients[key]
+
+    def _attempt(self, role: Role, product: str, action: str, request: Any, mutating: bool, phase: str) -> dict[str, Any]:
+        client = self._client(role, product)
+        method = _method(client, action)
+        started = time.perf_counter()
+        try:
+            args = (RuntimeOptions(),) if request is None else (request, RuntimeOptions())
+            response = method(*args)
+        except Exception as e:  # every SDK failure becomes a CloudError, keys scrubbed
+            err = self._error(role, action, e)
+            err.duration_ms = (time.perf_counter() - started) * 1000
+            raise err from None
+        body = response.body.to_map() if response.body is not None else {}
+        if product == "sts" and action == "GetCallerIdentity" and role not in self._identities:
+            self._identities[role] = {k: v for k, v in body.items() if k != "RequestId"}
+        self.ledger.record(phase=phase, side=role, account_uid=self._uid_if_known(role), region=self.region(role),
+                           action=action, request_id=body.get("RequestId"), outcome="ok", error_code=None,
+                           duration_ms=(time.perf_counter() - started) * 1000, mutating=mutating)
+        return body
+
+    def _record(self, role: Role, action: str, phase: str, mutating: bool, exc: BaseException, outcome: str) -> None:
+        if isinstance(exc, CloudError):
+            self.ledger.record(phase=phase, side=role, account_uid=self._uid_if_known(role), region=self.region(role),
+                               action=action, request_id=exc.request_id, outcome=outcome, error_code=exc.code,
+                               duration_ms=exc.duration_ms, mutating=mutating)
+
+    def _uid_if_known(self, role: Role) -> str | None:
+        ident = self._identities.get(role)
+        return str(ident["AccountId"]) if ident and ident.get("AccountId") else None
+
+    def _error(self, role: Role, action: str, e: Exception) -> CloudError:
+        if isinstance(e, AlibabaCloudException):
+            data = e.data if isinstance(e.data, dict) else {}
+            message = data.get("Message") or e.message or ""
+            return CloudError(e.code or "UnknownError", self._scrub(role, str(message)), e.request_id or data.get("RequestId"),
+                              action, role, e.status_code, retry_after_ms=getattr(e, "retry_after", None))
+        if isinstance(e, UnretryableException) or isinstance(e, OSError):
+            inner = getattr(e, "inner_exception", e)
+            return CloudError(TRANSPORT_ERROR, self._scrub(role, f"no answer from the API ({type(inner).__name__}: {inner})"),
+                              None, action, role, None)
+        if isinstance(e, TeaException):
+            return CloudError(e.code or "SdkError", self._scrub(role, str(e.message)), None, action, role, None)
+        return CloudError(type(e).__name__, self._scrub(role, str(e)), None, action, role, None)
+
+    def _scrub(self, role: Role, text: str) -> str:
+        """``text`` with this side's key material replaced, whatever produced the text."""
+        try:
+            cred = self._credentials[role].get_credential()
+        except Exception:
+            return text
+        for secret in (cred.access_key_secret, cred.security_token, cred.access_key_id):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def _method(client: Any, action: str) -> Any:
+    """The SDK method for an API action, e.g. ``DescribeVSwitches`` -> ``describe_vswitches_with_options``."""
+    name = _methods(type(client)).get(action.lower())
+    if name is None:
+        raise ValueError(f"{type(client).__module__.split('.')[0]} has no action {action}")
+    return getattr(client, name)
+
+
+@functools.cache
+def _methods(client_class: type) -> dict[str, str]:
+    """Lower-case action name -> synchronous ``*_with_options`` method of an SDK client class."""
+    suffix = "_with_options"
+    return {name[:-len(suffix)].replace("_", ""): name for name in dir(client_class) if name.endswith(suffix)}

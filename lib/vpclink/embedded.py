@@ -1,0 +1,281 @@
+"""The emulator as a run's default target: started in this process, or one already running.
+
+This is the only vpclink module that imports ``alicloud_emulator``, and only inside :func:`start`.
+Everything else reaches the emulator over HTTP through the official SDKs, as it reaches the cloud.
+
+:func:`start` serves the emulator on a loopback port in a thread of the runner, with its state in
+``<records>/.emulator/state.db``, so ``run``, ``plan``, ``teardown`` and a second ``run`` all see one
+cloud. The world it starts with is built from the parameters (:func:`world_for`); for the tutorial's
+example it is exactly the emulator's built-in world. :func:`attach` uses an emulator that is already
+running. Both read the accounts from the control API and write a credential profiles file, named as
+the parameters name the profiles, into a private temporary directory outside the records.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import ipaddress
+import json
+import secrets
+import shutil
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .params import ROLES, LinkParams, Role, Side
+from .profiles import AkProfile, write_profiles
+from .targets import Secret, Target, TargetError
+
+EMULATOR_DIR = ".emulator"
+STATE_DB = "state.db"
+
+
+def state_dir(records: str | Path) -> Path:
+    return Path(records) / EMULATOR_DIR
+
+
+def _default_world() -> dict[str, Any]:
+    from alicloud_emulator.world import default_world
+    return default_world()
+
+
+# ---------------------------------------------------------------------------------------------
+# The world that matches a parameter file
+
+def world_for(params: LinkParams, timing_scale: float | None = None) -> dict[str, Any]:
+    """A world with both accounts, their VPCs, vSwitches, security groups and Running instances
+    under the IDs and CIDRs of the parameters. A side that is exactly a VPC of the built-in world
+    takes it unchanged (the tutorial's example gives the built-in world, demo delays included);
+    other sides get IDs derived from their VPC ID and a fresh AccessKey."""
+    base = _default_world()
+    by_vpc = {v["id"]: v for v in base["vpcs"] if v.get("id")}
+    by_name = {a["name"]: a for a in base["accounts"]}
+    accounts: list[dict[str, Any]] = []
+    vpcs: list[dict[str, Any]] = []
+    all_builtin = True
+    for role in ROLES:
+        side = params.side(role)
+        template = by_vpc.get(side.vpc_id)
+        account = by_name.get(template["account"]) if template else None
+        if template and _matches(template, side) and (not side.account_uid or side.account_uid == str(account["uid"])):
+            vpcs.append(copy.deepcopy(template))
+            accounts.append(copy.deepcopy(account))
+            continue
+        all_builtin = False
+        name = _unique(side.profile, {a["name"] for a in accounts})
+        accounts.append({"name": name, "uid": side.account_uid or _derived_uid(params.link, role, side.profile),
+                         "access_key_id": "LTAI5tEmu" + secrets.token_hex(8),
+                         "access_key_secret": secrets.token_urlsafe(24)})
+        vpcs.append(_vpc(side, role, name))
+    world: dict[str, Any] = {"seed": base.get("seed", "tutorial") if all_builtin else f"vpclink-{params.link}",
+                             "timing": dict(base.get("timing") or {}), "accounts": accounts, "vpcs": vpcs}
+    if timing_scale is not None:
+        world["timing"] = {k: v * timing_scale for k, v in world["timing"].items()}
+    return world
+
+
+def _matches(vpc: dict[str, Any], side: Side) -> bool:
+    instances = {i.get("id") for i in vpc.get("instances") or []}
+    return (_net(vpc["cidr"]) == _net(side.vpc_cidr)
+            and side.security_group_id in {g.get("id") for g in vpc.get("security_groups") or []}
+            and (side.instance_id is None or side.instance_id in instances))
+
+
+def _net(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr, strict=False)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    out, n = name, 2
+    while out in taken:
+        out, n = f"{name}-{n}", n + 1
+    return out
+
+
+def _derived_uid(link: str, role: Role, profile: str) -> str:
+    """A stable 16-digit UID for an account the parameters do not give one for."""
+    digest = int(hashlib.sha256(f"{link}/{role}/{profile}".encode()).hexdigest(), 16)
+    return str(10**15 + digest % (9 * 10**15))
+
+
+def _suffix(resource_id: str) -> str:
+    tail = resource_id.split("-", 1)[1] if "-" in resource_id else resource_id
+    tail = "".join(c for c in tail.lower() if c.isalnum())
+    return (tail + "0" * 8)[:30] if len(tail) < 8 else tail[:30]
+
+
+def _vpc(side: Side, role: Role, account: str) -> dict[str, Any]:
+    net = _net(side.vpc_cidr)
+    vsw_net = net if net.prefixlen >= 24 else next(net.subnets(new_prefix=24))
+    hosts = list(vsw_net.hosts()) if vsw_net.num_addresses <= 4096 else []
+    ip = hosts[min(9, len(hosts) - 1)] if hosts else vsw_net.network_address + 10
+    s = _suffix(side.vpc_id)
+    vsw_id = f"vsw-{s}"
+    label = "A" if role == "initiator" else "B"
+    vpc: dict[str, Any] = {
+        "account": account, "region": side.region, "name": f"VPC-{label}", "id": side.vpc_id,
+        "vrouter_id": f"vrt-{s}", "route_table_id": f"vtb-{s}", "cidr": str(net),
+        "vswitches": [{"id": vsw_id, "name": f"VSW-{label}", "zone": f"{side.region}-b", "cidr": str(vsw_net)}],
+        "security_groups": [{"id": side.security_group_id, "name": f"SG-{label}"}],
+        "instances": [],
+    }
+    if side.instance_id:
+        vpc["instances"].append({"id": side.instance_id, "name": f"ECS-{label}", "vswitch": vsw_id,
+                                 "private_ip": str(ip), "security_groups": [side.security_group_id]})
+    return vpc
+
+
+# ---------------------------------------------------------------------------------------------
+# Talking to an emulator's control API
+
+def _control(base_url: str, path: str, body: Any = None, method: str | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{base_url}/_emulator/{path}", data=data,
+                                 method=method or ("POST" if data is not None else "GET"),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        raise TargetError(f"the emulator at {base_url} refused /_emulator/{path}: HTTP {e.code}") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise TargetError(f"no emulator answers at {base_url} ({reason}); start one with "
+                          f"`alicloud-emulator serve` or leave out --emulator to use the embedded one") from None
+
+
+def _base_url(url: str) -> tuple[str, str]:
+    """(base URL, host:port) of an emulator URL such as http://127.0.0.1:8080."""
+    parsed = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
+    if parsed.scheme != "http" or not parsed.hostname or not parsed.port:
+        raise TargetError(f"--emulator {url!r}: give the emulator's URL, e.g. http://127.0.0.1:8080")
+    host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
+    return f"http://{host}:{parsed.port}", f"{host}:{parsed.port}"
+
+
+def _owners(base_url: str, params: LinkParams) -> dict[Role, dict[str, Any]]:
+    """The emulator account that owns each side's VPC, checked against the parameters."""
+    accounts = _control(base_url, "accounts")["accounts"]
+    state = _control(base_url, "state")["accounts"]
+    owners: dict[Role, dict[str, Any]] = {}
+    problems: list[str] = []
+    for role in ROLES:
+        side = params.side(role)
+        owner = None
+        for account in accounts:
+            held = state.get(account["name"], {})
+            vpcs = [v for v in held.get("vpc", []) if v.get("VpcId") == side.vpc_id]
+            if vpcs:
+                owner = account
+                groups = {g.get("SecurityGroupId") for g in held.get("security_group", [])}
+                instances = {i.get("InstanceId") for i in held.get("instance", [])}
+                if _net(vpcs[0].get("CidrBlock", "0.0.0.0/0")) != _net(side.vpc_cidr):
+                    problems.append(f"{role}.vpc_cidr: {side.vpc_id} has CIDR {vpcs[0].get('CidrBlock')}, not {side.vpc_cidr}")
+                if side.security_group_id not in groups:
+                    problems.append(f"{role}.security_group_id: {side.security_group_id} is not in account {account['name']}")
+                if side.instance_id and side.instance_id not in instances:
+                    problems.append(f"{role}.instance_id: {side.instance_id} is not in account {account['name']}")
+                break
+        if owner is None:
+            problems.append(f"{role}.vpc_id: no account of the emulator owns {side.vpc_id}")
+        elif side.account_uid and side.account_uid != str(owner["uid"]):
+            problems.append(f"{role}.account_uid: {side.vpc_id} belongs to UID {owner['uid']}, not {side.account_uid}")
+        else:
+            owners[role] = owner
+    if problems:
+        raise WorldMismatch(problems)
+    return owners
+
+
+class WorldMismatch(TargetError):
+    """The emulator holds a world other than the one the parameters describe."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("the emulator's world does not match the parameters:\n  " + "\n  ".join(problems))
+
+
+def _profiles_target(base_url: str, endpoint: str, params: LinkParams, emulator: str,
+                     close: Any = None) -> Target:
+    owners = _owners(base_url, params)
+    directory = tempfile.mkdtemp(prefix="vpclink-profiles-")   # mode 0700, outside the records
+    profiles: list[AkProfile] = []
+    found: list[Secret] = []
+    for role in ROLES:
+        side, account = params.side(role), owners[role]
+        if side.profile in {p.name for p in profiles}:
+            continue
+        profiles.append(AkProfile(side.profile, account["access_key_id"], account["access_key_secret"], side.region))
+        found += [Secret(f"access_key_id of profile {side.profile}", account["access_key_id"]),
+                  Secret(f"access_key_secret of profile {side.profile}", account["access_key_secret"])]
+    path = write_profiles(Path(directory) / "config.json", profiles)
+
+    def _close() -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+        if close is not None:
+            close()
+
+    return Target("emulator", endpoint=endpoint, profiles_file=str(path), emulator=emulator,
+                  control_url=base_url, secrets=found, _close=_close)
+
+
+def attach(url: str, params: LinkParams) -> Target:
+    """Use an emulator that is already running, taking the accounts from its control API."""
+    base_url, endpoint = _base_url(url)
+    _control(base_url, "health")
+    return _profiles_target(base_url, endpoint, params, emulator=base_url)
+
+
+def start(params: LinkParams, records: str | Path, *, timing_scale: float | None = None) -> Target:
+    """Serve the emulator in this process over ``<records>/.emulator/state.db``; a new database
+    starts with :func:`world_for` the parameters, an existing one keeps its state."""
+    from alicloud_emulator.server import make_server
+    from alicloud_emulator.world import WorldError
+
+    directory = state_dir(records)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        server = make_server(db=str(directory / STATE_DB), world=world_for(params, timing_scale))
+    except WorldError as e:
+        raise TargetError(f"the embedded emulator cannot model these parameters: {e}") from None
+    server.start()
+
+    def _stop() -> None:
+        server.stop()
+        server.app.store.close()
+
+    try:
+        return _profiles_target(server.url, server.endpoint, params, emulator="embedded", close=_stop)
+    except WorldMismatch as e:
+        _stop()
+        raise TargetError(f"{e}\nThe emulator state in {directory} was built for other parameters; "
+                          f"start it over with `vpclink emulator reset --records {records}` "
+                          f"or use another --records directory.") from None
+    except BaseException:
+        _stop()
+        raise
+
+
+def reset(records: str | Path) -> bool:
+    """Forget the embedded emulator's state; the next run builds its world afresh. True if there was one."""
+    directory = state_dir(records)
+    existed = directory.exists()
+    shutil.rmtree(directory, ignore_errors=True)
+    return existed
+
+
+def reset_running(url: str) -> None:
+    """Reload the world of an emulator that is already running (its control API's reset)."""
+    base_url, _ = _base_url(url)
+    _control(base_url, "reset", {})
+
+
+def world_yaml(params: LinkParams) -> str:
+    """The world as YAML, for ``alicloud-emulator serve --world`` (keys are emulator-only)."""
+    return yaml.safe_dump(world_for(params), sort_keys=False)

@@ -1,0 +1,231 @@
+"""Peer cards: the small file one operator sends the other, with what the other side needs.
+
+When each account is run by a different person, neither can describe the other's resources. After a
+phase, a side exports a card (its account UID, region, VPC, VRouter, router interface, security
+group, instance IP); the other side imports it from a file or pastes it into the form. A card is
+validated like a form (``peervalues``) and never carries a secret: it has a fixed set of keys, every
+value has a strict format, and anything shaped like an AccessKey is refused, on reading and on writing.
+
+Format: JSON (YAML is accepted when pasting)::
+
+    {"vpclink_peer_card": 1, "link": "tutorial-qingdao-beijing", "role": "initiator",
+     "account_uid": "1637243907412983", "region": "cn-qingdao", "vpc_id": "vpc-...",
+     "vpc_cidr": "192.168.0.0/16", "vrouter_id": "vrt-...", "router_interface_id": "ri-...",
+     "security_group_id": "sg-...", "instance_ip": "192.168.1.10", "created": "2026-01-01T00:00:00Z"}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from vpclink.params import ROLES, FieldError, LinkParams, Role
+from vpclink.ids import parse_account_uid
+from vpclink.peervalues import Local, check_values, utc_now
+from vpclink.secretlike import credential_key, looks_like_credential
+
+VERSION = 1
+_VERSION_KEY = "vpclink_peer_card"
+_REQUIRED = ("link", "role", "account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id", "created")
+_OPTIONAL = ("router_interface_id", "security_group_id", "instance_ip")   # known after later phases
+_PEER_FIELDS = ("account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id") + _OPTIONAL
+_LINK = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,63}")     # as params' link rule
+
+
+class PeerCardError(ValueError):
+    """Every problem found in a peer card, each naming the key and what would be valid."""
+
+    def __init__(self, source: str, errors: list[FieldError]):
+        self.source = source
+        self.errors = errors
+        lines = "\n".join(f"  {e.field}: {e.message}" for e in errors)
+        super().__init__(f"{source}: not a valid peer card ({len(errors)} problem(s)):\n{lines}")
+
+
+@dataclass(frozen=True)
+class PeerCard:
+    """One side's card. Constructing one validates it, so an invalid card never exists."""
+
+    link: str
+    role: Role
+    account_uid: str
+    region: str
+    vpc_id: str
+    vpc_cidr: str
+    vrouter_id: str
+    created: str
+    router_interface_id: str | None = None
+    security_group_id: str | None = None
+    instance_ip: str | None = None
+
+    def __post_init__(self) -> None:
+        if problems := _problems(asdict(self)):
+            raise PeerCardError("peer card", problems)
+
+    def values(self) -> dict[str, str]:
+        """The peer values it carries (field -> value), without the unknown ones."""
+        return {name: getattr(self, name) for name in _PEER_FIELDS if getattr(self, name)}
+
+    def to_json(self) -> str:
+        return json.dumps({_VERSION_KEY: VERSION, **asdict(self)}, indent=2) + "\n"
+
+    @property
+    def fingerprint(self) -> str:
+        """A short digest of the card's content, so records can name the exact card they used."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+
+    def describe(self) -> str:
+        return f"{self.link}/{self.role} created {self.created} (sha256 {self.fingerprint})"
+
+    def file_name(self) -> str:
+        return f"{self.link}-{self.role}.peercard.json"
+
+
+def _problems(data: Mapping[str, Any], local: Local = Local()) -> list[FieldError]:
+    """Everything wrong with a card's key/value mapping (version key excluded)."""
+    errors: list[FieldError] = []
+    known = set(_REQUIRED) | set(_OPTIONAL)
+    for key in data:
+        if key not in known:
+            why = ("a peer card never carries credentials" if credential_key(key)
+                   else "unknown key")
+            errors.append(FieldError(str(key), f"{why}; a card holds only: {', '.join(_REQUIRED + _OPTIONAL)}"))
+    strings: dict[str, str] = {}
+    for key in _REQUIRED + _OPTIONAL:
+        value = data.get(key)
+        if value is None or value == "":
+            if key in _REQUIRED:
+                errors.append(FieldError(key, "required"))
+            continue
+        if not isinstance(value, str):
+            errors.append(FieldError(key, f"must be a string (quote it), got {type(value).__name__}"))
+            continue
+        strings[key] = value
+
+    link = strings.get("link")
+    if link is not None and (looks_like_credential(link) or not _LINK.fullmatch(link)):
+        errors.append(FieldError("link", "must be the link name: 2-64 characters, a letter first, "
+                                         "then letters, digits, '-', '_', '.' (never a credential)"))
+    role = strings.get("role")
+    if role is not None and role not in ROLES:
+        errors.append(FieldError("role", f"must be one of {', '.join(ROLES)}"))
+    created = strings.get("created")
+    if created is not None:
+        try:
+            datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            errors.append(FieldError("created", "must be a UTC time such as 2026-01-01T00:00:00Z"))
+    peer = {k: v for k, v in strings.items() if k in _PEER_FIELDS}
+    errors += [FieldError(k, m) for k, m in check_values(peer, local=local).items()]
+    return errors
+
+
+def from_dict(data: Any, source: str = "<peer card>", *, expect_role: Role | None = None,
+              expect_link: str | None = None, local: Local = Local()) -> PeerCard:
+    """A card from its decoded content, checked against what the importing side expects: the peer's
+    role, this link's name, and this side's own account and CIDR (no overlap)."""
+    if not isinstance(data, dict):
+        raise PeerCardError(source, [FieldError("(card)", "must be a JSON object of key: value pairs")])
+    body = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
+    version = body.pop(_VERSION_KEY, None)
+    errors: list[FieldError] = []
+    if version != VERSION:
+        errors.append(FieldError(_VERSION_KEY, f"must be {VERSION} (the card format version); got {version!r}"))
+    if isinstance(body.get("account_uid"), (int, float)):   # unquoted in pasted YAML
+        try:
+            body["account_uid"] = parse_account_uid(body["account_uid"])
+        except ValueError as e:
+            errors.append(FieldError("account_uid", str(e)))
+            body.pop("account_uid")
+    if isinstance(body.get("created"), datetime):            # YAML reads an unquoted time
+        created = body["created"]
+        if created.tzinfo is None:                           # PyYAML drops a "Z" it has applied
+            created = created.replace(tzinfo=timezone.utc)
+        body["created"] = created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    reported = {e.field for e in errors}
+    errors += [e for e in _problems(body, local) if e.field not in reported]
+    if not errors and expect_role and body["role"] != expect_role:
+        errors.append(FieldError("role", f"this is the {body['role']}'s card; this side needs the "
+                                         f"{expect_role}'s"))
+    if not errors and expect_link and body["link"] != expect_link:
+        errors.append(FieldError("link", f"the card is for link {body['link']!r}, this run is for "
+                                         f"{expect_link!r}"))
+    if errors:
+        raise PeerCardError(source, errors)
+    return PeerCard(**body)
+
+
+def parse(text: str, source: str = "<pasted card>", **expect: Any) -> PeerCard:
+    """A card from pasted JSON or YAML text; ``expect`` as for ``from_dict``."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise PeerCardError(source, [FieldError("(card)", "is neither JSON nor YAML; paste the "
+                                                              "whole .peercard.json file")]) from None
+    return from_dict(data, source, **expect)
+
+
+def read(path: str | os.PathLike[str], **expect: Any) -> PeerCard:
+    """A card from a file; ``expect`` as for ``from_dict``."""
+    return parse(Path(path).read_text(encoding="utf-8"), str(path), **expect)
+
+
+def write(card: PeerCard, path: str | os.PathLike[str]) -> Path:
+    """Write ``card`` as JSON (atomically: a reader never sees half a card). A directory ``path``
+    gets the card's own file name."""
+    target = Path(path)
+    if target.is_dir():
+        target = target / card.file_name()
+    text = card.to_json()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".peercard-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return target
+
+
+def _card(link: str, role: Role, side: Mapping[str, Any], outputs: Mapping[str, Any],
+          created: str | None) -> PeerCard:
+    def output(name: str) -> Any:
+        return outputs.get(f"{role}_{name}") or None
+
+    uid = output("account_uid") or side.get("account_uid")
+    missing = [FieldError(f"{role}_{name}", "not in the run's outputs yet: run the preflight phase first")
+               for name, value in (("account_uid", uid), ("vrouter_id", output("vrouter_id"))) if not value]
+    if missing:
+        raise PeerCardError(f"{role} side of {link}", missing)
+    return PeerCard(
+        link=link, role=role, account_uid=str(uid), region=side["region"], vpc_id=side["vpc_id"],
+        vpc_cidr=side["vpc_cidr"], vrouter_id=output("vrouter_id"), created=created or utc_now(),
+        router_interface_id=output("router_interface_id"),
+        security_group_id=side.get("security_group_id") or None, instance_ip=output("instance_ip"))
+
+
+def from_outputs(params: LinkParams, role: Role, outputs: Mapping[str, Any], *,
+                 created: str | None = None) -> PeerCard:
+    """``role``'s card from the parameters and the (merged) outputs of the phases run so far."""
+    return _card(params.link, role, asdict(params.side(role)), outputs, created)
+
+
+def from_run(run_dir: str | os.PathLike[str], role: Role) -> PeerCard:
+    """``role``'s card from a run directory's ``run.json`` (parameters as loaded, merged outputs)."""
+    run = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
+    params = run["params"]
+    return _card(params["link"], role, params[role], run.get("outputs") or {}, None)

@@ -1,0 +1,124 @@
+"""What every phase shares: its context, the steps a plan shows, names, tokens and errors.
+
+A phase module has ``NAME``, ``SIDES``, ``INPUTS``, ``OUTPUTS`` and three functions:
+``plan(ctx)`` (reads only; the ``Step`` list apply would take now), ``apply(ctx)`` (convergent:
+reads first and creates only what is missing; returns the outputs) and ``verify(ctx)`` (reads
+only; rows describing the resulting state).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..cloud import Cloud
+from ..params import FieldError, LinkParams, Role
+from ..waits import Progress
+
+if TYPE_CHECKING:
+    import pandas
+
+INTENTS = ("create", "exists", "modify", "connect", "delete", "wait", "check", "skip")
+RI_MARKER = "vpclink"
+
+
+@dataclass
+class PhaseContext:
+    params: LinkParams
+    cloud: Cloud
+    inputs: dict[str, Any]     # outputs of earlier phases (flat keys)
+    run_id: str                # stable across resume; part of every ClientToken
+    phase: str
+    progress: Progress = field(default_factory=Progress)
+    # What apply found beyond its outputs (command output, say), for verify() and the record.
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def input(self, key: str) -> Any:
+        """An earlier phase's output, or None when absent or empty (papermill's defaults are "")."""
+        value = self.inputs.get(key)
+        return None if value in ("", None, [], ()) else value
+
+    def token(self, role: Role, step: str) -> str:
+        """The ClientToken of one step: the same on every retry and every resume of this run."""
+        digest = hashlib.sha256(f"{self.run_id}\n{self.params.link}\n{role}\n{step}".encode()).hexdigest()
+        return f"vpclink-{digest[:48]}"
+
+    def timeout(self, kind: str) -> float:
+        return float(getattr(self.params.timeouts, kind))
+
+
+@dataclass
+class Step:
+    side: Role
+    action: str               # API action, e.g. "CreateRouterInterface"
+    target: str               # what it acts on, e.g. "router interface vpclink-<link>-initiator"
+    intent: str               # one of INTENTS
+    detail: str               # human text: why, or the existing ID
+
+    def __post_init__(self) -> None:
+        if self.intent not in INTENTS:
+            raise ValueError(f"Step intent {self.intent!r}: expected one of {', '.join(INTENTS)}")
+
+
+class PhaseError(RuntimeError):
+    """A state the runbook will not change by itself; the message says what to do."""
+
+
+class ParameterMismatch(PhaseError):
+    """The cloud disagrees with the parameters; ``errors`` name each parameter field."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        lines = "\n".join(f"  {e.field}: {e.message}" for e in errors)
+        super().__init__(f"{len(errors)} parameter(s) do not match the cloud:\n{lines}")
+
+
+class MissingInput(PhaseError):
+    def __init__(self, key: str, phase: str, produced_by: str):
+        self.key = key
+        super().__init__(f"input {key} is required by {phase} and was not given; it is an output of the "
+                         f"{produced_by} phase (run that phase first, or pass {key})")
+
+
+# -- names the runbook puts on what it creates --------------------------------------------------
+def ri_name(params: LinkParams, role: Role) -> str:
+    return f"{RI_MARKER}-{params.link}-{role}"
+
+
+def ri_description(params: LinkParams, role: Role) -> str:
+    return f"{RI_MARKER} link {params.link} {role} side"
+
+
+def marker(params: LinkParams) -> str:
+    """The text that starts the description of every route and rule this link creates."""
+    return f"{RI_MARKER} link {params.link}"
+
+
+# -- tables for notebooks -----------------------------------------------------------------------
+def steps_frame(steps: list[Step]) -> "pandas.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame([asdict(s) for s in steps], columns=["side", "action", "target", "intent", "detail"])
+
+
+def rows_frame(rows: list[dict[str, Any]]) -> "pandas.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reads_only(fn: F) -> F:
+    """Run a phase function with mutating calls refused (for ``plan`` and ``verify``)."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx: PhaseContext, *args: Any, **kwargs: Any) -> Any:
+        with ctx.cloud.read_only():
+            return fn(ctx, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

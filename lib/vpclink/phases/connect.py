@@ -1,0 +1,179 @@
+"""Connect (account B, then A): tell each interface its peer, then initiate the connection.
+
+Console terms: on B's acceptor "Add Initiator" (the initiator's interface, VRouter and account),
+on A's initiator "Add Acceptor", then "Initiate Connection" on A.
+API: ModifyRouterInterfaceAttribute on B and on A with all four Opposite* fields (OppositeRouterType
+VRouter explicitly: the API's default is VBR), ConnectRouterInterface on A (retried while the API
+says the opposite information is not set yet, as terraform does), then both sides until Active.
+
+Converges from any state: fields already set are not modified again; an Active link needs nothing;
+an interface someone deactivated (Inactive) is activated again. The Opposite* fields can only be
+changed while an interface is Idle, so a connected interface pointing elsewhere is an error for a
+person to resolve.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alibabacloud_vpc20160428 import models as vpc
+
+from ..cloud import DEFAULT_RETRY_ON, CloudError
+from ..params import Role
+from ..retries import CONNECT_NOT_SET
+from ..waits import GONE, wait_for
+from . import lookup
+from .base import PhaseContext, PhaseError, Step, reads_only, ri_name
+
+NAME = "connect"
+SIDES: tuple[Role, ...] = ("acceptor", "initiator")
+INPUTS: tuple[str, ...] = ("initiator_router_interface_id", "acceptor_router_interface_id", "initiator_vrouter_id",
+                           "acceptor_vrouter_id", "initiator_account_uid", "acceptor_account_uid")
+OUTPUTS: tuple[str, ...] = ("connection_status",)
+
+ACTIVE = "Active"
+# Answers to Connect/Activate meaning "not in the state this needs": read the state to see why.
+_STATUS_CODES = frozenset({"IncorrectStatus", "IncorrectRIStatus"})
+
+
+def _peer(role: Role) -> Role:
+    return "acceptor" if role == "initiator" else "initiator"
+
+
+def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
+    out = {}
+    for role in ("initiator", "acceptor"):
+        ri = lookup.router_interface(ctx, role)
+        if ri is None:
+            raise PhaseError(f"the {role} router interface ({ri_name(ctx.params, role)}) does not exist; "
+                             f"run the {role} phase first")
+        out[role] = ri
+    return out
+
+
+def _wanted(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]) -> dict[str, str]:
+    """The Opposite* fields ``role``'s interface must carry."""
+    peer = _peer(role)
+    return {"OppositeInterfaceId": ris[peer]["RouterInterfaceId"], "OppositeRouterId": lookup.vrouter_id(ctx, peer),
+            "OppositeRouterType": "VRouter", "OppositeInterfaceOwnerId": lookup.account_uid(ctx, peer)}
+
+
+def _differences(ri: dict[str, Any], wanted: dict[str, str]) -> list[str]:
+    return [f"{k} is {ri.get(k) or 'unset'}, should be {v}" for k, v in wanted.items() if str(ri.get(k) or "") != str(v)]
+
+
+@reads_only
+def plan(ctx: PhaseContext) -> list[Step]:
+    ris = _interfaces(ctx)
+    a, b = ris["initiator"], ris["acceptor"]
+    if a.get("Status") == ACTIVE and b.get("Status") == ACTIVE:
+        return [Step("initiator", "ConnectRouterInterface", f"{a['RouterInterfaceId']} <-> {b['RouterInterfaceId']}",
+                     "exists", "Active on both sides")]
+    steps = []
+    for role in SIDES:
+        ri = ris[role]
+        diff = _differences(ri, _wanted(ctx, role, ris))
+        target = f"router interface {ri['RouterInterfaceId']}"
+        if not diff:
+            steps.append(Step(role, "ModifyRouterInterfaceAttribute", target, "skip", "Opposite* already set"))
+        elif ri.get("Status") == "Idle":
+            steps.append(Step(role, "ModifyRouterInterfaceAttribute", target, "modify", "; ".join(diff)))
+        else:
+            steps.append(Step(role, "ModifyRouterInterfaceAttribute", target, "check",
+                              f"cannot change while {ri.get('Status')}: {'; '.join(diff)}"))
+    for role in ("initiator", "acceptor"):
+        if ris[role].get("Status") == "Inactive":
+            steps.append(Step(role, "ActivateRouterInterface", ris[role]["RouterInterfaceId"], "connect", "Inactive"))
+    if a.get("Status") == "Idle":
+        steps.append(Step("initiator", "ConnectRouterInterface", a["RouterInterfaceId"], "connect",
+                          f"to {b['RouterInterfaceId']}"))
+    steps += [Step(role, "DescribeRouterInterfaces", ris[role]["RouterInterfaceId"], "wait", "until Active")
+              for role in ("initiator", "acceptor")]
+    return steps
+
+
+def apply(ctx: PhaseContext) -> dict[str, Any]:
+    ris = _interfaces(ctx)
+    for role in SIDES:  # the acceptor first: Connect checks both sides' Opposite* fields
+        _set_opposite(ctx, role, ris)
+    a_id = ris["initiator"]["RouterInterfaceId"]
+    status = lookup.ri_status(ctx, "initiator", a_id)
+    if status == "Idle":
+        _connect(ctx, a_id)
+    for role in ("initiator", "acceptor"):
+        ri_id = ris[role]["RouterInterfaceId"]
+        if _wait_stable(ctx, role, ri_id) == "Inactive":
+            _activate(ctx, role, ri_id)
+        _wait_active(ctx, role, ri_id)
+    return {"connection_status": ACTIVE}
+
+
+def _set_opposite(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]) -> None:
+    ri = ris[role]
+    wanted = _wanted(ctx, role, ris)
+    diff = _differences(ri, wanted)
+    if not diff:
+        return
+    if ri.get("Status") != "Idle":
+        raise PhaseError(f"the {role} router interface {ri['RouterInterfaceId']} is {ri.get('Status')} and points "
+                         f"elsewhere ({'; '.join(diff)}); the API changes Opposite* fields only while Idle. Run "
+                         "teardown and the phases again to recreate the link")
+    req = vpc.ModifyRouterInterfaceAttributeRequest(
+        region_id=ctx.params.side(role).region, router_interface_id=ri["RouterInterfaceId"],
+        opposite_interface_id=wanted["OppositeInterfaceId"], opposite_router_id=wanted["OppositeRouterId"],
+        opposite_router_type="VRouter", opposite_interface_owner_id=int(wanted["OppositeInterfaceOwnerId"]))
+    # Setting the same values twice is harmless, so a lost answer may be retried.
+    ctx.cloud.call(role, "vpc", "ModifyRouterInterfaceAttribute", req, mutating=True, idempotent=True)
+    wait_for(lambda: lookup.ri_status(ctx, role, ri["RouterInterfaceId"]), what="router interface",
+             resource_id=ri["RouterInterfaceId"], expected=("Idle",), timeout=ctx.timeout("router_interface"),
+             progress=ctx.progress, clock=ctx.cloud.clock, failed=(GONE,))
+
+
+def _connect(ctx: PhaseContext, ri_id: str) -> None:
+    req = vpc.ConnectRouterInterfaceRequest(region_id=ctx.params.initiator.region, router_interface_id=ri_id)
+    try:
+        ctx.cloud.call("initiator", "vpc", "ConnectRouterInterface", req, mutating=True,
+                       retry_on=DEFAULT_RETRY_ON | {CONNECT_NOT_SET})
+    except CloudError as e:
+        # A lost answer, or a repeat of a Connect that did arrive: the state tells which.
+        if not (e.ambiguous or e.code in _STATUS_CODES):
+            raise
+        if lookup.ri_status(ctx, "initiator", ri_id) not in ("Connecting", ACTIVE):
+            raise
+
+
+def _activate(ctx: PhaseContext, role: Role, ri_id: str) -> None:
+    req = vpc.ActivateRouterInterfaceRequest(region_id=ctx.params.side(role).region, router_interface_id=ri_id)
+    try:
+        ctx.cloud.call(role, "vpc", "ActivateRouterInterface", req, mutating=True)
+    except CloudError as e:
+        if not (e.ambiguous or e.code in _STATUS_CODES):
+            raise
+        if lookup.ri_status(ctx, role, ri_id) not in ("Activating", ACTIVE):
+            raise
+
+
+def _wait_stable(ctx: PhaseContext, role: Role, ri_id: str) -> str:
+    """Wait out a transition (Connecting, Deactivating, ...) and return where it lands."""
+    return wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
+                    expected=(ACTIVE, "Inactive", "Idle"), timeout=ctx.timeout("router_interface"),
+                    progress=ctx.progress, clock=ctx.cloud.clock, failed=(GONE,))
+
+
+def _wait_active(ctx: PhaseContext, role: Role, ri_id: str) -> None:
+    wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
+             expected=(ACTIVE,), timeout=ctx.timeout("router_interface"), progress=ctx.progress,
+             clock=ctx.cloud.clock, failed=(GONE,))
+
+
+@reads_only
+def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
+    rows = []
+    for role in ("initiator", "acceptor"):
+        ri = lookup.router_interface(ctx, role) or {}
+        rows.append({"side": role, "router_interface_id": ri.get("RouterInterfaceId", ""),
+                     "status": ri.get("Status", "missing"), "opposite_interface_id": ri.get("OppositeInterfaceId", ""),
+                     "opposite_status": ri.get("OppositeInterfaceStatus", ""),
+                     "connected_time": ri.get("ConnectedTime", ""), "spec": ri.get("Spec", ""),
+                     "bandwidth_mbps": ri.get("Bandwidth", "")})
+    return rows

@@ -1,0 +1,127 @@
+"""Creating one side's router interface, shared by the initiator and acceptor phases.
+
+The interface is found by ID (an earlier output) or by its name ``vpclink-<link>-<role>``; it
+is created only when there is none, with a ClientToken that makes a retried create return the
+same interface. Then the phase waits until the interface has settled (Idle after creation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alibabacloud_vpc20160428 import models as vpc
+
+from ..params import Role
+from ..waits import GONE, wait_for
+from . import lookup
+from .base import MissingInput, PhaseContext, PhaseError, Step, ri_description, ri_name
+
+API_ROLE = {"initiator": "InitiatingSide", "acceptor": "AcceptingSide"}
+SETTLED = ("Idle", "Active", "Inactive")
+ACCEPTOR_SPEC = "Negative"
+
+
+def _peer(role: Role) -> Role:
+    return "acceptor" if role == "initiator" else "initiator"
+
+
+def spec(ctx: PhaseContext, role: Role) -> str:
+    return ctx.params.spec if role == "initiator" else ACCEPTOR_SPEC
+
+
+def peer_interface_id(ctx: PhaseContext, role: Role) -> str | None:
+    """The peer's interface ID when known (the acceptor passes the initiator's at creation)."""
+    peer = _peer(role)
+    known = ctx.input(f"{peer}_router_interface_id")
+    if known:
+        return str(known)
+    if peer in ctx.cloud.sides:
+        ri = lookup.router_interface(ctx, peer)
+        return ri["RouterInterfaceId"] if ri else None
+    return None
+
+
+def create_request(ctx: PhaseContext, role: Role) -> vpc.CreateRouterInterfaceRequest:
+    side, peer = ctx.params.side(role), ctx.params.peer(role)
+    opposite_ri = peer_interface_id(ctx, role) if role == "acceptor" else None
+    return vpc.CreateRouterInterfaceRequest(
+        region_id=side.region, role=API_ROLE[role], router_type="VRouter", router_id=lookup.vrouter_id(ctx, role),
+        spec=spec(ctx, role), opposite_region_id=peer.region, opposite_router_type="VRouter",
+        opposite_router_id=lookup.vrouter_id(ctx, _peer(role)),
+        opposite_interface_owner_id=lookup.account_uid(ctx, _peer(role)), opposite_interface_id=opposite_ri,
+        name=ri_name(ctx.params, role), description=ri_description(ctx.params, role),
+        instance_charge_type="PostPaid", client_token=ctx.token(role, "create-router-interface"))
+
+
+def check_found(ctx: PhaseContext, role: Role, ri: dict[str, Any]) -> None:
+    """Refuse an interface that cannot be this side's end of the link."""
+    problems = []
+    if ri.get("Role") != API_ROLE[role]:
+        problems.append(f"its role is {ri.get('Role')}, not {API_ROLE[role]}")
+    own_router = lookup.vrouter_id(ctx, role)
+    if ri.get("RouterId") != own_router:
+        problems.append(f"it is on router {ri.get('RouterId')}, not on {own_router} of {ctx.params.side(role).vpc_id}")
+    if ri.get("OppositeRegionId") and ri.get("OppositeRegionId") != ctx.params.peer(role).region:
+        problems.append(f"it points to region {ri.get('OppositeRegionId')}, not {ctx.params.peer(role).region}")
+    if problems:
+        raise PhaseError(f"router interface {ri.get('RouterInterfaceId')} ({ri.get('Name')}) cannot be the {role} "
+                         f"end of link {ctx.params.link}: {'; '.join(problems)}. Delete or rename it, or fix the parameters")
+
+
+def wait_settled(ctx: PhaseContext, role: Role, ri_id: str) -> str:
+    return wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
+                    expected=SETTLED, timeout=ctx.timeout("router_interface"), progress=ctx.progress,
+                    clock=ctx.cloud.clock)
+
+
+def wait_gone(ctx: PhaseContext, role: Role, ri_id: str) -> None:
+    wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
+             expected=(GONE,), timeout=ctx.timeout("router_interface"), progress=ctx.progress, clock=ctx.cloud.clock)
+
+
+def plan_side(ctx: PhaseContext, role: Role) -> list[Step]:
+    target = f"router interface {ri_name(ctx.params, role)}"
+    ri = lookup.router_interface(ctx, role)
+    if ri is not None and ri.get("Status") != "Deleting":
+        return [Step(role, "CreateRouterInterface", target, "exists", f"{ri['RouterInterfaceId']} ({ri.get('Status')})")]
+    try:
+        req = create_request(ctx, role)
+        detail = (f"{req.role} {req.spec} on {req.router_id} to {req.opposite_router_id} in {req.opposite_region_id} "
+                  f"(account {req.opposite_interface_owner_id}), pay-as-you-go")
+    except MissingInput as e:
+        detail = f"needs {e.key} (an earlier phase's output)"
+    steps = []
+    if ri is not None:
+        steps.append(Step(role, "DescribeRouterInterfaces", ri["RouterInterfaceId"], "wait", "being deleted; wait until gone"))
+    steps += [Step(role, "CreateRouterInterface", target, "create", detail),
+              Step(role, "DescribeRouterInterfaces", target, "wait", "until Idle")]
+    return steps
+
+
+def apply_side(ctx: PhaseContext, role: Role) -> str:
+    """This side's interface ID, created when missing and settled."""
+    ri = lookup.router_interface(ctx, role)
+    if ri is not None and ri.get("Status") == "Deleting":
+        wait_gone(ctx, role, ri["RouterInterfaceId"])
+        ri = None
+    if ri is not None:
+        check_found(ctx, role, ri)
+        ri_id = str(ri["RouterInterfaceId"])
+    else:
+        body = ctx.cloud.call(role, "vpc", "CreateRouterInterface", create_request(ctx, role), mutating=True)
+        ri_id = str(body["RouterInterfaceId"])
+    wait_settled(ctx, role, ri_id)
+    return ri_id
+
+
+def verify_side(ctx: PhaseContext, role: Role) -> list[dict[str, Any]]:
+    ri = lookup.router_interface(ctx, role)
+    if ri is None:
+        return [{"side": role, "router_interface_id": "", "status": "missing"}]
+    keys = ("RouterInterfaceId", "Name", "Role", "Status", "Spec", "RouterId", "OppositeRegionId", "OppositeRouterId",
+            "OppositeInterfaceId", "OppositeInterfaceOwnerId", "OppositeInterfaceStatus")
+    return [dict({"side": role}, **{_snake(k): ri.get(k, "") for k in keys})]
+
+
+def _snake(key: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(key))

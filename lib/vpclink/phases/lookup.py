@@ -1,0 +1,227 @@
+"""Reads shared by the phases: the cloud state a step looks at before it changes anything.
+
+Everything here is read-only (Describe* and STS). Values an earlier phase produced are taken
+from ``ctx.inputs`` first; when absent and the side's credentials are at hand, they are read
+from the cloud, so a phase also works on its own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+from alibabacloud_ecs20140526 import models as ecs
+from alibabacloud_vpc20160428 import models as vpc
+
+from ..cloud import CloudError
+from ..params import Role
+from ..waits import GONE
+from .base import MissingInput, PhaseContext, PhaseError, ri_description, ri_name
+
+RI_NOT_FOUND = frozenset({"InvalidRouterInterfaceId.NotFound", "InvalidInstanceId.NotFound"})
+PAGE = 50
+
+
+def items(body: dict[str, Any], *path: str) -> list[dict[str, Any]]:
+    """``body[a][b]`` as a list; a missing container reads as empty (the SDK gives None)."""
+    node: Any = body
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return list(node or [])
+
+
+# -- the VPC and its router ---------------------------------------------------------------------
+def describe_vpc(ctx: PhaseContext, role: Role) -> dict[str, Any] | None:
+    side = ctx.params.side(role)
+    body = ctx.cloud.call(role, "vpc", "DescribeVpcs", vpc.DescribeVpcsRequest(region_id=side.region, vpc_id=side.vpc_id),
+                          mutating=False)
+    return next((v for v in items(body, "Vpcs", "Vpc") if v.get("VpcId") == side.vpc_id), None)
+
+
+def vrouter_id(ctx: PhaseContext, role: Role) -> str:
+    known = ctx.input(f"{role}_vrouter_id")
+    if known:
+        return str(known)
+    if role not in ctx.cloud.sides:
+        raise MissingInput(f"{role}_vrouter_id", ctx.phase, "preflight")
+    found = describe_vpc(ctx, role)
+    if found is None:
+        side = ctx.params.side(role)
+        raise PhaseError(f"{role}.vpc_id: {side.vpc_id} is not a VPC of this account in {side.region}")
+    return str(found["VRouterId"])
+
+
+def route_table_id(ctx: PhaseContext, role: Role) -> str:
+    known = ctx.input(f"{role}_route_table_id")
+    if known:
+        return str(known)
+    if role not in ctx.cloud.sides:
+        raise MissingInput(f"{role}_route_table_id", ctx.phase, "preflight")
+    table = system_route_table(ctx, role)
+    if table is None:
+        side = ctx.params.side(role)
+        raise PhaseError(f"{role}.vpc_id: {side.vpc_id} has no system route table in {side.region}")
+    return str(table["RouteTableId"])
+
+
+def system_route_table(ctx: PhaseContext, role: Role) -> dict[str, Any] | None:
+    side = ctx.params.side(role)
+    req = vpc.DescribeRouteTableListRequest(region_id=side.region, vpc_id=side.vpc_id, route_table_type="System",
+                                            page_size=PAGE)
+    body = ctx.cloud.call(role, "vpc", "DescribeRouteTableList", req, mutating=False)
+    return next((t for t in items(body, "RouterTableList", "RouterTableListType")
+                 if t.get("RouteTableType") == "System" and t.get("VpcId") == side.vpc_id), None)
+
+
+def account_uid(ctx: PhaseContext, role: Role) -> str:
+    """The main-account UID of ``role``: preflight's output, STS, or the parameters."""
+    known = ctx.input(f"{role}_account_uid")
+    if known:
+        return str(known)
+    if role in ctx.cloud.sides:
+        return ctx.cloud.account_uid(role)
+    if ctx.params.side(role).account_uid:
+        return str(ctx.params.side(role).account_uid)
+    raise MissingInput(f"{role}_account_uid", ctx.phase, "preflight")
+
+
+# -- router interfaces --------------------------------------------------------------------------
+def describe_router_interfaces(ctx: PhaseContext, role: Role, key: str, value: str) -> list[dict[str, Any]]:
+    side = ctx.params.side(role)
+    out: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        req = vpc.DescribeRouterInterfacesRequest(
+            region_id=side.region, page_number=page, page_size=PAGE,
+            filter=[vpc.DescribeRouterInterfacesRequestFilter(key=key, value=[value])])
+        body = ctx.cloud.call(role, "vpc", "DescribeRouterInterfaces", req, mutating=False)
+        found = items(body, "RouterInterfaceSet", "RouterInterfaceType")
+        out += found
+        if len(found) < PAGE or len(out) >= int(body.get("TotalCount") or 0):
+            return out
+        page += 1
+
+
+def router_interface(ctx: PhaseContext, role: Role, ri_id: str | None = None) -> dict[str, Any] | None:
+    """This link's router interface on ``role``'s side: by ID (given, or an earlier phase's
+    output), else by the name the runbook gives it. ``None`` when there is none."""
+    ri_id = ri_id or ctx.input(f"{role}_router_interface_id")
+    if ri_id:
+        found = [r for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", ri_id)
+                 if r.get("RouterInterfaceId") == ri_id and r.get("Status") != "Deleted"]
+        if found:
+            return found[0]
+    name = ri_name(ctx.params, role)
+    named = [r for r in describe_router_interfaces(ctx, role, "Name", name)
+             if r.get("Name") == name and r.get("Status") != "Deleted"]
+    if len(named) > 1:
+        ids = ", ".join(r["RouterInterfaceId"] for r in named)
+        raise PhaseError(f"{len(named)} router interfaces are named {name} in {ctx.params.side(role).region} ({ids}); "
+                         f"vpclink creates one per side. Delete the extra one(s) in the console, or pass "
+                         f"{role}_router_interface_id to say which one this link uses")
+    return named[0] if named else None
+
+
+def ri_status(ctx: PhaseContext, role: Role, ri_id: str) -> str:
+    """The interface's ``Status``, or ``GONE``."""
+    found = [r for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", ri_id)
+             if r.get("RouterInterfaceId") == ri_id]
+    if not found or found[0].get("Status") == "Deleted":
+        return GONE
+    return str(found[0].get("Status"))
+
+
+def ri_is_ours(ctx: PhaseContext, role: Role, ri: dict[str, Any]) -> bool:
+    """Whether the runbook created ``ri`` for this link: its name or description marks it."""
+    return ri.get("Name") == ri_name(ctx.params, role) or ri.get("Description") == ri_description(ctx.params, role)
+
+
+# -- route entries ------------------------------------------------------------------------------
+def route_entries(ctx: PhaseContext, role: Role, table_id: str, destination: str | None = None,
+                  entry_id: str | None = None) -> list[dict[str, Any]]:
+    side = ctx.params.side(role)
+    out: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        req = vpc.DescribeRouteEntryListRequest(region_id=side.region, route_table_id=table_id, max_result=100,
+                                                destination_cidr_block=destination, route_entry_id=entry_id,
+                                                next_token=token)
+        body = ctx.cloud.call(role, "vpc", "DescribeRouteEntryList", req, mutating=False)
+        out += items(body, "RouteEntrys", "RouteEntry")
+        token = body.get("NextToken") or None
+        if not token:
+            break
+    if destination is not None:
+        out = [e for e in out if same_cidr(e.get("DestinationCidrBlock"), destination)]
+    return out
+
+
+def next_hop_ids(entry: dict[str, Any]) -> list[str]:
+    return [str(h.get("NextHopId")) for h in items(entry, "NextHops", "NextHop") if h.get("NextHopId")]
+
+
+def same_cidr(a: Any, b: Any) -> bool:
+    try:
+        return ipaddress.ip_network(str(a), strict=False) == ipaddress.ip_network(str(b), strict=False)
+    except ValueError:
+        return str(a) == str(b)
+
+
+def route_state(ctx: PhaseContext, role: Role, table_id: str, destination: str, next_hop: str) -> str:
+    """The ``Status`` of the entry for ``destination`` via ``next_hop``, or ``GONE``."""
+    for e in route_entries(ctx, role, table_id, destination):
+        if next_hop in next_hop_ids(e):
+            return str(e.get("Status"))
+    return GONE
+
+
+# -- ECS ----------------------------------------------------------------------------------------
+def instance(ctx: PhaseContext, role: Role, instance_id: str) -> dict[str, Any] | None:
+    side = ctx.params.side(role)
+    req = ecs.DescribeInstancesRequest(region_id=side.region, instance_ids=json.dumps([instance_id]), max_results=10)
+    body = ctx.cloud.call(role, "ecs", "DescribeInstances", req, mutating=False)
+    return next((i for i in items(body, "Instances", "Instance") if i.get("InstanceId") == instance_id), None)
+
+
+def private_ip(inst: dict[str, Any]) -> str | None:
+    ips = items(inst, "VpcAttributes", "PrivateIpAddress", "IpAddress")
+    return str(ips[0]) if ips else None
+
+
+def instance_ip(ctx: PhaseContext, role: Role) -> str | None:
+    """The private IP of ``role``'s ECS instance (preflight's output, or read), None without one."""
+    known = ctx.input(f"{role}_instance_ip")
+    if known:
+        return str(known)
+    instance_id = ctx.params.side(role).instance_id
+    if not instance_id:
+        return None
+    if role not in ctx.cloud.sides:
+        raise MissingInput(f"{role}_instance_ip", ctx.phase, "preflight")
+    inst = instance(ctx, role, instance_id)
+    return private_ip(inst) if inst else None
+
+
+def security_group(ctx: PhaseContext, role: Role, direction: str = "ingress") -> dict[str, Any] | None:
+    """DescribeSecurityGroupAttribute of ``role``'s group with every rule of ``direction``
+    (all pages); None when the group does not exist."""
+    side = ctx.params.side(role)
+    rules: list[dict[str, Any]] = []
+    token: str | None = None
+    first: dict[str, Any] | None = None
+    while True:
+        req = ecs.DescribeSecurityGroupAttributeRequest(region_id=side.region, security_group_id=side.security_group_id,
+                                                        direction=direction, max_results=1000, next_token=token)
+        try:
+            body = ctx.cloud.call(role, "ecs", "DescribeSecurityGroupAttribute", req, mutating=False)
+        except CloudError as e:
+            if e.code == "InvalidSecurityGroupId.NotFound":
+                return None
+            raise
+        first = first or body
+        rules += items(body, "Permissions", "Permission")
+        token = body.get("NextToken") or None
+        if not token:
+            break
+    return dict(first, Permissions={"Permission": rules})

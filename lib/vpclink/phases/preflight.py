@@ -1,0 +1,183 @@
+"""Preflight (accounts A and B, read-only): check the parameters against both clouds.
+
+Who each credential profile signs in as (STS GetCallerIdentity; the two must be different
+accounts and match ``account_uid`` when given), the VPC (exists, CIDR as declared, its VRouter),
+its system route table, its vSwitches (no route destination may fall inside one), the ECS instance
+(Running, in the VPC, in the security group) and the security group (exists, in the VPC). Every
+mismatch is reported at once, each naming its parameter field, before anything is changed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from alibabacloud_vpc20160428 import models as vpc
+
+from ..params import FieldError, Role
+from . import lookup
+from .base import ParameterMismatch, PhaseContext, Step, reads_only
+
+NAME = "preflight"
+SIDES: tuple[Role, ...] = ("initiator", "acceptor")
+INPUTS: tuple[str, ...] = ()
+OUTPUTS: tuple[str, ...] = (
+    "initiator_account_uid", "acceptor_account_uid", "initiator_vrouter_id", "acceptor_vrouter_id",
+    "initiator_route_table_id", "acceptor_route_table_id", "initiator_instance_ip", "acceptor_instance_ip",
+)
+
+
+@dataclass
+class Facts:
+    """What preflight found on one side."""
+
+    role: Role
+    account_uid: str = ""
+    arn: str = ""
+    vpc_cidr: str = ""
+    vrouter_id: str = ""
+    route_table_id: str = ""
+    vswitch_cidrs: list[str] = field(default_factory=list)
+    instance_ip: str = ""
+    instance_status: str = ""
+    security_group_vpc: str = ""
+    errors: list[FieldError] = field(default_factory=list)
+
+
+def _inspect_side(ctx: PhaseContext, role: Role) -> Facts:
+    side = ctx.params.side(role)
+    f = Facts(role)
+    ident = ctx.cloud.identity(role)
+    f.account_uid, f.arn = str(ident.get("AccountId", "")), str(ident.get("Arn", ""))
+    if side.account_uid and str(side.account_uid) != f.account_uid:
+        f.errors.append(FieldError(f"{role}.account_uid", f"is {side.account_uid}, but profile {side.profile!r} "
+                                                          f"signs in as account {f.account_uid}"))
+
+    found = lookup.describe_vpc(ctx, role)
+    if found is None:
+        f.errors.append(FieldError(f"{role}.vpc_id", f"{side.vpc_id} is not a VPC of account {f.account_uid} "
+                                                     f"in {side.region}"))
+    else:
+        f.vpc_cidr, f.vrouter_id = str(found.get("CidrBlock", "")), str(found.get("VRouterId", ""))
+        if not lookup.same_cidr(f.vpc_cidr, side.vpc_cidr):
+            f.errors.append(FieldError(f"{role}.vpc_cidr", f"is {side.vpc_cidr}, but {side.vpc_id} has the CIDR block "
+                                                           f"{f.vpc_cidr}"))
+        table = lookup.system_route_table(ctx, role)
+        if table is None:
+            f.errors.append(FieldError(f"{role}.vpc_id", f"{side.vpc_id} has no system route table"))
+        else:
+            f.route_table_id = str(table["RouteTableId"])
+        body = ctx.cloud.call(role, "vpc", "DescribeVSwitches",
+                              vpc.DescribeVSwitchesRequest(region_id=side.region, vpc_id=side.vpc_id, page_size=50),
+                              mutating=False)
+        f.vswitch_cidrs = [str(s.get("CidrBlock")) for s in lookup.items(body, "VSwitches", "VSwitch")]
+        f.errors += _route_conflicts(ctx, role, f.vswitch_cidrs)
+
+    if side.instance_id:
+        _check_instance(ctx, role, f)
+
+    group = lookup.security_group(ctx, role)
+    if group is None:
+        f.errors.append(FieldError(f"{role}.security_group_id", f"{side.security_group_id} is not a security group "
+                                                                f"of account {f.account_uid} in {side.region}"))
+    else:
+        f.security_group_vpc = str(group.get("VpcId", ""))
+        if f.security_group_vpc != side.vpc_id:
+            f.errors.append(FieldError(f"{role}.security_group_id", f"{side.security_group_id} belongs to "
+                                                                    f"{f.security_group_vpc or 'no VPC'}, not to {side.vpc_id}"))
+    return f
+
+
+def _check_instance(ctx: PhaseContext, role: Role, f: Facts) -> None:
+    side = ctx.params.side(role)
+    inst = lookup.instance(ctx, role, str(side.instance_id))
+    where = f"{role}.instance_id"
+    if inst is None:
+        f.errors.append(FieldError(where, f"{side.instance_id} is not an ECS instance of account {f.account_uid} "
+                                          f"in {side.region}"))
+        return
+    f.instance_status = str(inst.get("Status", ""))
+    f.instance_ip = lookup.private_ip(inst) or ""
+    in_vpc = (inst.get("VpcAttributes") or {}).get("VpcId")
+    groups = lookup.items(inst, "SecurityGroupIds", "SecurityGroupId")
+    if f.instance_status != "Running":
+        f.errors.append(FieldError(where, f"{side.instance_id} is {f.instance_status}; the ping test needs it Running"))
+    if in_vpc != side.vpc_id:
+        f.errors.append(FieldError(where, f"{side.instance_id} is in {in_vpc or 'no VPC'}, not in {side.vpc_id}"))
+    if side.security_group_id not in groups:
+        f.errors.append(FieldError(where, f"{side.instance_id} is not in security group {side.security_group_id} "
+                                          f"(its groups: {', '.join(groups) or 'none'})"))
+    if not f.instance_ip:
+        f.errors.append(FieldError(where, f"{side.instance_id} has no private IP address"))
+
+
+def _route_conflicts(ctx: PhaseContext, role: Role, vswitch_cidrs: list[str]) -> list[FieldError]:
+    """The API refuses a route whose destination equals or lies inside a vSwitch of the VPC."""
+    out = []
+    for i, dest in enumerate(ctx.params.routes.get(role, ())):
+        net = ipaddress.ip_network(dest, strict=False)
+        for cidr in vswitch_cidrs:
+            sub = ipaddress.ip_network(cidr, strict=False)
+            if net.version == sub.version and net.subnet_of(sub):
+                out.append(FieldError(f"routes.{role}[{i}]", f"{dest} lies inside vSwitch CIDR {cidr} of "
+                                                             f"{ctx.params.side(role).vpc_id}; route the peer's CIDR"))
+    return out
+
+
+def _inspect(ctx: PhaseContext) -> dict[Role, Facts]:
+    facts = {role: _inspect_side(ctx, role) for role in SIDES}
+    a, b = facts["initiator"], facts["acceptor"]
+    if a.account_uid and a.account_uid == b.account_uid:
+        b.errors.append(FieldError("acceptor.profile", f"profiles {ctx.params.initiator.profile!r} and "
+                                   f"{ctx.params.acceptor.profile!r} both sign in as account {a.account_uid}; "
+                                   "the acceptor must be another Alibaba Cloud account"))
+    return facts
+
+
+@reads_only
+def plan(ctx: PhaseContext) -> list[Step]:
+    facts = _inspect(ctx)
+    steps = []
+    for role, f in facts.items():
+        side = ctx.params.side(role)
+        problems = "; ".join(f"{e.field}: {e.message}" for e in f.errors)
+        checks = [("GetCallerIdentity", f"account of profile {side.profile}", f"account {f.account_uid}"),
+                  ("DescribeVpcs", f"VPC {side.vpc_id}", f"{f.vpc_cidr} via {f.vrouter_id}" if f.vrouter_id else "not found"),
+                  ("DescribeRouteTableList", "system route table", f.route_table_id or "not found"),
+                  ("DescribeVSwitches", "vSwitches", ", ".join(f.vswitch_cidrs) or "none")]
+        if side.instance_id:
+            checks.append(("DescribeInstances", f"ECS instance {side.instance_id}",
+                           f"{f.instance_status or 'not found'} {f.instance_ip}".strip()))
+        checks.append(("DescribeSecurityGroupAttribute", f"security group {side.security_group_id}",
+                       f"in {f.security_group_vpc}" if f.security_group_vpc else "not found"))
+        steps += [Step(role, action, target, "check", detail) for action, target, detail in checks]
+        if problems:
+            steps.append(Step(role, "-", "parameters", "check", f"mismatch: {problems}"))
+    return steps
+
+
+def apply(ctx: PhaseContext) -> dict[str, Any]:
+    facts = _inspect(ctx)
+    errors = [e for f in facts.values() for e in f.errors]
+    if errors:
+        raise ParameterMismatch(errors)
+    out: dict[str, Any] = {}
+    for role, f in facts.items():
+        out.update({f"{role}_account_uid": f.account_uid, f"{role}_vrouter_id": f.vrouter_id,
+                    f"{role}_route_table_id": f.route_table_id, f"{role}_instance_ip": f.instance_ip})
+    return out
+
+
+@reads_only
+def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
+    rows = []
+    for role, f in _inspect(ctx).items():
+        side = ctx.params.side(role)
+        rows.append({"side": role, "account_uid": f.account_uid, "arn": f.arn, "region": side.region,
+                     "vpc_id": side.vpc_id, "vpc_cidr": f.vpc_cidr, "vrouter_id": f.vrouter_id,
+                     "route_table_id": f.route_table_id, "vswitch_cidrs": ", ".join(f.vswitch_cidrs),
+                     "instance_id": side.instance_id or "", "instance_ip": f.instance_ip,
+                     "security_group_id": side.security_group_id,
+                     "problems": "; ".join(f"{e.field}: {e.message}" for e in f.errors)})
+    return rows

@@ -1,0 +1,125 @@
+"""Routes (accounts A and B): route the peer's CIDR blocks through the router interface.
+
+Console terms: VPC > Route Tables > the VPC's system table > Add Route Entry, destination the
+peer's CIDR, next hop type "Router Interface (To VPC)", the link's interface.
+API: CreateRouteEntry (NextHopType=RouterInterface, NextHopId = own interface) per destination
+in ``routes.<side>``, then DescribeRouteEntryList until Available. Route tables take one change
+at a time, so each entry is awaited before the next, and the API's "busy" answers are retried.
+
+An entry with the same destination and our interface as next hop is reused; an entry with the
+same destination and any other next hop is somebody else's route and is never replaced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alibabacloud_vpc20160428 import models as vpc
+
+from ..cloud import CloudError
+from ..params import Role
+from ..waits import wait_for
+from . import lookup
+from .base import PhaseContext, PhaseError, Step, marker, reads_only, ri_name
+
+NAME = "routes"
+SIDES: tuple[Role, ...] = ("initiator", "acceptor")
+INPUTS: tuple[str, ...] = ("initiator_router_interface_id", "acceptor_router_interface_id",
+                           "initiator_route_table_id", "acceptor_route_table_id")
+OUTPUTS: tuple[str, ...] = ("initiator_route_entry_ids", "acceptor_route_entry_ids")
+
+# Answers meaning "this route exists already" (spellings differ across API eras).
+DUPLICATE_CODES = frozenset({"InvalidCIDRBlock.Duplicate", "RouterEntryConflict.Duplicated", "Duplicated.VpcNextHop",
+                             "InvalidRouteEntry.Duplicate", "RouteConflict.AlreadyExist"})
+
+
+def interface_id(ctx: PhaseContext, role: Role) -> str:
+    known = ctx.input(f"{role}_router_interface_id")
+    if known:
+        return str(known)
+    ri = lookup.router_interface(ctx, role)
+    if ri is None:
+        raise PhaseError(f"the {role} router interface ({ri_name(ctx.params, role)}) does not exist; "
+                         f"run the {role} phase first")
+    return str(ri["RouterInterfaceId"])
+
+
+def classify(ctx: PhaseContext, role: Role, table: str, dest: str, ri_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """(our entry for ``dest``, entries for ``dest`` with another next hop)."""
+    entries = lookup.route_entries(ctx, role, table, dest)
+    ours = [e for e in entries if ri_id in lookup.next_hop_ids(e)]
+    others = [e for e in entries if ri_id not in lookup.next_hop_ids(e)]
+    return (ours[0] if ours else None), others
+
+
+def _conflict(role: Role, i: int, dest: str, table: str, others: list[dict[str, Any]]) -> PhaseError:
+    via = ", ".join(f"{e.get('RouteEntryId')} via {'/'.join(lookup.next_hop_ids(e)) or e.get('Type', 'system')}"
+                    for e in others)
+    return PhaseError(f"routes.{role}[{i}]: {dest} is already routed in {table} ({via}); vpclink never replaces "
+                      f"a route. Remove that route entry or route another destination")
+
+
+@reads_only
+def plan(ctx: PhaseContext) -> list[Step]:
+    steps = []
+    for role in SIDES:
+        table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
+        for i, dest in enumerate(ctx.params.routes.get(role, ())):
+            ours, others = classify(ctx, role, table, dest, ri_id)
+            target = f"route {dest} in {table}"
+            if ours:
+                steps.append(Step(role, "CreateRouteEntry", target, "exists", f"{ours.get('RouteEntryId')} ({ours.get('Status')})"))
+            elif others:
+                steps.append(Step(role, "CreateRouteEntry", target, "check", str(_conflict(role, i, dest, table, others))))
+            else:
+                steps += [Step(role, "CreateRouteEntry", target, "create", f"next hop router interface {ri_id}"),
+                          Step(role, "DescribeRouteEntryList", target, "wait", "until Available")]
+    return steps
+
+
+def apply(ctx: PhaseContext) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for role in SIDES:
+        table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
+        out[f"{role}_route_entry_ids"] = [_ensure(ctx, role, i, dest, table, ri_id)
+                                          for i, dest in enumerate(ctx.params.routes.get(role, ()))]
+    return out
+
+
+def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id: str) -> str:
+    ours, others = classify(ctx, role, table, dest, ri_id)
+    if ours is None and others:
+        raise _conflict(role, i, dest, table, others)
+    if ours is not None:
+        entry_id = str(ours.get("RouteEntryId"))
+    else:
+        req = vpc.CreateRouteEntryRequest(
+            region_id=ctx.params.side(role).region, route_table_id=table, destination_cidr_block=dest,
+            next_hop_type="RouterInterface", next_hop_id=ri_id, route_entry_name=f"vpclink-{ctx.params.link}",
+            description=f"{marker(ctx.params)} {role} side", client_token=ctx.token(role, f"route {dest}"))
+        try:
+            entry_id = str(ctx.cloud.call(role, "vpc", "CreateRouteEntry", req, mutating=True)["RouteEntryId"])
+        except CloudError as e:
+            if e.code not in DUPLICATE_CODES:
+                raise
+            ours, others = classify(ctx, role, table, dest, ri_id)
+            if ours is None:
+                raise _conflict(role, i, dest, table, others) from e
+            entry_id = str(ours.get("RouteEntryId"))
+    wait_for(lambda: lookup.route_state(ctx, role, table, dest, ri_id), what="route entry",
+             resource_id=f"{entry_id} ({dest} in {table})", expected=("Available",),
+             timeout=ctx.timeout("route_entry"), progress=ctx.progress, clock=ctx.cloud.clock)
+    return entry_id
+
+
+@reads_only
+def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
+    rows = []
+    for role in SIDES:
+        table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
+        for dest in ctx.params.routes.get(role, ()):
+            ours, _ = classify(ctx, role, table, dest, ri_id)
+            rows.append({"side": role, "route_table_id": table, "destination": dest, "next_hop": ri_id,
+                         "route_entry_id": (ours or {}).get("RouteEntryId", ""),
+                         "status": (ours or {}).get("Status", "missing")})
+    return rows

@@ -1,0 +1,157 @@
+"""The record of a run as reviewers read it: the run directory, each executed notebook's HTML
+rendering, ``index.html`` with the picture of the link, and the final scan for secrets.
+
+``runs/<UTC time>-<link>/`` holds ``NN_phase.ipynb`` and ``NN_phase.html`` per phase, ``run.json``
+(``state``), ``ledger.jsonl`` (written by the cloud layer), ``params.yaml`` and ``index.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Any, Iterable
+
+import nbformat
+
+from .state import LEDGER_FILE, RUN_FILE, RunState
+from .targets import Secret
+
+INDEX_FILE = "index.html"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def new_run_dir(records: str | Path, link: str, now: datetime | None = None) -> Path:
+    """A fresh ``<records>/<YYYYmmddTHHMMSSZ>-<link>/``; a second run in the same second gets ``-2``."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    base = Path(records) / f"{stamp}-{_SAFE.sub('-', link)}"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    candidate, n = base, 2
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            candidate, n = base.with_name(f"{base.name}-{n}"), n + 1
+
+
+class HtmlRenderer:
+    """nbconvert's HTML exporter, built once per run (its first use loads the templates)."""
+
+    def __init__(self) -> None:
+        from nbconvert import HTMLExporter
+        self._exporter = HTMLExporter()
+
+    def render(self, notebook: str | Path) -> Path:
+        notebook = Path(notebook)
+        nb = nbformat.read(str(notebook), as_version=4)
+        body, _ = self._exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+        out = notebook.with_suffix(".html")
+        _write_atomic(out, body)
+        return out
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def read_ledger(run_dir: str | Path) -> list[dict[str, Any]]:
+    path = Path(run_dir) / LEDGER_FILE
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue   # a line cut short by kill -9 is not a call we can account for
+    return rows
+
+
+_STATUS_COLOUR = {"ok": "#2e7d32", "failed": "#c62828", "running": "#ef6c00", "pending": "#757575", "skipped": "#757575"}
+
+
+def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
+    """``index.html``: the picture, then each phase with its status, time and links to its records."""
+    run_dir = Path(run_dir)
+    ledger = read_ledger(run_dir)
+    calls: dict[str, int] = {}
+    for row in ledger:
+        calls[row.get("phase", "?")] = calls.get(row.get("phase", "?"), 0) + 1
+    rows = []
+    for p in state.phases:
+        nb, html = p.notebook, Path(p.notebook).with_suffix(".html").name
+        links = []
+        if (run_dir / html).exists():
+            links.append(f'<a href="{escape(html)}">HTML</a>')
+        if (run_dir / nb).exists():
+            links.append(f'<a href="{escape(nb)}">notebook</a>')
+        for a in p.attempts:
+            if a.get("notebook") and (run_dir / a["notebook"]).exists():
+                ahtml = Path(a["notebook"]).with_suffix(".html").name
+                target = ahtml if (run_dir / ahtml).exists() else a["notebook"]
+                links.append(f'<a href="{escape(target)}">earlier try ({escape(a.get("status", ""))})</a>')
+        seconds = f"{p.seconds:.1f} s" if p.seconds is not None else ""
+        colour = _STATUS_COLOUR.get(p.status, "#212121")
+        outputs = ", ".join(f"{k}={v}" for k, v in p.outputs.items())
+        rows.append(f"<tr><td>{escape(p.name)}</td><td style=\"color:{colour};font-weight:bold\">{escape(p.status)}</td>"
+                    f"<td>{escape(p.started or '')}</td><td>{seconds}</td><td>{calls.get(p.name, 0)}</td>"
+                    f"<td>{' · '.join(links)}</td><td><code>{escape(outputs)}</code>"
+                    f"{'<br><b>error:</b> ' + escape(p.error) if p.error else ''}</td></tr>")
+    identities = "".join(f"<li>{escape(role)}: account {escape(str(i.get('AccountId', '')))} as "
+                         f"<code>{escape(str(i.get('Arn', '')))}</code> ({escape(str(i.get('IdentityType', '')))})</li>"
+                         for role, i in state.identities.items())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>vpclink run {escape(state.link)} {escape(state.created)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #212121; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
+th {{ background: #f0f0f0; }} code {{ font-size: 90%; }}
+</style></head><body>
+<h1>vpclink run: {escape(state.link)}</h1>
+<p>Result: <b>{escape(state.result)}</b> · target {escape(state.target)}{' (' + escape(state.emulator) + ')' if state.emulator else ''}
+{' · dry run (nothing changed)' if state.dry_run else ''} · run ID <code>{escape(state.run_id)}</code> · started {escape(state.created)}
+· parameters <a href="params.yaml">params.yaml</a> · <a href="{RUN_FILE}">{RUN_FILE}</a> · <a href="{LEDGER_FILE}">{LEDGER_FILE}</a> ({len(ledger)} API calls)</p>
+{'<p>Identities (STS GetCallerIdentity):</p><ul>' + identities + '</ul>' if identities else ''}
+<figure>{svg}</figure>
+<table><tr><th>phase</th><th>status</th><th>started (UTC)</th><th>time</th><th>API calls</th><th>records</th><th>outputs</th></tr>
+{''.join(rows)}
+</table>
+</body></html>
+"""
+    out = run_dir / INDEX_FILE
+    _write_atomic(out, page)
+    return out
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    file: str        # path relative to the run directory
+    label: str       # which credential field, never its value
+
+
+def scan_for_secrets(run_dir: str | Path, secrets: Iterable[Secret]) -> list[SecretHit]:
+    """Every file of the run directory that contains any of the secrets, as is or JSON-escaped."""
+    run_dir = Path(run_dir)
+    needles = []
+    for s in secrets:
+        if len(s.value) >= 8:   # shorter values would match by chance; real keys are far longer
+            forms = {s.value, json.dumps(s.value)[1:-1], escape(s.value)}
+            needles.append((s.label, [f.encode() for f in forms]))
+    hits: list[SecretHit] = []
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        for label, forms in needles:
+            if any(f in data for f in forms):
+                hits.append(SecretHit(str(path.relative_to(run_dir)), label))
+    return hits

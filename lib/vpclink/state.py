@@ -1,0 +1,142 @@
+"""What a run knows between phases: ``run.json`` and the outputs each phase records in its notebook.
+
+``run.json`` is written only by the runner, atomically after every phase, so a run killed at any
+point leaves a readable file and can resume from it alone. A phase notebook records its outputs as a
+display output with a custom mimetype (readable back with plain nbformat, no kernel), which the
+runner copies into ``run.json`` and passes to later phases as papermill parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+RUN_FILE = "run.json"
+PARAMS_COPY = "params.yaml"      # the parameter file as it was when the run started
+LEDGER_FILE = "ledger.jsonl"
+
+# Machine-readable records inside executed notebooks (display outputs with these mimetypes).
+OUTPUTS_MIME = "application/vnd.vpclink.outputs+json"
+PLAN_MIME = "application/vnd.vpclink.plan+json"
+IDENTITIES_MIME = "application/vnd.vpclink.identities+json"
+VERIFY_MIME = "application/vnd.vpclink.verify+json"
+
+STATUSES = ("pending", "running", "ok", "failed", "skipped")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class PhaseRecord:
+    name: str
+    notebook: str                      # file name of the executed notebook in the run directory
+    status: str = "pending"
+    started: str | None = None
+    ended: str | None = None
+    seconds: float | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    attempts: list[dict[str, Any]] = field(default_factory=list)   # earlier, unfinished or failed tries
+
+
+@dataclass
+class RunState:
+    run_id: str
+    link: str
+    params_file: str                   # the file the run was started with
+    params: dict[str, Any]             # as loaded (parameters never hold secrets)
+    target: str                        # "emulator" | "alibabacloud"
+    emulator: str = ""                 # "embedded", or the URL of an emulator that was already running
+    endpoint: str = ""                 # host:port the notebooks used last
+    dry_run: bool = False
+    created: str = field(default_factory=utc_now)
+    identities: dict[str, Any] = field(default_factory=dict)
+    phases: list[PhaseRecord] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    result: str = "running"            # "running" | "verified" | "ok" | "failed" | "not verified"
+
+    def phase(self, name: str) -> PhaseRecord:
+        for p in self.phases:
+            if p.name == name:
+                return p
+        raise KeyError(f"phase {name!r} is not part of this run ({', '.join(p.name for p in self.phases)})")
+
+    def has_phase(self, name: str) -> bool:
+        return any(p.name == name for p in self.phases)
+
+    def merged_outputs(self) -> dict[str, Any]:
+        """Outputs of every phase that finished, later phases winning."""
+        merged: dict[str, Any] = {}
+        for p in self.phases:
+            if p.status == "ok":
+                merged.update(p.outputs)
+        return merged
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunState":
+        data = dict(data)
+        phases = [PhaseRecord(**p) for p in data.pop("phases", [])]
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(phases=phases, **{k: v for k, v in data.items() if k in known})
+
+
+def save(run_dir: str | Path, state: RunState) -> Path:
+    """Write ``run.json`` so that a reader (or a resume after ``kill -9``) never sees half a file."""
+    run_dir = Path(run_dir)
+    target = run_dir / RUN_FILE
+    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".run.json.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(state.to_dict(), f, indent=2, sort_keys=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+class RunStateError(ValueError):
+    """A run directory that cannot be resumed; the message says why."""
+
+
+def load(run_dir: str | Path) -> RunState:
+    path = Path(run_dir) / RUN_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunStateError(f"{run_dir}: no {RUN_FILE}; is this a vpclink run directory?") from None
+    except json.JSONDecodeError as e:
+        raise RunStateError(f"{path}: not valid JSON ({e})") from None
+    try:
+        return RunState.from_dict(data)
+    except TypeError as e:
+        raise RunStateError(f"{path}: not a vpclink run record ({e})") from None
+
+
+def read_record(notebook: str | Path | nbformat.NotebookNode, mime: str) -> Any | None:
+    """The last value a notebook displayed with ``mime``, or None. Works on any saved notebook."""
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
+    found = None
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = out.get("data") or {}
+            if mime in data:
+                value = data[mime]
+                found = json.loads(value) if isinstance(value, str) else value
+    return found

@@ -1,0 +1,125 @@
+"""Helpers for the phase and cloud tests: an emulator, a profiles file made from its accounts, a
+clock that moves the emulator's virtual time instead of sleeping, and ways to count resources and
+mutating calls."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from alicloud_emulator.dispatch import PRODUCTS
+from vpclink import params as P
+from vpclink.cloud import Cloud
+from vpclink.ledger import Ledger
+from vpclink.phases import NOTEBOOKS, PHASES, get
+from vpclink.phases.base import PhaseContext
+from vpclink.profiles import AkProfile, write_profiles
+from vpclink.retries import RetryPolicy
+from vpclink.waits import Progress, WaitEvent
+
+sys.path.insert(0, str(Path(__file__).parent))
+from emulator.conftest import Emu, start_emulator  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "params" / "example.yaml"
+PROFILES = {"vpclink-a": "account-a", "vpclink-b": "account-b"}
+MUTATING = {action for _, _, actions in PRODUCTS.values() for action, spec in actions.items() if spec.mutating}
+
+
+class EmulatorClock:
+    """Sleeping moves the emulator's virtual time (and this clock) instead of waiting."""
+
+    def __init__(self, emu: Emu):
+        self.emu = emu
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        if seconds > 0:
+            self.emu.advance(seconds)
+            self.t += seconds
+
+
+class Rig:
+    """One emulator, the example parameters and everything a phase context needs."""
+
+    def __init__(self, emu: Emu, tmp_path: Path, params: P.LinkParams | None = None,
+                 profiles: dict[str, str] | None = None):
+        self.emu = emu
+        self.params = params or P.load(str(EXAMPLE))
+        accounts = {a["name"]: a for a in emu.control("accounts")["accounts"]}
+        self.accounts = accounts
+        self.profiles_file = write_profiles(tmp_path / "profiles.json", [
+            AkProfile(name, accounts[acct]["access_key_id"], accounts[acct]["access_key_secret"], "cn-hangzhou")
+            for name, acct in (profiles or PROFILES).items()])
+        self.ledger = Ledger(tmp_path / "ledger.jsonl")
+        self.events: list[WaitEvent] = []
+        self.clock = EmulatorClock(emu)
+        self.outputs: dict[str, Any] = {}
+
+    def secrets(self) -> list[str]:
+        return [v for a in self.accounts.values() for v in (a["access_key_id"], a["access_key_secret"])]
+
+    def cloud(self, phase: str, sides: tuple[str, ...] | None = None, **kw: Any) -> Cloud:
+        kw.setdefault("retry", RetryPolicy(max_attempts=6))
+        return Cloud(self.params, endpoint=self.emu.endpoint, profiles_file=str(self.profiles_file), ledger=self.ledger,
+                     phase=phase, sides=sides or (get(phase).SIDES if phase in NOTEBOOKS else P.ROLES),
+                     clock=self.clock, **kw)
+
+    def ctx(self, phase: str, inputs: dict[str, Any] | None = None, run_id: str = "run-1", **kw: Any) -> PhaseContext:
+        return PhaseContext(self.params, self.cloud(phase, **kw), dict(self.outputs if inputs is None else inputs),
+                            run_id, phase, Progress("silent", on_event=self.events.append))
+
+    def apply(self, phase: str, run_id: str = "run-1", **kw: Any) -> dict[str, Any]:
+        out = get(phase).apply(self.ctx(phase, run_id=run_id, **kw))
+        self.outputs.update(out)
+        return out
+
+    def run_all(self, run_id: str = "run-1", phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
+        for phase in phases:
+            self.apply(phase, run_id)
+        return self.outputs
+
+    # -- what the emulator holds ----------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return self.emu.state()
+
+    def resources(self, account: str, type_: str) -> list[dict[str, Any]]:
+        return self.state().get(account, {}).get(type_, [])
+
+    def rules(self, account: str) -> list[dict[str, Any]]:
+        return [r for g in self.resources(account, "security_group") for r in g.get("Rules", [])]
+
+    def inventory(self) -> dict[str, Any]:
+        """What the link consists of, per account, without times: to compare states."""
+        out: dict[str, Any] = {}
+        for account in ("account-a", "account-b"):
+            out[account] = {
+                "router_interfaces": sorted((r["RouterInterfaceId"], r["Status"]) for r in self.resources(account, "router_interface")
+                                            if r.get("Status") != "Deleted"),
+                "routes": sorted((r["RouteTableId"], r["DestinationCidrBlock"], r.get("NextHopId", ""), r["Status"])
+                                 for r in self.resources(account, "route_entry")),
+                "rules": sorted((r["SecurityGroupRuleId"], r["IpProtocol"], r["PortRange"], r.get("SourceCidrIp", ""),
+                                 r.get("SourceGroupId", "")) for r in self.rules(account)),
+            }
+        return out
+
+    def journal_seq(self) -> int:
+        entries = self.emu.journal()
+        return entries[-1]["seq"] if entries else 0
+
+    def mutations_since(self, seq: int, ok_only: bool = False) -> list[dict[str, Any]]:
+        return [e for e in self.emu.control(f"journal?since={seq}")["entries"]
+                if e["action"] in MUTATING and (not ok_only or e.get("status") == 200)]
+
+
+def replace_side(params: P.LinkParams, role: str, **changes: Any) -> P.LinkParams:
+    return dataclasses.replace(params, **{role: dataclasses.replace(params.side(role), **changes)})
+
+
+__all__ = ["EmulatorClock", "Rig", "replace_side", "start_emulator", "Emu", "MUTATING", "EXAMPLE"]
