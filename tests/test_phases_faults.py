@@ -17,6 +17,7 @@ TEARDOWN_ACTIONS = ("RevokeSecurityGroup", "DeleteRouteEntry", "DeactivateRouter
 
 EFFECTS = {
     "throttled": lambda action, account: {"action": action, "account": account, "effect": "throttle", "first": 2},
+    "dropped before": lambda action, account: {"action": action, "account": account, "effect": "drop", "nth": 1},
     "dropped after commit": lambda action, account: {"action": action, "account": account,
                                                      "effect": "fail_after_commit", "nth": 1},
     "503 after commit": lambda action, account: {"action": action, "account": account, "effect": "fail_after_commit",
@@ -68,13 +69,17 @@ def test_a_rerun_after_lost_answers_creates_nothing_more(rig):
 
 
 def test_stale_reads_do_not_duplicate_anything(rig):
-    # Reads lag 3 s behind writes (the rig's clock moves virtual time while waits poll).
+    # Reads lag 3 s behind writes (the rig's clock moves virtual time while waits poll); the
+    # world itself is older than that.
+    rig.emu.advance(60)
     rig.emu.faults({"action": "Describe*", "effect": "stale_read", "lag_s": 3})
     out = rig.run_all()
     assert out["verified"] is True
     assert_one_link(rig)
     rig.run_all()
     assert_one_link(rig)
+    assert rig.emu.control("faults")["faults"][0]["fired"] > 0
+    assert ("router interface", "gone") in [(e.what, e.state) for e in rig.events if e.kind == "state"]
 
 
 def test_a_non_idempotent_call_is_not_repeated_blindly(rig):

@@ -202,6 +202,7 @@ def test_values_from_parameters_need_no_form():
                        local=ACCEPTOR_LOCAL, on_confirm=calls.append)
     assert form.widget is None
     assert form.result().inputs() == INITIATOR and form.result().source == "parameters"
+    assert form.values() == {k.removeprefix("initiator_"): v for k, v in INITIATOR.items()}
     assert calls == [form.result()]
     assert form._repr_mimebundle_() == {"text/plain": form.result().text()}
 

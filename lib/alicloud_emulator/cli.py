@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"alicloud-emulator: cannot serve: {e}", file=sys.stderr)
         return 1
     app = server.app
+    signal.signal(signal.SIGTERM, _stop)  # before the port file: whoever reads it may stop us at once
     if args.port_file:
         tmp = Path(args.port_file + ".tmp")
         tmp.write_text(str(server.server_address[1]))
@@ -53,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     accounts = ", ".join(f"{a.name} ({a.uid})" for a in app.emulator.accounts)
     print(f"alicloud-emulator listening on {server.url} | db: {args.db or ':memory:'} | "
           f"signatures: {'off' if args.no_verify_signatures else 'enforced'} | accounts: {accounts}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -62,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         server.server_close()
         app.store.close()
     return 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM ends ``serve_forever`` like Ctrl-C, so the database is closed cleanly."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -248,7 +248,9 @@ def ping(net: Network, source: Record, ip: str) -> Verdict:
         return Verdict(False, why)
     if not peered:
         return Verdict(True, f"{src_ip} -> {dst_ip} inside {src_vpc['VpcId']}", "vpc", dst)
-    back = src_vpc
+    back, why = _next_hop(net, landed, _table_of(net, dst, landed), src_ip, "return")
+    if back is None:
+        return Verdict(False, why)
     if back["VpcId"] != src_vpc["VpcId"] or back.get("_account") != src_vpc.get("_account"):
         return Verdict(False, f"the return route for {src_ip} in {landed['VpcId']} leads to {back['VpcId']}, "
                               f"not to {src_vpc['VpcId']}")

@@ -130,10 +130,10 @@ def _header(out: Callable[[str], None], verb: str, params: LinkParams, target: T
 def _summary(out: Callable[[str], None], result) -> int:  # type: ignore[no-untyped-def]
     state: RunState = result.state
     outputs = state.merged_outputs()
-    if "ping_initiator_to_acceptor" in outputs:
+    if "ping_initiator_to_acceptor" in outputs and TEARDOWN not in result.ran:
         out(f"  ping initiator -> acceptor: {outputs.get('ping_initiator_to_acceptor')}; "
             f"acceptor -> initiator: {outputs.get('ping_acceptor_to_initiator')}")
-    total = sum(p.seconds or 0 for p in state.phases)
+    total = sum(p.seconds or 0 for p in state.phases if p.name in result.ran)
     out(f"  result: {state.result} ({total:.1f} s in notebooks); {result.message.splitlines()[0]}")
     for line in result.message.splitlines()[1:]:
         out(line)

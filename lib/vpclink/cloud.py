@@ -77,7 +77,8 @@ class Cloud:
 
     def __init__(self, params: LinkParams, *, endpoint: str | None, profiles_file: str | None,
                  ledger: Ledger | None, phase: str, sides: tuple[Role, ...] = ROLES,
-                 clock: Clock | None = None, poll_scale: float = 1.0, retry: RetryPolicy | None = None):
+                 clock: Clock | None = None, poll_scale: float = 1.0, retry: RetryPolicy | None = None,
+                 account_uids: dict[str, str] | None = None):
         unknown = [s for s in sides if s not in ROLES]
         if unknown:
             raise ValueError(f"sides: {unknown} are not roles; valid: {', '.join(ROLES)}")
@@ -93,6 +94,9 @@ class Cloud:
                                                               field=f"{role}.profile") for role in self.sides}
         self._clients: dict[tuple[str, str], Any] = {}
         self._identities: dict[str, dict[str, Any]] = {}
+        # Each ledger line names the account that acted: known from an earlier phase (preflight's
+        # STS answer), or asked of STS before the side's first call.
+        self._uids: dict[str, str] = {r: str(u) for r, u in (account_uids or {}).items() if u}
         self._read_only = 0
 
     # -- public ----------------------------------------------------------------------------------
@@ -109,6 +113,9 @@ class Cloud:
         """
         if mutating and self._read_only:
             raise MutationRefused(f"{action} changes the cloud; only reads are allowed here (plan or verify)")
+        if role not in self._uids and action != "GetCallerIdentity":
+            self._client(role, product)  # refuse a side this phase has no credentials for, before STS
+            self.account_uid(role)
         if idempotent is None:
             idempotent = not mutating or bool(getattr(request, "client_token", None))
         phase = phase or self.phase
@@ -136,7 +143,9 @@ class Cloud:
         return self._identities[role]
 
     def account_uid(self, role: Role) -> str:
-        return str(self.identity(role)["AccountId"])
+        if role not in self._uids:
+            self.identity(role)
+        return self._uids[role]
 
     @contextmanager
     def read_only(self) -> Iterator[None]:
@@ -174,8 +183,9 @@ class Cloud:
             err.duration_ms = (time.perf_counter() - started) * 1000
             raise err from None
         body = response.body.to_map() if response.body is not None else {}
-        if product == "sts" and action == "GetCallerIdentity" and role not in self._identities:
+        if product == "sts" and action == "GetCallerIdentity":
             self._identities[role] = {k: v for k, v in body.items() if k != "RequestId"}
+            self._uids[role] = str(body.get("AccountId", ""))
         self.ledger.record(phase=phase, side=role, account_uid=self._uid_if_known(role), region=self.region(role),
                            action=action, request_id=body.get("RequestId"), outcome="ok", error_code=None,
                            duration_ms=(time.perf_counter() - started) * 1000, mutating=mutating)
@@ -188,8 +198,7 @@ class Cloud:
                                duration_ms=exc.duration_ms, mutating=mutating)
 
     def _uid_if_known(self, role: Role) -> str | None:
-        ident = self._identities.get(role)
-        return str(ident["AccountId"]) if ident and ident.get("AccountId") else None
+        return self._uids.get(role)
 
     def _error(self, role: Role, action: str, e: Exception) -> CloudError:
         if isinstance(e, AlibabaCloudException):

@@ -42,10 +42,11 @@ FIELDS: dict[str, PeerField] = {f.name: f for f in (
     PeerField("instance_ip", "instance private IP", "192.168.1.10"),
 )}
 
-# The peer fields each phase's steps use on one side (the other side's values, which that side's
-# credentials cannot describe). Phases not listed need none.
+# The peer fields each phase's steps use on one side: the other side's values, which this side's
+# credentials cannot describe (``phases.lookup`` raises MissingInput for them). Phases not listed
+# need none.
 _NEEDED: dict[str, tuple[str, ...]] = {
-    "initiator": ("region",),                                          # OppositeRegionId
+    "initiator": ("account_uid", "region", "vrouter_id"),              # Opposite* at creation
     "acceptor": ("account_uid", "region", "vrouter_id", "router_interface_id"),
     "connect": ("account_uid", "region", "vrouter_id", "router_interface_id"),  # Opposite* fields
     "routes": ("vpc_cidr",),                                           # destination
@@ -55,7 +56,7 @@ _NEEDED: dict[str, tuple[str, ...]] = {
 # Same-region "group" mode authorizes the peer's security group in the peer's account instead.
 _NEEDED_GROUP_MODE = ("account_uid", "security_group_id")
 
-_UID = re.compile(r"\d{16}")
+_UID = re.compile(r"[0-9]{16}")     # ASCII digits only: \d also matches other scripts' digits
 _ID_PREFIX = {"vpc_id": "vpc-", "vrouter_id": "vrt-", "router_interface_id": "ri-", "security_group_id": "sg-"}
 
 
@@ -86,7 +87,7 @@ def _check_id(name: str) -> Callable[[str], str | None]:
 def _check_uid(value: str) -> str | None:
     if _UID.fullmatch(value):
         return None
-    got = f"{len(value)} digits" if value.isdigit() else "a value with non-digits"
+    got = f"{len(value)} digits" if value.isascii() and value.isdigit() else "characters other than 0-9"
     return f"must be the 16-digit account UID (main account), e.g. 1637243907412983; got {got}"
 
 

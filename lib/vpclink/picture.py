@@ -122,7 +122,7 @@ def link_svg(params: LinkParams, outputs: Mapping[str, Any] | None = None) -> st
         _text((x1 + x2) / 2, min(ly, ry) - 12, f"connection: {status}", size=12, colour=colour, anchor="middle", weight="bold"),
     ]
     for i, (src, dst, key) in enumerate((("A", "B", "ping_initiator_to_acceptor"), ("B", "A", "ping_acceptor_to_initiator"))):
-        result = outputs.get(key) or "not run"
+        result = "link removed" if outputs.get("teardown_complete") else (outputs.get(key) or "not run")
         c = GOOD if result == "ok" else BAD if result == "failed" else IDLE
         y = max(ly, ry) + 40 + 26 * i
         if i == 0:

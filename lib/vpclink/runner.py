@@ -67,6 +67,7 @@ class RunResult:
     state: RunState
     exit_code: int                       # 0 success, 1 failure
     message: str
+    ran: list[str] = field(default_factory=list)    # the phases executed by this invocation
     secret_hits: list[SecretHit] = field(default_factory=list)
 
 
@@ -111,12 +112,14 @@ class Runner:
                 state.phases.append(PhaseRecord(name, notebook_name(name)))
         save(run_dir, state)
         failed: PhaseRecord | None = None
+        ran: list[str] = []
         try:
             for name in todo:
                 record = state.phase(name)
                 if record.status == "ok" and name not in rerun:
                     self.log(f"  {phases.NOTEBOOKS[name]:<20} ok (from the records, not run again)")
                     continue
+                ran.append(name)
                 self._run_phase(run_dir, state, record, params)
                 if record.status != "ok":
                     failed = record
@@ -129,7 +132,9 @@ class Runner:
             state.result = "failed"
             self._finish(run_dir, state, params)
             raise
-        return self._conclude(run_dir, state, params, failed, todo)
+        result = self._conclude(run_dir, state, params, failed, todo)
+        result.ran = ran
+        return result
 
     def _conclude(self, run_dir: Path, state: RunState, params: LinkParams, failed: PhaseRecord | None,
                   todo: list[str]) -> RunResult:

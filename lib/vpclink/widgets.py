@@ -82,13 +82,15 @@ class PeerForm:
         self.confirmed: PeerValues | None = settled
         self.card: peercard.PeerCard | None = None
         self._tried = False          # after a first Confirm, empty required fields show as errors
-        self.widget: w.VBox | None = None if settled else self._build(initial)
+        self.inputs: dict[str, w.Text | w.Combobox] = {}
+        self.messages: dict[str, w.HTML] = {}
+        self.widget: w.VBox | None = None
+        if settled is None:
+            self.widget = self._build(initial)
 
     # -- building --------------------------------------------------------------------------------
     def _build(self, initial: Mapping[str, str]) -> w.VBox:
         peer_title = self.peer.capitalize()
-        self.inputs: dict[str, w.Text | w.Combobox] = {}
-        self.messages: dict[str, w.HTML] = {}
         rows = []
         for name in self.fields:
             spec = FIELDS[name]
@@ -132,6 +134,8 @@ class PeerForm:
     # -- state -----------------------------------------------------------------------------------
     def values(self) -> dict[str, str]:
         """The values as they stand in the form (stripped), field -> value."""
+        if self.widget is None and self.confirmed is not None:
+            return dict(self.confirmed.values)
         return {name: _strip(box.value) for name, box in self.inputs.items()}
 
     def errors(self) -> dict[str, str]:
@@ -168,7 +172,7 @@ class PeerForm:
                                card=self.card.describe() if from_card and self.card else None)
         self.confirmed = confirmed
         self._set_status("Confirmed: the next cell uses these values.", _OK_STYLE)
-        self.output.clear_output()
+        self.output.outputs = ()               # one confirmation shown, the latest
         with self.output:                      # in a kernel this lands in the Output widget only
             print(confirmed.text())
             if self.on_confirm:

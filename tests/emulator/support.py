@@ -225,3 +225,29 @@ def control_status(endpoint: str, path: str, body: Any = None, method: str | Non
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+def hammer(endpoint: str, key: str, secret: str, worker: int, calls: int) -> dict[str, Any]:
+    """One client's share of a concurrency test: ``calls`` rule creates (a port of its own each),
+    each followed by two describes. Returns the errors it saw and how many describes it made."""
+    from alibabacloud_ecs20140526 import models as ecs_models
+    from alibabacloud_ecs20140526.client import Client as EcsClient
+
+    cfg = Config(access_key_id=key, access_key_secret=secret, region_id="cn-qingdao", endpoint=endpoint, protocol="http")
+    ecs, vpc = EcsClient(cfg), VpcClient(cfg)
+    errors: list[str] = []
+    describes = 0
+    for i in range(calls):
+        port = 10000 + worker * 1000 + i
+        try:
+            ecs.authorize_security_group(ecs_models.AuthorizeSecurityGroupRequest(
+                region_id="cn-qingdao", security_group_id=SG_A, permissions=[
+                    ecs_models.AuthorizeSecurityGroupRequestPermissions(
+                        ip_protocol="TCP", port_range=f"{port}/{port}", source_cidr_ip="172.16.0.0/16")]))
+            ecs.describe_security_group_attribute(ecs_models.DescribeSecurityGroupAttributeRequest(
+                region_id="cn-qingdao", security_group_id=SG_A))
+            interfaces(vpc, "cn-qingdao")
+            describes += 2
+        except Exception as e:  # every error is a finding: report it, keep going
+            errors.append(f"{type(e).__name__}: {getattr(e, 'code', '')} {e}"[:300])
+    return {"errors": errors, "describes": describes}

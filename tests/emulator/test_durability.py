@@ -99,9 +99,9 @@ def test_reset_flag_loads_the_world_again_over_kept_state(workdir):
     try:
         create_initiator(VpcClient(first.config("account-a", "cn-qingdao")))
     finally:
-        assert first.stop() == 0
+        assert first.stop() == 0, first.output
     second = EmulatorProcess(workdir, db, None, "--reset").start()
     try:
         assert interfaces(VpcClient(second.config("account-a", "cn-qingdao")), "cn-qingdao") == {}
     finally:
-        assert second.stop() == 0
+        assert second.stop() == 0, second.output

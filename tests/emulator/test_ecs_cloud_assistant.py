@@ -182,6 +182,13 @@ def test_ping_of_a_host_name_cannot_resolve(a: Side) -> None:
     assert r["Output"] == "ping: ecs2.internal: Name or service not known\n"
 
 
+def test_output_beyond_24_kb_is_dropped(a: Side) -> None:
+    r = result(a, run(a, A_ECS, f"ping -c 500 -i 0.01 {A_IP}"))
+    assert r["InvocationStatus"] == "Success"
+    assert len(r["Output"].encode()) == 24 * 1024 and r["Dropped"] > 0
+    assert "500 received" not in r["Output"], "the statistics at the end were cut off"
+
+
 def test_invocations_newest_first_and_filtered(a: Side) -> None:
     first, second = run(a, A_ECS, "echo 1", name="one"), run(a, A_ECS, "nope", name="two")
     assert [i["InvokeId"] for i in invocations(a)] == [second, first]

@@ -117,3 +117,12 @@ def test_page_number_paging(five_instances: Emu) -> None:
     body = instances(a, page_number=3, page_size=2)
     assert (body["TotalCount"], body["PageNumber"], body["PageSize"], len(ids(body))) == (5, 3, 2, 1)
     assert len(ids(instances(a, status="Running"))) == 4
+
+
+def test_dry_run_validates_and_answers_dry_run_operation(a: Side) -> None:
+    e = error_of(a.ecs, "describe_instances", m.DescribeInstancesRequest(region_id=a.region, dry_run=True))
+    assert (e.code, e.status_code) == ("DryRunOperation", 400)
+    e = error_of(a.ecs, "describe_instances", m.DescribeInstancesRequest(region_id=a.region, dry_run=True, status="up"))
+    assert e.code == "InvalidStatus.ValueNotSupported", "a dry run still checks the parameters first"
+    e = error_of(a.ecs, "describe_security_groups", m.DescribeSecurityGroupsRequest(region_id=a.region, dry_run=True))
+    assert e.code == "DryRunOperation"

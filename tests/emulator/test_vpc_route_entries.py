@@ -125,9 +125,9 @@ def test_delete_route_entry_by_id_or_by_destination(emu, a, b):
     e = expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region, route_table_id=VTB1), "MissingParameter")
     assert "DestinationCidrBlock" in api_message(e)
     expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region), "MissingParameter")
-    expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region, route_table_id=VTB1,
-                                                      destination_cidr_block="172.16.0.0/16", next_hop_id="ri-other00000000000000001"),
-                 "InvalidRouteEntry.NotFound")
+    expect_error(a.vpc, "delete_route_entry", delete(
+        region_id=a.region, route_table_id=VTB1, destination_cidr_block="172.16.0.0/16",
+        next_hop_id="ri-other00000000000000001"), "InvalidRouteEntry.NotFound")  # right CIDR, other next hop
     b_in_qingdao = emu.side("account-b", "cn-qingdao")
     expect_error(b_in_qingdao.vpc, "delete_route_entry", delete(region_id="cn-qingdao", route_entry_id=first),
                  "InvalidRouteEntry.NotFound")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from alibabacloud_vpc20160428 import models as m
 
+from .ecs_helpers import store_of, write_link
 from .vpc_helpers import (VPC1, VPC2, VRT1, VRT2, VTB1, add_route, api_message, attribute, call, configured_pair,
                           connect, create_ri, expect_error, interfaces, point_at, ri_action, ri_action_fails, status)
 
@@ -283,3 +284,13 @@ def test_a_refused_request_changes_nothing(emu, a, b):
         next_hop_id=ri_a, dry_run=True), "DryRunOperation")
     assert emu.state() == before
     assert route in [e["RouteEntryId"] for e in before["account-a"]["route_entry"]]
+
+
+def test_a_pair_recorded_with_only_the_documented_fields_reads_as_connected(emu, a, b):
+    # other products (and older state files) write the fields products/__init__.py lists, nothing more
+    ri_a, ri_b = write_link(store_of(emu), a.uid, b.uid, route_a=False, route_b=False)
+    got_a = attribute(a, ri_a)
+    assert (got_a["Status"], got_a["OppositeInterfaceStatus"], got_a["OppositeVpcInstanceId"]) == ("Active", "Active", VPC2)
+    assert got_a["Tags"] == {"Tags": []} and got_a["OppositeInterfaceOwnerId"] == b.uid
+    ri_action(b, "deactivate_router_interface", ri_b)
+    assert (status(a, ri_a), status(b, ri_b)) == ("Inactive", "Inactive")

@@ -115,6 +115,47 @@ def _outcome(instance: dict[str, Any], command_type: str, script: str, timeout: 
             "EmulatorReason": result.explanation}
 
 
+def _targets(ctx: Context, p: Params, region: str) -> list[dict[str, Any]]:
+    """The instances named by ``InstanceId.N``: the caller's, in the request's region."""
+    ids = list(dict.fromkeys(str(i) for i in p.list("InstanceId", required=True)))
+    if len(ids) > 100:
+        raise invalid("InstanceId", f"at most 100 instances per call, got {len(ids)}")
+    found = []
+    for iid in ids:
+        rec = ctx.tx.get("instance", iid, account=ctx.uid)
+        if rec is None or rec["_region"] != region:
+            raise ApiError("InvalidInstance.NotFound", f"The specified instance \"{iid}\" does not exist in region "
+                           f"{region} for this account.", 404)
+        found.append(rec)
+    return found
+
+
+def _results(ctx: Context, instances: list[dict[str, Any]], command_type: str, script: str,
+             timeout: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each instance's result while the command runs, and once it is done."""
+    net: list[Network] = []
+
+    def net_of() -> Network:  # read once, and only when some script actually runs
+        if not net:
+            net.append(Network.read(ctx.tx))
+        return net[0]
+
+    now, finished = iso(ctx.now), iso(ctx.now + ctx.timing("command"))
+    running, final = [], []
+    for rec in instances:
+        done = _outcome(rec, command_type, script, timeout, net_of)
+        started = done.pop("Started")
+        output = done["Output"].encode("utf-8")
+        done["Output"] = output[:MAX_OUTPUT].decode("utf-8", "ignore")
+        base = {"InstanceId": rec["InstanceId"], "StartTime": now if started else "", "StopTime": "",
+                "Repeats": 1 if started else 0}
+        running.append(dict(base, InvocationStatus="Running" if started else "Pending", ExitCode=None, Output="",
+                            Dropped=0, ErrorCode="", ErrorInfo="", FinishedTime="", EmulatorReason=""))
+        final.append(dict(base, **done, Dropped=max(0, len(output) - MAX_OUTPUT),
+                          FinishedTime=finished if started else ""))
+    return running, final
+
+
 def run_command(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     command_type = p.str("Type", required=True, choices=TYPES, code="InvalidCommandType.ValueNotSupported")
@@ -124,47 +165,18 @@ def run_command(ctx: Context, p: Params) -> dict[str, Any]:
     if repeat != "Once" or p.has("Frequency"):
         raise invalid("RepeatMode", f"the emulator runs commands once only (RepeatMode=Once, no Frequency); got "
                       f"RepeatMode={repeat}" + (f", Frequency={p.str('Frequency')}" if p.has("Frequency") else ""))
-    name = p.str("Name", default="", max_len=128)
-    ids = list(dict.fromkeys(str(i) for i in p.list("InstanceId", required=True)))
-    if len(ids) > 100:
-        raise invalid("InstanceId", f"at most 100 instances per call, got {len(ids)}")
-    instances = []
-    for iid in ids:
-        rec = ctx.tx.get("instance", iid, account=ctx.uid)
-        if rec is None or rec["_region"] != region:
-            raise ApiError("InvalidInstance.NotFound", f"The specified instance \"{iid}\" does not exist in region "
-                           f"{region} for this account.", 404)
-        instances.append(rec)
-
-    net: list[Network] = []
-
-    def net_of() -> Network:  # read once, and only when some script actually runs
-        if not net:
-            net.append(Network.read(ctx.tx))
-        return net[0]
-
-    now, delay = iso(ctx.now), ctx.timing("command")
-    running, final = [], []
-    for rec in instances:
-        done = _outcome(rec, command_type, script, timeout, net_of)
-        started = done.pop("Started")
-        output = done["Output"].encode("utf-8")
-        base = {"InstanceId": rec["InstanceId"], "StartTime": now if started else "", "StopTime": "",
-                "Dropped": max(0, len(output) - MAX_OUTPUT), "Repeats": 1 if started else 0}
-        running.append(dict(base, InvocationStatus="Running" if started else "Pending", ExitCode=None, Output="",
-                            ErrorCode="", ErrorInfo="", FinishedTime="", Dropped=0, EmulatorReason=""))
-        done["Output"] = output[:MAX_OUTPUT].decode("utf-8", "ignore")
-        final.append(dict(base, **done, FinishedTime=iso(ctx.now + delay) if started else ""))
+    fields = {"CommandName": p.str("Name", default="", max_len=128),
+              "CommandDescription": p.str("Description", default="", max_len=512),
+              "Username": p.str("Username", default="root"), "WorkingDir": p.str("WorkingDir", default="/root"),
+              "Parameters": p.str("Parameters", default="{}"), "ContainerId": p.str("ContainerId", default=""),
+              "ContainerName": p.str("ContainerName", default=""), "Launcher": p.str("Launcher", default=""),
+              "TerminationMode": p.str("TerminationMode", default="Process", choices=("Process", "ProcessTree"))}
+    running, final = _results(ctx, _targets(ctx, p, region), command_type, script, timeout)
     invoke_id, command_id = ctx.tx.new_id("t-"), ctx.tx.new_id("c-")
-    rec = ctx.tx.insert("invocation", invoke_id, ctx.uid, region, {
-        "InvokeId": invoke_id, "CommandId": command_id, "CommandName": name, "CommandType": command_type,
-        "CommandContent": script, "CommandDescription": p.str("Description", default="", max_len=512),
-        "Timeout": timeout, "Username": p.str("Username", default="root"), "WorkingDir": p.str("WorkingDir", default="/root"),
-        "RepeatMode": "Once", "Frequency": "", "Timed": False, "Parameters": p.str("Parameters", default="{}"),
-        "CreationTime": now, "ContainerId": p.str("ContainerId", default=""), "ContainerName": p.str("ContainerName", default=""),
-        "Launcher": p.str("Launcher", default=""), "TerminationMode": p.str("TerminationMode", default="Process"),
-        "Results": running})
-    ctx.tx.schedule(rec, delay, Results=final)
+    rec = ctx.tx.insert("invocation", invoke_id, ctx.uid, region, dict(
+        fields, InvokeId=invoke_id, CommandId=command_id, CommandType=command_type, CommandContent=script,
+        Timeout=timeout, RepeatMode="Once", Frequency="", Timed=False, CreationTime=iso(ctx.now), Results=running))
+    ctx.tx.schedule(rec, ctx.timing("command"), Results=final)
     ctx.tx.put(rec)
     return {"CommandId": command_id, "InvokeId": invoke_id}
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..context import Action, Context
 from ..errors import invalid
 from ..params import Params
+from .dry_run import stop_if_dry_run
 from .ecs_paging import Limits, paginate
 
 STATUSES = ("Pending", "Running", "Starting", "Stopping", "Stopped")
@@ -81,6 +82,7 @@ def describe_instances(ctx: Context, p: Params) -> dict[str, Any]:
                "sg": p.str("SecurityGroupId"), "status": p.str("Status", choices=STATUSES),
                "name": p.str("InstanceName"), "type": p.str("InstanceType"),
                "net": p.str("InstanceNetworkType", choices=("vpc", "classic"))}
+    stop_if_dry_run(p)
     matched = []
     for rec in ctx.tx.find("instance", account=ctx.uid, region=region):
         if ((ids and rec["InstanceId"] not in ids) or (ips and rec.get("PrivateIpAddress") not in ips)

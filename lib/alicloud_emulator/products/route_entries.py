@@ -99,7 +99,7 @@ def _check_destination(ctx: Context, table: dict[str, Any], dest: str) -> None:
                        "for cloud services.")
     for s in ctx.tx.find("vswitch", account=ctx.uid, region=table["_region"], VpcId=table["VpcId"]):
         local = ipaddress.ip_network(s["CidrBlock"])
-        if local.version == net.version and net == local:
+        if local.version == net.version and net.subnet_of(local):
             raise ApiError("InvalidCidrBlock", f"Specified CIDR block {dest} is not valid: it equals or lies inside "
                            f"the CIDR {local} of vSwitch {s['VSwitchId']} of this VPC.")
 
@@ -226,7 +226,7 @@ def _next_hop(ctx: Context, e: dict[str, Any]) -> dict[str, Any]:
     if e["NextHopType"] != "RouterInterface":
         return hop
     ri = ctx.tx.get("router_interface", e["NextHopId"], account=ctx.uid)
-    linked = bool(ri and ri.get("PeerLinked"))
+    linked = bool(ri and ri.get("OppositeVpcInstanceId"))  # filled in by ConnectRouterInterface
     hop.update(Enabled=1 if ri and ri["Status"] == "Active" else 0, Weight=100,
                NextHopRegionId=ri["OppositeRegionId"] if ri else "",
                NextHopRelatedInfo={"InstanceId": ri["OppositeVpcInstanceId"] if linked else "",

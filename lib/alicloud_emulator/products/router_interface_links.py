@@ -27,7 +27,7 @@ from ..params import Params
 from ..timefmt import iso
 from .router_interface_records import (
     ACCEPTING, ACCEPTOR, ACTIVATING, ACTIVE, CONNECTING, DEACTIVATING, DELETING, IDLE, INACTIVE, INITIATOR,
-    OPPOSITE_CLAIMS, own, peer_of)
+    OPPOSITE_CLAIMS, complete, own, peer_of)
 
 
 def connect_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def connect_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     delay = ctx.timing("router_interface_connect")
     done = {"Status": ACTIVE, "ConnectedTime": iso(ctx.now + delay)}
     for rec, status, other in ((x, CONNECTING, y), (y, ACCEPTING, x)):
-        rec.update(Status=status, PeerLinked=True, OppositeVpcInstanceId=other["VpcInstanceId"], GmtModified=iso(ctx.now))
+        rec.update(Status=status, OppositeVpcInstanceId=other["VpcInstanceId"], GmtModified=iso(ctx.now))
         ctx.tx.schedule(rec, delay, **done)
         ctx.tx.put(rec)
     return {}
@@ -66,12 +66,12 @@ def connect_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
 
 def _claimed_peer(ctx: Context, x: dict[str, Any], region: str) -> dict[str, Any]:
     """The interface ``x`` names, provided it names ``x`` back; otherwise one uniform refusal."""
-    y = ctx.tx.get("router_interface", x["OppositeInterfaceId"], account=x["OppositeInterfaceOwnerId"])
+    y = ctx.tx.get("router_interface", x["OppositeInterfaceId"], account=str(x["OppositeInterfaceOwnerId"]))
     matches = (
-        y is not None and y["_region"] == x["OppositeRegionId"] and y["RouterId"] == x["OppositeRouterId"]
-        and y["RouterType"] == x["OppositeRouterType"] and y["OppositeInterfaceId"] == x["RouterInterfaceId"]
-        and str(y["OppositeInterfaceOwnerId"]) == ctx.uid and y["OppositeRouterId"] == x["RouterId"]
-        and y["OppositeRouterType"] == x["RouterType"] and y["OppositeRegionId"] == region)
+        y is not None and y["_region"] == x["OppositeRegionId"] and y.get("RouterId") == x["OppositeRouterId"]
+        and y.get("RouterType") == x["OppositeRouterType"] and y.get("OppositeInterfaceId") == x["RouterInterfaceId"]
+        and str(y.get("OppositeInterfaceOwnerId")) == ctx.uid and y.get("OppositeRouterId") == x["RouterId"]
+        and y.get("OppositeRouterType") == x["RouterType"] and y.get("OppositeRegionId") == region)
     if not matches:
         raise ApiError("IncorrectOppositeInterfaceInfo.NotSet",
                        "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/OppositeInterfaceOwnerId must be all set "
@@ -79,14 +79,14 @@ def _claimed_peer(ctx: Context, x: dict[str, Any], region: str) -> dict[str, Any
                        f"{x['OppositeRouterType']} {x['OppositeRouterId']} of account {x['OppositeInterfaceOwnerId']} in "
                        f"{x['OppositeRegionId']}, and no such interface names {x['RouterInterfaceId']} on "
                        f"{x['RouterType']} {x['RouterId']} of this account in {region}. Check both sides' Opposite* fields.")
-    return y
+    return complete(y)
 
 
 def _refuse_second_connection(ctx: Context, x: dict[str, Any], y: dict[str, Any]) -> None:
     """Two routers carry at most one connected pair (in either direction, in any state but Deleting)."""
     for z in ctx.tx.find("router_interface", account=ctx.uid, RouterId=x["RouterId"]):
-        if (z["RouterInterfaceId"] != x["RouterInterfaceId"] and z["OppositeRouterId"] == y["RouterId"]
-                and z["Status"] != DELETING and peer_of(ctx.tx, z) is not None):
+        if (z["RouterInterfaceId"] != x["RouterInterfaceId"] and z.get("OppositeRouterId") == y["RouterId"]
+                and z.get("Status") != DELETING and peer_of(ctx.tx, z) is not None):
             raise ApiError("Forbidden.OnlyOneConnection", f"The Specified routers have a connection already: "
                            f"{z['RouterInterfaceId']} connects {x['RouterId']} and {y['RouterId']}.")
 

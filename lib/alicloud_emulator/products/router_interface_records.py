@@ -1,11 +1,12 @@
 """Router interface records: the vocabulary (roles, specs, states), the caller-scoped lookup, the
 peer of a connected interface, and the two response shapes.
 
-A record holds the fields listed for ``router_interface`` in ``products/__init__.py`` plus
-``PeerLinked`` (bool): set on both ends by ConnectRouterInterface and never cleared. Because the
-Opposite* fields can only change while an interface is ``Idle`` and a connected interface never
-returns to ``Idle``, a linked interface's Opposite* fields name its peer for the rest of its life;
-that is the only way one account's request ever reads another account's record.
+Records hold the fields listed for ``router_interface`` in ``products/__init__.py``. Two interfaces
+are a connected pair when each names the other (interface ID, owner UID, region) and neither is
+``Idle``: ConnectRouterInterface is the only way out of ``Idle``, and the Opposite* fields can only
+change while ``Idle``, so a connected interface names its peer for the rest of its life. That
+mutual naming is the only way a request reads another account's record. Records written by other
+code may lack the optional fields; they read as the defaults of ``new_record``.
 """
 
 from __future__ import annotations
@@ -47,15 +48,18 @@ def own(ctx: Context, ri_id: str, region: str) -> dict[str, Any]:
     if rec is None or rec["_region"] != region:
         raise not_found("InvalidRouterInterfaceId.NotFound",
                         f"The specified RouterInterfaceId \"{ri_id}\" does not exist in our records (region {region}).")
-    return rec
+    return complete(rec)
 
 
 def peer_of(tx: Tx, rec: dict[str, Any]) -> dict[str, Any] | None:
-    """The other end of a connected interface, or ``None`` (never connected, or deleted since)."""
-    if not rec.get("PeerLinked"):
+    """The other end of a connected pair, or ``None`` (never connected, or deleted since)."""
+    if rec.get("Status") == IDLE or not rec.get("OppositeInterfaceId") or not rec.get("OppositeInterfaceOwnerId"):
         return None
-    peer = tx.get("router_interface", rec["OppositeInterfaceId"], account=rec["OppositeInterfaceOwnerId"])
-    if peer is None or peer["_region"] != rec["OppositeRegionId"]:
+    peer = tx.get("router_interface", rec["OppositeInterfaceId"], account=str(rec["OppositeInterfaceOwnerId"]))
+    if (peer is None or peer["_region"] != rec.get("OppositeRegionId") or peer.get("Status") == IDLE
+            or peer.get("OppositeInterfaceId") != rec["RouterInterfaceId"]
+            or str(peer.get("OppositeInterfaceOwnerId")) != rec["_account"]
+            or peer.get("OppositeRegionId") != rec["_region"]):
         return None
     return peer
 
@@ -66,8 +70,9 @@ def _is_mainland(region: str) -> bool:
 
 def _common(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
     """Fields shared by DescribeRouterInterfaces items and DescribeRouterInterfaceAttribute."""
+    rec = complete(rec)
     peer = peer_of(tx, rec)
-    linked = bool(rec.get("PeerLinked"))
+    gone = ""  # a peer that was connected once and is gone
     return {
         "RouterInterfaceId": rec["RouterInterfaceId"], "Name": rec["Name"], "Description": rec["Description"],
         "Role": rec["Role"], "RouterId": rec["RouterId"], "RouterType": rec["RouterType"],
@@ -77,11 +82,11 @@ def _common(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
         "OppositeInterfaceId": rec["OppositeInterfaceId"], "OppositeRouterId": rec["OppositeRouterId"],
         "OppositeRouterType": rec["OppositeRouterType"], "OppositeRegionId": rec["OppositeRegionId"],
         "OppositeInterfaceOwnerId": str(rec["OppositeInterfaceOwnerId"]),
-        "OppositeVpcInstanceId": rec["OppositeVpcInstanceId"] if linked else "",
-        "OppositeInterfaceStatus": peer["Status"] if peer else ("Deleted" if linked else ""),
-        "OppositeInterfaceSpec": peer["Spec"] if peer else "",
-        "OppositeInterfaceBusinessStatus": peer["BusinessStatus"] if peer else "",
-        "OppositeBandwidth": int(peer["Bandwidth"]) if peer else 0,
+        "OppositeVpcInstanceId": rec["OppositeVpcInstanceId"],  # filled in by ConnectRouterInterface
+        "OppositeInterfaceStatus": peer.get("Status", "") if peer else gone,
+        "OppositeInterfaceSpec": peer.get("Spec", "") if peer else "",
+        "OppositeInterfaceBusinessStatus": peer.get("BusinessStatus", "") if peer else "",
+        "OppositeBandwidth": int(peer.get("Bandwidth", 0)) if peer else 0,
         "HealthCheckSourceIp": rec["HealthCheckSourceIp"], "HealthCheckTargetIp": rec["HealthCheckTargetIp"],
         "HcRate": int(rec["HcRate"]), "HcThreshold": int(rec["HcThreshold"]),
         "AccessPointId": rec["AccessPointId"], "OppositeAccessPointId": rec["OppositeAccessPointId"],
@@ -100,8 +105,8 @@ def list_item(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
 
 def attribute(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
     """The flat DescribeRouterInterfaceAttribute body (``FastLinkMode`` is a string there)."""
-    return dict(_common(tx, rec), FastLinkMode="false", GmtModified=rec["GmtModified"],
-                HealthCheckStatus="NoHealthCheckConfig" if not rec["HealthCheckTargetIp"] else "Normal",
+    return dict(_common(tx, rec), FastLinkMode="false", GmtModified=rec.get("GmtModified", ""),
+                HealthCheckStatus="Normal" if rec.get("HealthCheckTargetIp") else "NoHealthCheckConfig",
                 Code="200", Message="successful", Success=True)
 
 
@@ -114,8 +119,16 @@ def new_record(ri_id: str, created: str, **fields: Any) -> dict[str, Any]:
         "OppositeInterfaceId": "", "OppositeRouterId": "", "OppositeRouterType": "", "OppositeRegionId": "",
         "OppositeInterfaceOwnerId": "", "OppositeVpcInstanceId": "", "HealthCheckSourceIp": "",
         "HealthCheckTargetIp": "", "HcRate": 0, "HcThreshold": 0, "AccessPointId": "", "OppositeAccessPointId": "",
-        "ResourceGroupId": "", "Tags": [], "PeerLinked": False,
+        "ResourceGroupId": "", "Tags": [],
     }
     rec.update({k: v for k, v in fields.items() if v is not None})
     rec["Bandwidth"] = bandwidth_of(rec["Spec"])
     return rec
+
+
+_DEFAULTS = {k: v for k, v in new_record("", "").items() if k != "RouterInterfaceId"}
+
+
+def complete(rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec`` with every field, those it lacks at their defaults (records written by other code)."""
+    return dict(_DEFAULTS, **rec)

@@ -19,6 +19,7 @@ from ..params import Params
 from ..reachability import Network, linked
 from ..timefmt import iso
 from . import security_group_rules as rules
+from .dry_run import stop_if_dry_run
 from .ecs_paging import Limits, paginate
 
 MAX_RULES_PER_GROUP = 200
@@ -55,6 +56,7 @@ def describe_security_groups(ctx: Context, p: Params) -> dict[str, Any]:
     group_type = p.str("SecurityGroupType", choices=("normal", "enterprise"))
     filters = {"ids": wanted, "vpc": p.str("VpcId"), "name": p.str("SecurityGroupName"), "type": group_type,
                "net": network_type}
+    stop_if_dry_run(p)
     instances = ctx.tx.find("instance", account=ctx.uid, region=region)
     groups = []
     for g in ctx.tx.find("security_group", account=ctx.uid, region=region):

@@ -14,7 +14,7 @@ import ipaddress
 from typing import Any
 
 from ..context import Action, Context
-from ..errors import ApiError, invalid, missing
+from ..errors import ApiError, invalid
 from ..params import Params
 from ..regions import REGIONS, vpc_endpoint
 from . import route_entries, router_interface_links, router_interfaces
@@ -101,7 +101,8 @@ def describe_vswitches(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region(required=False)
     vpc_id = p.str("VpcId")
     if region is None and vpc_id is None:
-        raise missing("RegionId")  # the API takes either RegionId or VpcId
+        raise ApiError("MissingParameter", "The input parameter \"RegionId\" or \"VpcId\" that is mandatory for "
+                       "processing this request is not supplied.")
     vsw_id = p.str("VSwitchId")
     name = p.str("VSwitchName")
     zone = p.str("ZoneId")
@@ -146,8 +147,8 @@ def describe_route_table_list(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     vpc_id = p.str("VpcId")
     router_id = p.str("RouterId")
-    # Naming a VPC forces RouterType=VRouter, as the API documents.
-    router_type = "VRouter" if vpc_id else p.str("RouterType", default="VRouter", choices=("VRouter", "VBR"))
+    requested_type = p.str("RouterType", default="VRouter", choices=("VRouter", "VBR"))
+    router_type = "VRouter" if vpc_id else requested_type  # naming a VPC forces VRouter, as documented
     table_id = p.str("RouteTableId")
     name = p.str("RouteTableName")
     table_type = p.str("RouteTableType", choices=("System", "Custom"))

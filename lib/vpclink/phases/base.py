@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..cloud import Cloud
+from ..cloud import Cloud, CloudError
 from ..params import FieldError, LinkParams, Role
 from ..waits import Progress
 
@@ -108,6 +108,30 @@ def rows_frame(rows: list[dict[str, Any]]) -> "pandas.DataFrame":
     import pandas as pd
 
     return pd.DataFrame(rows)
+
+
+# Refusals meaning "the interface is not in the state this needs": perhaps it moved on already.
+STATUS_CODES = frozenset({"IncorrectStatus", "IncorrectRIStatus"})
+
+
+def write_once(act: Callable[[], Any], took_effect: Callable[[], bool], *, attempts: int = 3) -> None:
+    """Run a write that carries no ClientToken, so that it must not be repeated blindly.
+
+    When its answer is lost (or a server error leaves the outcome unknown), or the API refuses it
+    because of the state, read the state (``took_effect``): done means done; otherwise a lost
+    answer is sent again (up to ``attempts`` times) and a refusal is raised.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            act()
+            return
+        except CloudError as e:
+            if not (e.ambiguous or e.code in STATUS_CODES):
+                raise
+            if took_effect():
+                return
+            if not e.ambiguous or attempt == attempts:
+                raise
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -18,12 +18,12 @@ from typing import Any
 
 from alibabacloud_vpc20160428 import models as vpc
 
-from ..cloud import DEFAULT_RETRY_ON, CloudError
+from ..cloud import DEFAULT_RETRY_ON
 from ..params import Role
 from ..retries import CONNECT_NOT_SET
 from ..waits import GONE, wait_for
 from . import lookup
-from .base import PhaseContext, PhaseError, Step, reads_only, ri_name
+from .base import PhaseContext, PhaseError, Step, reads_only, ri_name, write_once
 
 NAME = "connect"
 SIDES: tuple[Role, ...] = ("acceptor", "initiator")
@@ -32,8 +32,6 @@ INPUTS: tuple[str, ...] = ("initiator_router_interface_id", "acceptor_router_int
 OUTPUTS: tuple[str, ...] = ("connection_status",)
 
 ACTIVE = "Active"
-# Answers to Connect/Activate meaning "not in the state this needs": read the state to see why.
-_STATUS_CODES = frozenset({"IncorrectStatus", "IncorrectRIStatus"})
 
 
 def _peer(role: Role) -> Role:
@@ -131,26 +129,15 @@ def _set_opposite(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]
 
 def _connect(ctx: PhaseContext, ri_id: str) -> None:
     req = vpc.ConnectRouterInterfaceRequest(region_id=ctx.params.initiator.region, router_interface_id=ri_id)
-    try:
-        ctx.cloud.call("initiator", "vpc", "ConnectRouterInterface", req, mutating=True,
-                       retry_on=DEFAULT_RETRY_ON | {CONNECT_NOT_SET})
-    except CloudError as e:
-        # A lost answer, or a repeat of a Connect that did arrive: the state tells which.
-        if not (e.ambiguous or e.code in _STATUS_CODES):
-            raise
-        if lookup.ri_status(ctx, "initiator", ri_id) not in ("Connecting", ACTIVE):
-            raise
+    write_once(lambda: ctx.cloud.call("initiator", "vpc", "ConnectRouterInterface", req, mutating=True,
+                                      retry_on=DEFAULT_RETRY_ON | {CONNECT_NOT_SET}),
+               lambda: lookup.ri_status(ctx, "initiator", ri_id) in ("Connecting", ACTIVE))
 
 
 def _activate(ctx: PhaseContext, role: Role, ri_id: str) -> None:
     req = vpc.ActivateRouterInterfaceRequest(region_id=ctx.params.side(role).region, router_interface_id=ri_id)
-    try:
-        ctx.cloud.call(role, "vpc", "ActivateRouterInterface", req, mutating=True)
-    except CloudError as e:
-        if not (e.ambiguous or e.code in _STATUS_CODES):
-            raise
-        if lookup.ri_status(ctx, role, ri_id) not in ("Activating", ACTIVE):
-            raise
+    write_once(lambda: ctx.cloud.call(role, "vpc", "ActivateRouterInterface", req, mutating=True),
+               lambda: lookup.ri_status(ctx, role, ri_id) in ("Activating", ACTIVE))
 
 
 def _wait_stable(ctx: PhaseContext, role: Role, ri_id: str) -> str:

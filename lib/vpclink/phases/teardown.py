@@ -25,7 +25,7 @@ from ..cloud import DEFAULT_RETRY_ON, CloudError
 from ..params import Role
 from ..waits import GONE, wait_for
 from . import lookup
-from .base import PhaseContext, PhaseError, Step, marker, reads_only
+from .base import STATUS_CODES, PhaseContext, PhaseError, Step, marker, reads_only, write_once
 from .security_groups import is_ours as rule_is_ours
 
 NAME = "teardown"
@@ -39,7 +39,6 @@ OUTPUTS: tuple[str, ...] = ("teardown_complete",)
 ROUTE_GONE_CODES = frozenset({"InvalidRouteEntry.NotFound", "InvalidRouteEntryId.NotFound"})
 RI_GONE_CODES = lookup.RI_NOT_FOUND
 RI_DEPENDENCY = "DependencyViolation.RouterInterfaceReferedByRouteEntry"
-_STATUS_CODES = frozenset({"IncorrectStatus", "IncorrectRIStatus"})
 STABLE = ("Idle", "Active", "Inactive", GONE)
 
 
@@ -162,14 +161,8 @@ def _deactivate(ctx: PhaseContext, role: Role, ri_id: str) -> None:
     if _wait_stable(ctx, role, ri_id) != "Active":
         return
     req = vpc.DeactivateRouterInterfaceRequest(region_id=ctx.params.side(role).region, router_interface_id=ri_id)
-    try:
-        ctx.cloud.call(role, "vpc", "DeactivateRouterInterface", req, mutating=True)
-    except CloudError as e:
-        # A lost answer, or a repeat: the state says whether the deactivation is under way.
-        if not (e.ambiguous or e.code in _STATUS_CODES):
-            raise
-        if lookup.ri_status(ctx, role, ri_id) not in ("Deactivating", "Inactive"):
-            raise
+    write_once(lambda: ctx.cloud.call(role, "vpc", "DeactivateRouterInterface", req, mutating=True),
+               lambda: lookup.ri_status(ctx, role, ri_id) in ("Deactivating", "Inactive"))
     wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
              expected=("Inactive",), timeout=ctx.timeout("router_interface"), progress=ctx.progress,
              clock=ctx.cloud.clock)
@@ -185,7 +178,7 @@ def _delete_interface(ctx: PhaseContext, role: Role, ri_id: str) -> None:
                                            client_token=ctx.token(role, f"delete {ri_id}"))
     try:
         ctx.cloud.call(role, "vpc", "DeleteRouterInterface", req, mutating=True,
-                       retry_on=DEFAULT_RETRY_ON | {RI_DEPENDENCY} | _STATUS_CODES)
+                       retry_on=DEFAULT_RETRY_ON | {RI_DEPENDENCY} | STATUS_CODES)
     except CloudError as e:
         if e.code == RI_DEPENDENCY:
             _, ours, foreign = _our_routes(ctx, role, ri_id)
