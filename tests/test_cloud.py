@@ -32,6 +32,10 @@ def rig(emu, tmp_path):
     return Rig(emu, tmp_path)
 
 
+def outcomes(rig: Rig, action: str) -> list[tuple[str, str]]:
+    return [(e["outcome"], e["error_code"]) for e in rig.ledger.entries if e["action"] == action]
+
+
 def describe_vpcs(cloud: Cloud, role: str = "initiator") -> dict:
     side = cloud.params.side(role)
     return cloud.call(role, "vpc", "DescribeVpcs", vpc.DescribeVpcsRequest(region_id=side.region, vpc_id=side.vpc_id),
@@ -56,6 +60,22 @@ def test_each_side_calls_as_its_own_account_and_every_call_is_in_the_ledger(rig)
     assert [e["request_id"] for e in lines] == [e["request_id"] for e in journal]
 
 
+def test_every_ledger_line_names_the_account_that_acted(rig):
+    rig.run_all()
+    rig.apply("teardown")
+    uids = {e["side"]: set() for e in rig.ledger.entries}
+    for e in rig.ledger.entries:
+        uids[e["side"]].add(e["account_uid"])
+    assert uids == {"initiator": {A_UID}, "acceptor": {B_UID}}
+    # One STS call per side and phase, unless the caller already knows the UIDs (from preflight).
+    sts = len(rig.emu.journal(action="GetCallerIdentity"))
+    assert sts == 2 * 8 - 2  # initiator and acceptor phases act in one account each
+    cloud = rig.cloud("routes", account_uids={"initiator": A_UID, "acceptor": B_UID})
+    describe_vpcs(cloud, "acceptor")
+    assert len(rig.emu.journal(action="GetCallerIdentity")) == sts
+    assert rig.ledger.entries[-1]["account_uid"] == B_UID
+
+
 def test_an_api_error_keeps_code_request_id_and_status(rig):
     cloud = rig.cloud("connect")
     req = vpc.ConnectRouterInterfaceRequest(region_id="cn-qingdao", router_interface_id="ri-doesnotexist00000001")
@@ -75,8 +95,7 @@ def test_throttling_is_retried_after_the_servers_retry_after(rig):
     rig.emu.faults({"action": "DescribeVpcs", "effect": "throttle", "first": 2})
     cloud = rig.cloud("preflight")
     assert describe_vpcs(cloud)["Vpcs"]["Vpc"]
-    assert [(e["outcome"], e["error_code"]) for e in rig.ledger.entries] == [
-        ("retry", "Throttling.User"), ("retry", "Throttling.User"), ("ok", "")]
+    assert outcomes(rig, "DescribeVpcs") == [("retry", "Throttling.User"), ("retry", "Throttling.User"), ("ok", "")]
     assert len(rig.emu.journal(action="DescribeVpcs")) == 3
     assert len(rig.clock.sleeps) == 2 and min(rig.clock.sleeps) >= 1.0  # the fault's retry-after is 1000 ms
 
@@ -88,7 +107,7 @@ def test_retries_are_bounded(rig):
         describe_vpcs(cloud)
     assert e.value.code == "Throttling.User" and e.value.throttled
     assert len(rig.emu.journal(action="DescribeVpcs")) == 4
-    assert [x["outcome"] for x in rig.ledger.entries] == ["retry", "retry", "retry", "error"]
+    assert [o for o, _ in outcomes(rig, "DescribeVpcs")] == ["retry", "retry", "retry", "error"]
 
 
 def test_retries_stop_after_the_time_budget(rig):
@@ -103,7 +122,7 @@ def test_retries_stop_after_the_time_budget(rig):
 def test_a_lost_answer_to_a_read_is_retried(rig):
     rig.emu.faults({"action": "DescribeVpcs", "effect": "drop", "nth": 1})
     assert describe_vpcs(rig.cloud("preflight"))["Vpcs"]["Vpc"]
-    assert [(e["outcome"], e["error_code"]) for e in rig.ledger.entries] == [("retry", "TransportError"), ("ok", "")]
+    assert outcomes(rig, "DescribeVpcs") == [("retry", "TransportError"), ("ok", "")]
 
 
 def test_a_lost_answer_to_a_write_with_a_client_token_returns_the_first_result(rig):
@@ -114,7 +133,7 @@ def test_a_lost_answer_to_a_write_with_a_client_token_returns_the_first_result(r
         spec="Mini.2", opposite_region_id="cn-beijing", client_token="vpclink-test-token-1")
     ri = cloud.call("initiator", "vpc", "CreateRouterInterface", req, mutating=True)["RouterInterfaceId"]
     assert [r["RouterInterfaceId"] for r in rig.resources("account-a", "router_interface")] == [ri]
-    assert [e["outcome"] for e in rig.ledger.entries] == ["retry", "ok"]
+    assert [o for o, _ in outcomes(rig, "CreateRouterInterface")] == ["retry", "ok"]
 
 
 def test_a_lost_answer_to_a_write_without_a_token_is_not_repeated(rig):

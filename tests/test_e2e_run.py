@@ -99,7 +99,9 @@ def test_the_records_show_every_phase_its_inputs_and_the_identities(first_run: t
     # the ledger holds every call, with its phase, side and request ID
     ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
     assert {e["phase"] for e in ledger} == set(phases.PHASES)
-    assert all(e["request_id"] and e["account_uid"] for e in ledger if e["outcome"] == "ok")
+    assert all(e["request_id"] for e in ledger if e["outcome"] == "ok")
+    uids = {"initiator": "1637243907412983", "acceptor": "1589430122237715"}
+    assert all(e["account_uid"] == uids[e["side"]] for e in ledger if e["phase"] == "preflight")
     index = (run_dir / "index.html").read_text()
     assert "<svg" in index and "connection: Active" in index and "ping A → B: ok" in index
     assert all(f'href="{p.notebook}"' in index for p in state.phases)

@@ -4,8 +4,9 @@ Resources are JSON documents keyed by ID and scoped by account and region. Async
 changes are stored on the resource as timed transitions and settled lazily whenever it is read,
 at the virtual time of the request, so nothing runs in the background and a restart loses
 nothing: a resource that was ``Connecting`` when the process died is ``Active`` when next read at
-or after its due time. Every write keeps the previous version, so a read can be served "as of" an
-earlier moment (the stale-read fault).
+or after its due time. Every write keeps the previous version in ``history``, so a read can be
+served "as of" an earlier moment (the stale-read fault); only such a read looks there, so the
+ordinary request decodes and encodes each resource once.
 
 With ``path=None`` the database lives in memory. With a file it runs in WAL mode with
 ``synchronous=NORMAL``: a ``kill -9`` of the process loses no committed transaction (only a power
@@ -23,8 +24,8 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 1
-HISTORY_KEEP = 6
+SCHEMA_VERSION = 2
+HISTORY_KEEP = 6  # previous versions kept per resource, for stale reads
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,6 +40,8 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL,
     calls INTEGER NOT NULL DEFAULT 0, fired INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (id TEXT NOT NULL, changed_at REAL NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_id ON history (id);
 """
 
 
@@ -60,12 +63,13 @@ def settle(rec: dict[str, Any], at: float) -> dict[str, Any] | None:
     return rec
 
 
-def as_of(rec: dict[str, Any], at: float) -> dict[str, Any] | None:
-    """The resource as it was (or was due to be) at virtual time ``at``."""
+def as_of(rec: dict[str, Any], at: float, history: list[tuple[float, dict[str, Any]]] = ()) -> dict[str, Any] | None:
+    """The resource as it was (or was due to be) at virtual time ``at``, given its earlier
+    versions as ``(replaced_at, version)`` pairs, oldest first."""
     if rec["_created"] > at:
         return None
     cur = rec
-    for changed_at, before in reversed(rec.get("_history") or []):
+    for changed_at, before in reversed(history):
         if changed_at > at:
             cur = before
         else:
@@ -91,6 +95,8 @@ class Store:
             self.set_meta("schema_version", SCHEMA_VERSION)
         elif int(version) > SCHEMA_VERSION:
             raise RuntimeError(f"{path}: written by a newer emulator (schema {version} > {SCHEMA_VERSION})")
+        elif int(version) < 2:
+            self._migrate_history_out()
         self._offset = float(self.meta("clock_offset", 0.0))
 
     # -- meta (outside request transactions) ---------------------------------------------------
@@ -135,6 +141,16 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def _migrate_history_out(self) -> None:
+        """Schema 1 kept previous versions inside each resource; move them to ``history``."""
+        with self.transaction() as tx:
+            for id_, data in tx.sql("SELECT id, data FROM resources"):
+                rec = json.loads(data)
+                for changed_at, before in rec.pop("_history", []):
+                    tx.sql("INSERT INTO history VALUES (?, ?, ?)", (id_, changed_at, json.dumps(before)))
+                tx.sql("UPDATE resources SET data=? WHERE id=?", (json.dumps(rec), id_))
+            tx.set_meta("schema_version", 2)
+
 
 class Tx:
     """A request's view of the store. Reads settle transitions at ``view_time`` (normally now)."""
@@ -153,12 +169,12 @@ class Tx:
         row = self._db.execute("SELECT data, account FROM resources WHERE id=? AND type=?", (id_, type_)).fetchone()
         if row is None or (account is not None and row["account"] != account):
             return None
-        return as_of(json.loads(row["data"]), self.view_time)
+        return self._view(id_, json.loads(row["data"]))
 
     def find(self, type_: str, account: str | None = None, region: str | None = None,
              **where: Any) -> list[dict[str, Any]]:
         """Resources of a type in creation order, optionally scoped and filtered by field equality."""
-        sql, args = "SELECT data FROM resources WHERE type=?", [type_]
+        sql, args = "SELECT id, data FROM resources WHERE type=?", [type_]
         if account is not None:
             sql += " AND account=?"
             args.append(account)
@@ -166,28 +182,36 @@ class Tx:
             sql += " AND region=?"
             args.append(region)
         out = []
-        for (data,) in self._db.execute(sql + " ORDER BY seq", args):
-            rec = as_of(json.loads(data), self.view_time)
+        for id_, data in self._db.execute(sql + " ORDER BY seq", args).fetchall():
+            rec = self._view(id_, json.loads(data))
             if rec is not None and all(rec.get(k) == v for k, v in where.items()):
                 out.append(rec)
         return out
 
+    def _view(self, id_: str, rec: dict[str, Any]) -> dict[str, Any] | None:
+        """``rec`` as this transaction sees it: settled at ``view_time``, from history if that is
+        in the past. Versions are replaced at their writer's ``now``, never later than ours."""
+        if self.view_time >= self.now:
+            return as_of(rec, self.view_time)
+        rows = self._db.execute("SELECT changed_at, data FROM history WHERE id=? ORDER BY rowid", (id_,)).fetchall()
+        return as_of(rec, self.view_time, [(t, json.loads(d)) for t, d in rows])
+
     def insert(self, type_: str, id_: str, account: str, region: str, data: dict[str, Any]) -> dict[str, Any]:
         rec = dict(data, _type=type_, _id=id_, _account=account, _region=region, _created=self.now,
-                   _transitions=[], _history=[])
+                   _transitions=[])
         seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM resources").fetchone()[0]
         self._db.execute("INSERT INTO resources VALUES (?, ?, ?, ?, ?, ?)",
                          (id_, type_, account, region, seq, json.dumps(rec)))
         return rec
 
     def put(self, rec: dict[str, Any]) -> dict[str, Any]:
-        """Write back a resource read in this transaction, keeping the version it replaces."""
-        row = self._db.execute("SELECT data FROM resources WHERE id=?", (rec["_id"],)).fetchone()
-        before = json.loads(row["data"])
-        history = before.pop("_history", [])
-        history = (history + [[self.now, before]])[-HISTORY_KEEP:]
-        rec = dict(rec, _history=history)
-        self._db.execute("UPDATE resources SET data=? WHERE id=?", (json.dumps(rec), rec["_id"]))
+        """Write back a resource read in this transaction, keeping the version it replaces
+        (copied as stored text: nothing to decode)."""
+        id_ = rec["_id"]
+        self._db.execute("INSERT INTO history SELECT id, ?, data FROM resources WHERE id=?", (self.now, id_))
+        self._db.execute("DELETE FROM history WHERE id=? AND rowid <= (SELECT rowid FROM history WHERE id=? "
+                         "ORDER BY rowid DESC LIMIT 1 OFFSET ?)", (id_, id_, HISTORY_KEEP))
+        self._db.execute("UPDATE resources SET data=? WHERE id=?", (json.dumps(rec), id_))
         return rec
 
     def schedule(self, rec: dict[str, Any], delay: float, **changes: Any) -> None:
@@ -206,7 +230,7 @@ class Tx:
 
     def wipe(self) -> None:
         """Remove every resource, token, fault and journal entry (a world is loaded after)."""
-        for table in ("resources", "tokens", "faults", "journal"):
+        for table in ("resources", "history", "tokens", "faults", "journal"):
             self._db.execute(f"DELETE FROM {table}")
         self._db.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'clock_offset')")
 

@@ -17,6 +17,9 @@ def _modify(side, ri_id, **fields):
 
 def test_connect_after_acceptor_then_initiator_configured(emu, a, b):
     ri_a, ri_b = configured_pair(a, b)  # B points at A first, then A at B
+    for side, ri in ((a, ri_a), (b, ri_b)):  # claims alone reveal nothing of the peer
+        got = attribute(side, ri)
+        assert (got["OppositeInterfaceStatus"], got["OppositeInterfaceSpec"], got["OppositeVpcInstanceId"]) == ("", "", "")
     connect(a, ri_a)
     got_a, got_b = attribute(a, ri_a), attribute(b, ri_b)
     assert (got_a["Status"], got_b["Status"]) == ("Active", "Active")

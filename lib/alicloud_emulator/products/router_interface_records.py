@@ -72,7 +72,7 @@ def _common(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
     """Fields shared by DescribeRouterInterfaces items and DescribeRouterInterfaceAttribute."""
     rec = complete(rec)
     peer = peer_of(tx, rec)
-    gone = ""  # a peer that was connected once and is gone
+    gone = "Deleted" if rec["ConnectedTime"] else ""  # a peer that was connected once and is gone
     return {
         "RouterInterfaceId": rec["RouterInterfaceId"], "Name": rec["Name"], "Description": rec["Description"],
         "Role": rec["Role"], "RouterId": rec["RouterId"], "RouterType": rec["RouterType"],
