@@ -100,3 +100,18 @@ def test_real_clock_scales_pauses():
     t = clock.now()
     clock.sleep(100)
     assert clock.now() - t < 1
+
+
+def test_a_failing_read_ends_the_report_and_propagates():
+    events, reads = [], []
+
+    def read() -> str:
+        reads.append(1)
+        if len(reads) > 2:
+            raise RuntimeError("throttled for good")
+        return "Pending"
+
+    with pytest.raises(RuntimeError, match="throttled for good"):
+        wait_for(read, what="route entry", resource_id="rte-1", expected=("Available",), timeout=60,
+                 progress=Progress("silent", on_event=events.append), clock=FakeClock())
+    assert [(e.kind, e.state) for e in events] == [("start", None), ("state", "Pending"), ("error", "Pending")]

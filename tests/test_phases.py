@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from alicloud_emulator.world import default_world, with_timing
+from alicloud_emulator.world import default_world
 from phase_support import Rig, start_emulator
 from vpclink.phases import PHASES, get
+from vpclink.phases.base import rows_frame, steps_frame
 from vpclink.waits import WaitTimeout
 
 A_UID, B_UID = "1637243907412983", "1589430122237715"
@@ -113,6 +114,7 @@ def test_plans_make_no_mutating_call_and_tell_create_from_exists(rig):
         rig.apply(phase)
     before, after_seq = rig.inventory(), rig.journal_seq()
     plans_again = {phase: get(phase).plan(rig.ctx(phase)) for phase in (*PHASES, "teardown")}
+    rows = {phase: get(phase).verify(rig.ctx(phase)) for phase in (*PHASES, "teardown")}
     assert rig.mutations_since(after_seq) == []
     assert rig.inventory() == before
     ri_a = rig.outputs["initiator_router_interface_id"]
@@ -125,6 +127,14 @@ def test_plans_make_no_mutating_call_and_tell_create_from_exists(rig):
     assert [s.intent for s in plans_again["security_groups"]] == ["exists"] * 4
     assert plans_again["connect"][0].intent == "exists"
     assert [s.action for s in plans_again["teardown"]].count("DeleteRouterInterface") == 2
+    assert [r["status"] for r in rows["connect"]] == ["Active", "Active"]
+    assert [r["status"] for r in rows["routes"]] == ["Available", "Available"]
+    assert {r["status"] for r in rows["security_groups"]} == {"present"}
+    assert [r["routes_left"] for r in rows["teardown"]] == [1, 1]
+    frame = steps_frame(plans["routes"])
+    assert list(frame.columns) == ["side", "action", "target", "intent", "detail"] and len(frame) == 4
+    assert list(rows_frame(rows["routes"])["route_entry_id"]) == (rig.outputs["initiator_route_entry_ids"]
+                                                                 + rig.outputs["acceptor_route_entry_ids"])
 
 
 def test_plan_is_read_only_even_where_apply_would_create(rig):

@@ -184,3 +184,14 @@ def test_same_region_link_with_security_group_references(tmp_path):
         assert rig.rules("account-a") == [] and rig.rules("account-b") == []
     finally:
         emu.server.stop()
+
+
+def test_resuming_a_run_after_its_teardown_says_to_start_a_new_run(rig):
+    rig.params = dataclasses.replace(rig.params, timeouts=dataclasses.replace(rig.params.timeouts, router_interface=10))
+    rig.run_all(phases=("preflight", "initiator"))
+    rig.apply("teardown")
+    with pytest.raises(PhaseError, match="Start a new run"):
+        rig.apply("initiator")  # the same run ID: its ClientToken names the deleted interface
+    assert rig.resources("account-a", "router_interface") == []
+    assert rig.apply("initiator", run_id="run-2")["initiator_router_interface_id"].startswith("ri-")
+    assert len(rig.resources("account-a", "router_interface")) == 1

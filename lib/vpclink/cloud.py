@@ -161,6 +161,8 @@ class Cloud:
         if role not in self.sides:
             raise ValueError(f"this {self.phase} step acts in the {role} account, but only "
                              f"{', '.join(self.sides)} credentials were given")
+        if product not in _CLIENTS:
+            raise ValueError(f"product {product!r}: expected one of {', '.join(_CLIENTS)}")
         key = (role, product)
         if key not in self._clients:
             config = Config(credential=self._credentials[role], region_id=self.region(role))

@@ -53,7 +53,7 @@ class RealClock:
 class WaitEvent:
     """One thing a wait reports: it started, saw a new state, finished, or gave up."""
 
-    kind: str          # "start" | "state" | "done" | "timeout" | "failed"
+    kind: str          # "start" | "state" | "done" | "timeout" | "failed" | "error"
     what: str          # e.g. "router interface"
     resource_id: str
     state: str | None
@@ -132,6 +132,9 @@ class Progress:
             self.logger.info("%s %s is %s after %.1f s (waiting for %s)", e.what, e.resource_id, e.state, e.elapsed, target)
         elif e.kind == "done":
             self.logger.info("%s %s is %s after %.1f s", e.what, e.resource_id, e.state, e.elapsed)
+        elif e.kind == "error":
+            self.logger.warning("stopped waiting for %s %s after %.1f s: reading its state failed",
+                                e.what, e.resource_id, e.elapsed)
         else:
             self.logger.warning("%s %s: gave up after %.1f s in state %s (expected %s)",
                                 e.what, e.resource_id, e.elapsed, e.state, target)
@@ -145,7 +148,7 @@ class Progress:
             return
         if self._bar is None:
             return
-        if e.kind in ("timeout", "failed"):
+        if e.kind in ("timeout", "failed", "error"):
             label += f" (expected {e.target})"
         self._bar.set_description_str(label)
         if e.kind != "state":
@@ -194,7 +197,13 @@ def wait_for(read: Callable[[], str], *, what: str, resource_id: str, expected: 
     retrying = tenacity.Retrying(sleep=clock.sleep, stop=out_of_time, wait=pause,
                                  retry=tenacity.retry_if_result(lambda s: s not in expected),
                                  retry_error_callback=lambda rs: None)
-    state = retrying(poll)
+    try:
+        state = retrying(poll)
+    except WaitFailed:
+        raise
+    except BaseException:  # a read failed: close the report, the caller sees the error
+        progress.report(event("error", seen[-1] if seen else None))
+        raise
     if state is None:
         reached = seen[-1] if seen else None
         progress.report(event("timeout", reached))

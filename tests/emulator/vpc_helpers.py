@@ -4,6 +4,7 @@ response against the SDK's model, error capture, and the two-account router inte
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 from typing import Any
@@ -69,6 +70,7 @@ def expect_error(client: VpcClient, method: str, request: Any, code: str, status
 _SCALARS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,), "float": (int, float)}
 
 
+@functools.cache
 def _schema(cls: type) -> dict[str, str]:
     """JSON key -> annotation of a generated model, read from its ``to_map`` and ``__init__``."""
     src = inspect.getsource(cls.to_map)

@@ -83,6 +83,10 @@ class MissingInput(PhaseError):
                          f"{produced_by} phase (run that phase first, or pass {key})")
 
 
+def peer_role(role: Role) -> Role:
+    return "acceptor" if role == "initiator" else "initiator"
+
+
 # -- names the runbook puts on what it creates --------------------------------------------------
 def ri_name(params: LinkParams, role: Role) -> str:
     return f"{RI_MARKER}-{params.link}-{role}"

@@ -23,7 +23,7 @@ from ..params import Role
 from ..retries import CONNECT_NOT_SET
 from ..waits import GONE, wait_for
 from . import lookup
-from .base import PhaseContext, PhaseError, Step, reads_only, ri_name, write_once
+from .base import PhaseContext, PhaseError, Step, peer_role, reads_only, ri_name, write_once
 
 NAME = "connect"
 SIDES: tuple[Role, ...] = ("acceptor", "initiator")
@@ -32,10 +32,6 @@ INPUTS: tuple[str, ...] = ("initiator_router_interface_id", "acceptor_router_int
 OUTPUTS: tuple[str, ...] = ("connection_status",)
 
 ACTIVE = "Active"
-
-
-def _peer(role: Role) -> Role:
-    return "acceptor" if role == "initiator" else "initiator"
 
 
 def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
@@ -51,7 +47,7 @@ def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
 
 def _wanted(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]) -> dict[str, str]:
     """The Opposite* fields ``role``'s interface must carry."""
-    peer = _peer(role)
+    peer = peer_role(role)
     return {"OppositeInterfaceId": ris[peer]["RouterInterfaceId"], "OppositeRouterId": lookup.vrouter_id(ctx, peer),
             "OppositeRouterType": "VRouter", "OppositeInterfaceOwnerId": lookup.account_uid(ctx, peer)}
 

@@ -12,17 +12,13 @@ from typing import Any
 from alibabacloud_vpc20160428 import models as vpc
 
 from ..params import Role
-from ..waits import GONE, wait_for
+from ..waits import GONE, WaitTimeout, wait_for
 from . import lookup
-from .base import MissingInput, PhaseContext, PhaseError, Step, ri_description, ri_name
+from .base import MissingInput, PhaseContext, PhaseError, Step, peer_role, ri_description, ri_name
 
 API_ROLE = {"initiator": "InitiatingSide", "acceptor": "AcceptingSide"}
 SETTLED = ("Idle", "Active", "Inactive")
 ACCEPTOR_SPEC = "Negative"
-
-
-def _peer(role: Role) -> Role:
-    return "acceptor" if role == "initiator" else "initiator"
 
 
 def spec(ctx: PhaseContext, role: Role) -> str:
@@ -31,7 +27,7 @@ def spec(ctx: PhaseContext, role: Role) -> str:
 
 def peer_interface_id(ctx: PhaseContext, role: Role) -> str | None:
     """The peer's interface ID when known (the acceptor passes the initiator's at creation)."""
-    peer = _peer(role)
+    peer = peer_role(role)
     known = ctx.input(f"{peer}_router_interface_id")
     if known:
         return str(known)
@@ -41,16 +37,19 @@ def peer_interface_id(ctx: PhaseContext, role: Role) -> str | None:
     return None
 
 
-def create_request(ctx: PhaseContext, role: Role) -> vpc.CreateRouterInterfaceRequest:
+def create_request(ctx: PhaseContext, role: Role, replaces: str | None = None) -> vpc.CreateRouterInterfaceRequest:
+    """The create of ``role``'s interface; ``replaces`` names an interface of this run that was
+    deleted, so that the new create does not reuse (and replay) that one's ClientToken."""
     side, peer = ctx.params.side(role), ctx.params.peer(role)
     opposite_ri = peer_interface_id(ctx, role) if role == "acceptor" else None
     return vpc.CreateRouterInterfaceRequest(
         region_id=side.region, role=API_ROLE[role], router_type="VRouter", router_id=lookup.vrouter_id(ctx, role),
         spec=spec(ctx, role), opposite_region_id=peer.region, opposite_router_type="VRouter",
-        opposite_router_id=lookup.vrouter_id(ctx, _peer(role)),
-        opposite_interface_owner_id=lookup.account_uid(ctx, _peer(role)), opposite_interface_id=opposite_ri,
+        opposite_router_id=lookup.vrouter_id(ctx, peer_role(role)),
+        opposite_interface_owner_id=lookup.account_uid(ctx, peer_role(role)), opposite_interface_id=opposite_ri,
         name=ri_name(ctx.params, role), description=ri_description(ctx.params, role),
-        instance_charge_type="PostPaid", client_token=ctx.token(role, "create-router-interface"))
+        instance_charge_type="PostPaid",
+        client_token=ctx.token(role, "create-router-interface" + (f" after {replaces}" if replaces else "")))
 
 
 def check_found(ctx: PhaseContext, role: Role, ri: dict[str, Any]) -> None:
@@ -101,16 +100,27 @@ def plan_side(ctx: PhaseContext, role: Role) -> list[Step]:
 def apply_side(ctx: PhaseContext, role: Role) -> str:
     """This side's interface ID, created when missing and settled."""
     ri = lookup.router_interface(ctx, role)
+    replaces = None
     if ri is not None and ri.get("Status") == "Deleting":
-        wait_gone(ctx, role, ri["RouterInterfaceId"])
+        replaces = str(ri["RouterInterfaceId"])
+        wait_gone(ctx, role, replaces)
         ri = None
     if ri is not None:
         check_found(ctx, role, ri)
         ri_id = str(ri["RouterInterfaceId"])
     else:
-        body = ctx.cloud.call(role, "vpc", "CreateRouterInterface", create_request(ctx, role), mutating=True)
+        body = ctx.cloud.call(role, "vpc", "CreateRouterInterface", create_request(ctx, role, replaces), mutating=True)
         ri_id = str(body["RouterInterfaceId"])
-    wait_settled(ctx, role, ri_id)
+    try:
+        wait_settled(ctx, role, ri_id)
+    except WaitTimeout as e:
+        if e.reached != GONE:
+            raise
+        # A ClientToken answers with the interface it first created, even after that one was
+        # deleted (a teardown, then a resume of the same run).
+        raise PhaseError(f"{e}. CreateRouterInterface answered with {ri_id}, which does not exist: probably an "
+                         f"interface this run created earlier and that was deleted since. Start a new run "
+                         f"(a new run ID) to create the {role} interface again") from e
     return ri_id
 
 

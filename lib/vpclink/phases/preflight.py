@@ -68,10 +68,7 @@ def _inspect_side(ctx: PhaseContext, role: Role) -> Facts:
             f.errors.append(FieldError(f"{role}.vpc_id", f"{side.vpc_id} has no system route table"))
         else:
             f.route_table_id = str(table["RouteTableId"])
-        body = ctx.cloud.call(role, "vpc", "DescribeVSwitches",
-                              vpc.DescribeVSwitchesRequest(region_id=side.region, vpc_id=side.vpc_id, page_size=50),
-                              mutating=False)
-        f.vswitch_cidrs = [str(s.get("CidrBlock")) for s in lookup.items(body, "VSwitches", "VSwitch")]
+        f.vswitch_cidrs = _vswitch_cidrs(ctx, role)
         f.errors += _route_conflicts(ctx, role, f.vswitch_cidrs)
 
     if side.instance_id:
@@ -87,6 +84,21 @@ def _inspect_side(ctx: PhaseContext, role: Role) -> Facts:
             f.errors.append(FieldError(f"{role}.security_group_id", f"{side.security_group_id} belongs to "
                                                                     f"{f.security_group_vpc or 'no VPC'}, not to {side.vpc_id}"))
     return f
+
+
+def _vswitch_cidrs(ctx: PhaseContext, role: Role) -> list[str]:
+    side = ctx.params.side(role)
+    cidrs: list[str] = []
+    page = 1
+    while True:
+        req = vpc.DescribeVSwitchesRequest(region_id=side.region, vpc_id=side.vpc_id, page_number=page,
+                                           page_size=lookup.PAGE)
+        body = ctx.cloud.call(role, "vpc", "DescribeVSwitches", req, mutating=False)
+        found = lookup.items(body, "VSwitches", "VSwitch")
+        cidrs += [str(s.get("CidrBlock")) for s in found]
+        if len(found) < lookup.PAGE or len(cidrs) >= int(body.get("TotalCount") or 0):
+            return cidrs
+        page += 1
 
 
 def _check_instance(ctx: PhaseContext, role: Role, f: Facts) -> None:

@@ -22,7 +22,7 @@ from alibabacloud_ecs20140526 import models as ecs
 from ..params import Role, Rule
 from ..waits import wait_for
 from . import lookup
-from .base import PhaseContext, PhaseError, Step, marker, reads_only
+from .base import PhaseContext, PhaseError, Step, marker, peer_role, reads_only
 
 NAME = "security_groups"
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
@@ -81,10 +81,9 @@ def is_ours(ctx: PhaseContext, role: Role, existing: dict[str, Any]) -> bool:
 
 def desired(ctx: PhaseContext, role: Role) -> list[Permission]:
     """The ingress rules ``role``'s group needs, in parameter order."""
-    peer_role: Role = "acceptor" if role == "initiator" else "initiator"
-    peer = ctx.params.side(peer_role)
+    peer = ctx.params.side(peer_role(role))
     group_mode = ctx.params.security_groups.mode == "group"
-    owner = lookup.account_uid(ctx, peer_role) if group_mode else None
+    owner = lookup.account_uid(ctx, peer_role(role)) if group_mode else None
     return [Permission(protocol=r.protocol.lower(), port_range=r.port_range,
                        source_cidr=None if group_mode else peer.vpc_cidr,
                        source_group=peer.security_group_id if group_mode else None, source_owner=owner,

@@ -60,7 +60,7 @@ def _our_routes(ctx: PhaseContext, role: Role, ri_id: str) -> tuple[str, list[di
         if ri_id not in lookup.next_hop_ids(e):
             continue
         mine = (e.get("RouteEntryId") in ids or any(lookup.same_cidr(e.get("DestinationCidrBlock"), d) for d in dests)
-                or str(e.get("Description", "")).startswith(marker(ctx.params)))
+                or str(e.get("Description", "")) == f"{marker(ctx.params)} {role} side")
         (ours if mine else foreign).append(e)
     return table, ours, foreign
 

@@ -21,7 +21,7 @@ from alibabacloud_ecs20140526 import models as ecs
 from ..params import Role
 from ..waits import wait_for
 from . import lookup
-from .base import PhaseContext, Step, reads_only
+from .base import PhaseContext, Step, peer_role, reads_only
 
 NAME = "verify"
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
@@ -33,12 +33,8 @@ OUTPUTS: tuple[str, ...] = ("ping_initiator_to_acceptor", "ping_acceptor_to_init
 FINISHED = ("Success", "Failed", "Error", "Timeout", "Cancelled", "Terminated", "Aborted", "Invalid", "Stopped")
 
 
-def _peer(role: Role) -> Role:
-    return "acceptor" if role == "initiator" else "initiator"
-
-
 def _key(role: Role) -> str:
-    return f"ping_{role}_to_{_peer(role)}"
+    return f"ping_{role}_to_{peer_role(role)}"
 
 
 def command(ctx: PhaseContext, peer_ip: str) -> str:
@@ -50,7 +46,7 @@ def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
     for role in SIDES:
         instance_id = ctx.params.side(role).instance_id
-        peer_ip = lookup.instance_ip(ctx, _peer(role))
+        peer_ip = lookup.instance_ip(ctx, peer_role(role))
         if not instance_id or not peer_ip:
             steps.append(Step(role, "RunCommand", _key(role), "skip", "no ECS instance on one side"))
             continue
@@ -75,11 +71,11 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
 
 def _ping(ctx: PhaseContext, role: Role, attempt: str) -> dict[str, Any]:
     side = ctx.params.side(role)
-    peer_ip = lookup.instance_ip(ctx, _peer(role))
+    peer_ip = lookup.instance_ip(ctx, peer_role(role))
     row: dict[str, Any] = {"direction": _key(role), "side": role, "instance_id": side.instance_id or "",
                            "peer_ip": peer_ip or "", "invoke_id": "", "status": "", "exit_code": None}
     if not side.instance_id or not peer_ip:
-        missing = role if not side.instance_id else _peer(role)
+        missing = role if not side.instance_id else peer_role(role)
         return dict(row, result="skipped", output=f"no ECS instance on the {missing} side (instance_id not set)")
     count = int(ctx.params.verify.ping_count)
     req = ecs.RunCommandRequest(region_id=side.region, type="RunShellScript", command_content=command(ctx, peer_ip),

@@ -1,0 +1,118 @@
+"""A run killed with ``kill -9`` in the middle of a phase resumes from its records with
+``vpclink run --resume RUN_DIR`` and ends with exactly one link: one router interface per side, one
+route per destination per side, no duplicate rule. Runs the installed ``vpclink`` command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from runbook_support import EXAMPLE, Emulator, assert_one_link, succeeded
+from vpclink.state import RunStateError, load as load_run
+
+VPCLINK = str(Path(sys.executable).with_name("vpclink"))
+
+
+@pytest.fixture
+def emu() -> Emulator:
+    e = Emulator()
+    yield e
+    e.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def phase_status(records: Path, name: str) -> str | None:
+    for run_dir in records.iterdir():
+        if run_dir.is_dir() and not run_dir.name.startswith("."):
+            try:
+                return load_run(run_dir).phase(name).status
+            except (RunStateError, KeyError):
+                return None
+    return None
+
+
+def test_a_run_killed_mid_phase_resumes_from_its_records_and_converges(emu: Emulator, tmp_path: Path) -> None:
+    records = tmp_path / "runs"
+    # account B's route is held in flight for 3 s, so the kill lands between A's route and B's
+    emu.faults([{"name": "slow route B", "action": "CreateRouteEntry", "account": "account-b",
+                 "effect": "latency", "latency_ms": 3000, "nth": 1}])
+    log = (tmp_path / "first.log").open("w")
+    runner = subprocess.Popen([VPCLINK, "run", str(EXAMPLE), "--records", str(records), "--emulator", emu.url],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def routes_started() -> bool:
+            created = succeeded([e for e in emu.journal() if e["action"] == "CreateRouteEntry"])
+            return any(e["account"] == "account-a" for e in created)
+
+        wait_until(routes_started, 240, "account A's route to be created")
+        time.sleep(0.5)   # B's CreateRouteEntry is now on its way
+        assert runner.poll() is None, (tmp_path / "first.log").read_text()
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait(10)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        log.close()
+    assert runner.returncode == -signal.SIGKILL
+    assert phase_status(records, "routes") == "running"
+    # the request in flight when the runner died still lands (the cloud does not know the caller died)
+    wait_until(lambda: any(e["account"] == "account-b" for e in emu.journal() if e["action"] == "CreateRouteEntry"),
+               10, "account B's route request to complete")
+
+    run_dir = next(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
+    before = {p.name: p.started for p in load_run(run_dir).phases if p.status == "ok"}
+    assert set(before) == {"preflight", "initiator", "acceptor", "connect"}
+    resumed = subprocess.run([VPCLINK, "run", "--resume", str(run_dir)], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "result: verified" in resumed.stdout
+
+    assert_one_link(emu.state())
+    state = load_run(run_dir)
+    assert state.result == "verified" and all(p.status == "ok" for p in state.phases)
+    assert {p.name: p.started for p in state.phases if p.name in before} == before   # not run again
+    routes = state.phase("routes")
+    assert [a["status"] for a in routes.attempts] == ["interrupted"]
+    assert (run_dir / routes.attempts[0]["notebook"]).exists()   # the killed try stays on record
+    assert (run_dir / "04_routes.html").exists()
+
+
+def test_a_failing_phase_stops_the_run_with_a_record_of_where_and_why(emu: Emulator, tmp_path: Path) -> None:
+    records = tmp_path / "runs"
+    emu.faults([{"name": "no permission", "action": "CreateRouterInterface", "account": "account-b",
+                 "effect": "error", "code": "Forbidden.RAM", "status": 403,
+                 "message": "User not authorized to operate on the specified resource."}])
+    failed = subprocess.run([VPCLINK, "run", str(EXAMPLE), "--records", str(records), "--emulator", emu.url],
+                            capture_output=True, text=True, timeout=600)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    run_dir = next(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert f"resume: vpclink run --resume {run_dir}" in failed.stdout
+    assert "acceptor failed: CloudError" in failed.stdout and "Forbidden.RAM" in failed.stdout
+    state = load_run(run_dir)
+    assert [(p.name, p.status) for p in state.phases] == [
+        ("preflight", "ok"), ("initiator", "ok"), ("acceptor", "failed"), ("connect", "pending"),
+        ("routes", "pending"), ("security_groups", "pending"), ("verify", "pending")]
+    assert "Forbidden.RAM" in state.phase("acceptor").error and "request ID" in state.phase("acceptor").error
+    assert state.result == "failed"
+    html = (run_dir / "02_acceptor.html").read_text()
+    assert "Forbidden.RAM" in html and "CloudError" in html
+    assert "acceptor" in (run_dir / "index.html").read_text()
+
+    emu.control("faults", method="DELETE")   # the permission is granted; resume
+    resumed = subprocess.run([VPCLINK, "run", "--resume", str(run_dir)], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert_one_link(emu.state())
+    assert load_run(run_dir).phase("acceptor").attempts[0]["status"] == "failed"
