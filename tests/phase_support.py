@@ -5,6 +5,7 @@ mutating calls."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,6 @@ from vpclink.cloud import Cloud
 from vpclink.ledger import Ledger
 from vpclink.phases import NOTEBOOKS, PHASES, get
 from vpclink.phases.base import PhaseContext
-from vpclink.profiles import AkProfile, write_profiles
 from vpclink.retries import RetryPolicy
 from vpclink.waits import Progress, WaitEvent
 
@@ -54,9 +54,13 @@ class Rig:
         self.params = params or P.load(str(EXAMPLE))
         accounts = {a["name"]: a for a in emu.control("accounts")["accounts"]}
         self.accounts = accounts
-        self.profiles_file = write_profiles(tmp_path / "profiles.json", [
-            AkProfile(name, accounts[acct]["access_key_id"], accounts[acct]["access_key_secret"], "cn-hangzhou")
-            for name, acct in (profiles or PROFILES).items()])
+        # The Alibaba Cloud CLI's format, written here rather than by vpclink.profiles.write_profiles
+        # so that the reading side is checked against the format itself.
+        self.profiles_file = tmp_path / "config.json"
+        self.profiles_file.write_text(json.dumps({"current": "vpclink-a", "profiles": [
+            {"name": name, "mode": "AK", "access_key_id": accounts[acct]["access_key_id"],
+             "access_key_secret": accounts[acct]["access_key_secret"], "region_id": "cn-hangzhou"}
+            for name, acct in (profiles or PROFILES).items()]}))
         self.ledger = Ledger(tmp_path / "ledger.jsonl")
         self.events: list[WaitEvent] = []
         self.clock = EmulatorClock(emu)

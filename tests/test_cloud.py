@@ -14,7 +14,7 @@ from alibabacloud_vpc20160428 import models as vpc
 from phase_support import EmulatorClock, Rig, start_emulator
 from vpclink.cloud import Cloud, CloudError, MutationRefused
 from vpclink.ledger import FIELDS, Ledger
-from vpclink.profiles import AkProfile, ProfileError, check_profile, write_profiles
+from vpclink.profiles import AkProfile, ProfileError, check_profile, credential_client, write_profiles
 from vpclink.retries import RetryPolicy
 
 A_UID, B_UID = "1637243907412983", "1589430122237715"
@@ -209,6 +209,8 @@ def test_profiles_file_is_private_and_checked(tmp_path):
     path = write_profiles(tmp_path / "p" / "config.json", [AkProfile("one", "AKID1", "SECRET1"), AkProfile("two", "AKID2", "SECRET2")])
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert check_profile("two", path, field="acceptor.profile") == path
+    cred = credential_client("two", path, field="acceptor.profile").get_credential()
+    assert (cred.access_key_id, cred.access_key_secret) == ("AKID2", "SECRET2")  # the SDK reads what was written
     assert "SECRET1" not in repr(AkProfile("one", "AKID1", "SECRET1"))
     with pytest.raises(ProfileError) as e:
         check_profile("three", path, field="initiator.profile")

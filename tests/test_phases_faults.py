@@ -91,3 +91,22 @@ def test_a_non_idempotent_call_is_not_repeated_blindly(rig):
     assert len(rig.emu.journal(action="ConnectRouterInterface")) == 1
     assert [(e["outcome"], e["error_code"]) for e in rig.ledger.entries if e["action"] == "ConnectRouterInterface"] == [
         ("error", "ServiceUnavailable")]
+
+
+def test_a_resumed_create_that_reads_cannot_see_yet_is_answered_by_its_client_token(rig):
+    """A run whose CreateRouterInterface was made but never answered, resumed while reads still lag:
+    the name lookup finds nothing, and only the run's deterministic ClientToken prevents a second
+    (billed) interface."""
+    from vpclink.cloud import CloudError
+
+    rig.emu.advance(60)
+    rig.run_all(phases=("preflight",))
+    rig.emu.faults({"action": "CreateRouterInterface", "effect": "fail_after_commit"})
+    with pytest.raises(CloudError, match="TransportError"):
+        rig.apply("initiator")
+    [made] = rig.resources("account-a", "router_interface")
+    rig.emu.control("faults", method="DELETE")
+    rig.emu.faults({"action": "DescribeRouterInterfaces", "effect": "stale_read", "lag_s": 20})
+    out = rig.apply("initiator")  # the same run ID, as a resume
+    assert out["initiator_router_interface_id"] == made["RouterInterfaceId"]
+    assert len(rig.resources("account-a", "router_interface")) == 1

@@ -8,6 +8,7 @@ rendering, ``index.html`` with the picture of the link, and the final scan for s
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
@@ -45,7 +46,8 @@ class HtmlRenderer:
 
     def __init__(self) -> None:
         from nbconvert import HTMLExporter
-        self._exporter = HTMLExporter()
+        # its own quiet logger: nbconvert warns about every image without alternative text
+        self._exporter = HTMLExporter(log=logging.Logger("vpclink.html", level=logging.ERROR))
 
     def render(self, notebook: str | Path) -> Path:
         notebook = Path(notebook)

@@ -46,10 +46,10 @@ def is_throttling(code: str | None) -> bool:
 class RetryPolicy:
     """How often and how long to retry one call."""
 
-    max_attempts: int = 8
-    first_delay: float = 0.5   # seconds; doubles per attempt (before jitter)
+    max_attempts: int = 14      # with the delays below, at most about 95 s of pauses in all
+    first_delay: float = 0.5    # seconds; doubles per attempt (before jitter)
     max_delay: float = 10.0
-    max_elapsed: float = 120.0  # seconds of waiting in total, as terraform's Connect retry
+    max_elapsed: float = 120.0  # seconds of waiting in total: terraform's window for Connect
 
     def delay(self, attempt: int, retry_after_ms: int | None, rng: Callable[[], float] = random.random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""

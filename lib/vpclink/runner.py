@@ -160,7 +160,7 @@ class Runner:
             message = ("secrets of the credentials were found in the records (delete them now):\n"
                        + "\n".join(f"  {h.file}: {h.label}" for h in hits))
         ok = state.result in ("verified", "planned", "torn down", "ok")
-        return RunResult(run_dir, state, 0 if ok else 1, message, hits)
+        return RunResult(run_dir, state, 0 if ok else 1, message, secret_hits=hits)
 
     def _finish(self, run_dir: Path, state: RunState, params: LinkParams) -> list[SecretHit]:
         """run.json and index.html as the run ends, then the secret scan over everything written."""

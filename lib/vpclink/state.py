@@ -14,9 +14,10 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 RUN_FILE = "run.json"
 PARAMS_COPY = "params.yaml"      # the parameter file as it was when the run started
@@ -129,8 +130,10 @@ def load(run_dir: str | Path) -> RunState:
         raise RunStateError(f"{path}: not a vpclink run record ({e})") from None
 
 
-def read_record(notebook: str | Path | nbformat.NotebookNode, mime: str) -> Any | None:
+def read_record(notebook: "str | Path | nbformat.NotebookNode", mime: str) -> Any | None:
     """The last value a notebook displayed with ``mime``, or None. Works on any saved notebook."""
+    import nbformat  # imported here: kernels load this module, and nbformat costs them ~1 s
+
     nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
     found = None
     for cell in nb.cells:

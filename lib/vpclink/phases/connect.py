@@ -96,9 +96,11 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
         _connect(ctx, a_id)
     for role in ("initiator", "acceptor"):
         ri_id = ris[role]["RouterInterfaceId"]
-        if _wait_stable(ctx, role, ri_id) == "Inactive":
+        state = _wait_stable(ctx, role, ri_id)
+        if state == "Inactive":
             _activate(ctx, role, ri_id)
-        _wait_active(ctx, role, ri_id)
+        if state != ACTIVE:
+            _wait_active(ctx, role, ri_id)
     return {"connection_status": ACTIVE}
 
 

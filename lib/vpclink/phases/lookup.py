@@ -17,7 +17,7 @@ from alibabacloud_vpc20160428 import models as vpc
 from ..cloud import CloudError
 from ..params import Role
 from ..waits import GONE
-from .base import MissingInput, PhaseContext, PhaseError, ri_description, ri_name
+from .base import MissingInput, PhaseContext, PhaseError, ri_name
 
 RI_NOT_FOUND = frozenset({"InvalidRouterInterfaceId.NotFound", "InvalidInstanceId.NotFound"})
 PAGE = 50
@@ -130,11 +130,6 @@ def ri_status(ctx: PhaseContext, role: Role, ri_id: str) -> str:
     if not found or found[0].get("Status") == "Deleted":
         return GONE
     return str(found[0].get("Status"))
-
-
-def ri_is_ours(ctx: PhaseContext, role: Role, ri: dict[str, Any]) -> bool:
-    """Whether the runbook created ``ri`` for this link: its name or description marks it."""
-    return ri.get("Name") == ri_name(ctx.params, role) or ri.get("Description") == ri_description(ctx.params, role)
 
 
 # -- route entries ------------------------------------------------------------------------------

@@ -123,7 +123,8 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
 def _ensure(ctx: PhaseContext, role: Role) -> list[str]:
     side = ctx.params.side(role)
     perms = desired(ctx, role)
-    missing = [p for p in perms if _find(p, _rules(ctx, role)) is None]
+    current = _rules(ctx, role)
+    missing = [p for p in perms if _find(p, current) is None]
     if missing:
         step = "authorize " + "; ".join(sorted(p.label() for p in missing))
         req = ecs.AuthorizeSecurityGroupRequest(region_id=side.region, security_group_id=side.security_group_id,
@@ -131,15 +132,16 @@ def _ensure(ctx: PhaseContext, role: Role) -> list[str]:
                                                 client_token=ctx.token(role, step))
         ctx.cloud.call(role, "ecs", "AuthorizeSecurityGroup", req, mutating=True)
 
+    rules = [] if missing else current
+
     def visible() -> str:
-        rules = _rules(ctx, role)
+        rules[:] = _rules(ctx, role)
         return "present" if all(_find(p, rules) for p in perms) else "not all present"
 
     if missing:
         wait_for(visible, what="the new rules of security group", resource_id=side.security_group_id,
                  expected=("present",), timeout=VISIBLE_TIMEOUT, progress=ctx.progress, clock=ctx.cloud.clock,
                  goal="visible")
-    rules = _rules(ctx, role)
     return [str(_find(p, rules)["SecurityGroupRuleId"]) for p in perms]  # type: ignore[index]
 
 

@@ -1,0 +1,222 @@
+"""What the runbook costs over the bare API calls: time and number of calls, side by side.
+
+Two ways to build the tutorial's link, each against a fresh emulator world with every asynchronous
+step immediate (so neither measures the cloud's own delays):
+
+* **runbook**: ``vpclink run params/example.yaml --emulator URL``, the CLI in its own process: seven
+  phase notebooks executed by papermill, each in a fresh kernel, with records (HTML, run.json,
+  ledger) and the secret scan.
+* **plain script**: this file with ``--plain``, in its own process: the official SDK clients make
+  the calls of the flow one after the other, with no checks, no records and no retries.
+
+Printed: the wall time of each (median of ``--repeat`` runs) and their ratio; the runbook's API
+calls from its ledger against the minimum the flow needs (the plain script's calls, which the
+emulator's journal counts), per phase; and where the runbook's time goes.
+
+The minimum the flow needs (27 calls), with every wait satisfied on its first poll:
+
+* discovery, per side: GetCallerIdentity (the account UID the peer must name), DescribeVpcs (the
+  VRouter ID), DescribeRouteTableList (the system route table), DescribeInstances (the IP to ping): 8
+* CreateRouterInterface, then one DescribeRouterInterfaces until Idle, per side: 4
+* ModifyRouterInterfaceAttribute on B and on A, ConnectRouterInterface on A: 3
+* one DescribeRouterInterfaces per side until Active: 2
+* CreateRouteEntry plus one DescribeRouteEntryList until Available, per side: 4
+* AuthorizeSecurityGroup with both rules in one call, per side: 2
+* RunCommand plus one DescribeInvocationResults, per side: 4
+
+The runbook makes more: it reads before each change (that is what makes a second run or a resume
+create nothing), validates the parameters against both accounts in preflight (vSwitches, security
+groups, instance state), reads each result back for the record, and authorizes one rule per call.
+
+Usage: ``python benchmarks/runbook_e2e.py [--repeat N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "params" / "example.yaml"
+VPCLINK = Path(sys.executable).with_name("vpclink")
+READS = ("Describe", "Get", "List")
+
+
+# -- the plain script ----------------------------------------------------------------------------
+
+def plain(url: str) -> None:
+    """The tutorial's calls with the official SDKs, nothing else (run in its own process)."""
+    from alibabacloud_ecs20140526 import models as ecs
+    from alibabacloud_ecs20140526.client import Client as EcsClient
+    from alibabacloud_sts20150401.client import Client as StsClient
+    from alibabacloud_tea_openapi.utils_models import Config
+    from alibabacloud_vpc20160428 import models as vpc
+    from alibabacloud_vpc20160428.client import Client as VpcClient
+
+    from vpclink.params import load
+
+    params = load(EXAMPLE)
+    with urllib.request.urlopen(f"{url}/_emulator/accounts") as r:
+        keys = {a["uid"]: a for a in json.loads(r.read())["accounts"]}
+    endpoint = url.split("://", 1)[1]
+    sides = {}
+    for role in ("initiator", "acceptor"):
+        s = params.side(role)
+        account = keys[s.account_uid]
+        cfg = Config(access_key_id=account["access_key_id"], access_key_secret=account["access_key_secret"],
+                     region_id=s.region, endpoint=endpoint, protocol="http")
+        sides[role] = {"side": s, "vpc": VpcClient(cfg), "ecs": EcsClient(cfg), "sts": StsClient(cfg)}
+
+    def poll(read, done) -> Any:  # noqa: ANN001
+        while True:
+            value = read()
+            if done(value):
+                return value
+            time.sleep(0.2)
+
+    for role, c in sides.items():
+        s = c["side"]
+        c["uid"] = c["sts"].get_caller_identity().body.account_id
+        c["vrt"] = c["vpc"].describe_vpcs(vpc.DescribeVpcsRequest(region_id=s.region, vpc_id=s.vpc_id)).body.vpcs.vpc[0].vrouter_id
+        tables = c["vpc"].describe_route_table_list(vpc.DescribeRouteTableListRequest(
+            region_id=s.region, vpc_id=s.vpc_id, route_table_type="System")).body
+        c["vtb"] = tables.router_table_list.router_table_list_type[0].route_table_id
+        inst = c["ecs"].describe_instances(ecs.DescribeInstancesRequest(
+            region_id=s.region, instance_ids=json.dumps([s.instance_id]))).body.instances.instance[0]
+        c["ip"] = inst.vpc_attributes.private_ip_address.ip_address[0]
+    a, b = sides["initiator"], sides["acceptor"]
+
+    def ri_status(c: dict, ri: str) -> str:
+        req = vpc.DescribeRouterInterfacesRequest(region_id=c["side"].region, filter=[
+            vpc.DescribeRouterInterfacesRequestFilter(key="RouterInterfaceId", value=[ri])])
+        return c["vpc"].describe_router_interfaces(req).body.router_interface_set.router_interface_type[0].status
+
+    def create_ri(c: dict, peer: dict, role: str, spec: str, opposite: str | None) -> str:
+        req = vpc.CreateRouterInterfaceRequest(
+            region_id=c["side"].region, role=role, router_type="VRouter", router_id=c["vrt"], spec=spec,
+            opposite_region_id=peer["side"].region, opposite_router_type="VRouter", opposite_router_id=peer["vrt"],
+            opposite_interface_owner_id=peer["uid"], opposite_interface_id=opposite, instance_charge_type="PostPaid")
+        ri = c["vpc"].create_router_interface(req).body.router_interface_id
+        poll(lambda: ri_status(c, ri), lambda s: s == "Idle")
+        return ri
+
+    a["ri"] = create_ri(a, b, "InitiatingSide", params.spec, None)
+    b["ri"] = create_ri(b, a, "AcceptingSide", "Negative", a["ri"])
+    for c, peer in ((b, a), (a, b)):
+        c["vpc"].modify_router_interface_attribute(vpc.ModifyRouterInterfaceAttributeRequest(
+            region_id=c["side"].region, router_interface_id=c["ri"], opposite_interface_id=peer["ri"],
+            opposite_router_id=peer["vrt"], opposite_router_type="VRouter", opposite_interface_owner_id=int(peer["uid"])))
+    a["vpc"].connect_router_interface(vpc.ConnectRouterInterfaceRequest(region_id=a["side"].region, router_interface_id=a["ri"]))
+    for c in (a, b):
+        poll(lambda: ri_status(c, c["ri"]), lambda s: s == "Active")
+    for c, peer in ((a, b), (b, a)):
+        rte = c["vpc"].create_route_entry(vpc.CreateRouteEntryRequest(
+            region_id=c["side"].region, route_table_id=c["vtb"], destination_cidr_block=peer["side"].vpc_cidr,
+            next_hop_type="RouterInterface", next_hop_id=c["ri"])).body.route_entry_id
+        poll(lambda: c["vpc"].describe_route_entry_list(vpc.DescribeRouteEntryListRequest(
+            region_id=c["side"].region, route_table_id=c["vtb"], route_entry_id=rte)).body.route_entrys.route_entry[0].status,
+            lambda s: s == "Available")
+    for c, peer in ((a, b), (b, a)):
+        perms = [ecs.AuthorizeSecurityGroupRequestPermissions(
+            ip_protocol=r.protocol.upper(), port_range=r.port_range, source_cidr_ip=peer["side"].vpc_cidr,
+            policy="accept", nic_type="intranet", priority="1") for r in params.security_groups.rules]
+        c["ecs"].authorize_security_group(ecs.AuthorizeSecurityGroupRequest(
+            region_id=c["side"].region, security_group_id=c["side"].security_group_id, permissions=perms))
+    for c, peer in ((a, b), (b, a)):
+        invoke = c["ecs"].run_command(ecs.RunCommandRequest(
+            region_id=c["side"].region, type="RunShellScript", command_content=f"ping -c 4 -W 2 {peer['ip']}",
+            content_encoding="PlainText", instance_id=[c["side"].instance_id])).body.invoke_id
+        result = poll(lambda: c["ecs"].describe_invocation_results(ecs.DescribeInvocationResultsRequest(
+            region_id=c["side"].region, invoke_id=invoke, content_encoding="PlainText"))
+            .body.invocation.invocation_results.invocation_result[0],
+            lambda r: r.invocation_status in ("Success", "Failed"))
+        assert result.exit_code == 0, result.output
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+def _control(url: str, path: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{url}/_emulator/{path}", data=data, method="POST" if data else "GET",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _timed(argv: list[str]) -> float:
+    began = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
+    return seconds
+
+
+def measure(repeat: int) -> None:
+    from alicloud_emulator.server import make_server
+    from alicloud_emulator.world import default_world, with_timing
+
+    server = make_server(world=with_timing(default_world(), scale=0)).start()
+    url = server.url
+    runbook_times, plain_times = [], []
+    ledger: list[dict[str, Any]] = []
+    phase_seconds: dict[str, list[float]] = {}
+    plain_calls: Counter = Counter()
+    try:
+        for _ in range(repeat):
+            _control(url, "reset", {})
+            seq = (_control(url, "journal")["entries"] or [{"seq": 0}])[-1]["seq"]
+            plain_times.append(_timed([sys.executable, __file__, "--plain", url]))
+            plain_calls = Counter(e["action"] for e in _control(url, f"journal?since={seq}")["entries"])
+
+            _control(url, "reset", {})
+            with tempfile.TemporaryDirectory() as records:
+                runbook_times.append(_timed([str(VPCLINK), "run", str(EXAMPLE), "--records", records, "--emulator", url]))
+                run_dir = next(p for p in Path(records).iterdir() if p.is_dir())
+                ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
+                for p in json.loads((run_dir / "run.json").read_text())["phases"]:
+                    phase_seconds.setdefault(p["name"], []).append(p["seconds"])
+    finally:
+        server.stop()
+
+    runbook, script = statistics.median(runbook_times), statistics.median(plain_times)
+    minimum = sum(plain_calls.values())
+    calls = Counter(e["phase"] for e in ledger)
+    mutating = sum(1 for e in ledger if e["mutating"])
+    retries = sum(1 for e in ledger if e["outcome"] == "retry")
+    print(f"vpclink runbook end to end (emulator, zero delays, {repeat} run(s) each, medians)")
+    print(f"  runbook  `vpclink run` (7 notebooks, records): {runbook:7.2f} s")
+    print(f"  plain script, same flow, one process:          {script:7.2f} s")
+    print(f"  ratio runbook / plain script:                   {runbook / script:7.1f} x")
+    print(f"  time in notebooks (papermill, per phase): " + ", ".join(
+        f"{name} {statistics.median(v):.2f} s" for name, v in phase_seconds.items()))
+    print(f"  API calls: runbook {len(ledger)} (mutating {mutating}, retries {retries}) vs minimum {minimum} "
+          f"-> {len(ledger) / minimum:.1f} x")
+    print("  runbook calls per phase: " + ", ".join(f"{k} {v}" for k, v in calls.items()))
+    print("  minimum calls per action: " + ", ".join(f"{k} {v}" for k, v in sorted(plain_calls.items())))
+    runbook_actions = Counter(e["action"] for e in ledger)
+    print("  runbook calls per action: " + ", ".join(f"{k} {v}" for k, v in sorted(runbook_actions.items())))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--plain", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plain:
+        plain(args.plain)
+    else:
+        measure(args.repeat)
+
+
+if __name__ == "__main__":
+    main()
