@@ -230,8 +230,10 @@ def measure(label: str, emu_fn: Callable[[], Any], static_fn: Callable[[], Any],
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=1000, help="calls per measurement (default 1000)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each side counts")
+    parser.add_argument("--calls", type=int, default=400, help="calls per round (default 400)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="interleaved rounds (default 7); the best round of each side counts, so a "
+                             "moment of noise from other processes does not decide the ratio")
     parser.add_argument("--static-responder", metavar="REPLY_FILE", help=argparse.SUPPRESS)
     parser.add_argument("--port-file", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -116,3 +116,17 @@ def test_a_failing_phase_stops_the_run_with_a_record_of_where_and_why(emu: Emula
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert_one_link(emu.state())
     assert load_run(run_dir).phase("acceptor").attempts[0]["status"] == "failed"
+
+
+def test_a_link_that_does_not_answer_fails_the_run_at_verify(emu: Emulator, tmp_path: Path) -> None:
+    # verify alone, on accounts where nothing connects the two VPCs: both pings must fail
+    done = subprocess.run([VPCLINK, "run", str(EXAMPLE), "--records", str(tmp_path), "--emulator", emu.url,
+                           "--from", "verify"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "ping initiator -> acceptor: failed; acceptor -> initiator: failed" in done.stdout
+    assert "the link does not verify" in done.stdout
+    run_dir = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    state = load_run(run_dir)
+    assert [(p.name, p.status) for p in state.phases if p.status != "skipped"] == [("preflight", "ok"), ("verify", "failed")]
+    assert state.phase("verify").outputs["verified"] is False
+    assert "ping A → B: failed" in (run_dir / "index.html").read_text()

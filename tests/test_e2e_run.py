@@ -135,6 +135,18 @@ def test_a_second_run_creates_nothing(records: Path, first_run: tuple[int, str, 
     assert [s["intent"] for s in plan["steps"] if s["action"] == "CreateRouterInterface"] == ["exists"]
 
 
+def test_a_partial_run_from_and_to_a_phase_starts_with_preflight(records: Path, first_run: tuple[int, str, Path]) -> None:
+    code, out = vpclink("run", str(EXAMPLE), "--records", str(records), "--from", "routes", "--to", "security_groups")
+    assert code == 0, out
+    assert "not verified (verify was not run)" in out
+    latest = max(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert [(p.name, p.status) for p in load_run(latest).phases] == [
+        ("preflight", "ok"), ("initiator", "skipped"), ("acceptor", "skipped"), ("connect", "skipped"),
+        ("routes", "ok"), ("security_groups", "ok"), ("verify", "skipped")]
+    with Cloud(records) as cloud:
+        assert_one_link(cloud.state())
+
+
 def test_plan_makes_no_mutating_call(records: Path, first_run: tuple[int, str, Path]) -> None:
     with Cloud(records) as cloud:
         seq = cloud.last_seq()

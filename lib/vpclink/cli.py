@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Sequence
@@ -66,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--emulator", metavar="URL", help="reset this running emulator to its world instead")
     world = emu_sub.add_parser("world", help="print the emulator world matching a parameter file (YAML)")
     world.add_argument("params", metavar="PARAMS")
+    serve = emu_sub.add_parser("serve", help="serve the embedded emulator until Ctrl-C, for running the notebooks "
+                                             "cell by cell in JupyterLab")
+    serve.add_argument("params", metavar="PARAMS")
+    serve.add_argument("--records", default="runs", metavar="DIR")
     return parser
 
 
@@ -129,7 +134,7 @@ def _header(out: Callable[[str], None], verb: str, params: LinkParams, target: T
 
 def _summary(out: Callable[[str], None], result) -> int:  # type: ignore[no-untyped-def]
     state: RunState = result.state
-    outputs = state.merged_outputs()
+    outputs = state.observed_outputs()
     if "ping_initiator_to_acceptor" in outputs and TEARDOWN not in result.ran:
         out(f"  ping initiator -> acceptor: {outputs.get('ping_initiator_to_acceptor')}; "
             f"acceptor -> initiator: {outputs.get('ping_acceptor_to_initiator')}")
@@ -235,7 +240,23 @@ def _teardown(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         return _summary(out, runner.execute(run_dir, state, todo, params, rerun=rerun))
 
 
+def _serve(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    params = _load_params(args.params)
+    with embedded.start(params, args.records) as target:
+        out(f"the emulator for link {params.link} is serving at {target.control_url} "
+            f"(state in {embedded.state_dir(args.records)}); Ctrl-C stops it")
+        out("In a notebook's parameters cell, for this session:")
+        out(f'  target = "emulator"\n  endpoint = "{target.endpoint}"\n  profiles_file = "{target.profiles_file}"')
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            out("stopped")
+    return EXIT_OK
+
+
 def _emulator(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    if args.emulator_command == "serve":
+        return _serve(args, out)
     if args.emulator_command == "world":
         out(embedded.world_yaml(_load_params(args.params)).rstrip())
         return EXIT_OK

@@ -30,7 +30,7 @@ import yaml
 
 from .params import ROLES, LinkParams, Role, Side
 from .profiles import AkProfile, write_profiles
-from .targets import Secret, Target, TargetError
+from .targets import Target, TargetError, profile_secrets
 
 EMULATOR_DIR = ".emulator"
 STATE_DB = "state.db"
@@ -206,15 +206,12 @@ def _profiles_target(base_url: str, endpoint: str, params: LinkParams, emulator:
     owners = _owners(base_url, params)
     directory = tempfile.mkdtemp(prefix="vpclink-profiles-")   # mode 0700, outside the records
     profiles: list[AkProfile] = []
-    found: list[Secret] = []
     for role in ROLES:
         side, account = params.side(role), owners[role]
-        if side.profile in {p.name for p in profiles}:
-            continue
-        profiles.append(AkProfile(side.profile, account["access_key_id"], account["access_key_secret"], side.region))
-        found += [Secret(f"access_key_id of profile {side.profile}", account["access_key_id"]),
-                  Secret(f"access_key_secret of profile {side.profile}", account["access_key_secret"])]
+        if side.profile not in {p.name for p in profiles}:
+            profiles.append(AkProfile(side.profile, account["access_key_id"], account["access_key_secret"], side.region))
     path = write_profiles(Path(directory) / "config.json", profiles)
+    found = profile_secrets(path, [p.name for p in profiles])
 
     def _close() -> None:
         shutil.rmtree(directory, ignore_errors=True)
@@ -238,7 +235,7 @@ def start(params: LinkParams, records: str | Path, *, timing_scale: float | None
     from alicloud_emulator.server import make_server
     from alicloud_emulator.world import WorldError
 
-    directory = state_dir(records)
+    directory = state_dir(records).resolve()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         server = make_server(db=str(directory / STATE_DB), world=world_for(params, timing_scale))

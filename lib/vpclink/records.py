@@ -80,6 +80,13 @@ def read_ledger(run_dir: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """A value for a table cell: its first line, cut at ``limit`` characters."""
+    text = str(value)
+    first = text.splitlines()[0] if text else ""
+    return first if len(first) <= limit and first == text else first[:limit].rstrip() + "…"
+
+
 _STATUS_COLOUR = {"ok": "#2e7d32", "failed": "#c62828", "running": "#ef6c00", "pending": "#757575", "skipped": "#757575"}
 
 
@@ -105,7 +112,7 @@ def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
                 links.append(f'<a href="{escape(target)}">earlier try ({escape(a.get("status", ""))})</a>')
         seconds = f"{p.seconds:.1f} s" if p.seconds is not None else ""
         colour = _STATUS_COLOUR.get(p.status, "#212121")
-        outputs = ", ".join(f"{k}={v}" for k, v in p.outputs.items())
+        outputs = ", ".join(f"{k}={_short(v)}" for k, v in p.outputs.items())
         rows.append(f"<tr><td>{escape(p.name)}</td><td style=\"color:{colour};font-weight:bold\">{escape(p.status)}</td>"
                     f"<td>{escape(p.started or '')}</td><td>{seconds}</td><td>{calls.get(p.name, 0)}</td>"
                     f"<td>{' · '.join(links)}</td><td><code>{escape(outputs)}</code>"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,18 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from traitlets.config import Config
-
 from . import phases
+from .kernels import KERNEL, KernelPool, register_engine
 from .params import LinkParams
 from .picture import link_svg
 from .records import HtmlRenderer, SecretHit, new_run_dir, scan_for_secrets, write_index
 from .state import IDENTITIES_MIME, OUTPUTS_MIME, PARAMS_COPY, PhaseRecord, RunState, read_record, save, utc_now
 from .targets import Target
 
-KERNEL = "python3"
-# Kernels talk to the runner over Unix sockets: no TCP port on this machine for anyone else to try.
-_KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc"}})
 TEARDOWN = "teardown"
 COMMON = ("params_file", "run_dir", "target", "endpoint", "profiles_file", "apply", "run_id")
 
@@ -93,11 +90,16 @@ class Runner:
     def __init__(self, target: Target, *, notebooks_dir: str | Path | None = None,
                  log: Callable[[str], None] = print, verbose: bool = False, cell_timeout: int | None = None):
         self.target = target
-        self.notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
+        self.notebooks_dir = (Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()).resolve()
         self.log = log
         self.verbose = verbose
         self.cell_timeout = cell_timeout
+        # HTML is rendered in one background thread while the next notebook runs (its kernel is
+        # another process, so the two overlap); _finish waits for every rendering.
         self._html: HtmlRenderer | None = None
+        self._renders: list[Future[None]] = []
+        self._renderer: ThreadPoolExecutor | None = None
+        self._engine = register_engine()
         if not self.notebooks_dir.is_dir():
             raise RunError(f"the phase notebooks are not in {self.notebooks_dir}; pass --notebooks DIR")
 
@@ -113,14 +115,18 @@ class Runner:
         save(run_dir, state)
         failed: PhaseRecord | None = None
         ran: list[str] = []
+        pending = [n for n in todo if state.phase(n).status != "ok" or n in rerun]
+        pool = KernelPool(self.notebooks_dir)
+        self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vpclink-html")
         try:
             for name in todo:
                 record = state.phase(name)
-                if record.status == "ok" and name not in rerun:
+                if name not in pending:
                     self.log(f"  {phases.NOTEBOOKS[name]:<20} ok (from the records, not run again)")
                     continue
                 ran.append(name)
-                self._run_phase(run_dir, state, record, params)
+                kernel = pool.take(more=len(ran) < len(pending))
+                self._run_phase(run_dir, state, record, params, kernel)
                 if record.status != "ok":
                     failed = record
                     break
@@ -132,6 +138,9 @@ class Runner:
             state.result = "failed"
             self._finish(run_dir, state, params)
             raise
+        finally:
+            pool.close()
+            self._renderer.shutdown(wait=True)
         result = self._conclude(run_dir, state, params, failed, todo)
         result.ran = ran
         return result
@@ -164,9 +173,14 @@ class Runner:
 
     def _finish(self, run_dir: Path, state: RunState, params: LinkParams) -> list[SecretHit]:
         """run.json and index.html as the run ends, then the secret scan over everything written."""
+        for render in self._renders:
+            error = render.exception()
+            if error is not None:
+                self.log(f"  (an HTML rendering failed: {type(error).__name__}: {error})")
+        self._renders.clear()
         state.outputs = state.merged_outputs()
         save(run_dir, state)
-        write_index(run_dir, state, link_svg(params, state.outputs))
+        write_index(run_dir, state, link_svg(params, state.observed_outputs()))
         return scan_for_secrets(run_dir, self.target.secrets)
 
     # -- one phase ------------------------------------------------------------------------------
@@ -206,7 +220,7 @@ class Runner:
                                 "started": record.started, "ended": record.ended, "error": record.error,
                                 "notebook": kept.name})
 
-    def _run_phase(self, run_dir: Path, state: RunState, record: PhaseRecord, params: LinkParams) -> None:
+    def _run_phase(self, run_dir: Path, state: RunState, record: PhaseRecord, params: LinkParams, kernel: Any) -> None:
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
@@ -221,36 +235,39 @@ class Runner:
         out = run_dir / record.notebook
         began = time.perf_counter()
         try:
-            papermill.execute_notebook(str(source), str(out), parameters=parameters, kernel_name=KERNEL,
-                                       shutdown_kernel="immediate", progress_bar=False, log_output=self.verbose,
-                                       cwd=str(self.notebooks_dir), execution_timeout=self.cell_timeout,
-                                       config=_KERNEL_CONFIG)
+            # no cwd: papermill would chdir this whole process; the kernel starts in the notebooks' directory
+            papermill.execute_notebook(str(source), str(out.resolve()), parameters=parameters, kernel_name=KERNEL,
+                                       engine_name=self._engine, km=kernel, progress_bar=False,
+                                       log_output=self.verbose, execution_timeout=self.cell_timeout)
         except PapermillExecutionError as e:
             record.status, record.error = "failed", f"{e.ename}: {e.evalue}"
         except Exception as e:  # a dead kernel, a timeout: the record says so, the run stops
             record.status, record.error = "failed", f"{type(e).__name__}: {e}"
         else:
-            recorded = read_record(out, OUTPUTS_MIME)
-            if not isinstance(recorded, dict):
-                record.status, record.error = "failed", f"{out.name} recorded no outputs"
-            else:
-                record.status, record.outputs = "ok", dict(recorded.get("outputs") or {})
-                identities = read_record(out, IDENTITIES_MIME)
-                if identities:
-                    state.identities = identities
+            record.status = "ok"
+        # What the notebook recorded, even if a later cell failed: a failed ping still has results.
+        recorded = read_record(out, OUTPUTS_MIME) if out.exists() else None
+        if isinstance(recorded, dict):
+            record.outputs = dict(recorded.get("outputs") or {})
+        elif record.status == "ok":
+            record.status, record.error = "failed", f"{out.name} recorded no outputs"
+        identities = read_record(out, IDENTITIES_MIME) if record.status == "ok" else None
+        if identities:
+            state.identities = identities
         record.ended, record.seconds = utc_now(), round(time.perf_counter() - began, 2)
         state.outputs = state.merged_outputs()
         save(run_dir, state)
         self._render(out)
-        write_index(run_dir, state, link_svg(params, state.outputs))
+        write_index(run_dir, state, link_svg(params, state.observed_outputs()))
         status = "ok" if record.status == "ok" else "FAILED"
         self.log(f"  {phases.NOTEBOOKS[record.name]:<20} {status:<6} {record.seconds:6.1f} s"
                  + (f"  {record.error.splitlines()[0] if record.error else ''}" if record.status != "ok" else ""))
 
     def _render(self, notebook: Path) -> None:
-        if not notebook.exists():
-            return
+        if notebook.exists() and self._renderer is not None:
+            self._renders.append(self._renderer.submit(self._render_now, notebook))
+
+    def _render_now(self, notebook: Path) -> None:
         if self._html is None:
             self._html = HtmlRenderer()
         self._html.render(notebook)
-

@@ -83,6 +83,14 @@ class RunState:
                 merged.update(p.outputs)
         return merged
 
+    def observed_outputs(self) -> dict[str, Any]:
+        """Everything the phases recorded, failed ones included (e.g. the ping results of a link
+        that does not verify): for showing, never for passing on."""
+        merged: dict[str, Any] = {}
+        for p in self.phases:
+            merged.update(p.outputs)
+        return merged
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
