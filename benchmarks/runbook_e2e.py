@@ -13,12 +13,13 @@ Printed: the wall time of each (median of ``--repeat`` runs) and their ratio; th
 calls from its ledger against the minimum the flow needs (the plain script's calls, which the
 emulator's journal counts), per phase; and where the runbook's time goes.
 
-The minimum the flow needs (27 calls), with every wait satisfied on its first poll:
+The minimum the flow needs (26 calls), with every wait satisfied on its first poll:
 
 * discovery, per side: GetCallerIdentity (the account UID the peer must name), DescribeVpcs (the
   VRouter ID), DescribeRouteTableList (the system route table), DescribeInstances (the IP to ping): 8
-* CreateRouterInterface, then one DescribeRouterInterfaces until Idle, per side: 4
-* ModifyRouterInterfaceAttribute on B and on A, ConnectRouterInterface on A: 3
+* CreateRouterInterface, then one DescribeRouterInterfaces until Idle, per side: 4 (B's interface
+  is created with A's as its opposite, so B needs no ModifyRouterInterfaceAttribute)
+* ModifyRouterInterfaceAttribute on A (B's interface as its opposite), ConnectRouterInterface on A: 2
 * one DescribeRouterInterfaces per side until Active: 2
 * CreateRouteEntry plus one DescribeRouteEntryList until Available, per side: 4
 * AuthorizeSecurityGroup with both rules in one call, per side: 2
@@ -26,7 +27,7 @@ The minimum the flow needs (27 calls), with every wait satisfied on its first po
 
 The runbook makes more: it reads before each change (that is what makes a second run or a resume
 create nothing), validates the parameters against both accounts in preflight (vSwitches, security
-groups, instance state), reads each result back for the record, and authorizes one rule per call.
+groups, instance state), and reads each result back for the record.
 
 Usage: ``python benchmarks/runbook_e2e.py [--repeat N]``
 """
@@ -83,10 +84,11 @@ def plain(url: str) -> None:
                 return value
             time.sleep(0.2)
 
-    for role, c in sides.items():
+    for c in sides.values():
         s = c["side"]
         c["uid"] = c["sts"].get_caller_identity().body.account_id
-        c["vrt"] = c["vpc"].describe_vpcs(vpc.DescribeVpcsRequest(region_id=s.region, vpc_id=s.vpc_id)).body.vpcs.vpc[0].vrouter_id
+        vpcs = c["vpc"].describe_vpcs(vpc.DescribeVpcsRequest(region_id=s.region, vpc_id=s.vpc_id)).body
+        c["vrt"] = vpcs.vpcs.vpc[0].vrouter_id
         tables = c["vpc"].describe_route_table_list(vpc.DescribeRouteTableListRequest(
             region_id=s.region, vpc_id=s.vpc_id, route_table_type="System")).body
         c["vtb"] = tables.router_table_list.router_table_list_type[0].route_table_id
@@ -111,18 +113,17 @@ def plain(url: str) -> None:
 
     a["ri"] = create_ri(a, b, "InitiatingSide", params.spec, None)
     b["ri"] = create_ri(b, a, "AcceptingSide", "Negative", a["ri"])
-    for c, peer in ((b, a), (a, b)):
-        c["vpc"].modify_router_interface_attribute(vpc.ModifyRouterInterfaceAttributeRequest(
-            region_id=c["side"].region, router_interface_id=c["ri"], opposite_interface_id=peer["ri"],
-            opposite_router_id=peer["vrt"], opposite_router_type="VRouter", opposite_interface_owner_id=int(peer["uid"])))
+    a["vpc"].modify_router_interface_attribute(vpc.ModifyRouterInterfaceAttributeRequest(
+        region_id=a["side"].region, router_interface_id=a["ri"], opposite_interface_id=b["ri"],
+        opposite_router_id=b["vrt"], opposite_router_type="VRouter", opposite_interface_owner_id=int(b["uid"])))
     a["vpc"].connect_router_interface(vpc.ConnectRouterInterfaceRequest(region_id=a["side"].region, router_interface_id=a["ri"]))
     for c in (a, b):
-        poll(lambda: ri_status(c, c["ri"]), lambda s: s == "Active")
+        poll(lambda c=c: ri_status(c, c["ri"]), lambda s: s == "Active")
     for c, peer in ((a, b), (b, a)):
         rte = c["vpc"].create_route_entry(vpc.CreateRouteEntryRequest(
             region_id=c["side"].region, route_table_id=c["vtb"], destination_cidr_block=peer["side"].vpc_cidr,
             next_hop_type="RouterInterface", next_hop_id=c["ri"])).body.route_entry_id
-        poll(lambda: c["vpc"].describe_route_entry_list(vpc.DescribeRouteEntryListRequest(
+        poll(lambda c=c, rte=rte: c["vpc"].describe_route_entry_list(vpc.DescribeRouteEntryListRequest(
             region_id=c["side"].region, route_table_id=c["vtb"], route_entry_id=rte)).body.route_entrys.route_entry[0].status,
             lambda s: s == "Available")
     for c, peer in ((a, b), (b, a)):
@@ -135,7 +136,7 @@ def plain(url: str) -> None:
         invoke = c["ecs"].run_command(ecs.RunCommandRequest(
             region_id=c["side"].region, type="RunShellScript", command_content=f"ping -c 4 -W 2 {peer['ip']}",
             content_encoding="PlainText", instance_id=[c["side"].instance_id])).body.invoke_id
-        result = poll(lambda: c["ecs"].describe_invocation_results(ecs.DescribeInvocationResultsRequest(
+        result = poll(lambda c=c, invoke=invoke: c["ecs"].describe_invocation_results(ecs.DescribeInvocationResultsRequest(
             region_id=c["side"].region, invoke_id=invoke, content_encoding="PlainText"))
             .body.invocation.invocation_results.invocation_result[0],
             lambda r: r.invocation_status in ("Success", "Failed"))
@@ -197,7 +198,7 @@ def measure(repeat: int) -> None:
     print(f"  runbook  `vpclink run` (7 notebooks, records): {runbook:7.2f} s")
     print(f"  plain script, same flow, one process:          {script:7.2f} s")
     print(f"  ratio runbook / plain script:                   {runbook / script:7.1f} x")
-    print(f"  time in notebooks (papermill, per phase): " + ", ".join(
+    print("  time in notebooks (papermill, per phase): " + ", ".join(
         f"{name} {statistics.median(v):.2f} s" for name, v in phase_seconds.items()))
     print(f"  API calls: runbook {len(ledger)} (mutating {mutating}, retries {retries}) vs minimum {minimum} "
           f"-> {len(ledger) / minimum:.1f} x")

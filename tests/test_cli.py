@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from runbook_support import BAD_PARAMS, EXAMPLE, Emulator
 from vpclink import embedded
 from vpclink.cli import main

@@ -8,7 +8,6 @@ import io
 from pathlib import Path
 
 import pytest
-
 from runbook_support import EXAMPLE, Emulator, assert_one_link, mutating
 from vpclink.cli import main
 from vpclink.state import load as load_run

@@ -1,6 +1,8 @@
-"""A run killed with ``kill -9`` in the middle of a phase resumes from its records with
-``vpclink run --resume RUN_DIR`` and ends with exactly one link: one router interface per side, one
-route per destination per side, no duplicate rule. Runs the installed ``vpclink`` command."""
+"""Runs that stop part way: the runner or a kernel killed with ``kill -9`` in the middle of a phase,
+a phase that fails, a link that does not answer. Each leaves a record that says where and why, and
+``vpclink run --resume RUN_DIR`` continues from the records alone to exactly one link: one router
+interface per side, one route per destination per side, no duplicate rule. Runs the installed
+``vpclink`` command."""
 
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
 from runbook_support import EXAMPLE, Emulator, assert_one_link, succeeded
-from vpclink.state import RunStateError, load as load_run
+from vpclink.state import RunStateError
+from vpclink.state import load as load_run
 
 VPCLINK = str(Path(sys.executable).with_name("vpclink"))
 
@@ -45,6 +47,30 @@ def phase_status(records: Path, name: str) -> str | None:
     return None
 
 
+def processes() -> list[tuple[int, int, list[str]]]:
+    """(process ID, parent process ID, command line) of every process."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                stat = (proc / "stat").read_text()
+                cmdline = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            found.append((int(proc.name), int(stat.rsplit(")", 1)[1].split()[1]), cmdline))
+    return found
+
+
+def kernels_of(pid: int) -> list[tuple[int, int, str]]:
+    """(kernel number, process ID, connection file) of the kernels a runner started, oldest first."""
+    found = []
+    for child, parent, cmdline in processes():
+        connection = next((a for a in cmdline if a.endswith(".json") and "/vpclink-kernels-" in a), None)
+        if parent == pid and connection:
+            found.append((int(Path(connection).stem.lstrip("k")), child, connection))
+    return sorted(found)
+
+
 def test_a_run_killed_mid_phase_resumes_from_its_records_and_converges(emu: Emulator, tmp_path: Path) -> None:
     records = tmp_path / "runs"
     # account B's route is held in flight for 3 s, so the kill lands between A's route and B's
@@ -61,6 +87,7 @@ def test_a_run_killed_mid_phase_resumes_from_its_records_and_converges(emu: Emul
         wait_until(routes_started, 240, "account A's route to be created")
         time.sleep(0.5)   # B's CreateRouteEntry is now on its way
         assert runner.poll() is None, (tmp_path / "first.log").read_text()
+        kernel_dir = str(Path(kernels_of(runner.pid)[0][2]).parent)
         os.kill(runner.pid, signal.SIGKILL)
         runner.wait(10)
     finally:
@@ -69,6 +96,8 @@ def test_a_run_killed_mid_phase_resumes_from_its_records_and_converges(emu: Emul
         log.close()
     assert runner.returncode == -signal.SIGKILL
     assert phase_status(records, "routes") == "running"
+    # its kernels (the one running the phase and the one started for the next) follow it
+    wait_until(lambda: not [c for _, _, c in processes() if any(kernel_dir in a for a in c)], 15, "the kernels to exit")
     # the request in flight when the runner died still lands (the cloud does not know the caller died)
     wait_until(lambda: any(e["account"] == "account-b" for e in emu.journal() if e["action"] == "CreateRouteEntry"),
                10, "account B's route request to complete")
@@ -130,3 +159,30 @@ def test_a_link_that_does_not_answer_fails_the_run_at_verify(emu: Emulator, tmp_
     assert [(p.name, p.status) for p in state.phases if p.status != "skipped"] == [("preflight", "ok"), ("verify", "failed")]
     assert state.phase("verify").outputs["verified"] is False
     assert "ping A → B: failed" in (run_dir / "index.html").read_text()
+
+
+def test_a_kernel_killed_mid_phase_fails_the_phase_and_the_run_resumes(emu: Emulator, tmp_path: Path) -> None:
+    records = tmp_path / "runs"
+    emu.faults([{"name": "slow route B", "action": "CreateRouteEntry", "account": "account-b",
+                 "effect": "latency", "latency_ms": 3000, "nth": 1}])
+    runner = subprocess.Popen([VPCLINK, "run", str(EXAMPLE), "--records", str(records), "--emulator", emu.url],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_until(lambda: any(e["account"] == "account-a" for e in succeeded(emu.journal())
+                               if e["action"] == "CreateRouteEntry"), 240, "account A's route to be created")
+        (_, pid, connection), *_ = kernels_of(runner.pid)   # the oldest kernel runs the routes notebook
+        os.kill(pid, signal.SIGKILL)
+        out, _ = runner.communicate(timeout=240)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 1, out
+    assert "routes failed: DeadKernelError" in out and "resume: vpclink run --resume" in out
+    run_dir = next(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert load_run(run_dir).phase("routes").status == "failed"
+    kernel_dir = str(Path(connection).parent)   # no kernel of that run is left, the spare included
+    assert not [cmd for _, _, cmd in processes() if any(kernel_dir in a for a in cmd)]
+
+    resumed = subprocess.run([VPCLINK, "run", "--resume", str(run_dir)], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert_one_link(emu.state())

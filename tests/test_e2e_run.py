@@ -14,13 +14,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from runbook_support import EXAMPLE, Emulator, assert_one_link, mutating, succeeded, without_history
 from vpclink import embedded, phases
 from vpclink.cli import main
 from vpclink.params import load
 from vpclink.records import scan_for_secrets
-from vpclink.state import PLAN_MIME, load as load_run, read_record
+from vpclink.state import PLAN_MIME, read_record
+from vpclink.state import load as load_run
 from vpclink.targets import Secret
 
 

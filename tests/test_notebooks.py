@@ -13,7 +13,6 @@ import sys
 import nbformat
 import papermill
 import pytest
-
 from runbook_support import NOTEBOOKS, ROOT
 from vpclink import phases
 from vpclink.runner import COMMON, notebook_name

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from runbook_support import EXAMPLE, ROOT, Emulator
 from vpclink import embedded
 from vpclink.params import load
 from vpclink.picture import link_svg
 from vpclink.records import HtmlRenderer, new_run_dir, scan_for_secrets, write_index
-from vpclink.state import OUTPUTS_MIME, PhaseRecord, RunState, RunStateError, load as load_state, read_record, save
+from vpclink.state import OUTPUTS_MIME, PhaseRecord, RunState, RunStateError, read_record, save
+from vpclink.state import load as load_state
 from vpclink.targets import Secret, TargetError, profile_secrets
 
 PARAMS = load(EXAMPLE)
@@ -123,7 +123,7 @@ def test_other_parameters_get_a_world_with_their_ids() -> None:
     world = embedded.world_for(params, timing_scale=0)
     validate(world)
     assert set(world["timing"].values()) == {0}
-    for role, vpc in zip(("initiator", "acceptor"), world["vpcs"]):
+    for role, vpc in zip(("initiator", "acceptor"), world["vpcs"], strict=True):
         side = params.side(role)
         assert vpc["id"] == side.vpc_id and vpc["cidr"] == side.vpc_cidr and vpc["region"] == side.region
         assert [g["id"] for g in vpc["security_groups"]] == [side.security_group_id]

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from runbook_support import EXAMPLE
 from vpclink import phases
 from vpclink.params import load
 from vpclink.runner import COMMON, RunError, Runner, new_run, select
-from vpclink.state import IDENTITIES_MIME, OUTPUTS_MIME, load as load_run
+from vpclink.state import IDENTITIES_MIME, OUTPUTS_MIME
+from vpclink.state import load as load_run
 from vpclink.targets import Secret, Target
 
 PARAMS = load(EXAMPLE)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import time
-import uuid
 from typing import Any
 
 from . import signing
@@ -19,7 +19,7 @@ from .faults import Fired, selects, triggers
 from .params import Params, unflatten
 from .products import ecs, sts, vpc
 from .regions import REGIONS
-from .store import Store
+from .store import Store, Tx
 from .wire import Reply, Request, error_reply, json_reply
 from .world import Account, accounts_of
 
@@ -41,6 +41,7 @@ class Emulator:
     def __init__(self, store: Store, verify_signatures: bool = True):
         self.store = store
         self.verify_signatures = verify_signatures
+        self._random = random.Random()
         self.refresh()
 
     def refresh(self) -> None:
@@ -54,7 +55,7 @@ class Emulator:
     # -----------------------------------------------------------------------------------------
     def handle(self, req: Request) -> Reply:
         started = time.perf_counter()
-        request_id = str(uuid.uuid4()).upper()
+        request_id = self._request_id()
         version = req.headers.get("x-acs-version") or req.query.get("Version", "")
         action = req.headers.get("x-acs-action") or req.query.get("Action", "")
         product, host_prefix, actions = PRODUCTS.get(version, ("", "", {}))
@@ -86,7 +87,7 @@ class Emulator:
                 entry["fault"] = ",".join(f.label() for f in applied)
             if before is not None:
                 if before.effect == "drop":
-                    self._journal(entry, 0, "Dropped", started)
+                    self._record(entry, 0, "Dropped", started)
                     return Reply.dropped()
                 code, message, status, retry_after = before.error()
                 raise ApiError(code, message, status).with_retry_after(retry_after)
@@ -98,8 +99,14 @@ class Emulator:
                 return error_reply(status, code, message, request_id, host, retry_after)
             return json_reply(dict(body, RequestId=request_id), request_id)
         except ApiError as e:
-            self._journal(entry, e.status, e.code, started)
+            self._record(entry, e.status, e.code, started)
             return error_reply(e.status, e.code, e.message, request_id, host, e.retry_after_ms)
+
+    def _request_id(self) -> str:
+        """An upper-case version-4 UUID, as the cloud's RequestIds are (no need for os.urandom
+        here: nothing depends on it being unpredictable)."""
+        h = f"{self._random.getrandbits(128):032X}"
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89AB'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
     def _caller(self, req: Request) -> Account:
         signed = signing.identify(req.method, req.query, req.headers)
@@ -115,7 +122,7 @@ class Emulator:
         if not self._has_faults:
             return []
         out = []
-        with self.store.transaction() as tx:
+        with self.store.transaction(write=False) as tx:
             for fault_id, rule, calls, fired in tx.faults():
                 if not selects(rule, action, product, account.name, account.uid):
                     continue
@@ -133,7 +140,7 @@ class Emulator:
         values = unflatten({k: v for k, v in req.params.items() if k not in _PROTOCOL})
         params = Params(values)
         token = params.str("ClientToken") if spec.mutating else None
-        with self.store.transaction() as tx:
+        with self.store.transaction(write=spec.mutating) as tx:
             if stale is not None:
                 tx.view_time = tx.now - float(stale.rule["lag_s"])
             if token:
@@ -155,21 +162,22 @@ class Emulator:
                 if token:
                     tx.save_token(account.uid, action, token, digest, body)
             if after is None:
-                self._journal_in(tx, entry, 200, None, started)
+                self._record(entry, 200, None, started, tx, durable=spec.mutating)
             else:  # the journal says what the client saw, and that the change is in
                 entry["committed"] = True
                 if after.rule.get("code"):
                     code, _, status, _ = after.error()
-                    self._journal_in(tx, entry, status, code, started)
+                    self._record(entry, status, code, started, tx, durable=spec.mutating)
                 else:
-                    self._journal_in(tx, entry, 0, "Dropped", started)
+                    self._record(entry, 0, "Dropped", started, tx, durable=spec.mutating)
         return body
 
-    def _journal(self, entry: dict[str, Any], status: int, code: str | None, started: float) -> None:
-        with self.store.transaction() as tx:
-            self._journal_in(tx, entry, status, code, started)
-
-    @staticmethod
-    def _journal_in(tx: Any, entry: dict[str, Any], status: int, code: str | None, started: float) -> None:
-        tx.journal(dict(entry, time=tx.now, status=status, error_code=code,
-                        duration_ms=round((time.perf_counter() - started) * 1000, 3)))
+    def _record(self, entry: dict[str, Any], status: int, code: str | None, started: float,
+                tx: Tx | None = None, durable: bool = False) -> None:
+        """Journal a request: a change in its own transaction, anything else buffered (store.py)."""
+        done = dict(entry, time=tx.now if tx is not None else self.store.now(), status=status, error_code=code,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3))
+        if durable and tx is not None:
+            tx.journal(done)
+        else:
+            self.store.journal_later(done)

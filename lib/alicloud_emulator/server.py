@@ -26,7 +26,7 @@ from .world import default_world, load_into
 
 log = logging.getLogger("alicloud_emulator")
 
-_MAX_LINE = 65536
+_MAX_HEAD = 65536  # request line and headers
 _MAX_HEADERS = 100
 
 
@@ -38,11 +38,14 @@ class _BadRequest(Exception):
         self.status = status
 
 
-class _Handler(socketserver.StreamRequestHandler):
+class _Handler(socketserver.BaseRequestHandler):
     """One connection: read a request, answer it, repeat while the client keeps it alive."""
 
     server: "EmulatorServer"
-    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buffer = b""
 
     def handle(self) -> None:
         while True:
@@ -51,7 +54,7 @@ class _Handler(socketserver.StreamRequestHandler):
             except _BadRequest as e:
                 self._send(control_reply({"error": str(e)}, e.status))
                 return
-            except (ConnectionError, TimeoutError, OSError):
+            except OSError:
                 return
             if parsed is None:  # the client closed the connection
                 return
@@ -59,51 +62,58 @@ class _Handler(socketserver.StreamRequestHandler):
             reply = self._answer(req)
             if reply.drop:
                 try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.request.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
                 return
             if not self._send(reply) or not keep_alive:
                 return
 
+    def _receive(self) -> bool:
+        chunk = self.request.recv(65536)
+        self._buffer += chunk
+        return bool(chunk)
+
     def _read_request(self) -> tuple[Request, bool] | None:
-        line = self.rfile.readline(_MAX_LINE + 1)
-        while line in (b"\r\n", b"\n"):  # tolerated between kept-alive requests
-            line = self.rfile.readline(_MAX_LINE + 1)
-        if not line:
-            return None
-        parts = line.decode("latin-1").split()
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            raise _BadRequest(400, f"malformed request line {line[:80]!r}")
-        method, target, version = parts
-        headers: dict[str, str] = {}
-        for _ in range(_MAX_HEADERS + 1):
-            raw = self.rfile.readline(_MAX_LINE + 1)
-            if raw in (b"\r\n", b"\n", b""):
+        while True:
+            self._buffer = self._buffer.lstrip(b"\r\n")  # tolerated between kept-alive requests
+            end = self._buffer.find(b"\r\n\r\n")
+            if end >= 0:
                 break
-            name, sep, value = raw.decode("latin-1").partition(":")
-            if not sep or len(raw) > _MAX_LINE:
-                raise _BadRequest(400, f"malformed header line {raw[:80]!r}")
-            name = name.strip().lower()
-            value = value.strip()
-            # a repeated header joins like http.server's does (the SDKs send none twice)
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        else:
+            if len(self._buffer) > _MAX_HEAD:
+                raise _BadRequest(431, f"request headers longer than {_MAX_HEAD} bytes")
+            if not self._receive():
+                return None
+        head, self._buffer = self._buffer[:end].decode("latin-1"), self._buffer[end + 4:]
+        request_line, *lines = head.split("\r\n")
+        parts = request_line.split()
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            raise _BadRequest(400, f"malformed request line {request_line[:80]!r}")
+        method, target, version = parts
+        if len(lines) > _MAX_HEADERS:
             raise _BadRequest(431, f"more than {_MAX_HEADERS} header lines")
+        headers: dict[str, str] = {}
+        for line in lines:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise _BadRequest(400, f"malformed header line {line[:80]!r}")
+            name, value = name.strip().lower(), value.strip()
+            # a repeated header joins as http.server's would (the SDKs send none twice)
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
         if "chunked" in headers.get("transfer-encoding", "").lower():
             raise _BadRequest(411, "chunked request bodies are not supported; send Content-Length")
         try:
             length = int(headers.get("content-length") or 0)
         except ValueError:
             raise _BadRequest(400, f"Content-Length {headers['content-length']!r} is not a number") from None
-        if headers.get("expect", "").lower() == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        body = self.rfile.read(length) if length > 0 else b""
-        if len(body) < length:
-            return None
+        if length and headers.get("expect", "").lower() == "100-continue" and len(self._buffer) < length:
+            self.request.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        while len(self._buffer) < length:
+            if not self._receive():
+                return None
+        body, self._buffer = self._buffer[:length], self._buffer[length:]
         connection = headers.get("connection", "").lower()
         keep_alive = connection != "close" and (version != "HTTP/1.0" or connection == "keep-alive")
-        # decoded in latin-1 above as the wire is bytes; the query is percent-encoded ASCII
         return Request.parse(method, target, headers, body), keep_alive
 
     def _answer(self, req: Request) -> Reply:
@@ -120,7 +130,7 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def _send(self, reply: Reply) -> bool:
         try:
-            self.wfile.write(reply.to_bytes())  # one buffer, one sendall
+            self.request.sendall(reply.to_bytes())  # one buffer, one send
             return True
         except OSError:
             return False

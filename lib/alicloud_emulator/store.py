@@ -10,7 +10,14 @@ ordinary request decodes and encodes each resource once.
 
 With ``path=None`` the database lives in memory. With a file it runs in WAL mode with
 ``synchronous=NORMAL``: a ``kill -9`` of the process loses no committed transaction (only a power
-cut could), without an fsync per request.
+cut could), without an fsync per request. Checkpoints (copying the WAL into the database, with
+its fsyncs) run in a background thread on a connection of their own, not inside a request.
+
+The journal of a request that changed nothing (a describe, a refusal) is not worth a commit of
+its own, which would double the cost of a describe: it waits in memory and is written with the
+next transaction, within a quarter of a second, or when the journal is read. A change's journal
+entry is written in the change's own transaction. So a ``kill -9`` can lose the last moment's
+read entries, never a write's.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 SCHEMA_VERSION = 2
+JOURNAL_BATCH = 256  # read entries buffered at most before they are written
+BACKGROUND_EVERY_S = 0.25  # file databases: journal flush and WAL checkpoint this often
 HISTORY_KEEP = 6  # previous versions kept per resource, for stale reads
 
 _SCHEMA = """
@@ -89,6 +98,7 @@ class Store:
         if path:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA wal_autocheckpoint=0")  # see _background
         self._db.executescript(_SCHEMA)
         version = self.meta("schema_version")
         if version is None:
@@ -98,6 +108,12 @@ class Store:
         elif int(version) < 2:
             self._migrate_history_out()
         self._offset = float(self.meta("clock_offset", 0.0))
+        self._pending: list[str] = []  # journal entries of reads, oldest first, not yet written
+        self._closed = threading.Event()
+        self._worker: threading.Thread | None = None
+        if path:
+            self._worker = threading.Thread(target=self._background, name="store-background", daemon=True)
+            self._worker.start()
 
     # -- meta (outside request transactions) ---------------------------------------------------
     def meta(self, key: str, default: Any = None) -> Any:
@@ -122,22 +138,73 @@ class Store:
             return self.now()
 
     @contextmanager
-    def transaction(self, now: float | None = None, view_time: float | None = None) -> Iterator["Tx"]:
-        """One request: commit on success, roll back on any exception."""
+    def transaction(self, now: float | None = None, view_time: float | None = None,
+                    write: bool = True) -> Iterator["Tx"]:
+        """One request: commit on success, roll back on any exception.
+
+        ``write=False`` (a describe) reads without opening an SQLite transaction: the store's lock
+        already keeps every other request out, and a read-only request then costs no BEGIN, COMMIT
+        or locking. Should such a request write after all, its first write begins the transaction,
+        so it still commits or rolls back as a whole."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            flushed: list[str] = []
+
+            def begin() -> None:
+                self._db.execute("BEGIN IMMEDIATE")
+                pending, self._pending = self._pending, []
+                flushed.extend(pending)
+                if pending:  # before this request's own entry, so the journal keeps arrival order
+                    self._db.executemany("INSERT INTO journal (entry) VALUES (?)", [(e,) for e in pending])
+
             try:
-                tx = Tx(self._db, self.now() if now is None else now)
+                if write:
+                    begin()
+                tx = Tx(self._db, self.now() if now is None else now, None if write else begin)
                 if view_time is not None:
                     tx.view_time = view_time
                 yield tx
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                self._pending[:0] = flushed
                 raise
             else:
-                self._db.execute("COMMIT")
+                if self._db.in_transaction:
+                    self._db.execute("COMMIT")
+
+    def journal_later(self, entry: dict[str, Any]) -> None:
+        """Journal a request that changed nothing (see the module docstring)."""
+        with self._lock:
+            self._pending.append(json.dumps(entry))
+            if len(self._pending) >= JOURNAL_BATCH and not self._db.in_transaction:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered journal entries now."""
+        with self._lock:
+            if self._pending and not self._closed.is_set():
+                with self.transaction():
+                    pass
+
+    def _background(self) -> None:
+        """Flush the journal and checkpoint the WAL, off the requests' path. A PASSIVE checkpoint
+        never waits for (nor blocks) the request connection."""
+        checkpointer = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            while not self._closed.wait(BACKGROUND_EVERY_S):
+                self.flush()
+                checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:  # closed under us at shutdown; the next open checkpoints anyway
+            pass
+        finally:
+            checkpointer.close()
 
     def close(self) -> None:
+        with self._lock:
+            self.flush()
+            self._closed.set()
+        if self._worker is not None:
+            self._worker.join(timeout=5)
         with self._lock:
             self._db.close()
 
@@ -155,10 +222,16 @@ class Store:
 class Tx:
     """A request's view of the store. Reads settle transitions at ``view_time`` (normally now)."""
 
-    def __init__(self, db: sqlite3.Connection, now: float):
+    def __init__(self, db: sqlite3.Connection, now: float, begin: Callable[[], None] | None = None):
         self._db = db
         self.now = now
         self.view_time = now
+        self._begin = begin  # starts the SQLite transaction at the first write of a read request
+
+    def _writes(self) -> None:
+        if self._begin is not None:
+            begin, self._begin = self._begin, None
+            begin()
 
     # -- resources -------------------------------------------------------------------------------
     def get(self, type_: str, id_: str | None, account: str | None = None) -> dict[str, Any] | None:
@@ -197,6 +270,7 @@ class Tx:
         return as_of(rec, self.view_time, [(t, json.loads(d)) for t, d in rows])
 
     def insert(self, type_: str, id_: str, account: str, region: str, data: dict[str, Any]) -> dict[str, Any]:
+        self._writes()
         rec = dict(data, _type=type_, _id=id_, _account=account, _region=region, _created=self.now,
                    _transitions=[])
         seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM resources").fetchone()[0]
@@ -207,6 +281,7 @@ class Tx:
     def put(self, rec: dict[str, Any]) -> dict[str, Any]:
         """Write back a resource read in this transaction, keeping the version it replaces
         (copied as stored text: nothing to decode)."""
+        self._writes()
         id_ = rec["_id"]
         self._db.execute("INSERT INTO history SELECT id, ?, data FROM resources WHERE id=?", (self.now, id_))
         self._db.execute("DELETE FROM history WHERE id=? AND rowid <= (SELECT rowid FROM history WHERE id=? "
@@ -230,16 +305,19 @@ class Tx:
 
     def wipe(self) -> None:
         """Remove every resource, token, fault and journal entry (a world is loaded after)."""
+        self._writes()
         for table in ("resources", "history", "tokens", "faults", "journal"):
             self._db.execute(f"DELETE FROM {table}")
         self._db.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'clock_offset')")
 
     def set_meta(self, key: str, value: Any) -> None:
+        self._writes()
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     # -- ids, idempotency, journal -----------------------------------------------------------------
     def new_id(self, prefix: str) -> str:
         """A realistic, unique ID: prefix plus 20 lowercase alphanumerics, deterministic per world."""
+        self._writes()
         row = self._db.execute("SELECT value FROM meta WHERE key='id_counter'").fetchone()
         n = (json.loads(row[0]) if row else 0) + 1
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('id_counter', ?)", (json.dumps(n),))
@@ -254,10 +332,12 @@ class Tx:
         return (row[0], json.loads(row[1])) if row else None
 
     def save_token(self, account: str, action: str, token: str, params_hash: str, response: dict[str, Any]) -> None:
+        self._writes()
         self._db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?)",
                          (account, action, token, params_hash, json.dumps(response)))
 
     def journal(self, entry: dict[str, Any]) -> None:
+        self._writes()
         self._db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry),))
 
     def faults(self) -> list[tuple[int, dict[str, Any], int, int]]:
@@ -265,10 +345,13 @@ class Tx:
                 self._db.execute("SELECT id, rule, calls, fired FROM faults ORDER BY id")]
 
     def count_fault(self, fault_id: int, calls: int, fired: int) -> None:
+        self._writes()
         self._db.execute("UPDATE faults SET calls=?, fired=? WHERE id=?", (calls, fired, fault_id))
 
     def sql(self, statement: str, args: tuple = ()) -> list[sqlite3.Row]:
         """Direct access for the control API (journal, faults, state dumps)."""
+        if not statement.lstrip().upper().startswith("SELECT"):
+            self._writes()
         return self._db.execute(statement, args).fetchall()
 
 

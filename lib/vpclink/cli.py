@@ -7,6 +7,7 @@ why, and the command to resume is printed), 2 invalid input (parameters, options
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import threading
 from contextlib import ExitStack
@@ -15,8 +16,8 @@ from typing import Callable, Sequence
 
 from . import embedded, phases
 from .params import LinkParams, ParamsError, format_errors, load
-from .runner import TEARDOWN, RunError, Runner, new_run, select
-from .state import PLAN_MIME, PARAMS_COPY, RUN_FILE, RunState, RunStateError, read_record
+from .runner import TEARDOWN, RunError, Runner, RunResult, new_run, select
+from .state import PARAMS_COPY, PLAN_MIME, RUN_FILE, RunState, RunStateError, read_record
 from .state import load as load_state
 from .targets import Target, TargetError, alibabacloud
 
@@ -76,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "verbose", False):   # papermill streams the cells' output to its logger
+        logging.basicConfig(level=logging.INFO, format="    %(message)s", stream=sys.stdout)
     out: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     try:
         return _COMMANDS[args.command](args, out)
@@ -132,7 +135,7 @@ def _header(out: Callable[[str], None], verb: str, params: LinkParams, target: T
     out(f"  records: {run_dir}")
 
 
-def _summary(out: Callable[[str], None], result) -> int:  # type: ignore[no-untyped-def]
+def _summary(out: Callable[[str], None], result: RunResult) -> int:
     state: RunState = result.state
     outputs = state.observed_outputs()
     if "ping_initiator_to_acceptor" in outputs and TEARDOWN not in result.ran:
@@ -156,8 +159,8 @@ def _check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     return EXIT_OK
 
 
-def _run(args: argparse.Namespace, out: Callable[[str], None], *, dry_run: bool | None = None) -> int:
-    dry = args.dry_run if dry_run is None else dry_run
+def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    dry = args.dry_run
     from_phase, to_phase = getattr(args, "from_phase", None), getattr(args, "to_phase", None)
     try:
         selected = select(from_phase, to_phase)
@@ -203,7 +206,7 @@ def _resume(args: argparse.Namespace, out: Callable[[str], None], selected: list
 
 def _plan(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     args.dry_run = True
-    return _run(args, out, dry_run=True)
+    return _run(args, out)
 
 
 def _print_plans(out: Callable[[str], None], run_dir: Path, state: RunState) -> None:

@@ -24,7 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -202,7 +202,7 @@ class WorldMismatch(TargetError):
 
 
 def _profiles_target(base_url: str, endpoint: str, params: LinkParams, emulator: str,
-                     close: Any = None) -> Target:
+                     close: Callable[[], None] | None = None) -> Target:
     owners = _owners(base_url, params)
     directory = tempfile.mkdtemp(prefix="vpclink-profiles-")   # mode 0700, outside the records
     profiles: list[AkProfile] = []

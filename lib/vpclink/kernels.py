@@ -75,7 +75,11 @@ class KernelPool:
 
     def take(self, *, more: bool) -> AsyncKernelManager:
         """A kernel for the next notebook; with ``more``, start the one after it now."""
-        km = self._spare if self._spare is not None else self._start()
+        km, self._spare = self._spare, None
+        if km is not None and not run_sync(km.is_alive)():
+            run_sync(km.cleanup_resources)()   # the spare died (killed?): start another
+            km = None
+        km = km if km is not None else self._start()
         self._spare = self._start() if more else None
         return km
 

@@ -21,14 +21,14 @@ from .cloud import Cloud
 from .ledger import Ledger
 from .phases.base import PhaseContext, Step, rows_frame, steps_frame
 from .picture import link_svg
-from .state import IDENTITIES_MIME, LEDGER_FILE, OUTPUTS_MIME, PLAN_MIME, VERIFY_MIME, RUN_FILE
+from .state import COMMON_PARAMETERS, IDENTITIES_MIME, LEDGER_FILE, OUTPUTS_MIME, PLAN_MIME, RUN_FILE, VERIFY_MIME
 from .waits import Progress
 
 TARGETS = ("", "emulator", "alibabacloud")
 # Phases whose apply only reads (discovery): they run whenever a target is given, so that a plan
 # of later phases (a dry run) can use what they found.
 READ_ONLY_PHASES = frozenset({"preflight"})
-COMMON = ("params_file", "run_dir", "target", "endpoint", "profiles_file", "apply", "run_id")
+COMMON = COMMON_PARAMETERS
 
 
 class NotebookParameterError(ValueError):

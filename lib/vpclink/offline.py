@@ -22,16 +22,18 @@ def _preflight(p: LinkParams) -> list[Step]:
                  f"account UID{' must be ' + s.account_uid if s.account_uid else ''}; recorded as the run's identity"),
             Step(role, "DescribeVpcs", s.vpc_id, "check", f"exists in {s.region} with CIDR {s.vpc_cidr}; gives the VRouter ID"),
             Step(role, "DescribeRouteTableList", f"system route table of {s.vpc_id}", "check", "gives the route table ID"),
-            Step(role, "DescribeVSwitches", f"vSwitches of {s.vpc_id}", "check", f"no overlap with the peer's {p.peer(role).vpc_cidr}"),
+            Step(role, "DescribeVSwitches", f"vSwitches of {s.vpc_id}", "check",
+                 f"no overlap with the peer's {p.peer(role).vpc_cidr}"),
             Step(role, "DescribeSecurityGroupAttribute", s.security_group_id, "check", f"belongs to {s.vpc_id}"),
         ]
         if s.instance_id:
-            steps.append(Step(role, "DescribeInstances", s.instance_id, "check", "Running; gives its private IP for the ping test"))
+            steps.append(Step(role, "DescribeInstances", s.instance_id, "check",
+                              "Running; gives its private IP for the ping test"))
     return steps
 
 
 def _interface(p: LinkParams, role: str) -> list[Step]:
-    s, peer = p.side(role), p.peer(role)
+    peer = p.peer(role)
     spec, side_role = (p.spec, "InitiatingSide") if role == "initiator" else ("Negative", "AcceptingSide")
     return [
         Step(role, "DescribeRouterInterfaces", f"router interface {ri_name(p, role)}", "check",

@@ -84,7 +84,8 @@ def _text(x: float, y: float, text: str, *, size: int = 12, colour: str = INK, w
 def _side(view: SideView) -> list[str]:
     x, y = BOX_X[view.role], 80
     height = 90 + 18 * len(view.lines)
-    parts = [f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{height}" rx="10" fill="#f5f9ff" stroke="#1565c0" stroke-width="1.5"/>',
+    box = f'x="{x}" y="{y}" width="{BOX_W}" height="{height}"'
+    parts = [f'<rect {box} rx="10" fill="#f5f9ff" stroke="#1565c0" stroke-width="1.5"/>',
              _text(x + 14, y + 24, view.title, size=15, weight="bold")]
     for i, (line, colour) in enumerate(view.lines):
         parts.append(_text(x + 14, y + 48 + 18 * i, line, size=12, colour=colour, mono=True))
@@ -125,10 +126,10 @@ def link_svg(params: LinkParams, outputs: Mapping[str, Any] | None = None) -> st
         result = "link removed" if outputs.get("teardown_complete") else (outputs.get(key) or "not run")
         c = GOOD if result == "ok" else BAD if result == "failed" else IDLE
         y = max(ly, ry) + 40 + 26 * i
-        if i == 0:
-            arrow = f'<path d="M {x1 + 20} {y} L {x2 - 20} {y} M {x2 - 30} {y - 6} L {x2 - 20} {y} L {x2 - 30} {y + 6}" stroke="{c}" stroke-width="2" fill="none"/>'
-        else:
-            arrow = f'<path d="M {x2 - 20} {y} L {x1 + 20} {y} M {x1 + 30} {y - 6} L {x1 + 20} {y} L {x1 + 30} {y + 6}" stroke="{c}" stroke-width="2" fill="none"/>'
+        start, end = (x1 + 20, x2 - 20) if i == 0 else (x2 - 20, x1 + 20)
+        barb = end - 10 if i == 0 else end + 10
+        arrow = (f'<path d="M {start} {y} L {end} {y} M {barb} {y - 6} L {end} {y} L {barb} {y + 6}" '
+                 f'stroke="{c}" stroke-width="2" fill="none"/>')
         parts += [arrow, _text((x1 + x2) / 2, y - 5, f"ping {src} → {dst}: {result}", size=11, colour=c, anchor="middle")]
     parts.append("</svg>")
     return "\n".join(parts)

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
@@ -20,7 +21,7 @@ from typing import Any, Iterable
 
 import nbformat
 
-from .state import LEDGER_FILE, RUN_FILE, RunState
+from .state import LEDGER_FILE, PARAMS_COPY, RUN_FILE, PhaseRecord, RunState
 from .targets import Secret
 
 INDEX_FILE = "index.html"
@@ -90,54 +91,58 @@ def _short(value: Any, limit: int = 60) -> str:
 _STATUS_COLOUR = {"ok": "#2e7d32", "failed": "#c62828", "running": "#ef6c00", "pending": "#757575", "skipped": "#757575"}
 
 
+def _links(run_dir: Path, p: PhaseRecord) -> list[str]:
+    html = Path(p.notebook).with_suffix(".html").name
+    links = [f'<a href="{escape(name)}">{label}</a>' for name, label in ((html, "HTML"), (p.notebook, "notebook"))
+             if (run_dir / name).exists()]
+    for a in p.attempts:
+        if a.get("notebook") and (run_dir / a["notebook"]).exists():
+            earlier = Path(a["notebook"]).with_suffix(".html").name
+            target = earlier if (run_dir / earlier).exists() else a["notebook"]
+            links.append(f'<a href="{escape(target)}">earlier try ({escape(a.get("status", ""))})</a>')
+    return links
+
+
+def _phase_row(run_dir: Path, p: PhaseRecord, calls: int) -> str:
+    seconds = f"{p.seconds:.1f} s" if p.seconds is not None else ""
+    status = f'<td style="color:{_STATUS_COLOUR.get(p.status, "#212121")};font-weight:bold">{escape(p.status)}</td>'
+    outputs = escape(", ".join(f"{k}={_short(v)}" for k, v in p.outputs.items()))
+    error = f"<br><b>error:</b> {escape(p.error)}" if p.error else ""
+    return (f"<tr><td>{escape(p.name)}</td>{status}<td>{escape(p.started or '')}</td><td>{seconds}</td><td>{calls}</td>"
+            f"<td>{' · '.join(_links(run_dir, p))}</td><td><code>{outputs}</code>{error}</td></tr>")
+
+
+def _identities(state: RunState) -> str:
+    items = "".join(f"<li>{escape(role)}: account {escape(str(i.get('AccountId', '')))} as "
+                    f"<code>{escape(str(i.get('Arn', '')))}</code> ({escape(str(i.get('IdentityType', '')))})</li>"
+                    for role, i in state.identities.items())
+    return f"<p>Identities (STS GetCallerIdentity):</p><ul>{items}</ul>" if items else ""
+
+
+_STYLE = """body { font-family: sans-serif; margin: 2em; color: #212121; }
+table { border-collapse: collapse; }
+td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; } code { font-size: 90%; }"""
+
+
 def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
     """``index.html``: the picture, then each phase with its status, time and links to its records."""
     run_dir = Path(run_dir)
     ledger = read_ledger(run_dir)
-    calls: dict[str, int] = {}
-    for row in ledger:
-        calls[row.get("phase", "?")] = calls.get(row.get("phase", "?"), 0) + 1
-    rows = []
-    for p in state.phases:
-        nb, html = p.notebook, Path(p.notebook).with_suffix(".html").name
-        links = []
-        if (run_dir / html).exists():
-            links.append(f'<a href="{escape(html)}">HTML</a>')
-        if (run_dir / nb).exists():
-            links.append(f'<a href="{escape(nb)}">notebook</a>')
-        for a in p.attempts:
-            if a.get("notebook") and (run_dir / a["notebook"]).exists():
-                ahtml = Path(a["notebook"]).with_suffix(".html").name
-                target = ahtml if (run_dir / ahtml).exists() else a["notebook"]
-                links.append(f'<a href="{escape(target)}">earlier try ({escape(a.get("status", ""))})</a>')
-        seconds = f"{p.seconds:.1f} s" if p.seconds is not None else ""
-        colour = _STATUS_COLOUR.get(p.status, "#212121")
-        outputs = ", ".join(f"{k}={_short(v)}" for k, v in p.outputs.items())
-        rows.append(f"<tr><td>{escape(p.name)}</td><td style=\"color:{colour};font-weight:bold\">{escape(p.status)}</td>"
-                    f"<td>{escape(p.started or '')}</td><td>{seconds}</td><td>{calls.get(p.name, 0)}</td>"
-                    f"<td>{' · '.join(links)}</td><td><code>{escape(outputs)}</code>"
-                    f"{'<br><b>error:</b> ' + escape(p.error) if p.error else ''}</td></tr>")
-    identities = "".join(f"<li>{escape(role)}: account {escape(str(i.get('AccountId', '')))} as "
-                         f"<code>{escape(str(i.get('Arn', '')))}</code> ({escape(str(i.get('IdentityType', '')))})</li>"
-                         for role, i in state.identities.items())
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>vpclink run {escape(state.link)} {escape(state.created)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; color: #212121; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
-th {{ background: #f0f0f0; }} code {{ font-size: 90%; }}
-</style></head><body>
-<h1>vpclink run: {escape(state.link)}</h1>
-<p>Result: <b>{escape(state.result)}</b> · target {escape(state.target)}{' (' + escape(state.emulator) + ')' if state.emulator else ''}
-{' · dry run (nothing changed)' if state.dry_run else ''} · run ID <code>{escape(state.run_id)}</code> · started {escape(state.created)}
-· parameters <a href="params.yaml">params.yaml</a> · <a href="{RUN_FILE}">{RUN_FILE}</a> · <a href="{LEDGER_FILE}">{LEDGER_FILE}</a> ({len(ledger)} API calls)</p>
-{'<p>Identities (STS GetCallerIdentity):</p><ul>' + identities + '</ul>' if identities else ''}
-<figure>{svg}</figure>
-<table><tr><th>phase</th><th>status</th><th>started (UTC)</th><th>time</th><th>API calls</th><th>records</th><th>outputs</th></tr>
-{''.join(rows)}
-</table>
-</body></html>
-"""
+    calls = Counter(row.get("phase", "?") for row in ledger)
+    target = escape(state.target) + (f" ({escape(state.emulator)})" if state.emulator else "")
+    facts = [f"Result: <b>{escape(state.result)}</b>", f"target {target}",
+             *(["dry run (nothing changed)"] if state.dry_run else []),
+             f"run ID <code>{escape(state.run_id)}</code>", f"started {escape(state.created)}",
+             f'parameters <a href="{PARAMS_COPY}">{PARAMS_COPY}</a>', f'<a href="{RUN_FILE}">{RUN_FILE}</a>',
+             f'<a href="{LEDGER_FILE}">{LEDGER_FILE}</a> ({len(ledger)} API calls)']
+    header = "<tr>" + "".join(f"<th>{h}</th>" for h in
+                              ("phase", "status", "started (UTC)", "time", "API calls", "records", "outputs")) + "</tr>"
+    rows = "\n".join(_phase_row(run_dir, p, calls.get(p.name, 0)) for p in state.phases)
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>vpclink run {escape(state.link)} {escape(state.created)}</title><style>{_STYLE}</style></head>\n"
+            f"<body>\n<h1>vpclink run: {escape(state.link)}</h1>\n<p>{' · '.join(facts)}</p>\n{_identities(state)}\n"
+            f"<figure>{svg}</figure>\n<table>{header}\n{rows}\n</table>\n</body></html>\n")
     out = run_dir / INDEX_FILE
     _write_atomic(out, page)
     return out

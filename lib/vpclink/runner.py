@@ -1,6 +1,7 @@
 """Runs the phase notebooks in sequence with papermill and keeps the run's records.
 
-Each phase notebook is executed in a fresh kernel with its parameters: the common ones (parameter
+Each phase notebook is executed in a fresh kernel (started while the previous phase ran, see
+``kernels``) with its parameters: the common ones (parameter
 file, run directory, target, ...) and the outputs of earlier phases that the notebook declares in
 its ``parameters`` cell, so every executed notebook shows the inputs it received. After each phase
 the runner reads the outputs the notebook recorded, updates ``run.json`` atomically, renders the
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,11 +26,21 @@ from .kernels import KERNEL, KernelPool, register_engine
 from .params import LinkParams
 from .picture import link_svg
 from .records import HtmlRenderer, SecretHit, new_run_dir, scan_for_secrets, write_index
-from .state import IDENTITIES_MIME, OUTPUTS_MIME, PARAMS_COPY, PhaseRecord, RunState, read_record, save, utc_now
+from .state import (
+    COMMON_PARAMETERS,
+    IDENTITIES_MIME,
+    OUTPUTS_MIME,
+    PARAMS_COPY,
+    PhaseRecord,
+    RunState,
+    read_record,
+    save,
+    utc_now,
+)
 from .targets import Target
 
 TEARDOWN = "teardown"
-COMMON = ("params_file", "run_dir", "target", "endpoint", "profiles_file", "apply", "run_id")
+COMMON = COMMON_PARAMETERS
 
 
 class RunError(RuntimeError):

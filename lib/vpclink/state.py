@@ -31,6 +31,9 @@ VERIFY_MIME = "application/vnd.vpclink.verify+json"
 
 STATUSES = ("pending", "running", "ok", "failed", "skipped")
 
+# The parameters every phase notebook declares (then the phase's INPUTS); the runner sets them all.
+COMMON_PARAMETERS = ("params_file", "run_dir", "target", "endpoint", "profiles_file", "apply", "run_id")
+
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
