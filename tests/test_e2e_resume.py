@@ -7,6 +7,7 @@ interface per side, one route per destination per side, no duplicate rule. Runs 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import nbformat
 import pytest
 from runbook_support import EXAMPLE, Emulator, assert_one_link, succeeded
 from vpclink.state import RunStateError
@@ -103,6 +105,10 @@ def test_a_run_killed_mid_phase_resumes_from_its_records_and_converges(emu: Emul
                10, "account B's route request to complete")
 
     run_dir = next(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
+    # what a killed runner cannot clean up: its kernels' sockets and its copy of the emulator's keys
+    killed = nbformat.read(str(run_dir / "04_routes.ipynb"), as_version=4)
+    shutil.rmtree(Path(killed.metadata.papermill.parameters["profiles_file"]).parent)
+    shutil.rmtree(kernel_dir)
     before = {p.name: p.started for p in load_run(run_dir).phases if p.status == "ok"}
     assert set(before) == {"preflight", "initiator", "acceptor", "connect"}
     resumed = subprocess.run([VPCLINK, "run", "--resume", str(run_dir)], capture_output=True, text=True, timeout=600)

@@ -186,6 +186,7 @@ class EmulatorServer(socketserver.ThreadingTCPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+        self.app.store.close()
 
 
 def make_server(db: str | None = None, world: dict[str, Any] | None = None, host: str = "127.0.0.1",
