@@ -119,6 +119,8 @@ def test_pasted_yaml_with_an_unquoted_uid_and_spaces_is_accepted():
     ({"vrouter_id": ["vrt-m5e1tutorialvrt1qd00001"]}, "vrouter_id", "must be a string"),
     ({"peer_name": "bob"}, "peer_name", "unknown key"),
     ({"vpclink_peer_card": 2}, "vpclink_peer_card", "format version"),
+    ({"phases_done": ["preflight", "launch"]}, "phases_done", "list of phase names"),
+    ({"phases_done": "preflight"}, "phases_done", "list of phase names"),
 ])
 def test_a_bad_card_is_refused_naming_the_key(changes, field, words):
     with pytest.raises(PeerCardError) as e:
@@ -185,4 +187,27 @@ def test_a_written_card_holds_only_the_documented_keys(tmp_path):
     path = peercard.write(initiator_card(), tmp_path / "a.json")
     assert set(json.loads(path.read_text())) == {
         "vpclink_peer_card", "link", "role", "account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id",
-        "router_interface_id", "security_group_id", "instance_ip", "created"}
+        "router_interface_id", "security_group_id", "instance_ip", "created", "phases_done"}
+
+
+def test_a_card_says_which_phases_its_side_has_completed(tmp_path):
+    card = peercard.from_outputs(PARAMS, "initiator", OUTPUTS, created=CREATED,
+                                 phases_done=["initiator", "preflight", "teardown"])
+    assert card.phases_done == ("preflight", "initiator")          # run order; teardown is no phase of a run
+    again = peercard.read(peercard.write(card, tmp_path))
+    assert again == card and again.phases_done == ("preflight", "initiator")
+    run = {"params": {"link": PARAMS.link, "initiator": dataclasses.asdict(INITIATOR),
+                      "acceptor": dataclasses.asdict(ACCEPTOR)}, "outputs": OUTPUTS,
+           "phases": [{"name": "preflight", "status": "ok"}, {"name": "initiator", "status": "ok"},
+                      {"name": "acceptor", "status": "skipped"}, {"name": "connect", "status": "waiting"}]}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    assert peercard.from_run(tmp_path, "initiator").phases_done == ("preflight", "initiator")
+    (tmp_path / "run.json").write_text(json.dumps({**run, "dry_run": True}))
+    assert peercard.from_run(tmp_path, "initiator").phases_done == ()   # a plan did nothing
+
+
+def test_the_file_digest_is_what_sha256sum_shows(tmp_path):
+    import hashlib
+    path = peercard.write(initiator_card(), tmp_path)
+    assert peercard.file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert peercard.file_digest(path).startswith(initiator_card().fingerprint)

@@ -13,7 +13,13 @@ often it fires. Effects:
 * ``fail_after_commit``: apply and commit the change, then lose the response (drop the
   connection, or answer with ``code``/``status`` when given).
 * ``stale_read``: serve reads as of ``lag_s`` seconds ago, while the rule is younger than
-  ``for_s`` seconds (default: as long as it exists).
+  ``for_s`` seconds (default: as long as it exists). It selects reads only (changes always see
+  the present), so a mutating call neither triggers nor counts toward it.
+
+Rules and their counters live in the store, so they survive a restart. The journal entry of a
+request names every rule that acted on it (``fault``: ``"<id>:<name or effect>"``); after a
+``fail_after_commit`` it also says ``committed: true`` with the status the client saw
+(``0``/``Dropped`` for a dropped connection).
 """
 
 from __future__ import annotations

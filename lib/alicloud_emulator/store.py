@@ -93,6 +93,9 @@ class Store:
     def __init__(self, path: str | None = None):
         self.path = path
         self._lock = threading.RLock()
+        self._pending: list[str] = []  # journal entries of reads, oldest first, not yet written
+        self._closed = threading.Event()
+        self._worker: threading.Thread | None = None
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         if path:
@@ -100,6 +103,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # see _background
         self._db.executescript(_SCHEMA)
+        self._offset = float(self.meta("clock_offset", 0.0))
         version = self.meta("schema_version")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
@@ -107,10 +111,6 @@ class Store:
             raise RuntimeError(f"{path}: written by a newer emulator (schema {version} > {SCHEMA_VERSION})")
         elif int(version) < 2:
             self._migrate_history_out()
-        self._offset = float(self.meta("clock_offset", 0.0))
-        self._pending: list[str] = []  # journal entries of reads, oldest first, not yet written
-        self._closed = threading.Event()
-        self._worker: threading.Thread | None = None
         if path:
             self._worker = threading.Thread(target=self._background, name="store-background", daemon=True)
             self._worker.start()
@@ -200,7 +200,10 @@ class Store:
             checkpointer.close()
 
     def close(self) -> None:
+        """Write what is buffered and close; closing twice is harmless."""
         with self._lock:
+            if self._closed.is_set():
+                return
             self.flush()
             self._closed.set()
         if self._worker is not None:

@@ -8,7 +8,8 @@ Everything else reaches the emulator over HTTP through the official SDKs, as it 
 cloud. The world it starts with is built from the parameters (:func:`world_for`); for the tutorial's
 example it is exactly the emulator's built-in world. :func:`attach` uses an emulator that is already
 running. Both read the accounts from the control API and write a credential profiles file, named as
-the parameters name the profiles, into a private temporary directory outside the records.
+the parameters name the profiles, into a private temporary directory outside the records. With two
+operators (``side``) the file holds that side's profile only, as the operator's own would.
 """
 
 from __future__ import annotations
@@ -159,13 +160,13 @@ def _base_url(url: str) -> tuple[str, str]:
     return f"http://{host}:{parsed.port}", f"{host}:{parsed.port}"
 
 
-def _owners(base_url: str, params: LinkParams) -> dict[Role, dict[str, Any]]:
-    """The emulator account that owns each side's VPC, checked against the parameters."""
+def _owners(base_url: str, params: LinkParams, roles: tuple[Role, ...] = ROLES) -> dict[Role, dict[str, Any]]:
+    """The emulator account that owns each side's VPC (of ``roles``), checked against the parameters."""
     accounts = _control(base_url, "accounts")["accounts"]
     state = _control(base_url, "state")["accounts"]
     owners: dict[Role, dict[str, Any]] = {}
     problems: list[str] = []
-    for role in ROLES:
+    for role in roles:
         side = params.side(role)
         owner = None
         for account in accounts:
@@ -201,12 +202,19 @@ class WorldMismatch(TargetError):
         super().__init__("the emulator's world does not match the parameters:\n  " + "\n  ".join(problems))
 
 
+def _roles(side: Role | None) -> tuple[Role, ...]:
+    if side is not None and side not in ROLES:
+        raise TargetError(f"side {side!r}: expected one of {', '.join(ROLES)}")
+    return (side,) if side else ROLES
+
+
 def _profiles_target(base_url: str, endpoint: str, params: LinkParams, emulator: str,
-                     close: Callable[[], None] | None = None) -> Target:
-    owners = _owners(base_url, params)
+                     close: Callable[[], None] | None = None, side: Role | None = None) -> Target:
+    roles = _roles(side)
+    owners = _owners(base_url, params, roles)
     directory = tempfile.mkdtemp(prefix="vpclink-profiles-")   # mode 0700, outside the records
     profiles: list[AkProfile] = []
-    for role in ROLES:
+    for role in roles:
         side, account = params.side(role), owners[role]
         if side.profile not in {p.name for p in profiles}:
             profiles.append(AkProfile(side.profile, account["access_key_id"], account["access_key_secret"], side.region))
@@ -222,16 +230,21 @@ def _profiles_target(base_url: str, endpoint: str, params: LinkParams, emulator:
                   control_url=base_url, secrets=found, _close=_close)
 
 
-def attach(url: str, params: LinkParams) -> Target:
-    """Use an emulator that is already running, taking the accounts from its control API."""
+def attach(url: str, params: LinkParams, side: Role | None = None) -> Target:
+    """Use an emulator that is already running, taking the accounts from its control API
+    (``side``'s only, for one of two operators)."""
     base_url, endpoint = _base_url(url)
+    _roles(side)
     _control(base_url, "health")
-    return _profiles_target(base_url, endpoint, params, emulator=base_url)
+    return _profiles_target(base_url, endpoint, params, emulator=base_url, side=side)
 
 
-def start(params: LinkParams, records: str | Path, *, timing_scale: float | None = None) -> Target:
+def start(params: LinkParams, records: str | Path, *, timing_scale: float | None = None,
+          side: Role | None = None) -> Target:
     """Serve the emulator in this process over ``<records>/.emulator/state.db``; a new database
-    starts with :func:`world_for` the parameters, an existing one keeps its state."""
+    starts with :func:`world_for` the parameters, an existing one keeps its state. Two operators
+    rehearsing on one machine share it by using the same records directory."""
+    _roles(side)
     from alicloud_emulator.server import make_server
     from alicloud_emulator.world import WorldError
 
@@ -248,7 +261,7 @@ def start(params: LinkParams, records: str | Path, *, timing_scale: float | None
         server.app.store.close()
 
     try:
-        return _profiles_target(server.url, server.endpoint, params, emulator="embedded", close=_stop)
+        return _profiles_target(server.url, server.endpoint, params, emulator="embedded", close=_stop, side=side)
     except WorldMismatch as e:
         _stop()
         raise TargetError(f"{e}\nThe emulator state in {directory} was built for other parameters; "

@@ -11,7 +11,12 @@ Format: JSON (YAML is accepted when pasting)::
     {"vpclink_peer_card": 1, "link": "tutorial-qingdao-beijing", "role": "initiator",
      "account_uid": "1637243907412983", "region": "cn-qingdao", "vpc_id": "vpc-...",
      "vpc_cidr": "192.168.0.0/16", "vrouter_id": "vrt-...", "router_interface_id": "ri-...",
-     "security_group_id": "sg-...", "instance_ip": "192.168.1.10", "created": "2026-01-01T00:00:00Z"}
+     "security_group_id": "sg-...", "instance_ip": "192.168.1.10", "created": "2026-01-01T00:00:00Z",
+     "phases_done": ["preflight", "initiator"]}
+
+``phases_done`` lists the phases the side has completed when it wrote the card, so the other side can
+tell what its operator must still do (e.g. whether the peer's routes and rules are in place before a
+failed ping is called a failure).
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import yaml
 
 from vpclink.params import ROLES, FieldError, LinkParams, Role
+from vpclink.phases import PHASES
 from vpclink.ids import parse_account_uid
 from vpclink.peervalues import Local, check_values, utc_now
 from vpclink.secretlike import credential_key, looks_like_credential
@@ -38,6 +44,7 @@ _VERSION_KEY = "vpclink_peer_card"
 _REQUIRED = ("link", "role", "account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id", "created")
 _OPTIONAL = ("router_interface_id", "security_group_id", "instance_ip")   # known after later phases
 _PEER_FIELDS = ("account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id") + _OPTIONAL
+_PROGRESS = "phases_done"
 _LINK = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,63}")     # as params' link rule
 
 
@@ -66,6 +73,7 @@ class PeerCard:
     router_interface_id: str | None = None
     security_group_id: str | None = None
     instance_ip: str | None = None
+    phases_done: tuple[str, ...] = ()      # the phases the side had completed, in run order
 
     def __post_init__(self) -> None:
         if problems := _problems(asdict(self)):
@@ -87,18 +95,27 @@ class PeerCard:
         return f"{self.link}/{self.role} created {self.created} (sha256 {self.fingerprint})"
 
     def file_name(self) -> str:
-        return f"{self.link}-{self.role}.peercard.json"
+        return file_name(self.link, self.role)
+
+
+def file_name(link: str, role: str) -> str:
+    """The file name of ``role``'s card (in its run directory, and as sent)."""
+    return f"{link}-{role}.peercard.json"
 
 
 def _problems(data: Mapping[str, Any], local: Local = Local()) -> list[FieldError]:
     """Everything wrong with a card's key/value mapping (version key excluded)."""
     errors: list[FieldError] = []
-    known = set(_REQUIRED) | set(_OPTIONAL)
+    known = set(_REQUIRED) | set(_OPTIONAL) | {_PROGRESS}
     for key in data:
         if key not in known:
             why = ("a peer card never carries credentials" if credential_key(key)
                    else "unknown key")
-            errors.append(FieldError(str(key), f"{why}; a card holds only: {', '.join(_REQUIRED + _OPTIONAL)}"))
+            errors.append(FieldError(str(key), f"{why}; a card holds only: "
+                                               f"{', '.join(_REQUIRED + _OPTIONAL + (_PROGRESS,))}"))
+    progress = data.get(_PROGRESS) or ()
+    if not isinstance(progress, (list, tuple)) or any(p not in PHASES for p in progress):
+        errors.append(FieldError(_PROGRESS, f"must be a list of phase names ({', '.join(PHASES)})"))
     strings: dict[str, str] = {}
     for key in _REQUIRED + _OPTIONAL:
         value = data.get(key)
@@ -161,6 +178,8 @@ def from_dict(data: Any, source: str = "<peer card>", *, expect_role: Role | Non
                                          f"{expect_link!r}"))
     if errors:
         raise PeerCardError(source, errors)
+    if _PROGRESS in body:
+        body[_PROGRESS] = tuple(body[_PROGRESS] or ())
     return PeerCard(**body)
 
 
@@ -202,7 +221,7 @@ def write(card: PeerCard, path: str | os.PathLike[str]) -> Path:
 
 
 def _card(link: str, role: Role, side: Mapping[str, Any], outputs: Mapping[str, Any],
-          created: str | None) -> PeerCard:
+          created: str | None, phases_done: Iterable[str] = ()) -> PeerCard:
     def output(name: str) -> Any:
         return outputs.get(f"{role}_{name}") or None
 
@@ -215,17 +234,25 @@ def _card(link: str, role: Role, side: Mapping[str, Any], outputs: Mapping[str, 
         link=link, role=role, account_uid=str(uid), region=side["region"], vpc_id=side["vpc_id"],
         vpc_cidr=side["vpc_cidr"], vrouter_id=output("vrouter_id"), created=created or utc_now(),
         router_interface_id=output("router_interface_id"),
-        security_group_id=side.get("security_group_id") or None, instance_ip=output("instance_ip"))
+        security_group_id=side.get("security_group_id") or None, instance_ip=output("instance_ip"),
+        phases_done=tuple(p for p in PHASES if p in set(phases_done)))
 
 
 def from_outputs(params: LinkParams, role: Role, outputs: Mapping[str, Any], *,
-                 created: str | None = None) -> PeerCard:
-    """``role``'s card from the parameters and the (merged) outputs of the phases run so far."""
-    return _card(params.link, role, asdict(params.side(role)), outputs, created)
+                 created: str | None = None, phases_done: Iterable[str] = ()) -> PeerCard:
+    """``role``'s card from the parameters and the (merged) outputs of the phases run so far;
+    ``phases_done``: the phases that side has completed."""
+    return _card(params.link, role, asdict(params.side(role)), outputs, created, phases_done)
 
 
 def from_run(run_dir: str | os.PathLike[str], role: Role) -> PeerCard:
     """``role``'s card from a run directory's ``run.json`` (parameters as loaded, merged outputs)."""
     run = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
     params = run["params"]
-    return _card(params["link"], role, params[role], run.get("outputs") or {}, None)
+    done = [] if run.get("dry_run") else [p.get("name") for p in run.get("phases") or [] if p.get("status") == "ok"]
+    return _card(params["link"], role, params[role], run.get("outputs") or {}, None, done)
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a card file as received (``sha256sum`` shows the same), for the records."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -46,7 +46,9 @@ FIELDS: dict[str, PeerField] = {f.name: f for f in (
 # credentials cannot describe (``phases.lookup`` raises MissingInput for them). Phases not listed
 # need none.
 _NEEDED: dict[str, tuple[str, ...]] = {
-    "initiator": ("account_uid", "region", "vrouter_id"),              # Opposite* at creation
+    # The initiator is created first, knowing only the peer's region (as in the console); the peer's
+    # account and VRouter are added later ("Add Acceptor" in connect), or at creation when known.
+    "initiator": ("region",),
     "acceptor": ("account_uid", "region", "vrouter_id", "router_interface_id"),
     "connect": ("account_uid", "region", "vrouter_id", "router_interface_id"),  # Opposite* fields
     "routes": ("vpc_cidr",),                                           # destination

@@ -7,6 +7,10 @@ its ``parameters`` cell, so every executed notebook shows the inputs it received
 the runner reads the outputs the notebook recorded, updates ``run.json`` atomically, renders the
 notebook to HTML and refreshes ``index.html``. A failed phase stops the run; ``--resume`` runs the
 phases that are not ``ok`` yet, from the records alone, and converges because every phase does.
+
+Two operators (``RunState.side``): only the phases of that side run, each notebook gets the side and
+the other side's latest peer card, and a phase that needs the other operator's part first ends the
+run as ``waiting`` (exit code 3) with what that operator must do and how to resume.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ from .params import LinkParams
 from .picture import link_svg
 from .records import HtmlRenderer, SecretHit, new_run_dir, scan_for_secrets, write_index
 from .state import (
+    CARD_MIME,
     COMMON_PARAMETERS,
     IDENTITIES_MIME,
     OUTPUTS_MIME,
     PARAMS_COPY,
+    PEER_MIME,
+    STEPS_MIME,
     PhaseRecord,
     RunState,
-    read_record,
+    read_records,
     save,
     utc_now,
 )
@@ -41,6 +48,7 @@ from .targets import Target
 
 TEARDOWN = "teardown"
 COMMON = COMMON_PARAMETERS
+WAITING = "WaitingForPeer"        # the exception a phase notebook raises to wait for the other operator
 
 
 class RunError(RuntimeError):
@@ -73,22 +81,29 @@ def select(from_phase: str | None = None, to_phase: str | None = None) -> list[s
 class RunResult:
     run_dir: Path
     state: RunState
-    exit_code: int                       # 0 success, 1 failure
+    exit_code: int                       # 0 success, 1 failure, 3 waiting for the other operator
     message: str
     ran: list[str] = field(default_factory=list)    # the phases executed by this invocation
     secret_hits: list[SecretHit] = field(default_factory=list)
 
 
+def side_phases(names: list[str], side: str) -> list[str]:
+    """Those of ``names`` that act in ``side``'s account (all of them for one operator, side "")."""
+    return [n for n in names if not side or side in phases.get(n).SIDES]
+
+
 def new_run(records: str | Path, params_file: str | Path, params: LinkParams, target: Target, *,
-            planned: list[str], selected: list[str], dry_run: bool = False) -> tuple[Path, RunState]:
+            planned: list[str], selected: list[str], dry_run: bool = False,
+            side: str = "") -> tuple[Path, RunState]:
     """A new run directory with a copy of the parameters and a ``run.json`` listing ``planned``
-    phases; those not in ``selected`` are marked skipped."""
+    phases; those not in ``selected``, or not of ``side`` (two operators), are marked skipped."""
     run_dir = new_run_dir(records, params.link)
     shutil.copyfile(params_file, run_dir / PARAMS_COPY)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    selected = side_phases(selected, side)
     state = RunState(run_id=f"{stamp}-{uuid.uuid4().hex[:8]}", link=params.link, params_file=str(params_file),
                      params=dataclasses.asdict(params), target=target.name, emulator=target.emulator,
-                     endpoint=target.endpoint, dry_run=dry_run,
+                     endpoint=target.endpoint, dry_run=dry_run, side=side,
                      phases=[PhaseRecord(name, notebook_name(name), "pending" if name in selected else "skipped")
                              for name in planned])
     save(run_dir, state)
@@ -120,6 +135,7 @@ class Runner:
         """Run the phases of ``todo`` that are not ok yet (or are in ``rerun``), in order."""
         run_dir = Path(run_dir)
         state.endpoint, state.result = self.target.endpoint, "running"
+        todo = side_phases(todo, state.side)   # never the other operator's phases
         for name in todo:
             if not state.has_phase(name):
                 state.phases.append(PhaseRecord(name, notebook_name(name)))
@@ -159,7 +175,11 @@ class Runner:
     def _conclude(self, run_dir: Path, state: RunState, params: LinkParams, failed: PhaseRecord | None,
                   todo: list[str]) -> RunResult:
         outputs = state.merged_outputs()
-        if failed is not None:
+        if failed is not None and failed.status == "waiting":
+            state.result = "waiting"
+            message = (f"{failed.name} waits for the other operator: {failed.error}\n"
+                       f"  record: {run_dir / failed.notebook.replace('.ipynb', '.html')}")
+        elif failed is not None:
             state.result = "failed"
             message = (f"{failed.name} failed: {failed.error}\n  record: {run_dir / failed.notebook.replace('.ipynb', '.html')}\n"
                        f"  resume: vpclink run --resume {run_dir}")
@@ -180,7 +200,8 @@ class Runner:
             message = ("secrets of the credentials were found in the records (delete them now):\n"
                        + "\n".join(f"  {h.file}: {h.label}" for h in hits))
         ok = state.result in ("verified", "planned", "torn down", "ok")
-        return RunResult(run_dir, state, 0 if ok else 1, message, secret_hits=hits)
+        code = 0 if ok else 3 if state.result == "waiting" else 1
+        return RunResult(run_dir, state, code, message, secret_hits=hits)
 
     def _finish(self, run_dir: Path, state: RunState, params: LinkParams) -> list[SecretHit]:
         """run.json and index.html as the run ends, then the secret scan over everything written."""
@@ -202,10 +223,12 @@ class Runner:
         missing = [k for k in COMMON if k not in declared]
         if missing:
             raise RunError(f"{source.name}: its parameters cell does not define {', '.join(missing)}")
+        card = state.peer_cards[-1]["file"] if state.peer_cards else ""
         values: dict[str, Any] = {
             "params_file": str((run_dir / PARAMS_COPY).resolve()), "run_dir": str(run_dir.resolve()),
             "target": self.target.name, "endpoint": self.target.endpoint,
             "profiles_file": self.target.profiles_file, "apply": not state.dry_run, "run_id": state.run_id,
+            "interactive": False, "side": state.side, "peer_card": str((run_dir / card).resolve()) if card else "",
         }
         earlier = {}
         for p in state.phases:
@@ -251,26 +274,33 @@ class Runner:
                                        engine_name=self._engine, km=kernel, progress_bar=False,
                                        log_output=self.verbose, execution_timeout=self.cell_timeout)
         except PapermillExecutionError as e:
-            record.status, record.error = "failed", f"{e.ename}: {e.evalue}"
+            if e.ename == WAITING:
+                record.status, record.error = "waiting", e.evalue
+            else:
+                record.status, record.error = "failed", f"{e.ename}: {e.evalue}"
         except Exception as e:  # a dead kernel, a timeout: the record says so, the run stops
             record.status, record.error = "failed", f"{type(e).__name__}: {e}"
         else:
             record.status = "ok"
         # What the notebook recorded, even if a later cell failed: a failed ping still has results.
-        recorded = read_record(out, OUTPUTS_MIME) if out.exists() else None
+        found = read_records(out, OUTPUTS_MIME, IDENTITIES_MIME, PEER_MIME, STEPS_MIME, CARD_MIME) if out.exists() else {}
+        recorded = found.get(OUTPUTS_MIME)
         if isinstance(recorded, dict):
             record.outputs = dict(recorded.get("outputs") or {})
         elif record.status == "ok":
             record.status, record.error = "failed", f"{out.name} recorded no outputs"
-        identities = read_record(out, IDENTITIES_MIME) if record.status == "ok" else None
+        identities = found.get(IDENTITIES_MIME) if record.status == "ok" else None
         if identities:
-            state.identities = identities
+            state.identities.update(identities)
+        record.peer = {k: v for k, v in (found.get(PEER_MIME) or {}).items() if k not in ("phase", "side")}
+        record.steps = list((found.get(STEPS_MIME) or {}).get("steps") or [])
+        record.card = {k: v for k, v in (found.get(CARD_MIME) or {}).items() if k != "card"}
         record.ended, record.seconds = utc_now(), round(time.perf_counter() - began, 2)
         state.outputs = state.merged_outputs()
         save(run_dir, state)
         self._render(out)
         write_index(run_dir, state, link_svg(params, state.observed_outputs()))
-        status = "ok" if record.status == "ok" else "FAILED"
+        status = {"ok": "ok", "waiting": "WAITING"}.get(record.status, "FAILED")
         self.log(f"  {phases.NOTEBOOKS[record.name]:<20} {status:<6} {record.seconds:6.1f} s"
                  + (f"  {record.error.splitlines()[0] if record.error else ''}" if record.status != "ok" else ""))
 

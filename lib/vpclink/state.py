@@ -28,11 +28,16 @@ OUTPUTS_MIME = "application/vnd.vpclink.outputs+json"
 PLAN_MIME = "application/vnd.vpclink.plan+json"
 IDENTITIES_MIME = "application/vnd.vpclink.identities+json"
 VERIFY_MIME = "application/vnd.vpclink.verify+json"
+PEER_MIME = "application/vnd.vpclink.peer+json"      # the peer's values a phase used, their source and card
+STEPS_MIME = "application/vnd.vpclink.steps+json"    # when each step of the phase ran
+CARD_MIME = "application/vnd.vpclink.card+json"      # the peer card the phase exported (two operators)
 
-STATUSES = ("pending", "running", "ok", "failed", "skipped")
+# "waiting": the phase needs the other operator's part first (two operators); resuming continues it.
+STATUSES = ("pending", "running", "ok", "failed", "skipped", "waiting")
 
 # The parameters every phase notebook declares (then the phase's INPUTS); the runner sets them all.
-COMMON_PARAMETERS = ("params_file", "run_dir", "target", "endpoint", "profiles_file", "apply", "run_id")
+COMMON_PARAMETERS = ("params_file", "run_dir", "target", "endpoint", "profiles_file", "apply", "run_id",
+                     "interactive", "side", "peer_card")
 
 
 def utc_now() -> str:
@@ -51,6 +56,9 @@ class PhaseRecord:
     inputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     attempts: list[dict[str, Any]] = field(default_factory=list)   # earlier, unfinished or failed tries
+    peer: dict[str, Any] = field(default_factory=dict)      # the other side's values used, source, card
+    steps: list[dict[str, Any]] = field(default_factory=list)      # {step, started, ended} in order
+    card: dict[str, Any] = field(default_factory=dict)      # this side's peer card as exported after it
 
 
 @dataclass
@@ -63,11 +71,13 @@ class RunState:
     emulator: str = ""                 # "embedded", or the URL of an emulator that was already running
     endpoint: str = ""                 # host:port the notebooks used last
     dry_run: bool = False
+    side: str = ""                     # "" one operator with both accounts; else the only side acted in
+    peer_cards: list[dict[str, Any]] = field(default_factory=list)   # the other side's cards imported
     created: str = field(default_factory=utc_now)
     identities: dict[str, Any] = field(default_factory=dict)
     phases: list[PhaseRecord] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
-    result: str = "running"            # "running" | "verified" | "ok" | "failed" | "not verified"
+    result: str = "running"            # "running" | "verified" | "ok" | "failed" | "not verified" | "waiting"
 
     def phase(self, name: str) -> PhaseRecord:
         for p in self.phases:
@@ -100,7 +110,8 @@ class RunState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunState":
         data = dict(data)
-        phases = [PhaseRecord(**p) for p in data.pop("phases", [])]
+        known_phase = set(PhaseRecord.__dataclass_fields__)
+        phases = [PhaseRecord(**{k: v for k, v in p.items() if k in known_phase}) for p in data.pop("phases", [])]
         known = {f for f in cls.__dataclass_fields__}
         return cls(phases=phases, **{k: v for k, v in data.items() if k in known})
 
@@ -143,14 +154,20 @@ def load(run_dir: str | Path) -> RunState:
 
 def read_record(notebook: "str | Path | nbformat.NotebookNode", mime: str) -> Any | None:
     """The last value a notebook displayed with ``mime``, or None. Works on any saved notebook."""
+    return read_records(notebook, mime).get(mime)
+
+
+def read_records(notebook: "str | Path | nbformat.NotebookNode", *mimes: str) -> dict[str, Any]:
+    """The last value a notebook displayed with each of ``mimes`` (absent ones left out)."""
     import nbformat  # imported here: kernels load this module, and nbformat costs them ~1 s
 
     nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
-    found = None
+    found: dict[str, Any] = {}
     for cell in nb.cells:
         for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
             data = out.get("data") or {}
-            if mime in data:
-                value = data[mime]
-                found = json.loads(value) if isinstance(value, str) else value
+            for mime in mimes:
+                if mime in data:
+                    value = data[mime]
+                    found[mime] = json.loads(value) if isinstance(value, str) else value
     return found

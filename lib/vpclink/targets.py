@@ -85,8 +85,9 @@ def profile_secrets(profiles_file: str | Path | None, names: list[str]) -> list[
     return secrets
 
 
-def alibabacloud(params: LinkParams, profiles_file: str = "") -> Target:
-    """The real cloud, with the credential profiles named in the parameters."""
-    names = sorted({params.side(r).profile for r in ROLES})
+def alibabacloud(params: LinkParams, profiles_file: str = "", side: str | None = None) -> Target:
+    """The real cloud, with the credential profiles named in the parameters (``side``'s only, for
+    one of two operators: the other profile need not exist)."""
+    names = sorted({params.side(r).profile for r in ROLES if side in (None, "", r)})
     return Target("alibabacloud", endpoint="", profiles_file=profiles_file,
                   secrets=profile_secrets(profiles_file or None, names))

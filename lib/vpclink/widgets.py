@@ -248,3 +248,19 @@ def ask(phase: str, role: Role, known: Mapping[str, Any], *, interactive: bool |
             f"The {phase} phase on the {role} side needs the {peer}'s values", field_errors(errors, peer),
             f"Pass them as notebook parameters (papermill -p NAME VALUE) or import the {peer}'s peer card.")
     return PeerForm(phase, role, fields, initial, local=local, link=link, on_confirm=on_confirm)
+
+
+def settled(phase: str, role: Role, known: Mapping[str, Any], *, sg_mode: str = "cidr",
+            card: peercard.PeerCard | None = None) -> PeerForm:
+    """The peer values at hand for ``phase`` on ``role``'s side, settled as they are: no form and no
+    error for what is missing. For a plan that calls no API, where nothing uses them yet."""
+    peer = peer_of(role)
+    fields = needed(phase, sg_mode=sg_mode)
+    carried = card.values() if card else {}
+    from_params = {name: _strip(known.get(input_key(peer, name))) for name in fields}
+    values = {name: from_params[name] or carried.get(name, "") for name in fields}
+    values = {name: value for name, value in values.items() if value}
+    used_card = card is not None and any(name in values and not from_params[name] for name in fields)
+    result = PeerValues(peer, values, "peer card" if used_card else "parameters",
+                        card=card.describe() if used_card and card else None)
+    return PeerForm(phase, role, fields, values, settled=result)

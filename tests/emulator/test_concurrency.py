@@ -13,7 +13,7 @@ from alibabacloud_vpc20160428.client import Client as VpcClient
 
 from .support import SG_A, EmulatorProcess, create_initiator, hammer, interfaces
 
-CALLS = 15
+CALLS = 12
 
 
 def _check_rules(ecs: EcsClient, workers: int) -> None:
@@ -39,11 +39,15 @@ def test_threads_hammering_one_emulator(emu):
 
 
 def test_processes_hammering_one_emulator_with_a_database(tmp_path):
+    """One process per notebook kernel. The forkserver starts them without the parent's threads
+    and with the SDK already imported once."""
     server = EmulatorProcess(tmp_path, tmp_path / "shared.db").start()
     try:
         a = server.account("account-a")
-        workers = 4
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        workers = 3
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([hammer.__module__])
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
             futures = [pool.submit(hammer, server.endpoint, a["access_key_id"], a["access_key_secret"], w, CALLS)
                        for w in range(workers)]
             results = [f.result(timeout=120) for f in futures]

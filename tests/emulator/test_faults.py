@@ -8,6 +8,9 @@ from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from alibabacloud_vpc20160428 import models as vpc_models
 from darabonba.exceptions import UnretryableException
 
+from alicloud_emulator.world import default_world, with_timing
+
+from .conftest import start_emulator
 from .support import connect_pair, control_status, create_initiator, interfaces
 
 
@@ -113,19 +116,26 @@ def test_fail_after_commit_can_answer_with_an_error_instead(emu, a):
     assert (entry["status"], entry["error_code"], entry["committed"]) == (503, "ServiceUnavailable", True)
 
 
-def test_stale_read_serves_the_state_before_a_transition(slow_emu):
-    emu = slow_emu
+@pytest.fixture
+def long_connect():
+    """Connecting takes a virtual minute: wide margins, whatever the machine's load."""
+    e = start_emulator(with_timing(default_world(), scale=0, router_interface_connect=60))
+    yield e
+    e.server.stop()
+
+
+def test_stale_read_serves_the_state_before_a_transition(long_connect):
+    emu = long_connect
     a, b = emu.side("account-a", "cn-qingdao"), emu.side("account-b", "cn-beijing")
     ri_a, _ = connect_pair(a.vpc, b.vpc, a.uid, b.uid)
     assert interfaces(a.vpc, "cn-qingdao")[ri_a].status == "Connecting"
-    connect_s = slow_emu.control("world")["timing"]["router_interface_connect"]
-    emu.advance(connect_s + 1)
+    emu.advance(61)
     assert interfaces(a.vpc, "cn-qingdao")[ri_a].status == "Active"
-    emu.faults({"action": "DescribeRouterInterfaces", "effect": "stale_read", "lag_s": 3, "for_s": 10})
-    assert interfaces(a.vpc, "cn-qingdao")[ri_a].status == "Connecting"  # as of 3 s ago
+    emu.faults({"action": "DescribeRouterInterfaces", "effect": "stale_read", "lag_s": 30, "for_s": 100})
+    assert interfaces(a.vpc, "cn-qingdao")[ri_a].status == "Connecting"  # as of 30 s ago
     newer = create_initiator(a.vpc, name="newer")  # writes see the present
-    assert newer not in interfaces(a.vpc, "cn-qingdao")  # created less than 3 s ago: not visible yet
-    emu.advance(11)  # the rule's window is over
+    assert newer not in interfaces(a.vpc, "cn-qingdao")  # created less than 30 s ago: not visible yet
+    emu.advance(101)  # the rule's window is over
     fresh = interfaces(a.vpc, "cn-qingdao")
     assert fresh[ri_a].status == "Active" and newer in fresh
     marks = _faults_in_journal(emu, "DescribeRouterInterfaces")

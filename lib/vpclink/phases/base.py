@@ -35,6 +35,14 @@ class PhaseContext:
     progress: Progress = field(default_factory=Progress)
     # What apply found beyond its outputs (command output, say), for verify() and the record.
     results: dict[str, Any] = field(default_factory=dict)
+    # Two operators: the one side this run acts in (None: one operator holds both accounts), and the
+    # phases the other side has completed according to its peer card (None: not known).
+    side: Role | None = None
+    peer_progress: tuple[str, ...] | None = None
+
+    def acting(self, sides: tuple[Role, ...]) -> tuple[Role, ...]:
+        """Those of a phase's ``sides`` this run acts in: all of them, or only ``side``."""
+        return tuple(r for r in sides if self.side is None or r == self.side)
 
     def input(self, key: str) -> Any:
         """An earlier phase's output, or None when absent or empty (papermill's defaults are "")."""
@@ -76,6 +84,11 @@ class ParameterMismatch(PhaseError):
         super().__init__(f"{len(errors)} parameter(s) do not match the cloud:\n{lines}")
 
 
+class WaitingForPeer(PhaseError):
+    """Two operators: this step needs the other operator's part first. Not a failure: the run stops,
+    the message says what the other operator must do next, and resuming continues from here."""
+
+
 class MissingInput(PhaseError):
     def __init__(self, key: str, phase: str, produced_by: str):
         self.key = key
@@ -85,6 +98,18 @@ class MissingInput(PhaseError):
 
 def peer_role(role: Role) -> Role:
     return "acceptor" if role == "initiator" else "initiator"
+
+
+def key_owner(key: str) -> Role | None:
+    """The side an output key belongs to: the role it names first (``ping_acceptor_to_initiator``
+    is the acceptor's), or None for a key of the link (``connection_status``, ``verified``)."""
+    named = sorted((key.find(role), role) for role in ("initiator", "acceptor") if role in key)
+    return named[0][1] if named else None
+
+
+def side_outputs(outputs: tuple[str, ...], side: Role | None) -> tuple[str, ...]:
+    """The output keys a run acting only in ``side`` produces (all of them when ``side`` is None)."""
+    return tuple(k for k in outputs if side is None or key_owner(k) in (None, side))
 
 
 # -- names the runbook puts on what it creates --------------------------------------------------

@@ -10,6 +10,11 @@ Converges from any state: fields already set are not modified again; an Active l
 an interface someone deactivated (Inactive) is activated again. The Opposite* fields can only be
 changed while an interface is Idle, so a connected interface pointing elsewhere is an error for a
 person to resolve.
+
+Two operators (``ctx.side``): each reads only its own interface and knows the peer's from its card.
+The acceptor's operator only adds the initiator (its output is its interface's status, Idle until
+the initiator connects); the initiator's operator adds the acceptor, connects, and waits until its
+own interface is Active.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from ..params import Role
 from ..retries import CONNECT_NOT_SET
 from ..waits import GONE, wait_for
 from . import lookup
-from .base import PhaseContext, PhaseError, Step, peer_role, reads_only, ri_name, write_once
+from .base import MissingInput, PhaseContext, PhaseError, Step, peer_role, reads_only, ri_name, write_once
 
 NAME = "connect"
 SIDES: tuple[Role, ...] = ("acceptor", "initiator")
@@ -35,8 +40,16 @@ ACTIVE = "Active"
 
 
 def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
+    """Both interfaces: as described, on the sides this run acts in; by ID alone on the other."""
     out = {}
+    acting = ctx.acting(SIDES)
     for role in ("initiator", "acceptor"):
+        if role not in acting:
+            ri_id = ctx.input(f"{role}_router_interface_id")
+            if not ri_id:
+                raise MissingInput(f"{role}_router_interface_id", ctx.phase, role)
+            out[role] = {"RouterInterfaceId": str(ri_id)}
+            continue
         ri = lookup.router_interface(ctx, role)
         if ri is None:
             raise PhaseError(f"the {role} router interface ({ri_name(ctx.params, role)}) does not exist; "
@@ -59,12 +72,13 @@ def _differences(ri: dict[str, Any], wanted: dict[str, str]) -> list[str]:
 @reads_only
 def plan(ctx: PhaseContext) -> list[Step]:
     ris = _interfaces(ctx)
+    acting = ctx.acting(SIDES)
     a, b = ris["initiator"], ris["acceptor"]
-    if a.get("Status") == ACTIVE and b.get("Status") == ACTIVE:
-        return [Step("initiator", "ConnectRouterInterface", f"{a['RouterInterfaceId']} <-> {b['RouterInterfaceId']}",
-                     "exists", "Active on both sides")]
+    if all(ris[role].get("Status") == ACTIVE for role in acting):
+        return [Step(acting[-1], "ConnectRouterInterface", f"{a['RouterInterfaceId']} <-> {b['RouterInterfaceId']}",
+                     "exists", "Active on both sides" if len(acting) == 2 else "Active")]
     steps = []
-    for role in SIDES:
+    for role in acting:
         ri = ris[role]
         diff = _differences(ri, _wanted(ctx, role, ris))
         target = f"router interface {ri['RouterInterfaceId']}"
@@ -75,26 +89,37 @@ def plan(ctx: PhaseContext) -> list[Step]:
         else:
             steps.append(Step(role, "ModifyRouterInterfaceAttribute", target, "check",
                               f"cannot change while {ri.get('Status')}: {'; '.join(diff)}"))
-    for role in ("initiator", "acceptor"):
+    if "initiator" not in acting:
+        return steps   # the initiator's operator connects
+    for role in _in_order(acting):
         if ris[role].get("Status") == "Inactive":
             steps.append(Step(role, "ActivateRouterInterface", ris[role]["RouterInterfaceId"], "connect", "Inactive"))
     if a.get("Status") == "Idle":
         steps.append(Step("initiator", "ConnectRouterInterface", a["RouterInterfaceId"], "connect",
                           f"to {b['RouterInterfaceId']}"))
     steps += [Step(role, "DescribeRouterInterfaces", ris[role]["RouterInterfaceId"], "wait", "until Active")
-              for role in ("initiator", "acceptor")]
+              for role in _in_order(acting)]
     return steps
+
+
+def _in_order(acting: tuple[Role, ...]) -> list[Role]:
+    """The initiator first: it connects, and the acceptor follows."""
+    return [role for role in ("initiator", "acceptor") if role in acting]
 
 
 def apply(ctx: PhaseContext) -> dict[str, Any]:
     ris = _interfaces(ctx)
-    for role in SIDES:  # the acceptor first: Connect checks both sides' Opposite* fields
+    acting = ctx.acting(SIDES)
+    for role in acting:  # the acceptor first: Connect checks both sides' Opposite* fields
         _set_opposite(ctx, role, ris)
+    if "initiator" not in acting:
+        # "Add Initiator" is the acceptor's whole part; its interface stays Idle until the initiator connects
+        return {"connection_status": lookup.ri_status(ctx, "acceptor", ris["acceptor"]["RouterInterfaceId"])}
     a_id = ris["initiator"]["RouterInterfaceId"]
     status = lookup.ri_status(ctx, "initiator", a_id)
     if status == "Idle":
         _connect(ctx, a_id)
-    for role in ("initiator", "acceptor"):
+    for role in _in_order(acting):
         ri_id = ris[role]["RouterInterfaceId"]
         state = _wait_stable(ctx, role, ri_id)
         if state == "Inactive":
@@ -154,7 +179,7 @@ def _wait_active(ctx: PhaseContext, role: Role, ri_id: str) -> None:
 @reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
-    for role in ("initiator", "acceptor"):
+    for role in _in_order(ctx.acting(SIDES)):
         ri = lookup.router_interface(ctx, role) or {}
         rows.append({"side": role, "router_interface_id": ri.get("RouterInterfaceId", ""),
                      "status": ri.get("Status", "missing"), "opposite_interface_id": ri.get("OppositeInterfaceId", ""),

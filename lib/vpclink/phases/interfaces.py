@@ -42,14 +42,27 @@ def create_request(ctx: PhaseContext, role: Role, replaces: str | None = None) -
     deleted, so that the new create does not reuse (and replay) that one's ClientToken."""
     side, peer = ctx.params.side(role), ctx.params.peer(role)
     opposite_ri = peer_interface_id(ctx, role) if role == "acceptor" else None
+    router, owner = _opposite_router(ctx, role)
     return vpc.CreateRouterInterfaceRequest(
         region_id=side.region, role=API_ROLE[role], router_type="VRouter", router_id=lookup.vrouter_id(ctx, role),
-        spec=spec(ctx, role), opposite_region_id=peer.region, opposite_router_type="VRouter",
-        opposite_router_id=lookup.vrouter_id(ctx, peer_role(role)),
-        opposite_interface_owner_id=lookup.account_uid(ctx, peer_role(role)), opposite_interface_id=opposite_ri,
+        spec=spec(ctx, role), opposite_region_id=peer.region, opposite_router_type="VRouter" if router else None,
+        opposite_router_id=router, opposite_interface_owner_id=owner, opposite_interface_id=opposite_ri,
         name=ri_name(ctx.params, role), description=ri_description(ctx.params, role),
         instance_charge_type="PostPaid",
         client_token=ctx.token(role, "create-router-interface" + (f" after {replaces}" if replaces else "")))
+
+
+def _opposite_router(ctx: PhaseContext, role: Role) -> tuple[str | None, str | None]:
+    """The peer's VRouter and account for the create. The acceptor must name them; the initiator,
+    created first, may not know them yet when each account has its own operator: the connect phase
+    adds them ("Add Acceptor"). The API takes the account only together with the router."""
+    peer = peer_role(role)
+    try:
+        return lookup.vrouter_id(ctx, peer), lookup.account_uid(ctx, peer)
+    except MissingInput:
+        if role == "acceptor":
+            raise
+        return None, None
 
 
 def check_found(ctx: PhaseContext, role: Role, ri: dict[str, Any]) -> None:
@@ -85,8 +98,10 @@ def plan_side(ctx: PhaseContext, role: Role) -> list[Step]:
         return [Step(role, "CreateRouterInterface", target, "exists", f"{ri['RouterInterfaceId']} ({ri.get('Status')})")]
     try:
         req = create_request(ctx, role)
-        detail = (f"{req.role} {req.spec} on {req.router_id} to {req.opposite_router_id} in {req.opposite_region_id} "
-                  f"(account {req.opposite_interface_owner_id}), pay-as-you-go")
+        opposite = (f"{req.opposite_router_id} in {req.opposite_region_id} (account {req.opposite_interface_owner_id})"
+                    if req.opposite_router_id else
+                    f"{req.opposite_region_id} (the peer's VRouter and account are added in the connect phase)")
+        detail = f"{req.role} {req.spec} on {req.router_id} to {opposite}, pay-as-you-go"
     except MissingInput as e:
         detail = f"needs {e.key} (an earlier phase's output)"
     steps = []

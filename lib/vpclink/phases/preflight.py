@@ -138,12 +138,19 @@ def _route_conflicts(ctx: PhaseContext, role: Role, vswitch_cidrs: list[str]) ->
 
 
 def _inspect(ctx: PhaseContext) -> dict[Role, Facts]:
-    facts = {role: _inspect_side(ctx, role) for role in SIDES}
-    a, b = facts["initiator"], facts["acceptor"]
-    if a.account_uid and a.account_uid == b.account_uid:
-        b.errors.append(FieldError("acceptor.profile", f"profiles {ctx.params.initiator.profile!r} and "
-                                   f"{ctx.params.acceptor.profile!r} both sign in as account {a.account_uid}; "
-                                   "the acceptor must be another Alibaba Cloud account"))
+    facts = {role: _inspect_side(ctx, role) for role in ctx.acting(SIDES)}
+    if len(facts) == 2:
+        a, b = facts["initiator"], facts["acceptor"]
+        if a.account_uid and a.account_uid == b.account_uid:
+            b.errors.append(FieldError("acceptor.profile", f"profiles {ctx.params.initiator.profile!r} and "
+                                       f"{ctx.params.acceptor.profile!r} both sign in as account {a.account_uid}; "
+                                       "the acceptor must be another Alibaba Cloud account"))
+    for role, f in facts.items():     # one operator: the other account is known only by its declared UID
+        peer = ctx.params.peer(role)
+        if len(facts) == 1 and f.account_uid and f.account_uid == peer.account_uid:
+            f.errors.append(FieldError(f"{role}.profile", f"profile {ctx.params.side(role).profile!r} signs in as "
+                                       f"account {f.account_uid}, which the parameters give as the "
+                                       f"{peer.role}'s; the two sides must be different accounts"))
     return facts
 
 
@@ -174,6 +181,7 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
     errors = [e for f in facts.values() for e in f.errors]
     if errors:
         raise ParameterMismatch(errors)
+    ctx.results["facts"] = facts      # verify shows these: this phase changes nothing, so a re-read would agree
     out: dict[str, Any] = {}
     for role, f in facts.items():
         out.update({f"{role}_account_uid": f.account_uid, f"{role}_vrouter_id": f.vrouter_id,
@@ -184,7 +192,7 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
 @reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
-    for role, f in _inspect(ctx).items():
+    for role, f in (ctx.results.get("facts") or _inspect(ctx)).items():
         side = ctx.params.side(role)
         rows.append({"side": role, "account_uid": f.account_uid, "arn": f.arn, "region": side.region,
                      "vpc_id": side.vpc_id, "vpc_cidr": f.vpc_cidr, "vrouter_id": f.vrouter_id,

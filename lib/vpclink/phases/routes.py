@@ -8,6 +8,10 @@ at a time, so each entry is awaited before the next, and the API's "busy" answer
 
 An entry with the same destination and our interface as next hop is reused; an entry with the
 same destination and any other next hop is somebody else's route and is never replaced.
+
+Two operators (``ctx.side``): each routes on its own side only, and only once its interface is
+Active: the API refuses a route through an interface that is not, and only the initiator's operator
+can connect. Before that the phase waits for the peer (``WaitingForPeer``) instead of failing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from ..cloud import CloudError
 from ..params import Role
 from ..waits import wait_for
 from . import lookup
-from .base import PhaseContext, PhaseError, Step, marker, reads_only, ri_name
+from .base import PhaseContext, PhaseError, Step, WaitingForPeer, marker, reads_only, ri_name
 
 NAME = "routes"
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
@@ -59,10 +63,26 @@ def _conflict(role: Role, i: int, dest: str, table: str, others: list[dict[str, 
                       f"a route. Remove that route entry or route another destination")
 
 
+def connected(ctx: PhaseContext, role: Role, ri_id: str) -> None:
+    """Two operators: stop until the initiator's operator has connected the link."""
+    if ctx.side is None:
+        return
+    status = lookup.ri_status(ctx, role, ri_id)
+    if status == "Active":
+        return
+    if role == "acceptor":
+        raise WaitingForPeer(
+            f"the acceptor router interface {ri_id} is {status}, not Active: the initiator's operator has not "
+            "connected the link yet, and a route needs an Active interface. Next, the initiator's operator adds "
+            "the acceptor and initiates the connection (resuming their run with this side's peer card)")
+    raise PhaseError(f"the initiator router interface {ri_id} is {status}, not Active: run the connect phase "
+                     "on this side first (it adds the acceptor and initiates the connection)")
+
+
 @reads_only
 def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
-    for role in SIDES:
+    for role in ctx.acting(SIDES):
         table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
         for i, dest in enumerate(ctx.params.routes.get(role, ())):
             ours, others = classify(ctx, role, table, dest, ri_id)
@@ -79,8 +99,9 @@ def plan(ctx: PhaseContext) -> list[Step]:
 
 def apply(ctx: PhaseContext) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for role in SIDES:
+    for role in ctx.acting(SIDES):
         table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
+        connected(ctx, role, ri_id)
         out[f"{role}_route_entry_ids"] = [_ensure(ctx, role, i, dest, table, ri_id)
                                           for i, dest in enumerate(ctx.params.routes.get(role, ()))]
     return out
@@ -115,7 +136,7 @@ def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id:
 @reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
-    for role in SIDES:
+    for role in ctx.acting(SIDES):
         table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
         for dest in ctx.params.routes.get(role, ()):
             ours, _ = classify(ctx, role, table, dest, ri_id)

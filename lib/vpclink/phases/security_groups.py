@@ -106,7 +106,7 @@ def _find(perm: Permission, rules: list[dict[str, Any]]) -> dict[str, Any] | Non
 @reads_only
 def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
-    for role in SIDES:
+    for role in ctx.acting(SIDES):
         rules = _rules(ctx, role)
         target = f"security group {ctx.params.side(role).security_group_id}"
         for perm in desired(ctx, role):
@@ -117,7 +117,7 @@ def plan(ctx: PhaseContext) -> list[Step]:
 
 
 def apply(ctx: PhaseContext) -> dict[str, Any]:
-    return {f"{role}_rule_ids": _ensure(ctx, role) for role in SIDES}
+    return {f"{role}_rule_ids": _ensure(ctx, role) for role in ctx.acting(SIDES)}
 
 
 def _ensure(ctx: PhaseContext, role: Role) -> list[str]:
@@ -142,14 +142,17 @@ def _ensure(ctx: PhaseContext, role: Role) -> list[str]:
         wait_for(visible, what="the new rules of security group", resource_id=side.security_group_id,
                  expected=("present",), timeout=VISIBLE_TIMEOUT, progress=ctx.progress, clock=ctx.cloud.clock,
                  goal="visible")
+    # verify shows the rules as read here, after the change: reading them again would show the same
+    ctx.results.setdefault("rules", {})[role] = list(rules)
     return [str(_find(p, rules)["SecurityGroupRuleId"]) for p in perms]  # type: ignore[index]
 
 
 @reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
-    for role in SIDES:
-        rules = _rules(ctx, role)
+    for role in ctx.acting(SIDES):
+        rules = ctx.results.get("rules", {}).get(role)
+        rules = rules if rules is not None else _rules(ctx, role)
         for perm in desired(ctx, role):
             found = _find(perm, rules) or {}
             rows.append({"side": role, "security_group_id": ctx.params.side(role).security_group_id,

@@ -11,7 +11,8 @@
 
 Each step reads first and does only what is left, so teardown converges when run twice or after
 a partial run. It never touches what it did not create: interfaces are found by their IDs from
-earlier phases or by the runbook's name, routes and rules by the runbook's marks.
+earlier phases or by the runbook's name, routes and rules by the runbook's marks. With two operators
+(``ctx.side``) each removes its own side's rules, routes and interface.
 """
 
 from __future__ import annotations
@@ -66,14 +67,14 @@ def _our_routes(ctx: PhaseContext, role: Role, ri_id: str) -> tuple[str, list[di
 
 
 def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
-    return {role: ri for role in SIDES if (ri := lookup.router_interface(ctx, role)) is not None}
+    return {role: ri for role in ctx.acting(SIDES) if (ri := lookup.router_interface(ctx, role)) is not None}
 
 
 # -- plan ---------------------------------------------------------------------------------------
 @reads_only
 def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
-    for role in SIDES:
+    for role in ctx.acting(SIDES):
         for r in _our_rules(ctx, role):
             steps.append(Step(role, "RevokeSecurityGroup", f"security group {ctx.params.side(role).security_group_id}",
                               "delete", f"{r.get('SecurityGroupRuleId')}: {r.get('IpProtocol')} {r.get('PortRange')} "
@@ -103,15 +104,15 @@ def plan(ctx: PhaseContext) -> list[Step]:
 
 # -- apply --------------------------------------------------------------------------------------
 def apply(ctx: PhaseContext) -> dict[str, Any]:
-    for role in SIDES:
+    for role in ctx.acting(SIDES):
         _revoke_rules(ctx, role)
     ris = _interfaces(ctx)
     for role, ri in ris.items():
         _delete_routes(ctx, role, ri["RouterInterfaceId"])
-    for role in SIDES:  # the initiator first: deactivating it ends the connection
+    for role in ctx.acting(SIDES):  # the initiator first: deactivating it ends the connection
         if role in ris:
             _deactivate(ctx, role, ris[role]["RouterInterfaceId"])
-    for role in SIDES:
+    for role in ctx.acting(SIDES):
         if role in ris:
             _delete_interface(ctx, role, ris[role]["RouterInterfaceId"])
     return {"teardown_complete": _nothing_left(ctx)}
@@ -192,7 +193,7 @@ def _delete_interface(ctx: PhaseContext, role: Role, ri_id: str) -> None:
 
 
 def _nothing_left(ctx: PhaseContext) -> bool:
-    if any(_our_rules(ctx, role) for role in SIDES):
+    if any(_our_rules(ctx, role) for role in ctx.acting(SIDES)):
         return False
     return not _interfaces(ctx)
 
@@ -201,7 +202,7 @@ def _nothing_left(ctx: PhaseContext) -> bool:
 @reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
-    for role in SIDES:
+    for role in ctx.acting(SIDES):
         rules = _our_rules(ctx, role)
         ri = lookup.router_interface(ctx, role)
         routes = _our_routes(ctx, role, ri["RouterInterfaceId"])[1] if ri else []

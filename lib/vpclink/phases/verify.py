@@ -9,6 +9,11 @@ the record.
 
 Every run pings afresh: the ClientToken of a RunCommand protects one apply against duplicate
 sends, but a later verify (after a fix, say) must not replay an old result.
+
+Two operators (``ctx.side``): each pings from its own instance to the peer's IP (from its card), and
+the link is ``verified`` when that direction is ok: a ping's reply crosses the link the other way, so
+one direction proves both routes and both security groups. A failed ping while the peer's card shows
+that its operator has not added its routes and rules yet is a wait for the peer, not a failure.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from alibabacloud_ecs20140526 import models as ecs
 from ..params import Role
 from ..waits import wait_for
 from . import lookup
-from .base import PhaseContext, Step, peer_role, reads_only
+from .base import PhaseContext, Step, WaitingForPeer, peer_role, reads_only
 
 NAME = "verify"
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
@@ -41,10 +46,14 @@ def command(ctx: PhaseContext, peer_ip: str) -> str:
     return f"ping -c {int(ctx.params.verify.ping_count)} -W 2 {peer_ip}"
 
 
+# The peer's phases that must be done before its side lets a ping through (two operators).
+PEER_PREREQUISITES = ("routes", "security_groups")
+
+
 @reads_only
 def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
-    for role in SIDES:
+    for role in ctx.acting(SIDES):
         instance_id = ctx.params.side(role).instance_id
         peer_ip = lookup.instance_ip(ctx, peer_role(role))
         if not instance_id or not peer_ip:
@@ -59,14 +68,35 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
     attempt = uuid.uuid4().hex[:12]
     out: dict[str, Any] = {}
     pings = []
-    for role in SIDES:
+    acting = ctx.acting(SIDES)
+    for role in acting:
         result = _ping(ctx, role, attempt)
         pings.append(result)
         out[_key(role)] = result["result"]
         out[f"{_key(role)}_output"] = result["output"]
-    out["verified"] = all(out[_key(role)] == "ok" for role in SIDES)
+    out["verified"] = all(out[_key(role)] == "ok" for role in acting)
     ctx.results["pings"] = pings
+    if ctx.side is not None and not out["verified"]:
+        _peer_not_ready(ctx, out)
     return out
+
+
+def _peer_not_ready(ctx: PhaseContext, out: dict[str, Any]) -> None:
+    """Two operators: a failed ping before the peer's routes and rules exist means wait, not fail."""
+    done = ctx.peer_progress
+    if done is None:
+        return   # the peer's progress is unknown (values typed in a form): the failure stands
+    lacking = [p for p in PEER_PREREQUISITES if p not in done]
+    if not lacking:
+        return
+    side: Role = ctx.side  # type: ignore[assignment]
+    peer = peer_role(side)
+    raise WaitingForPeer(
+        f"the ping from the {side}'s instance to the {peer}'s did not pass ({out[_key(side)]}), as expected: the "
+        f"{peer}'s peer card shows that its operator has not done the {' and '.join(lacking)} phase(s) yet "
+        f"(done: {', '.join(done) or 'nothing'}). Next, the {peer}'s operator resumes their run: it adds their "
+        f"routes and rules and verifies the link from their side. To verify from this side too, resume this "
+        f"run with their newer card")
 
 
 def _ping(ctx: PhaseContext, role: Role, attempt: str) -> dict[str, Any]:
@@ -111,7 +141,7 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     """The pings of the last apply in this context, re-read from Cloud Assistant."""
     pings = ctx.results.get("pings")
     if not pings:
-        return [{"direction": _key(role), "result": "not run"} for role in SIDES]
+        return [{"direction": _key(role), "result": "not run"} for role in ctx.acting(SIDES)]
     rows = []
     for p in pings:
         if p["invoke_id"]:
