@@ -104,3 +104,31 @@ def without_history(state: dict[str, Any]) -> dict[str, Any]:
     """The accounts' resources without Cloud Assistant history (the cloud keeps invocations too)."""
     return {a: {t: items for t, items in types.items() if t not in ("invocation", "command")}
             for a, types in state.items()}
+
+
+def side_profiles(emu: Emulator, path: Path, roles: tuple[str, ...]) -> Path:
+    """A credential profiles file holding only the profiles of ``roles`` (the example's names), as an
+    operator who holds only that account would have."""
+    from vpclink.profiles import AkProfile, write_profiles
+
+    accounts = {a["name"]: a for a in emu.control("accounts")["accounts"]}
+    names = {"initiator": ("vpclink-a", "account-a", "cn-qingdao"), "acceptor": ("vpclink-b", "account-b", "cn-beijing")}
+    profiles = []
+    for role in roles:
+        profile, account, region = names[role]
+        a = accounts[account]
+        profiles.append(AkProfile(profile, a["access_key_id"], a["access_key_secret"], region))
+    return write_profiles(path, profiles)
+
+
+def run_cells(phase: Any) -> None:
+    """The cells of a phase notebook, in order, on a ``vpclink.notebook.Phase`` (no kernel needed)."""
+    phase.show_setting()
+    phase.use_peer(phase.ask_peer())
+    phase.plan()
+    phase.apply()
+    phase.verify()
+    phase.outputs()
+    phase.export_card()
+    phase.ledger()
+    phase.check()

@@ -101,7 +101,10 @@ def test_the_records_show_every_phase_its_inputs_and_the_identities(first_run: t
     assert {e["phase"] for e in ledger} == set(phases.PHASES)
     assert all(e["request_id"] for e in ledger if e["outcome"] == "ok")
     uids = {"initiator": "1637243907412983", "acceptor": "1589430122237715"}
-    assert all(e["account_uid"] == uids[e["side"]] for e in ledger if e["phase"] == "preflight")
+    # every line names the acting account; STS is asked once per side, in preflight, never again
+    assert all(e["account_uid"] == uids[e["side"]] for e in ledger), [e for e in ledger if not e["account_uid"]]
+    assert sorted((e["phase"], e["side"]) for e in ledger if e["action"] == "GetCallerIdentity") == [
+        ("preflight", "acceptor"), ("preflight", "initiator")]
     index = (run_dir / "index.html").read_text()
     assert "<svg" in index and "connection: Active" in index and "ping A → B: ok" in index
     assert all(f'href="{p.notebook}"' in index for p in state.phases)

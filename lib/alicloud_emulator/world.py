@@ -110,8 +110,8 @@ def _fixed_id(value: Any, prefix: str, where: str, ids: set[str]) -> None:
     """A fixed ID must look like the cloud's and be unique in the world."""
     if value is None:
         return
-    if not isinstance(value, str) or not re.fullmatch(re.escape(prefix) + r"[a-z0-9]{8,30}", value):
-        raise WorldError(f"{where}: {value!r} is not an ID of the form {prefix}<8-30 lowercase letters or digits>")
+    if not isinstance(value, str) or not re.fullmatch(re.escape(prefix) + r"[a-z0-9]{8,32}", value):
+        raise WorldError(f"{where}: {value!r} is not an ID of the form {prefix}<8-32 lowercase letters or digits>")
     if value in ids:
         raise WorldError(f"{where}: {value!r} is used twice")
     ids.add(value)

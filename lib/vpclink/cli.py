@@ -1,7 +1,9 @@
 """``vpclink``: run, plan, check and tear down a link between two VPCs of different accounts.
 
 Exit codes: 0 success (``run``: the link verifies), 1 the run failed (the record says where and
-why, and the command to resume is printed), 2 invalid input (parameters, options, a run directory).
+why, and the command to resume is printed), 2 invalid input (parameters, options, a run directory,
+a peer card), 3 waiting for the other operator (two operators, ``--side``: what they must do next
+and the command to resume are printed).
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import embedded, phases
-from .params import LinkParams, ParamsError, format_errors, load
+from . import embedded, peercard, peerexchange, phases
+from .params import ROLES, LinkParams, ParamsError, format_errors, load
+from .peervalues import Local
 from .runner import TEARDOWN, RunError, Runner, RunResult, new_run, select
 from .state import PARAMS_COPY, PLAN_MIME, RUN_FILE, RunState, RunStateError, read_record
 from .state import load as load_state
 from .targets import Target, TargetError, alibabacloud
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -42,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--notebooks", metavar="DIR", help="the phase notebooks (default: the project's notebooks/)")
         p.add_argument("-v", "--verbose", action="store_true", help="stream the notebooks' output while they run")
 
+    def side_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--side", choices=ROLES,
+                       help="two operators, one account each: run only this side's phases and steps, with "
+                            "only its credential profile; each side exports a peer card for the other")
+        p.add_argument("--peer-card", metavar="FILE",
+                       help="the other side's peer card (its .peercard.json); with --resume, a newer one")
+
     run = sub.add_parser("run", help="run every phase and verify the link")
     run.add_argument("params", nargs="?", metavar="PARAMS", help="the link's parameter file (YAML)")
     target_options(run)
@@ -49,10 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--to", dest="to_phase", metavar="PHASE", help="stop after this phase")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its records")
     run.add_argument("--dry-run", action="store_true", help="plan every phase; no mutating call")
+    side_options(run)
 
     plan = sub.add_parser("plan", help="what each phase would do against the current state (no mutating call)")
     plan.add_argument("params", metavar="PARAMS")
     target_options(plan)
+    side_options(plan)
 
     check = sub.add_parser("check", help="validate a parameter file without any API call")
     check.add_argument("params", metavar="PARAMS")
@@ -60,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     teardown = sub.add_parser("teardown", help="remove what the runbook created, in reverse order")
     teardown.add_argument("source", metavar="PARAMS|RUN_DIR")
     target_options(teardown)
+    teardown.add_argument("--side", choices=ROLES, help="two operators: remove only this side's rules, routes "
+                                                       "and router interface, with its profile only")
 
     emu = sub.add_parser("emulator", help="the embedded emulator's state")
     emu_sub = emu.add_subparsers(dest="emulator_command", required=True, metavar="ACTION")
@@ -106,15 +120,46 @@ def _target(args: argparse.Namespace, params: LinkParams, records: Path, recorde
     """The target of a command: the options, else what the run being continued used."""
     name = args.target or (recorded.target if recorded else "emulator")
     url = args.emulator or (recorded.emulator if recorded and recorded.emulator not in ("", "embedded") else None)
+    side = _side(args, recorded) or None
     if name == "alibabacloud":
         if args.emulator:
             raise UsageError("--emulator and --target alibabacloud exclude each other")
-        return alibabacloud(params)
+        return alibabacloud(params, side=side)
     if recorded is not None and recorded.target != name:
         raise UsageError(f"this run used --target {recorded.target}; it cannot continue on {name}")
     if url:
-        return embedded.attach(url, params)
-    return embedded.start(params, records)
+        return embedded.attach(url, params, side=side)
+    return embedded.start(params, records, side=side)
+
+
+def _side(args: argparse.Namespace, recorded: RunState | None = None) -> str:
+    """The side of a two-operator run ("" for one operator): the option, else the run's."""
+    side = getattr(args, "side", None) or ""
+    if recorded is not None:
+        if side and side != recorded.side:
+            raise UsageError(f"--side {side}: this run is the {recorded.side or 'one-operator'} run "
+                             f"{'of the ' + recorded.side + ' side' if recorded.side else 'of both sides'}")
+        side = recorded.side
+    if getattr(args, "peer_card", None) and not side:
+        raise UsageError("--peer-card: a peer card is for two operators; give --side initiator or --side acceptor")
+    return side
+
+
+def _import_card(args: argparse.Namespace, run_dir: Path, state: RunState, params: LinkParams) -> None:
+    """Keep the other side's card (``--peer-card``) in the run directory; the notebooks use the latest."""
+    if not getattr(args, "peer_card", None):
+        return
+    own = params.side(state.side)  # type: ignore[arg-type]
+    uid = (state.identities.get(state.side) or {}).get("AccountId") or own.account_uid
+    try:
+        record = peerexchange.import_card(run_dir, args.peer_card, side=state.side, link=params.link,  # type: ignore[arg-type]
+                                          local=Local(account_uid=uid, vpc_cidr=own.vpc_cidr))
+    except FileNotFoundError:
+        raise UsageError(f"--peer-card {args.peer_card}: no such file") from None
+    except peercard.PeerCardError as e:
+        raise UsageError(f"--peer-card {e}") from None
+    if not state.peer_cards or state.peer_cards[-1]["sha256"] != record["sha256"]:
+        state.peer_cards.append(record)
 
 
 def _resumable(run_dir: str) -> tuple[Path, RunState, LinkParams]:
@@ -129,23 +174,29 @@ def _resumable(run_dir: str) -> tuple[Path, RunState, LinkParams]:
     return path, state, _load_params(str(copy))
 
 
-def _header(out: Callable[[str], None], verb: str, params: LinkParams, target: Target, run_dir: Path) -> None:
+def _header(out: Callable[[str], None], verb: str, params: LinkParams, target: Target, run_dir: Path,
+            side: str = "") -> None:
     where = {"embedded": "the embedded emulator", "": "Alibaba Cloud"}.get(target.emulator, f"the emulator at {target.emulator}")
-    out(f"vpclink {verb}: link {params.link} on {where}")
+    who = f", {side} side only (profile {params.side(side).profile})" if side else ""  # type: ignore[arg-type]
+    out(f"vpclink {verb}: link {params.link} on {where}{who}")
     out(f"  records: {run_dir}")
 
 
 def _summary(out: Callable[[str], None], result: RunResult) -> int:
     state: RunState = result.state
     outputs = state.observed_outputs()
-    if "ping_initiator_to_acceptor" in outputs and TEARDOWN not in result.ran:
-        out(f"  ping initiator -> acceptor: {outputs.get('ping_initiator_to_acceptor')}; "
-            f"acceptor -> initiator: {outputs.get('ping_acceptor_to_initiator')}")
+    pings = [(key.removeprefix("ping_").replace("_to_", " -> "), outputs[key])
+             for key in ("ping_initiator_to_acceptor", "ping_acceptor_to_initiator") if key in outputs]
+    if pings and TEARDOWN not in result.ran:
+        out("  ping " + "; ".join(f"{direction}: {value}" for direction, value in pings))
     total = sum(p.seconds or 0 for p in state.phases if p.name in result.ran)
     out(f"  result: {state.result} ({total:.1f} s in notebooks); {result.message.splitlines()[0]}")
     for line in result.message.splitlines()[1:]:
         out(line)
     out(f"  records: {result.run_dir / 'index.html'}")
+    card = result.run_dir / peercard.file_name(state.link, state.side) if state.side else None
+    if card is not None and card.exists() and TEARDOWN not in result.ran:
+        out(f"  this side's peer card, for the other operator: {card}")
     return result.exit_code
 
 
@@ -178,9 +229,11 @@ def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         # A run that starts later than preflight still runs it first: it only reads, and gives the
         # later phases the IDs they need.
         todo = selected if selected[0] == "preflight" else ["preflight", *selected]
+        side = _side(args)
         run_dir, state = new_run(records, args.params, params, target, planned=list(phases.PHASES),
-                                 selected=todo, dry_run=dry)
-        _header(out, "plan" if dry else "run", params, target, run_dir)
+                                 selected=todo, dry_run=dry, side=side)
+        _import_card(args, run_dir, state, params)
+        _header(out, "plan" if dry else "run", params, target, run_dir, state.side)
         result = runner.execute(run_dir, state, todo, params)
         if dry:
             _print_plans(out, run_dir, state)
@@ -198,8 +251,9 @@ def _resume(args: argparse.Namespace, out: Callable[[str], None], selected: list
     rerun = frozenset(selected) if args.from_phase else frozenset()
     with ExitStack() as stack:
         target = stack.enter_context(_target(args, params, run_dir.parent, state))
+        _import_card(args, run_dir, state, params)
         runner = Runner(target, notebooks_dir=args.notebooks, log=out, verbose=args.verbose)
-        _header(out, "run (resumed)", params, target, run_dir)
+        _header(out, "run (resumed)", params, target, run_dir, state.side)
         result = runner.execute(run_dir, state, todo, params, rerun=rerun)
         return _summary(out, result)
 
@@ -236,10 +290,11 @@ def _teardown(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             params = _load_params(str(source))
             target = stack.enter_context(_target(args, params, Path(args.records)))
             todo = ["preflight", TEARDOWN]
-            run_dir, state = new_run(args.records, source, params, target, planned=todo, selected=todo)
+            run_dir, state = new_run(args.records, source, params, target, planned=todo, selected=todo,
+                                     side=_side(args))
             rerun = frozenset()
         runner = Runner(target, notebooks_dir=args.notebooks, log=out, verbose=args.verbose)
-        _header(out, "teardown", params, target, run_dir)
+        _header(out, "teardown", params, target, run_dir, state.side)
         return _summary(out, runner.execute(run_dir, state, todo, params, rerun=rerun))
 
 

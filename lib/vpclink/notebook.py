@@ -34,12 +34,14 @@ from . import params as params_module
 from .cloud import Cloud
 from .ledger import Ledger
 from .params import ROLES, Role
-from .peervalues import Local, PeerValues, needed, peer_of
+from .peervalues import Local, needed, peer_of
+from .phases import lookup
 from .phases.base import PhaseContext, Step, WaitingForPeer, rows_frame, side_outputs, steps_frame
 from .picture import link_svg
 from .runrecord import PhaseRecorder, RecordError, existing
+from .ledger import utc_now   # milliseconds: steps often take less than a second
 from .state import (CARD_MIME, COMMON_PARAMETERS, IDENTITIES_MIME, LEDGER_FILE, OUTPUTS_MIME, PEER_MIME, PLAN_MIME,
-                    RUN_FILE, STEPS_MIME, VERIFY_MIME, RunState, RunStateError, utc_now)
+                    STEPS_MIME, VERIFY_MIME, RunState, RunStateError)
 from .waits import Progress
 
 TARGETS = ("", "emulator", "alibabacloud")
@@ -191,8 +193,8 @@ class Phase:
         except RunStateError:
             return None
         if run is not None and run.link != self.params.link:
-            raise NotebookParameterError(f"run_dir: {self.run_dir} records link {run.link!r}, not "
-                                         f"{self.params.link!r} of {self.params.link!r}'s parameter file")
+            raise NotebookParameterError(f"run_dir: {self.run_dir} records link {run.link!r}, but the parameter "
+                                         f"file is for link {self.params.link!r}; give another run_dir")
         return run
 
     def _inputs(self, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,7 +225,10 @@ class Phase:
         except FileNotFoundError:
             raise NotebookParameterError(f"peer_card: {path} does not exist; give the path of the "
                                          f"{self.peer}'s .peercard.json file") from None
-        self.card_file = Path(path).name
+        try:     # as the run's records name it (a copy in the run directory), else its file name
+            self.card_file = str(Path(path).resolve().relative_to(self.run_dir.resolve())) if self.run_dir else Path(path).name
+        except ValueError:
+            self.card_file = Path(path).name
         self.card_sha256 = peercard.file_digest(path)
 
     @contextmanager
@@ -302,13 +307,13 @@ class Phase:
             fields = peerexchange.missing_fields(e.errors, self.peer)  # type: ignore[arg-type]
             own = self._own_card_path()
             text = (peerexchange.missing_message(self.name, self.side, e.errors) + "\nNext, "
-                    + peerexchange.next_for_peer(self.peer, fields, str(own) if own and own.exists() else None))  # type: ignore[arg-type]
+                    + peerexchange.next_for_peer(self.peer, fields, own.name if own else None))  # type: ignore[arg-type]
             waiting = self._waiting(text, needs_card=True)
             if self.recorder:
                 self.recorder.finish("waiting", str(waiting))
             raise waiting from None
 
-    def use_peer(self, peer: "PeerForm | None") -> PeerValues | None:
+    def use_peer(self, peer: "PeerForm | None") -> None:
         """Take the confirmed values: print them (plain text, for every record), check them against the
         parameter file, pass them to the phase, and record them with their source, time and card."""
         if peer is None:
@@ -317,7 +322,7 @@ class Phase:
                           "both accounts itself.")
             else:
                 _markdown(f"This phase acts in the {self.peer}'s account only: its operator runs it.")
-            return None
+            return
         values = peer.result()        # while a form is not confirmed: an error naming each parameter
         with self._recorded():
             peerexchange.check_against_params(self.params, self.side, values.values,  # type: ignore[arg-type]
@@ -336,7 +341,6 @@ class Phase:
             card = self.peer_record.get("card") if self.card else None
             self.recorder.update(peer=self.peer_record, inputs=dict(self.inputs),
                                  peer_card={k: card[k] for k in ("file", "sha256", "describes")} if card else None)
-        return values
 
     def plan(self) -> Any:
         """The steps apply would take, as a table (read-only)."""
@@ -405,11 +409,15 @@ class Phase:
         if self.side is None:
             _markdown("One operator holds both accounts: there is no peer card to send.")
             return None
+        if self.name == "teardown":
+            _markdown("Nothing to send after a teardown: the other operator tears down their own side.")
+            return None
         known: dict[str, Any] = dict(self.run.merged_outputs()) if self.run else {}
         known.update({k: v for k, v in self.inputs.items() if k.startswith(f"{self.side}_")})
         known.update(self.outputs_)
         done = self._phases_done()
         with self._step("peer card"):
+            self._read_own(known)
             try:
                 card = peercard.from_outputs(self.params, self.side, known, phases_done=done)
             except peercard.PeerCardError as e:
@@ -463,6 +471,20 @@ class Phase:
             self.recorder.finish("ok")
 
     # -- helpers ------------------------------------------------------------------------------
+    def _read_own(self, known: dict[str, Any]) -> None:
+        """This side's values for its card that no phase of the run has output yet (a notebook run on
+        its own, without preflight), read from the cloud: reads only, and only what is missing."""
+        if self.cloud is None or self.side not in self.acting:
+            return
+        side: Role = self.side  # type: ignore[assignment]
+        readers = {"account_uid": lambda: self.cloud.account_uid(side),  # type: ignore[union-attr]
+                   "vrouter_id": lambda: lookup.vrouter_id(self.ctx, side),
+                   "instance_ip": lambda: lookup.instance_ip(self.ctx, side)}
+        with self.cloud.read_only():
+            for name, read in readers.items():
+                if not _present(known.get(f"{side}_{name}")):
+                    known[f"{side}_{name}"] = read()
+
     def _record_steps(self) -> None:
         _record(STEPS_MIME, {"phase": self.name, "steps": self.steps}, f"{len(self.steps)} steps timed")
 

@@ -75,9 +75,10 @@ def peer_record(values: PeerValues, card: peercard.PeerCard | None, card_file: s
 
 
 def next_for_peer(peer: Role, missing: Iterable[str], own_card: str | None) -> str:
-    """What the other operator must do before this side can go on, given the fields still missing."""
+    """What the other operator must do before this side can go on, given the fields still missing;
+    ``own_card``: the file name of this side's card, as they will receive it."""
     missing = set(missing)
-    card = own_card or "this side's peer card"
+    card = own_card or "THIS_SIDES_CARD"
     if "router_interface_id" in missing:
         if peer == "initiator":
             return ("the initiator's operator runs the initiator phase "

@@ -88,7 +88,8 @@ def _short(value: Any, limit: int = 60) -> str:
     return first if len(first) <= limit and first == text else first[:limit].rstrip() + "…"
 
 
-_STATUS_COLOUR = {"ok": "#2e7d32", "failed": "#c62828", "running": "#ef6c00", "pending": "#757575", "skipped": "#757575"}
+_STATUS_COLOUR = {"ok": "#2e7d32", "failed": "#c62828", "running": "#ef6c00", "pending": "#757575", "skipped": "#757575",
+                  "waiting": "#1565c0"}
 
 
 def _links(run_dir: Path, p: PhaseRecord) -> list[str]:
@@ -107,7 +108,12 @@ def _phase_row(run_dir: Path, p: PhaseRecord, calls: int) -> str:
     seconds = f"{p.seconds:.1f} s" if p.seconds is not None else ""
     status = f'<td style="color:{_STATUS_COLOUR.get(p.status, "#212121")};font-weight:bold">{escape(p.status)}</td>'
     outputs = escape(", ".join(f"{k}={_short(v)}" for k, v in p.outputs.items()))
-    error = f"<br><b>error:</b> {escape(p.error)}" if p.error else ""
+    label = "waiting for the other operator" if p.status == "waiting" else "error"
+    error = f"<br><b>{label}:</b> {escape(p.error)}" if p.error else ""
+    if p.peer:
+        card = (p.peer.get("card") or {})
+        used = f" (card {escape(str(card.get('file') or 'pasted'))}, sha256 {escape(str(card.get('sha256') or '')[:12])})" if card else ""
+        error += f"<br><b>peer values</b> from the {escape(str(p.peer.get('source')))}{used}"
     return (f"<tr><td>{escape(p.name)}</td>{status}<td>{escape(p.started or '')}</td><td>{seconds}</td><td>{calls}</td>"
             f"<td>{' · '.join(_links(run_dir, p))}</td><td><code>{outputs}</code>{error}</td></tr>")
 
@@ -136,6 +142,10 @@ def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
              f"run ID <code>{escape(state.run_id)}</code>", f"started {escape(state.created)}",
              f'parameters <a href="{PARAMS_COPY}">{PARAMS_COPY}</a>', f'<a href="{RUN_FILE}">{RUN_FILE}</a>',
              f'<a href="{LEDGER_FILE}">{LEDGER_FILE}</a> ({len(ledger)} API calls)']
+    if state.side:
+        facts.insert(2, f"<b>{escape(state.side)} side only</b> (two operators)")
+        facts += [f'peer card <a href="{escape(c["file"])}">{escape(c.get("source", c["file"]))}</a> '
+                  f'(sha256 {escape(c["sha256"][:12])})' for c in state.peer_cards]
     header = "<tr>" + "".join(f"<th>{h}</th>" for h in
                               ("phase", "status", "started (UTC)", "time", "API calls", "records", "outputs")) + "</tr>"
     rows = "\n".join(_phase_row(run_dir, p, calls.get(p.name, 0)) for p in state.phases)

@@ -135,7 +135,8 @@ class Runner:
         """Run the phases of ``todo`` that are not ok yet (or are in ``rerun``), in order."""
         run_dir = Path(run_dir)
         state.endpoint, state.result = self.target.endpoint, "running"
-        todo = side_phases(todo, state.side)   # never the other operator's phases
+        others = [n for n in todo if n not in side_phases(todo, state.side)]
+        todo = [n for n in todo if n not in others]   # never the other operator's phases
         for name in todo:
             if not state.has_phase(name):
                 state.phases.append(PhaseRecord(name, notebook_name(name)))
@@ -146,7 +147,11 @@ class Runner:
         pool = KernelPool(self.notebooks_dir)
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vpclink-html")
         try:
-            for name in todo:
+            for name in phases.ordered(todo + others):
+                if name in others:
+                    self.log(f"  {phases.NOTEBOOKS[name]:<20} -- the other operator's phase (this run acts in the "
+                             f"{state.side}'s account only)")
+                    continue
                 record = state.phase(name)
                 if name not in pending:
                     self.log(f"  {phases.NOTEBOOKS[name]:<20} ok (from the records, not run again)")
@@ -241,7 +246,7 @@ class Runner:
     def _archive_attempt(self, run_dir: Path, record: PhaseRecord) -> None:
         """Keep the record of an unfinished or failed try beside the new one."""
         executed = run_dir / record.notebook
-        if not executed.exists() or record.status not in ("failed", "running"):
+        if not executed.exists() or record.status not in ("failed", "running", "waiting"):
             return
         n = len(record.attempts) + 1
         stem = executed.stem
@@ -250,7 +255,7 @@ class Runner:
         html = executed.with_suffix(".html")
         if html.exists():
             html.rename(kept.with_suffix(".html"))
-        record.attempts.append({"status": record.status if record.status == "failed" else "interrupted",
+        record.attempts.append({"status": record.status if record.status in ("failed", "waiting") else "interrupted",
                                 "started": record.started, "ended": record.ended, "error": record.error,
                                 "notebook": kept.name})
 
@@ -301,8 +306,9 @@ class Runner:
         self._render(out)
         write_index(run_dir, state, link_svg(params, state.observed_outputs()))
         status = {"ok": "ok", "waiting": "WAITING"}.get(record.status, "FAILED")
-        self.log(f"  {phases.NOTEBOOKS[record.name]:<20} {status:<6} {record.seconds:6.1f} s"
-                 + (f"  {record.error.splitlines()[0] if record.error else ''}" if record.status != "ok" else ""))
+        why = ("  (for the other operator: see below)" if record.status == "waiting"
+               else f"  {record.error.splitlines()[0] if record.error else ''}" if record.status != "ok" else "")
+        self.log(f"  {phases.NOTEBOOKS[record.name]:<20} {status:<6} {record.seconds:6.1f} s{why}")
 
     def _render(self, notebook: Path) -> None:
         if notebook.exists() and self._renderer is not None:

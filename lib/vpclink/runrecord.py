@@ -64,7 +64,8 @@ class PhaseRecorder:
                              params_file=str(params_file), params=dataclasses.asdict(params), target=target,
                              emulator=f"http://{endpoint}" if target == "emulator" and endpoint else "",
                              endpoint=endpoint, side=side,
-                             phases=[PhaseRecord(name, _notebook(name)) for name in phases.PHASES])
+                             phases=[PhaseRecord(name, _notebook(name), "skipped" if side and side not in
+                                                 phases.get(name).SIDES else "pending") for name in phases.PHASES])
         problems = [f"{name}: this run has {have!r}, the notebook {want!r}"
                     for name, have, want in (("run_id", state.run_id, run_id or state.run_id),
                                              ("side", state.side, side), ("target", state.target, target))

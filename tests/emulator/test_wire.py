@@ -82,7 +82,9 @@ def test_json_string_lists_are_parsed(emu, a, b):
         region_id="cn-qingdao", instance_ids=json.dumps([mine, theirs]))).body
     assert [i.instance_id for i in body.instances.instance] == [mine]  # B's instance is invisible to A
     assert emu.journal(action="DescribeInstances")[-1]["params"]["InstanceIds"] == json.dumps([mine, theirs])
-    roundtrip(ecs_models.DescribeInstancesResponseBody, body.to_map())
+    raw = call(emu.config("account-a", "cn-qingdao"), "ecs", "DescribeInstances",
+               {"RegionId": "cn-qingdao", "InstanceIds": json.dumps([mine])})["body"]
+    roundtrip(ecs_models.DescribeInstancesResponseBody, raw)
 
 
 def test_dotted_list_parameters_reach_the_handler(emu, a):
@@ -155,7 +157,9 @@ def test_request_id_header_equals_body_and_is_fresh_each_call(emu, a):
         assert REQUEST_ID.match(r.body.request_id)
         ids.append(r.body.request_id)
     assert len(set(ids)) == 3
-    roundtrip(sts_models.GetCallerIdentityResponseBody, a.sts.get_caller_identity().body.to_map())
+    raw = call(emu.config("account-a", "cn-qingdao"), "sts", "GetCallerIdentity")
+    assert raw["headers"]["x-acs-request-id"] == raw["body"]["RequestId"]
+    roundtrip(sts_models.GetCallerIdentityResponseBody, raw["body"])
 
 
 def test_error_envelope_has_the_documented_keys_and_real_status(emu):
@@ -196,3 +200,65 @@ def test_sdk_raises_client_exception_with_code_request_id_and_status(emu, a):
     assert REQUEST_ID.match(e.request_id)
     entry = emu.journal(action="DescribeVpcs")[-1]
     assert (entry["request_id"], entry["status"], entry["error_code"]) == (e.request_id, 400, "MissingParameter")
+
+
+def _read_all(sock) -> bytes:
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_pipelined_requests_are_answered_in_order_and_connection_close_is_honoured(emu):
+    account = emu.account("account-a")
+    first = http_request("POST", signed_path(account, "sts", "GetCallerIdentity", {"RegionId": "cn-qingdao"}), emu.endpoint)
+    second = http_request("POST", signed_path(account, "sts", "GetCallerIdentity", {"RegionId": "cn-beijing"}),
+                          emu.endpoint, headers={"Connection": "close"})
+    sock = connect(emu.endpoint)
+    try:
+        sock.sendall(first + second)
+        data = _read_all(sock)  # ends: the server closed after the second reply
+    finally:
+        sock.close()
+    assert data.count(b"HTTP/1.1 200 OK") == 2
+    regions = [e["region"] for e in emu.journal(action="GetCallerIdentity")]
+    assert regions == ["cn-qingdao", "cn-beijing"]
+
+
+def _head_only(method: str, path: str, endpoint: str, headers: dict[str, str]) -> bytes:
+    """A request line and headers, with the body (if any) left to send later."""
+    head = [f"{method} {path} HTTP/1.1", f"Host: {endpoint}"] + [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode()
+
+
+def test_a_control_body_sent_after_100_continue_is_read(emu):
+    body = json.dumps({"advance": 5}).encode()
+    sock = connect(emu.endpoint)
+    try:
+        sock.sendall(_head_only("POST", "/_emulator/clock", emu.endpoint, {
+            "Content-Type": "application/json", "Content-Length": str(len(body)), "Expect": "100-continue"}))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        status, _, reply = split_response(sock.recv(65536))
+    finally:
+        sock.close()
+    assert status == 200 and "epoch" in json.loads(reply)
+
+
+@pytest.mark.parametrize("raw, status", [
+    (b"NONSENSE\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nContent-Length: many\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
+])
+def test_an_unreadable_request_gets_a_clear_http_error_and_the_connection_closes(emu, raw, status):
+    sock = connect(emu.endpoint)
+    try:
+        sock.sendall(raw)
+        data = _read_all(sock)
+    finally:
+        sock.close()
+    got, _, body = split_response(data)
+    assert got == status and json.loads(body)["error"]

@@ -16,6 +16,11 @@ NOTEBOOKS: dict[str, str] = {
 }
 
 
+def ordered(names: list[str]) -> list[str]:
+    """``names`` in run order (teardown last)."""
+    return sorted(names, key=list(NOTEBOOKS).index)
+
+
 def get(name: str) -> ModuleType:
     """The module of phase ``name``; ``KeyError`` naming the valid phases otherwise."""
     if name not in NOTEBOOKS:
