@@ -217,3 +217,34 @@ def test_the_exported_card_holds_no_secret(emu: Emulator, initiator_side: dict) 
     assert set(json.loads(text)) <= {"vpclink_peer_card", "link", "role", "account_uid", "region", "vpc_id",
                                      "vpc_cidr", "vrouter_id", "router_interface_id", "security_group_id",
                                      "instance_ip", "created", "phases_done"}
+
+
+def test_a_run_begun_cell_by_cell_continues_in_batch_from_its_records(emu: Emulator, tmp_path: Path) -> None:
+    """An analyst runs preflight and the initiator in JupyterLab with run_dir set; ``vpclink run
+    --resume`` takes the run over from its records alone and finishes it."""
+    import contextlib
+    import io
+
+    from vpclink.cli import main
+
+    profiles = side_profiles(emu, tmp_path / "both.json", ("initiator", "acceptor"))
+    run_dir = tmp_path / "by-hand"
+    for name in ("preflight", "initiator"):
+        run_cells(phase(name, emu, profiles_file=profiles, run_dir=run_dir, apply=True))
+    run = load_run(run_dir)
+    assert [(p.name, p.status) for p in run.phases[:3]] == [("preflight", "ok"), ("initiator", "ok"),
+                                                            ("acceptor", "pending")]
+    assert run.identities["initiator"]["AccountId"] == A_UID and run.emulator == emu.url
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = main(["run", "--resume", str(run_dir)])
+    assert code == 0, out.getvalue()
+    assert "01_initiator         ok (from the records, not run again)" in out.getvalue()
+    run = load_run(run_dir)
+    assert run.result == "verified" and all(p.status == "ok" for p in run.phases)
+    assert [s["step"] for s in run.phase("initiator").steps] == ["plan", "apply", "verify"]
+    ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
+    assert {e["phase"] for e in ledger} == {"preflight", "initiator", "acceptor", "connect", "routes",
+                                            "security_groups", "verify"}
+    assert all(e["account_uid"] == {"initiator": A_UID, "acceptor": B_UID}[e["side"]] for e in ledger)
