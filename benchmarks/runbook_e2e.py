@@ -27,7 +27,12 @@ The minimum the flow needs (26 calls), with every wait satisfied on its first po
 
 The runbook makes more: it reads before each change (that is what makes a second run or a resume
 create nothing), validates the parameters against both accounts in preflight (vSwitches, security
-groups, instance state), and reads each result back for the record.
+groups, instance state), and reads each result back for the record. Measured on the example: 68
+calls, 2.6 x the minimum (it was 90 before later phases took each side's account UID from
+preflight's STS answer instead of asking STS again, 12 GetCallerIdentity calls down to 2, and before
+preflight and security_groups showed the state their apply had just read rather than reading it a
+third time: DescribeSecurityGroupAttribute 14 down to 10); about 10.5 s against 0.9 s for the plain
+script on a 2-core machine.
 
 Usage: ``python benchmarks/runbook_e2e.py [--repeat N]``
 """

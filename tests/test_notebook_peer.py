@@ -94,10 +94,10 @@ def test_a_phase_of_the_other_side_does_nothing_here(shown: list[Any]) -> None:
 
 
 @pytest.mark.parametrize("changes, words", [
-    (dict(side="both"), "side = 'both'"),
-    (dict(peer_card="card.json"), "peer_card: a peer card is for two operators"),
-    (dict(interactive="yes"), "interactive = 'yes'"),
-    (dict(side="acceptor", peer_card="missing.peercard.json"), "peer_card: missing.peercard.json does not exist"),
+    ({"side": "both"}, "side = 'both'"),
+    ({"peer_card": "card.json"}, "peer_card: a peer card is for two operators"),
+    ({"interactive": "yes"}, "interactive = 'yes'"),
+    ({"side": "acceptor", "peer_card": "missing.peercard.json"}, "peer_card: missing.peercard.json does not exist"),
 ])
 def test_bad_notebook_parameters_are_named(changes: dict, words: str) -> None:
     with pytest.raises(NotebookParameterError, match=words.replace("(", r"\(")):
@@ -150,7 +150,7 @@ def test_the_acceptor_side_takes_the_initiators_card_and_records_it(emu: Emulato
     assert used["card"]["phases_done"] == ["preflight", "initiator"]
     # run.json, kept by the notebooks themselves (no runner): the same material as a batch run
     run = load_run(run_dir)
-    assert run.side == "acceptor" and (run_dir / "params.yaml").exists()
+    assert run.side == "acceptor" and run.result == "ok" and (run_dir / "params.yaml").exists()
     assert run.identities == {"acceptor": run.identities["acceptor"]} and run.identities["acceptor"]["AccountId"] == B_UID
     acceptor = run.phase("acceptor")
     assert acceptor.status == "ok" and acceptor.started and acceptor.ended
@@ -248,3 +248,15 @@ def test_a_run_begun_cell_by_cell_continues_in_batch_from_its_records(emu: Emula
     assert {e["phase"] for e in ledger} == {"preflight", "initiator", "acceptor", "connect", "routes",
                                             "security_groups", "verify"}
     assert all(e["account_uid"] == {"initiator": A_UID, "acceptor": B_UID}[e["side"]] for e in ledger)
+
+
+def test_one_side_produces_its_own_outputs_and_those_of_the_link() -> None:
+    from vpclink.phases import connect, preflight, verify
+    from vpclink.phases.base import side_outputs
+
+    assert side_outputs(verify.OUTPUTS, "acceptor") == (
+        "ping_acceptor_to_initiator", "verified", "ping_acceptor_to_initiator_output")
+    assert side_outputs(preflight.OUTPUTS, "initiator") == (
+        "initiator_account_uid", "initiator_vrouter_id", "initiator_route_table_id", "initiator_instance_ip")
+    assert side_outputs(connect.OUTPUTS, "acceptor") == ("connection_status",)
+    assert side_outputs(verify.OUTPUTS, None) == verify.OUTPUTS

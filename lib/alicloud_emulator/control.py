@@ -10,6 +10,7 @@ import yaml
 
 from . import __version__
 from .faults import FaultRuleError, validate_rule
+from .jsoncodec import loads
 from .store import public
 from .timefmt import iso
 from .wire import Reply, Request, control_reply
@@ -98,7 +99,7 @@ def _journal(app: "App", req: Request) -> Reply:
         rows = tx.sql("SELECT seq, entry FROM journal WHERE seq > ? ORDER BY seq", (since,))
     entries = []
     for seq, entry in rows:
-        e = dict(json.loads(entry), seq=seq)
+        e = dict(loads(entry), seq=seq)
         if all(str(e.get(k)) == v for k, v in q.items() if k in ("action", "account", "account_uid", "error_code")):
             entries.append(e)
     return control_reply({"entries": entries})

@@ -61,13 +61,13 @@ class Emulator:
         product, host_prefix, actions = PRODUCTS.get(version, ("", "", {}))
         region = req.params.get("RegionId", "")
         host = f"{host_prefix or 'openapi'}.{region}.aliyuncs.com" if region in REGIONS else f"{host_prefix or 'openapi'}.aliyuncs.com"
+        params = {k: v for k, v in req.params.items() if k not in _PROTOCOL}
         entry: dict[str, Any] = {"request_id": request_id, "action": action, "version": version,
-                                 "product": product, "region": region or None,
-                                 "params": {k: v for k, v in req.params.items() if k not in _PROTOCOL},
+                                 "product": product, "region": region or None, "params": params,
                                  "retry_attempt": req.headers.get("x-acs-retry-attempts")}
         try:
             account = self._caller(req)
-            entry.update(account=account.name, account_uid=account.uid)
+            entry["account"], entry["account_uid"] = account.name, account.uid
             if not product:
                 raise ApiError("InvalidVersion", f"Specified parameter Version \"{version}\" is not valid; "
                                f"supported: {', '.join(sorted(PRODUCTS))}.", 400)
@@ -75,6 +75,9 @@ class Emulator:
             if spec is None:
                 raise ApiError("InvalidAction.NotFound", f"Specified api \"{action}\" is not found for {product} {version}.", 404)
             fired = self._fire_faults(action, product, account, spec.mutating)
+            if not fired:  # the usual case: no rule acts on this request
+                body = self._run(spec, action, account, params, request_id, None, entry, started, None)
+                return json_reply(dict(body, RequestId=request_id), request_id)
             latency = [f for f in fired if f.effect == "latency"]
             for f in latency:
                 time.sleep(float(f.rule["latency_ms"]) / 1000.0)
@@ -91,7 +94,7 @@ class Emulator:
                     return Reply.dropped()
                 code, message, status, retry_after = before.error()
                 raise ApiError(code, message, status).with_retry_after(retry_after)
-            body = self._run(spec, action, account, req, request_id, stale, entry, started, after)
+            body = self._run(spec, action, account, params, request_id, stale, entry, started, after)
             if after is not None:
                 if not after.rule.get("code"):
                     return Reply.dropped()
@@ -135,9 +138,9 @@ class Emulator:
                     out.append(Fired(fault_id, rule))
         return out
 
-    def _run(self, spec: Action, action: str, account: Account, req: Request, request_id: str,
+    def _run(self, spec: Action, action: str, account: Account, flat: dict[str, str], request_id: str,
              stale: Fired | None, entry: dict[str, Any], started: float, after: Fired | None) -> dict[str, Any]:
-        values = unflatten({k: v for k, v in req.params.items() if k not in _PROTOCOL})
+        values = unflatten(flat)
         params = Params(values)
         token = params.str("ClientToken") if spec.mutating else None
         with self.store.transaction(write=spec.mutating) as tx:
@@ -174,10 +177,11 @@ class Emulator:
 
     def _record(self, entry: dict[str, Any], status: int, code: str | None, started: float,
                 tx: Tx | None = None, durable: bool = False) -> None:
-        """Journal a request: a change in its own transaction, anything else buffered (store.py)."""
-        done = dict(entry, time=tx.now if tx is not None else self.store.now(), status=status, error_code=code,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3))
+        """Journal a request: a change in its own transaction, anything else buffered (store.py).
+        ``entry`` is this request's own, so it is completed in place."""
+        entry.update(time=tx.now if tx is not None else self.store.now(), status=status, error_code=code,
+                     duration_ms=round((time.perf_counter() - started) * 1000, 3))
         if durable and tx is not None:
-            tx.journal(done)
+            tx.journal(entry)
         else:
-            self.store.journal_later(done)
+            self.store.journal_later(entry)

@@ -31,10 +31,20 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+from .jsoncodec import dumps_text, loads
+
 SCHEMA_VERSION = 2
 JOURNAL_BATCH = 256  # read entries buffered at most before they are written
 BACKGROUND_EVERY_S = 0.25  # file databases: journal flush and WAL checkpoint this often
 HISTORY_KEEP = 6  # previous versions kept per resource, for stale reads
+
+_GET = "SELECT data, account FROM resources WHERE id=? AND type=?"
+# find(): by (account given, region given)
+_FIND = {(a, r): "SELECT id, data FROM resources WHERE type=?" + (" AND account=?" if a else "")
+         + (" AND region=?" if r else "") + " ORDER BY seq" for a in (False, True) for r in (False, True)}
+# the ID counter (kept as JSON text, a bare number) counted up in place, with the world's seed
+_NEXT_ID = ("INSERT INTO meta VALUES ('id_counter', '1') ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 "
+            "RETURNING CAST(value AS INTEGER), (SELECT value FROM meta WHERE key='seed')")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -96,8 +106,9 @@ class Store:
         self._pending: list[str] = []  # journal entries of reads, oldest first, not yet written
         self._closed = threading.Event()
         self._worker: threading.Thread | None = None
+        # rows are plain tuples (cheaper than sqlite3.Row); the statements are few and fixed, so the
+        # connection's statement cache keeps every one of them prepared
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
         if path:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -174,8 +185,9 @@ class Store:
 
     def journal_later(self, entry: dict[str, Any]) -> None:
         """Journal a request that changed nothing (see the module docstring)."""
+        text = dumps_text(entry)
         with self._lock:
-            self._pending.append(json.dumps(entry))
+            self._pending.append(text)
             if len(self._pending) >= JOURNAL_BATCH and not self._db.in_transaction:
                 self.flush()
 
@@ -242,25 +254,23 @@ class Tx:
         account's ID reads exactly like one that does not exist."""
         if not id_:
             return None
-        row = self._db.execute("SELECT data, account FROM resources WHERE id=? AND type=?", (id_, type_)).fetchone()
-        if row is None or (account is not None and row["account"] != account):
+        row = self._db.execute(_GET, (id_, type_)).fetchone()
+        if row is None or (account is not None and row[1] != account):
             return None
-        return self._view(id_, json.loads(row["data"]))
+        return self._view(id_, loads(row[0]))
 
     def find(self, type_: str, account: str | None = None, region: str | None = None,
              **where: Any) -> list[dict[str, Any]]:
         """Resources of a type in creation order, optionally scoped and filtered by field equality."""
-        sql, args = "SELECT id, data FROM resources WHERE type=?", [type_]
+        args = [type_]
         if account is not None:
-            sql += " AND account=?"
             args.append(account)
         if region is not None:
-            sql += " AND region=?"
             args.append(region)
         out = []
-        for id_, data in self._db.execute(sql + " ORDER BY seq", args).fetchall():
-            rec = self._view(id_, json.loads(data))
-            if rec is not None and all(rec.get(k) == v for k, v in where.items()):
+        for id_, data in self._db.execute(_FIND[account is not None, region is not None], args).fetchall():
+            rec = self._view(id_, loads(data))
+            if rec is not None and (not where or all(rec.get(k) == v for k, v in where.items())):
                 out.append(rec)
         return out
 
@@ -270,15 +280,14 @@ class Tx:
         if self.view_time >= self.now:
             return as_of(rec, self.view_time)
         rows = self._db.execute("SELECT changed_at, data FROM history WHERE id=? ORDER BY rowid", (id_,)).fetchall()
-        return as_of(rec, self.view_time, [(t, json.loads(d)) for t, d in rows])
+        return as_of(rec, self.view_time, [(t, loads(d)) for t, d in rows])
 
     def insert(self, type_: str, id_: str, account: str, region: str, data: dict[str, Any]) -> dict[str, Any]:
         self._writes()
         rec = dict(data, _type=type_, _id=id_, _account=account, _region=region, _created=self.now,
                    _transitions=[])
-        seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM resources").fetchone()[0]
-        self._db.execute("INSERT INTO resources VALUES (?, ?, ?, ?, ?, ?)",
-                         (id_, type_, account, region, seq, json.dumps(rec)))
+        self._db.execute("INSERT INTO resources SELECT ?, ?, ?, ?, COALESCE(MAX(seq), 0) + 1, ? FROM resources",
+                         (id_, type_, account, region, dumps_text(rec)))
         return rec
 
     def put(self, rec: dict[str, Any]) -> dict[str, Any]:
@@ -289,7 +298,7 @@ class Tx:
         self._db.execute("INSERT INTO history SELECT id, ?, data FROM resources WHERE id=?", (self.now, id_))
         self._db.execute("DELETE FROM history WHERE id=? AND rowid <= (SELECT rowid FROM history WHERE id=? "
                          "ORDER BY rowid DESC LIMIT 1 OFFSET ?)", (id_, id_, HISTORY_KEEP))
-        self._db.execute("UPDATE resources SET data=? WHERE id=?", (json.dumps(rec), id_))
+        self._db.execute("UPDATE resources SET data=? WHERE id=?", (dumps_text(rec), id_))
         return rec
 
     def schedule(self, rec: dict[str, Any], delay: float, **changes: Any) -> None:
@@ -321,27 +330,25 @@ class Tx:
     def new_id(self, prefix: str) -> str:
         """A realistic, unique ID: prefix plus 20 lowercase alphanumerics, deterministic per world."""
         self._writes()
-        row = self._db.execute("SELECT value FROM meta WHERE key='id_counter'").fetchone()
-        n = (json.loads(row[0]) if row else 0) + 1
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('id_counter', ?)", (json.dumps(n),))
-        seed = self._db.execute("SELECT value FROM meta WHERE key='seed'").fetchone()
-        digest = hashlib.sha256(f"{seed[0] if seed else ''}:{prefix}:{n}".encode()).digest()
+        # one statement counts and reads the seed: (n, seed as stored, or None without a world)
+        n, seed = self._db.execute(_NEXT_ID).fetchone()
+        digest = hashlib.sha256(f"{seed if seed is not None else ''}:{prefix}:{n}".encode()).digest()
         alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
         return prefix + "".join(alphabet[b % 36] for b in digest[:20])
 
     def token(self, account: str, action: str, token: str) -> tuple[str, dict[str, Any]] | None:
         row = self._db.execute("SELECT params_hash, response FROM tokens WHERE account=? AND action=? AND token=?",
                                (account, action, token)).fetchone()
-        return (row[0], json.loads(row[1])) if row else None
+        return (row[0], loads(row[1])) if row else None
 
     def save_token(self, account: str, action: str, token: str, params_hash: str, response: dict[str, Any]) -> None:
         self._writes()
         self._db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?)",
-                         (account, action, token, params_hash, json.dumps(response)))
+                         (account, action, token, params_hash, dumps_text(response)))
 
     def journal(self, entry: dict[str, Any]) -> None:
         self._writes()
-        self._db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry),))
+        self._db.execute("INSERT INTO journal (entry) VALUES (?)", (dumps_text(entry),))
 
     def faults(self) -> list[tuple[int, dict[str, Any], int, int]]:
         return [(r[0], json.loads(r[1]), r[2], r[3]) for r in
@@ -351,7 +358,7 @@ class Tx:
         self._writes()
         self._db.execute("UPDATE faults SET calls=?, fired=? WHERE id=?", (calls, fired, fault_id))
 
-    def sql(self, statement: str, args: tuple = ()) -> list[sqlite3.Row]:
+    def sql(self, statement: str, args: tuple = ()) -> list[tuple[Any, ...]]:
         """Direct access for the control API (journal, faults, state dumps)."""
         if not statement.lstrip().upper().startswith("SELECT"):
             self._writes()

@@ -137,8 +137,8 @@ def _side(args: argparse.Namespace, recorded: RunState | None = None) -> str:
     side = getattr(args, "side", None) or ""
     if recorded is not None:
         if side and side != recorded.side:
-            raise UsageError(f"--side {side}: this run is the {recorded.side or 'one-operator'} run "
-                             f"{'of the ' + recorded.side + ' side' if recorded.side else 'of both sides'}")
+            whose = f"the {recorded.side} side's" if recorded.side else "one operator's, on both sides"
+            raise UsageError(f"--side {side}: this run is {whose}; leave --side out to continue it")
         side = recorded.side
     if getattr(args, "peer_card", None) and not side:
         raise UsageError("--peer-card: a peer card is for two operators; give --side initiator or --side acceptor")

@@ -24,24 +24,45 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import offline, peercard, peerexchange, phases
 from . import params as params_module
 from .cloud import Cloud
-from .ledger import Ledger
+from .ledger import (  # utc_now in milliseconds: a step often takes less than a second
+    Ledger,
+    utc_now,
+)
 from .params import ROLES, Role
 from .peervalues import Local, needed, peer_of
 from .phases import lookup
-from .phases.base import PhaseContext, Step, WaitingForPeer, rows_frame, side_outputs, steps_frame
+from .phases.base import (
+    PhaseContext,
+    Step,
+    WaitingForPeer,
+    rows_frame,
+    side_outputs,
+    steps_frame,
+)
 from .picture import link_svg
 from .runrecord import PhaseRecorder, RecordError, existing
-from .ledger import utc_now   # milliseconds: steps often take less than a second
-from .state import (CARD_MIME, COMMON_PARAMETERS, IDENTITIES_MIME, LEDGER_FILE, OUTPUTS_MIME, PEER_MIME, PLAN_MIME,
-                    STEPS_MIME, VERIFY_MIME, RunState, RunStateError)
+from .state import (
+    CARD_MIME,
+    COMMON_PARAMETERS,
+    IDENTITIES_MIME,
+    LEDGER_FILE,
+    OUTPUTS_MIME,
+    PEER_MIME,
+    PLAN_MIME,
+    STEPS_MIME,
+    VERIFY_MIME,
+    RunState,
+    RunStateError,
+)
 from .waits import Progress
 
 TARGETS = ("", "emulator", "alibabacloud")
@@ -173,7 +194,7 @@ class Phase:
             self.recorder.begin(self.inputs)
 
     @classmethod
-    def start(cls, name: str, namespace: Mapping[str, Any]) -> "Phase":
+    def start(cls, name: str, namespace: Mapping[str, Any]) -> Phase:
         """The phase configured by the names of the ``parameters`` cell (pass ``globals()``)."""
         module = phases.get(name)
         missing = [k for k in COMMON if k not in namespace]
@@ -286,7 +307,7 @@ class Phase:
             rows.append(f"| input `{key}` | `{_cell(value)}` |")
         _markdown("| setting | value |\n|---|---|\n" + "\n".join(rows))
 
-    def ask_peer(self) -> "PeerForm | None":
+    def ask_peer(self) -> PeerForm | None:
         """The other side's values this phase needs (two operators only; None otherwise): settled from
         the parameters and the peer card, else a form in JupyterLab. Under a batch runner a value
         not received yet stops the notebook (``WaitingForPeer``), naming each parameter."""
@@ -313,7 +334,7 @@ class Phase:
                 self.recorder.finish("waiting", str(waiting))
             raise waiting from None
 
-    def use_peer(self, peer: "PeerForm | None") -> None:
+    def use_peer(self, peer: PeerForm | None) -> None:
         """Take the confirmed values: print them (plain text, for every record), check them against the
         parameter file, pass them to the phase, and record them with their source, time and card."""
         if peer is None:

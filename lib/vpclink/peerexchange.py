@@ -15,8 +15,9 @@ This module holds the rules both the notebooks and the runner follow:
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from . import peercard
 from .params import FieldError, LinkParams, Role

@@ -36,6 +36,15 @@ def _state_colour(state: str) -> str:
     return MUTED
 
 
+def connection(outputs: Mapping[str, Any]) -> str:
+    """The state of the connection as the outputs show it. A ping that passed proves it Active: with
+    two operators the acceptor's connect phase records Idle, before the initiator connects."""
+    if outputs.get("teardown_complete"):
+        return "deleted"
+    pinged = "ok" in (outputs.get("ping_initiator_to_acceptor"), outputs.get("ping_acceptor_to_initiator"))
+    return "Active" if pinged else (outputs.get("connection_status") or "not connected")
+
+
 def side_view(params: LinkParams, role: Role, outputs: Mapping[str, Any]) -> SideView:
     side, peer = params.side(role), params.peer(role)
     account = "A" if role == "initiator" else "B"
@@ -48,7 +57,7 @@ def side_view(params: LinkParams, role: Role, outputs: Mapping[str, Any]) -> Sid
         ri_state = "not created"
     else:
         ri_state = outputs.get(f"{role}_router_interface_status") or (
-            "Active" if outputs.get("connection_status") == "Active" else "created")
+            "Active" if connection(outputs) == "Active" else "created")
     routes_done = bool(outputs.get(f"{role}_route_entry_ids")) and not torn_down
     rules_done = bool(outputs.get(f"{role}_rule_ids")) and not torn_down
     table = outputs.get(f"{role}_route_table_id") or "system route table"
@@ -106,7 +115,7 @@ def link_svg(params: LinkParams, outputs: Mapping[str, Any] | None = None) -> st
     lh, rh = 90 + 18 * len(left.lines), 90 + 18 * len(right.lines)
     ly, ry = 80 + lh - 34 + 6, 80 + rh - 34 + 6
     height = max(ly, ry) + 100
-    status = "deleted" if outputs.get("teardown_complete") else (outputs.get("connection_status") or "not connected")
+    status = connection(outputs)
     active = status == "Active"
     colour = GOOD if active else IDLE
     dash = "" if active else ' stroke-dasharray="8 6"'

@@ -217,7 +217,7 @@ class Runner:
         self._renders.clear()
         state.outputs = state.merged_outputs()
         save(run_dir, state)
-        write_index(run_dir, state, link_svg(params, state.observed_outputs()))
+        write_index(run_dir, state, link_svg(params, state.shown_values()))
         return scan_for_secrets(run_dir, self.target.secrets)
 
     # -- one phase ------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ class Runner:
         state.outputs = state.merged_outputs()
         save(run_dir, state)
         self._render(out)
-        write_index(run_dir, state, link_svg(params, state.observed_outputs()))
+        write_index(run_dir, state, link_svg(params, state.shown_values()))
         status = {"ok": "ok", "waiting": "WAITING"}.get(record.status, "FAILED")
         why = ("  (for the other operator: see below)" if record.status == "waiting"
                else f"  {record.error.splitlines()[0] if record.error else ''}" if record.status != "ok" else "")

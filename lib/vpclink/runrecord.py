@@ -95,7 +95,8 @@ class PhaseRecorder:
             state.identities.update(identities)
         if peer_card and all(c.get("sha256") != peer_card.get("sha256") for c in state.peer_cards):
             state.peer_cards.append(peer_card)
-        state.result = "running"
+        if "status" in fields:      # the run's result follows its latest phase, as the runner's does
+            state.result = _result(self.phase, fields["status"], state.phase(self.phase).outputs)
         self._save(state)
 
     def begin(self, inputs: dict[str, Any]) -> None:
@@ -117,4 +118,14 @@ class PhaseRecorder:
 
         state = existing(self.run_dir)
         if state is not None:
-            write_index(self.run_dir, state, link_svg(self.params, state.observed_outputs()))
+            write_index(self.run_dir, state, link_svg(self.params, state.shown_values()))
+
+
+def _result(phase: str, status: str, outputs: dict[str, Any]) -> str:
+    if status in ("running", "waiting", "failed"):
+        return status
+    if phase == "verify":
+        return "verified" if outputs.get("verified") is True else "not verified"
+    if phase == "teardown":
+        return "torn down" if outputs.get("teardown_complete") else "failed"
+    return "ok"

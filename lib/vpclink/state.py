@@ -104,6 +104,15 @@ class RunState:
             merged.update(p.outputs)
         return merged
 
+    def shown_values(self) -> dict[str, Any]:
+        """What the picture of the link shows: the phases' outputs, and (two operators) the other
+        side's values as its peer card or the form gave them."""
+        values: dict[str, Any] = {}
+        for p in self.phases:
+            values.update((p.peer or {}).get("values") or {})
+        values.update(self.observed_outputs())
+        return values
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -19,7 +19,6 @@ import nbformat
 import pytest
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
-
 from runbook_support import EXAMPLE, NOTEBOOKS, Emulator, run_cells, side_profiles
 from vpclink import peercard
 from vpclink.notebook import Phase

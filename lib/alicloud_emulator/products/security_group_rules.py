@@ -179,7 +179,35 @@ def identity(rule: dict[str, Any]) -> tuple[Any, ...]:
     """What makes two rules the same rule (priority and description do not)."""
     def net(v: str) -> str:
         return str(ipaddress.ip_network(v, strict=False)) if v else ""
-    return (rule["Direction"], rule["IpProtocol"], rule["PortRange"], rule.get("SourcePortRange", ""),
-            rule["NicType"], rule["Policy"], net(rule.get("SourceCidrIp", "")), net(rule.get("Ipv6SourceCidrIp", "")),
-            rule.get("SourceGroupId", ""), rule.get("SourceGroupOwnerAccount", "") if rule.get("SourceGroupId") else "",
+    return (*shape(rule), net(rule.get("SourceCidrIp", "")), net(rule.get("Ipv6SourceCidrIp", "")),
             net(rule.get("DestCidrIp", "")), net(rule.get("Ipv6DestCidrIp", "")))
+
+
+def shape(rule: dict[str, Any]) -> tuple[Any, ...]:
+    """The part of ``identity`` that is compared as written: two rules of different shapes are
+    different rules, whatever their CIDRs (which only ``identity`` parses)."""
+    group = rule.get("SourceGroupId", "")
+    return (rule["Direction"], rule["IpProtocol"], rule["PortRange"], rule.get("SourcePortRange", ""),
+            rule["NicType"], rule["Policy"], group, rule.get("SourceGroupOwnerAccount", "") if group else "")
+
+
+class RuleIndex:
+    """A group's rules, to ask whether a rule is already among them. Spelling a CIDR another way
+    (``10.0.0.1`` for ``10.0.0.1/32``) makes no new rule, so CIDRs are compared parsed; parsing
+    every rule of the group on each request would cost more than the rest of the request, so only
+    the rules of the same ``shape`` (direction, protocol, ports ...) are parsed, usually none."""
+
+    def __init__(self, rules: list[dict[str, Any]]):
+        self._by_shape: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        for rule in rules:
+            self.add(rule)
+
+    def add(self, rule: dict[str, Any]) -> None:
+        self._by_shape.setdefault(shape(rule), []).append(rule)
+
+    def __contains__(self, rule: dict[str, Any]) -> bool:
+        alike = self._by_shape.get(shape(rule))
+        if not alike:
+            return False
+        key = identity(rule)
+        return any(identity(r) == key for r in alike)

@@ -134,19 +134,18 @@ def authorize_security_group(ctx: Context, p: Params) -> dict[str, Any]:
     if not given:
         raise missing("Permissions.1.IpProtocol")
     current = list(group.get("Rules") or [])
-    known = {rules.identity(r) for r in current}
+    known = rules.RuleIndex(current)
     for where, fields in given:
         rule = rules.parse(where, fields, ctx.uid, _owner_uid(ctx))
         if rule["SourceGroupId"]:
             _check_source_group(ctx, group, rule, where)
-        key = rules.identity(rule)
-        if key in known:  # an identical rule: the call succeeds and creates nothing
+        if rule in known:  # an identical rule: the call succeeds and creates nothing
             continue
         if len(current) >= MAX_RULES_PER_GROUP:
             raise ApiError("AuthorizationLimitExceed", f"The limit of authorization records in the security group "
                            f"reaches ({MAX_RULES_PER_GROUP} rules in {group['SecurityGroupId']}).", 403)
         current.append(dict(rule, SecurityGroupRuleId=ctx.tx.new_id("sgr-"), CreateTime=iso(ctx.now)))
-        known.add(key)
+        known.add(rule)
     if len(current) != len(group.get("Rules") or []):
         ctx.tx.put(dict(group, Rules=current))
     return {}
@@ -171,8 +170,8 @@ def revoke_security_group(ctx: Context, p: Params) -> dict[str, Any]:
         kept = [r for r in current if r["SecurityGroupRuleId"] not in rule_ids]
     elif given:
         # Rules that match nothing are not an error: the call succeeds and revokes nothing.
-        gone = {rules.identity(rules.parse(where, fields, ctx.uid, _owner_uid(ctx))) for where, fields in given}
-        kept = [r for r in current if rules.identity(r) not in gone]
+        gone = rules.RuleIndex([rules.parse(where, fields, ctx.uid, _owner_uid(ctx)) for where, fields in given])
+        kept = [r for r in current if r not in gone]
     else:
         raise ApiError("MissingParameter", "The input parameter \"SecurityGroupRuleId.N\" or \"Permissions.N\" that "
                        "is mandatory for processing this request is not supplied.")
