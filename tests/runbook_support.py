@@ -3,14 +3,13 @@ the runbook left in each account."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from alicloud_emulator.server import make_server
 from alicloud_emulator.world import default_world, with_timing
+from emulator.control_client import control
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "params" / "example.yaml"
@@ -33,12 +32,7 @@ class Emulator:
         self.url = self.server.url
 
     def control(self, path: str, body: Any = None, method: str | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data,
-                                     method=method or ("POST" if data is not None else "GET"),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
+        return control(self.url, path, body, method)
 
     def journal(self, since: int = 0) -> list[dict[str, Any]]:
         return self.control(f"journal?since={since}")["entries"]

@@ -11,25 +11,13 @@ import stat
 import pytest
 from alibabacloud_vpc20160428 import models as vpc
 
-from phase_support import EmulatorClock, Rig, start_emulator
+from phase_support import EmulatorClock, Rig
 from vpclink.cloud import Cloud, CloudError, MutationRefused
 from vpclink.ledger import FIELDS, Ledger
 from vpclink.profiles import AkProfile, ProfileError, check_profile, credential_client, write_profiles
 from vpclink.retries import RetryPolicy
 
 A_UID, B_UID = "1637243907412983", "1589430122237715"
-
-
-@pytest.fixture
-def emu():
-    e = start_emulator()
-    yield e
-    e.server.stop()
-
-
-@pytest.fixture
-def rig(emu, tmp_path):
-    return Rig(emu, tmp_path)
 
 
 def outcomes(rig: Rig, action: str) -> list[tuple[str, str]]:

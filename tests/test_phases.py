@@ -16,18 +16,6 @@ A_UID, B_UID = "1637243907412983", "1589430122237715"
 
 
 @pytest.fixture
-def emu():
-    e = start_emulator()
-    yield e
-    e.server.stop()
-
-
-@pytest.fixture
-def rig(emu, tmp_path):
-    return Rig(emu, tmp_path)
-
-
-@pytest.fixture
 def slow_rig(tmp_path):
     """The tutorial world with its demo delays (2-4 s per step); the rig's clock moves virtual time."""
     e = start_emulator(default_world())

@@ -22,18 +22,6 @@ A_VTB, A_VRT, A_ECS, A_SG = ("vtb-m5e1tutorialvtb1qd00001", "vrt-m5e1tutorialvrt
                              "sg-m5e1tutorialsg1qd000001")
 
 
-@pytest.fixture
-def emu():
-    e = start_emulator()
-    yield e
-    e.server.stop()
-
-
-@pytest.fixture
-def rig(emu, tmp_path):
-    return Rig(emu, tmp_path)
-
-
 def fields(err: ParameterMismatch) -> dict[str, str]:
     return {e.field: e.message for e in err.errors}
 

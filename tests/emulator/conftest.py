@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import typing
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List
 
@@ -16,6 +14,8 @@ from alibabacloud_vpc20160428.client import Client as VpcClient
 from darabonba.model import DaraModel
 
 from alicloud_emulator.server import make_server
+
+from .control_client import control
 from alicloud_emulator.world import default_world, with_timing
 
 
@@ -40,12 +40,7 @@ class Emu:
         self.url = server.url
 
     def control(self, path: str, body: Any = None, method: str | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data,
-                                     method=method or ("POST" if data is not None else "GET"),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
+        return control(self.url, path, body, method)
 
     def advance(self, seconds: float) -> None:
         self.control("clock", {"advance": seconds})

@@ -26,6 +26,8 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
 from darabonba.runtime import RuntimeOptions
 
+from .control_client import control
+
 VERSIONS = {"vpc": "2016-04-28", "ecs": "2014-05-26", "sts": "2015-04-01"}
 
 
@@ -141,12 +143,7 @@ class EmulatorProcess:
         return f"127.0.0.1:{self.port}"
 
     def control(self, path: str, body: Any = None, method: str | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"http://{self.endpoint}/_emulator/{path}", data=data,
-                                     method=method or ("POST" if data is not None else "GET"),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
+        return control(f"http://{self.endpoint}", path, body, method)
 
     def account(self, name: str) -> dict[str, Any]:
         return next(a for a in self.control("accounts")["accounts"] if a["name"] == name)
