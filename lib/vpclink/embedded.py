@@ -20,7 +20,6 @@ import ipaddress
 import json
 import secrets
 import shutil
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,6 +28,7 @@ from typing import Any, Callable
 
 import yaml
 
+from . import scratch
 from .params import ROLES, LinkParams, Role, Side
 from .profiles import AkProfile, write_profiles
 from .targets import Target, TargetError, profile_secrets
@@ -212,7 +212,7 @@ def _profiles_target(base_url: str, endpoint: str, params: LinkParams, emulator:
                      close: Callable[[], None] | None = None, side: Role | None = None) -> Target:
     roles = _roles(side)
     owners = _owners(base_url, params, roles)
-    directory = tempfile.mkdtemp(prefix="vpclink-profiles-")   # mode 0700, outside the records
+    directory = scratch.private_dir("profiles")   # mode 0700, outside the records
     profiles: list[AkProfile] = []
     for role in roles:
         side, account = params.side(role), owners[role]

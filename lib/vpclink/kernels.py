@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,8 @@ from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
+
+from . import scratch
 
 KERNEL = "python3"
 ENGINE = "vpclink-prestarted"
@@ -65,7 +66,7 @@ class KernelPool:
 
     def _start(self) -> AsyncKernelManager:
         if self._dir is None:
-            self._dir = tempfile.mkdtemp(prefix="vpclink-kernels-")
+            self._dir = scratch.private_dir("kernels")
         self._count += 1
         base = os.path.join(self._dir, f"k{self._count}")
         # Absolute socket paths: the kernel runs in the notebooks' directory, the runner elsewhere.
