@@ -10,9 +10,12 @@ server never share a GIL.
 
     python benchmarks/emulator_throughput.py [--calls N] [--rounds R]
 
-Targets with ``--db``: describe >= 0.7, create >= 0.5. The machine's other processes move calls
-per second from run to run (best-of-rounds damps that); the server CPU per call printed beside
-each ratio does not move with them, so it is the figure to compare across changes.
+Targets with ``--db``: describe >= 0.7, create >= 0.5. Other processes on the machine move calls
+per second from moment to moment, so the two servers are measured in alternating rounds (the
+first of each pair alternating too), each round's ratio is taken between the two rounds of a
+pair, and the median over the rounds is reported with its range. The server CPU per call
+beside each ratio (user + system, all threads, from the kernel's per-thread run time) moves far
+less with the machine's load, so it is the figure to compare across changes.
 """
 
 from __future__ import annotations
@@ -163,17 +166,27 @@ def rate(fn: Callable[[], Any], calls: int, pid: int) -> tuple[float, float]:
     started = time.perf_counter()
     for _ in range(calls):
         fn()
-    return calls / (time.perf_counter() - started), (server_cpu(pid) - cpu) / calls
+    elapsed = time.perf_counter() - started
+    return calls / elapsed, server_cpu(pid, since=cpu) / calls
 
 
-def server_cpu(pid: int) -> float:
-    """A process's CPU time so far (user + system, Linux); 0 elsewhere. Unlike calls per second,
-    it does not move when other processes share the machine."""
+def server_cpu(pid: int, since: dict[str, float] | None = None) -> Any:
+    """A process's CPU time (user + system), thread by thread (Linux). Without ``since``: a snapshot;
+    with one: the seconds used since that snapshot (a thread that ended in between loses its last
+    moments). Per-thread run time is counted in nanoseconds, where the process's own counters tick
+    every 10 ms, too coarse for a few hundred calls. Elsewhere: empty, and 0."""
+    now: dict[str, float] = {}
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                now[task.name] = int((task / "schedstat").read_text().split()[0]) / 1e9
+            except (OSError, IndexError, ValueError):
+                continue
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pass
+    if since is None:
+        return now
+    return sum(t - since.get(tid, 0.0) for tid, t in now.items())
 
 
 # -- the full flow -------------------------------------------------------------------------------------
@@ -229,28 +242,40 @@ def full_flow(endpoint: str) -> tuple[float, int]:
 
 
 # -- main ----------------------------------------------------------------------------------------------
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
 def measure(label: str, emu_fn: Callable[[], Any], emu_pid: int, static_fn: Callable[[], Any], static_pid: int,
             calls: int, rounds: int, target: float | None, prepare: Callable[[], Any] = lambda: None) -> float:
-    emu, static = [], []
-    for _ in range(rounds):  # interleaved, so a noisy moment hits both sides
-        static.append(rate(static_fn, calls, static_pid))
+    emu, static, ratios = [], [], []
+    for n in range(rounds):  # pairs of rounds, which one goes first alternating, so drift hits both
         prepare()  # untimed
-        emu.append(rate(emu_fn, calls, emu_pid))
-    e, s = max(r for r, _ in emu), max(r for r, _ in static)
-    ratio = e / s
-    verdict = "" if target is None else f"  target >= {target:.2f}: {'met' if ratio >= target else 'MISSED'}"
-    print(f"{label:38s} emulator {e:5.0f}/s  static {s:5.0f}/s  ratio {ratio:.2f}{verdict}\n"
-          f"{'':38s} server CPU per call: emulator {sum(c for _, c in emu) / rounds * 1e6:4.0f} us, "
-          f"static {sum(c for _, c in static) / rounds * 1e6:3.0f} us", flush=True)
+        order = ("static", "emulator") if n % 2 == 0 else ("emulator", "static")
+        got = {}
+        for side in order:
+            got[side] = rate(static_fn, calls, static_pid) if side == "static" else rate(emu_fn, calls, emu_pid)
+        emu.append(got["emulator"])
+        static.append(got["static"])
+        ratios.append(got["emulator"][0] / got["static"][0])
+    ratio = median(ratios)
+    verdict = "" if target is None else f"   target >= {target:.2f}: {'met' if ratio >= target else 'MISSED'}"
+    print(f"{label}\n"
+          f"    calls/s   emulator {median([r for r, _ in emu]):5.0f}   static {median([r for r, _ in static]):5.0f}"
+          f"   ratio {ratio:.2f} (rounds {min(ratios):.2f}-{max(ratios):.2f}){verdict}\n"
+          f"    server CPU per call   emulator {median([c for _, c in emu]) * 1e6:4.0f} us"
+          f"   static {median([c for _, c in static]) * 1e6:4.0f} us", flush=True)
     return ratio
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=400, help="calls per round (default 400)")
-    parser.add_argument("--rounds", type=int, default=7,
-                        help="interleaved rounds (default 7); the best round of each side counts, so a "
-                             "moment of noise from other processes does not decide the ratio")
+    parser.add_argument("--rounds", type=int, default=9,
+                        help="rounds per server (default 9), alternating; the median ratio of a pair of "
+                             "rounds counts, so a moment of noise from other processes does not decide it")
     parser.add_argument("--static-responder", metavar="REPLY_FILE", help=argparse.SUPPRESS)
     parser.add_argument("--port-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -258,7 +283,8 @@ def main() -> int:
         static_responder(args.port_file, args.static_responder)
         return 0
 
-    print(f"SDK calls per second, one client thread, {os.cpu_count()} cores; best of {args.rounds} x {args.calls} calls")
+    print(f"SDK calls per second, one client thread, {os.cpu_count()} cores; medians of {args.rounds} rounds "
+          f"of {args.calls} calls per server; {load()}")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         world_file = workdir / "world.yaml"
@@ -287,21 +313,33 @@ def main() -> int:
                         # each create round starts from the world as loaded, so a group holds at most
                         # calls/GROUPS rules, as a real one does (tens, not hundreds)
                         prepare = (lambda: control(server.endpoint, "reset", {})) if kind == "create" else (lambda: None)
-                        ratio = measure(f"{kind:8s} {name} ({mode})", emu_fn, server.proc.pid, static_fn,
+                        where = "--db" if mode == "db" else "in memory"
+                        ratio = measure(f"{kind} {name} ({where})", emu_fn, server.proc.pid, static_fn,
                                         responder.proc.pid, args.calls, args.rounds, target, prepare)
                         missed |= target is not None and ratio < target
                     finally:
                         responder.stop()
                 control(server.endpoint, "reset", {})
                 seconds, calls = full_flow(server.endpoint)
-                print(f"full cross-account flow ({mode}): {seconds * 1000:.0f} ms for {calls} SDK calls, "
+                print(f"full cross-account flow ({'--db' if mode == 'db' else 'in memory'}): {seconds * 1000:.0f} ms "
+                      f"for {calls} SDK calls, "
                       f"zero delays, ping both ways passed", flush=True)
             finally:
                 server.stop()
+    print(f"done; {load()}")
     if missed:
         print("a target was missed: the server CPU per call, beside the static responder's, is the "
               "emulator's own share of each call")
     return 0
+
+
+def load() -> str:
+    """The machine's load average, which moves calls per second (not the server CPU per call)."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
 if __name__ == "__main__":

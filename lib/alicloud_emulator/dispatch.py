@@ -35,6 +35,11 @@ _PROTOCOL = {"Action", "Version", "Format", "Timestamp", "SignatureMethod", "Sig
              "SignatureNonce", "SignatureType", "Signature", "AccessKeyId", "SecurityToken"}
 
 
+def _host(prefix: str, region: str) -> str:
+    """The endpoint an error's ``HostId`` names, as the cloud's do."""
+    return f"{prefix or 'openapi'}.{region}.aliyuncs.com" if region in REGIONS else f"{prefix or 'openapi'}.aliyuncs.com"
+
+
 class Emulator:
     """The API side of the emulator over one store."""
 
@@ -60,7 +65,6 @@ class Emulator:
         action = req.headers.get("x-acs-action") or req.query.get("Action", "")
         product, host_prefix, actions = PRODUCTS.get(version, ("", "", {}))
         region = req.params.get("RegionId", "")
-        host = f"{host_prefix or 'openapi'}.{region}.aliyuncs.com" if region in REGIONS else f"{host_prefix or 'openapi'}.aliyuncs.com"
         params = {k: v for k, v in req.params.items() if k not in _PROTOCOL}
         entry: dict[str, Any] = {"request_id": request_id, "action": action, "version": version,
                                  "product": product, "region": region or None, "params": params,
@@ -99,11 +103,11 @@ class Emulator:
                 if not after.rule.get("code"):
                     return Reply.dropped()
                 code, message, status, retry_after = after.error()
-                return error_reply(status, code, message, request_id, host, retry_after)
+                return error_reply(status, code, message, request_id, _host(host_prefix, region), retry_after)
             return json_reply(dict(body, RequestId=request_id), request_id)
         except ApiError as e:
             self._record(entry, e.status, e.code, started)
-            return error_reply(e.status, e.code, e.message, request_id, host, e.retry_after_ms)
+            return error_reply(e.status, e.code, e.message, request_id, _host(host_prefix, region), e.retry_after_ms)
 
     def _request_id(self) -> str:
         """An upper-case version-4 UUID, as the cloud's RequestIds are (no need for os.urandom

@@ -19,7 +19,13 @@ _INDEX = re.compile(r"^\d+$")
 def unflatten(flat: dict[str, str]) -> dict[str, Any]:
     """Turn ``Permissions.1.IpProtocol=ICMP`` style keys into nested lists and dicts."""
     root: dict[str, Any] = {}
+    nested = False
     for key, value in flat.items():
+        if "." not in key:  # most keys: a plain value, unless a dotted key made it a node already
+            if not isinstance(root.get(key), dict):
+                root[key] = value
+            continue
+        nested = True
         *path, leaf = key.split(".")
         node = root
         for part in path:
@@ -29,6 +35,8 @@ def unflatten(flat: dict[str, str]) -> dict[str, Any]:
             node = child
         if not isinstance(node.get(leaf), dict):
             node[leaf] = value
+    if not nested:
+        return root
     return {k: _lists(v) for k, v in root.items()}
 
 

@@ -22,6 +22,8 @@ from .errors import ApiError
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch  # what percent-encoding leaves alone
+# ASCII characters that percent-encoding escapes, as ``str.translate`` takes them
+_ESCAPES = {c: f"%{c:02X}" for c in range(128) if not _UNRESERVED(chr(c))}
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,10 @@ class SignedRequest:
 
 
 def _enc(s: str) -> str:
-    return s if _UNRESERVED(s) else quote(s, safe="~", encoding="utf-8")
+    """``quote(s, safe="~")``: RFC 3986 percent-encoding of UTF-8, upper-case hex."""
+    if _UNRESERVED(s):
+        return s
+    return s.translate(_ESCAPES) if s.isascii() else quote(s, safe="~", encoding="utf-8")
 
 
 def identify(method: str, query: dict[str, str], headers: dict[str, str]) -> SignedRequest:
@@ -91,4 +96,4 @@ def acs3_string_to_sign(method: str, path: str, query: dict[str, str], headers: 
 
 def rpc_string_to_sign(method: str, params: dict[str, str]) -> str:
     canonical = "&".join([f"{_enc(k)}={_enc(params[k])}" for k in sorted(params)])
-    return f"{method}&%2F&{quote(canonical, safe='~')}"
+    return f"{method}&%2F&{_enc(canonical)}"

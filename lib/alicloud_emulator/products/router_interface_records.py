@@ -68,9 +68,11 @@ def _is_mainland(region: str) -> bool:
     return region.startswith("cn-") and region != "cn-hongkong"
 
 
-def _common(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
-    """Fields shared by DescribeRouterInterfaces items and DescribeRouterInterfaceAttribute."""
-    rec = complete(rec)
+def _item(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
+    """Fields shared by DescribeRouterInterfaces items and DescribeRouterInterfaceAttribute (each
+    adds its own at the end)."""
+    if not _DEFAULTS.keys() <= rec.keys():  # only read here, so a whole record needs no copy
+        rec = complete(rec)
     peer = peer_of(tx, rec)
     gone = "Deleted" if rec["ConnectedTime"] else ""  # a peer that was connected once and is gone
     return {
@@ -100,14 +102,19 @@ def _common(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
 
 def list_item(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
     """A ``RouterInterfaceSet.RouterInterfaceType`` item (``FastLinkMode`` is a bool there)."""
-    return dict(_common(tx, rec), FastLinkMode=False, Ipv6Status="off")
+    item = _item(tx, rec)
+    item["FastLinkMode"] = False
+    item["Ipv6Status"] = "off"
+    return item
 
 
 def attribute(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
     """The flat DescribeRouterInterfaceAttribute body (``FastLinkMode`` is a string there)."""
-    return dict(_common(tx, rec), FastLinkMode="false", GmtModified=rec.get("GmtModified", ""),
+    item = _item(tx, rec)
+    item.update(FastLinkMode="false", GmtModified=rec.get("GmtModified", ""),
                 HealthCheckStatus="Normal" if rec.get("HealthCheckTargetIp") else "NoHealthCheckConfig",
                 Code="200", Message="successful", Success=True)
+    return item
 
 
 def new_record(ri_id: str, created: str, **fields: Any) -> dict[str, Any]:

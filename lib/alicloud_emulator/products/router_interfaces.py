@@ -48,6 +48,9 @@ MAX_TAGS = 20
 _UID = re.compile(r"\d{16}")
 _NAME = re.compile(r"[A-Za-z\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5._-]{1,127}")
 _ROUTER_PREFIX = {"VRouter": "vrt-", "VBR": "vbr-"}
+_INTERFACE_ID = re.compile(r"ri-[a-z0-9]+")
+_ROUTER_ID = re.compile(r"(vrt|vbr)-[a-z0-9]+")
+_STARTS_WITH_LETTER = re.compile(r"[A-Za-z\u4e00-\u9fa5]")
 
 # DescribeRouterInterfaces filter key -> how to read it from a record.
 _FILTERS = {
@@ -246,12 +249,12 @@ def _opposite_claims(p: Params) -> dict[str, str]:
     claims: dict[str, str] = {}
     ri = p.str("OppositeInterfaceId")
     if ri is not None:
-        if not re.fullmatch(r"ri-[a-z0-9]+", ri):
+        if not _INTERFACE_ID.fullmatch(ri):
             raise invalid("OppositeInterfaceId", f"\"{ri}\" is not a router interface ID (ri-...)")
         claims["OppositeInterfaceId"] = ri
     router = p.str("OppositeRouterId")
     if router is not None:
-        if not re.fullmatch(r"(vrt|vbr)-[a-z0-9]+", router):
+        if not _ROUTER_ID.fullmatch(router):
             raise invalid("OppositeRouterId", f"\"{router}\" is not a router ID (vrt-... for a VPC's VRouter)")
         claims["OppositeRouterId"] = router
     router_type = p.str("OppositeRouterType", choices=ROUTER_TYPES)
@@ -292,7 +295,7 @@ def _name(p: Params) -> str | None:
 
 def _description(p: Params) -> str | None:
     text = p.str("Description")
-    if text is not None and (not 2 <= len(text) <= 256 or not re.match(r"[A-Za-z\u4e00-\u9fa5]", text)
+    if text is not None and (not 2 <= len(text) <= 256 or not _STARTS_WITH_LETTER.match(text)
                              or text.lower().startswith(("http://", "https://"))):
         raise ApiError("InvalidDescription.Malformed", "The specified Description is illegal: 2 to 256 characters, "
                        "starting with a letter or Chinese character, not with http:// or https://.")

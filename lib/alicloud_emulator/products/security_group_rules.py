@@ -32,12 +32,14 @@ FLAT_FIELDS = ("IpProtocol", "PortRange", "SourceCidrIp", "Ipv6SourceCidrIp", "S
 MAX_PERMISSIONS = 100
 
 _RANGE = re.compile(r"^(-?\d+)/(-?\d+)$")
+_INTEGER = re.compile(r"-?\d+")
+_UID = re.compile(r"\d{1,20}")
 
 
 def permissions_of(p: Params) -> list[tuple[str, dict[str, Any]]]:
     """The request's rules, each with the parameter prefix that names it in errors."""
     listed = p.raw("Permissions")
-    flat = {k: p.raw(k) for k in FLAT_FIELDS if p.has(k)}
+    flat = {k: p.raw(k) for k in FLAT_FIELDS if k in p.values and p.has(k)}
     if listed not in (None, "", []):
         if flat:
             raise invalid("Permissions", "give the rules either as Permissions.N.* or as the deprecated "
@@ -135,7 +137,7 @@ def parse(where: str, fields: dict[str, Any], caller_uid: str, owner_uid_of: Cal
         raise ApiError("InvalidPolicy.Malformed", f"The specified {where}Policy \"{f('Policy')}\" is not valid; "
                        "valid values: accept, drop.")
     priority_text = f("Priority") or "1"
-    if not re.fullmatch(r"-?\d+", priority_text):
+    if not _INTEGER.fullmatch(priority_text):
         raise ApiError("InvalidPriority.Malformed", f"The specified {where}Priority \"{priority_text}\" is not an integer; "
                        "valid values: 1 to 100.")
     priority = int(priority_text)
@@ -167,7 +169,7 @@ def _owner(where: str, owner_id: str, owner_account: str, caller_uid: str,
     """The UID that owns the source group: ``SourceGroupOwnerId``, else ``SourceGroupOwnerAccount``
     (name or UID), else the caller. An unknown account keeps the value given, so it matches no group."""
     if owner_id:
-        if not re.fullmatch(r"\d{1,20}", owner_id):
+        if not _UID.fullmatch(owner_id):
             raise invalid(f"{where}SourceGroupOwnerId", f"\"{owner_id}\" is not an account UID (digits only)")
         return owner_id
     if owner_account:
