@@ -162,31 +162,35 @@ def rate(fn: Callable[[], Any], calls: int, pid: int) -> tuple[float, float]:
     """(calls per second, the server's CPU seconds per call) over ``calls`` calls after a warm-up."""
     for _ in range(min(50, calls)):
         fn()
-    cpu = server_cpu(pid)
+    before = cpu_by_thread(pid)
     started = time.perf_counter()
     for _ in range(calls):
         fn()
     elapsed = time.perf_counter() - started
-    return calls / elapsed, server_cpu(pid, since=cpu) / calls
+    return calls / elapsed, cpu_since(pid, before) / calls
 
 
-def server_cpu(pid: int, since: dict[str, float] | None = None) -> Any:
-    """A process's CPU time (user + system), thread by thread (Linux). Without ``since``: a snapshot;
-    with one: the seconds used since that snapshot (a thread that ended in between loses its last
-    moments). Per-thread run time is counted in nanoseconds, where the process's own counters tick
-    every 10 ms, too coarse for a few hundred calls. Elsewhere: empty, and 0."""
-    now: dict[str, float] = {}
+def cpu_by_thread(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) each thread of a process has used so far (Linux; elsewhere
+    nothing). The kernel counts a thread's run time in nanoseconds, where the process's own
+    counters tick every 10 ms, too coarse for a few hundred calls."""
+    used: dict[str, float] = {}
     try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                now[task.name] = int((task / "schedstat").read_text().split()[0]) / 1e9
-            except (OSError, IndexError, ValueError):
-                continue
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
-        pass
-    if since is None:
-        return now
-    return sum(t - since.get(tid, 0.0) for tid, t in now.items())
+        return used
+    for task in tasks:
+        try:
+            used[task.name] = int((task / "schedstat").read_text().split()[0]) / 1e9
+        except (OSError, IndexError, ValueError):
+            continue  # the thread ended meanwhile
+    return used
+
+
+def cpu_since(pid: int, before: dict[str, float]) -> float:
+    """CPU seconds the process has used since ``before`` (a thread that ended in between loses
+    its last moments: the benchmark's calls all go through one connection, so one thread)."""
+    return sum(t - before.get(tid, 0.0) for tid, t in cpu_by_thread(pid).items())
 
 
 # -- the full flow -------------------------------------------------------------------------------------
@@ -273,8 +277,8 @@ def measure(label: str, emu_fn: Callable[[], Any], emu_pid: int, static_fn: Call
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=400, help="calls per round (default 400)")
-    parser.add_argument("--rounds", type=int, default=9,
-                        help="rounds per server (default 9), alternating; the median ratio of a pair of "
+    parser.add_argument("--rounds", type=int, default=11,
+                        help="rounds per server (default 11), alternating; the median ratio of a pair of "
                              "rounds counts, so a moment of noise from other processes does not decide it")
     parser.add_argument("--static-responder", metavar="REPLY_FILE", help=argparse.SUPPRESS)
     parser.add_argument("--port-file", help=argparse.SUPPRESS)

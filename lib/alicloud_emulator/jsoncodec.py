@@ -7,8 +7,8 @@ than the standard library (a 2 KB reply: ~1 us instead of ~12 us) and writes wha
 float may spell its exponent ``1e-7`` rather than ``1e-07``). What ``orjson`` refuses to encode
 (non-string keys, integers beyond 64 bits) goes to the standard library. ``loads`` is for what
 the emulator wrote itself: ``orjson`` would read an integer beyond 64 bits as a float, and the
-emulator stores none (request values stay strings); a client's own JSON (control API bodies)
-goes through the standard library.
+emulator stores none (request values stay strings; the numbers it stores are bounded); a
+client's own JSON (control API bodies, fault rules) goes through the standard library.
 """
 
 from __future__ import annotations

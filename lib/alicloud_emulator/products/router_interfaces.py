@@ -179,7 +179,7 @@ def modify_router_interface_attribute(ctx: Context, p: Params) -> dict[str, Any]
     claims = _opposite_claims(p)
     name, description = _name(p), _description(p)
     health = _health_check(p, required_pair=False)
-    rates = {f: p.int(f, min=1) for f in ("HcRate", "HcThreshold")}
+    rates = {f: p.int(f, min=1, max=2 ** 31 - 1) for f in ("HcRate", "HcThreshold")}  # Integer in the API
     if p.bool("DeleteHealthCheckIp"):
         if health.get("HealthCheckSourceIp") or health.get("HealthCheckTargetIp"):
             raise ApiError("InvalidParam.ModifyRouterInterface",
