@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from urllib.parse import parse_qsl
 
 import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
@@ -16,6 +17,7 @@ from alibabacloud_vpc20160428 import models as vpc_models
 from alibabacloud_vpc20160428.client import Client as VpcClient
 
 from alicloud_emulator.params import Params, unflatten
+from alicloud_emulator.wire import Request
 
 from .conftest import roundtrip
 from .support import call, connect, http_request, raw_exchange, signed_path, split_response
@@ -74,6 +76,19 @@ def test_dotted_keys_become_nested_lists_and_objects():
     p = Params(dict(values, InstanceIds='["i-1", "i-2"]', DryRun="True", Other="False"))
     assert p.json_list("InstanceIds") == ["i-1", "i-2"]
     assert p.bool("DryRun") is True and p.bool("Other") is False
+
+
+def test_a_plain_key_and_a_dotted_key_of_the_same_name_make_a_node():
+    assert unflatten({"Tag": "plain", "Tag.1.Key": "k"}) == {"Tag": [{"Key": "k"}]}
+    assert unflatten({"Tag.1.Key": "k", "Tag": "plain"}) == {"Tag": [{"Key": "k"}]}
+    assert unflatten({"RegionId": "cn-qingdao", "PageSize": "50"}) == {"RegionId": "cn-qingdao", "PageSize": "50"}
+
+
+@pytest.mark.parametrize("qs", ["a=1&b=x+y", "Name=%E4%B8%AD+a%2Fb%2Bc&Name=again", "flag&empty=&=v",
+                                "bad=%zz%2&ok=%41", "a=b=c&&", "%41%2B=+"])
+def test_query_strings_decode_as_the_standard_parser_does(qs):
+    """Escapes, ``+`` for a space, blank values and a repeated name (the last wins)."""
+    assert Request.parse("POST", "/?" + qs, {}, b"").query == dict(parse_qsl(qs, keep_blank_values=True))
 
 
 def test_json_string_lists_are_parsed(emu, a, b):
