@@ -9,13 +9,12 @@ from typing import Any, Callable, Dict, List
 import pytest
 from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_sts20150401.client import Client as StsClient
-from alibabacloud_tea_openapi.utils_models import Config
 from alibabacloud_vpc20160428.client import Client as VpcClient
 from darabonba.model import DaraModel
 
 from alicloud_emulator.server import make_server
 
-from .control_client import control
+from .control_client import ControlMixin
 from alicloud_emulator.world import default_world, with_timing
 
 
@@ -31,16 +30,13 @@ class Side:
     sts: StsClient
 
 
-class Emu:
+class Emu(ControlMixin):
     """A running emulator and helpers to drive its control API."""
 
     def __init__(self, server):
         self.server = server
         self.endpoint = server.endpoint
         self.url = server.url
-
-    def control(self, path: str, body: Any = None, method: str | None = None) -> Any:
-        return control(self.url, path, body, method)
 
     def advance(self, seconds: float) -> None:
         self.control("clock", {"advance": seconds})
@@ -54,14 +50,6 @@ class Emu:
 
     def state(self) -> dict[str, Any]:
         return self.control("state")["accounts"]
-
-    def account(self, name: str) -> dict[str, Any]:
-        return next(a for a in self.control("accounts")["accounts"] if a["name"] == name)
-
-    def config(self, name: str, region: str, **extra: Any) -> Config:
-        a = self.account(name)
-        return Config(access_key_id=a["access_key_id"], access_key_secret=a["access_key_secret"],
-                      region_id=region, endpoint=self.endpoint, protocol="http", **extra)
 
     def side(self, name: str, region: str) -> Side:
         cfg = self.config(name, region)

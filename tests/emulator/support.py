@@ -26,7 +26,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
 from darabonba.runtime import RuntimeOptions
 
-from .control_client import control
+from .control_client import ControlMixin
 
 VERSIONS = {"vpc": "2016-04-28", "ecs": "2014-05-26", "sts": "2015-04-01"}
 
@@ -105,7 +105,7 @@ def emulator_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "alicloud_emulator"]
 
 
-class EmulatorProcess:
+class EmulatorProcess(ControlMixin):
     """``alicloud-emulator serve`` as a child process on a free port."""
 
     def __init__(self, workdir: Path, db: Path | None = None, world: Path | None = None, *extra: str):
@@ -141,17 +141,6 @@ class EmulatorProcess:
     @property
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    def control(self, path: str, body: Any = None, method: str | None = None) -> Any:
-        return control(f"http://{self.endpoint}", path, body, method)
-
-    def account(self, name: str) -> dict[str, Any]:
-        return next(a for a in self.control("accounts")["accounts"] if a["name"] == name)
-
-    def config(self, name: str, region: str, **extra: Any) -> Config:
-        a = self.account(name)
-        return Config(access_key_id=a["access_key_id"], access_key_secret=a["access_key_secret"],
-                      region_id=region, endpoint=self.endpoint, protocol="http", **extra)
 
     def kill(self) -> None:
         """``kill -9``: no shutdown code runs."""
