@@ -159,14 +159,22 @@ class FieldError:
     message: str   # what is wrong and what would be valid
 
 
-class ParamsError(ValueError):
-    """Every problem found in a parameter file."""
+class FieldErrors(ValueError):
+    """Every problem found in one input (a parameter file, a peer card), one line per field."""
+
+    headline = "{n} invalid field(s)"
 
     def __init__(self, source: str, errors: list[FieldError]):
         self.source = source
         self.errors = errors
         lines = "\n".join(f"  {e.field}: {e.message}" for e in errors)
-        super().__init__(f"{source}: {len(errors)} invalid parameter(s):\n{lines}")
+        super().__init__(f"{source}: {self.headline.format(n=len(errors))}:\n{lines}")
+
+
+class ParamsError(FieldErrors):
+    """Every problem found in a parameter file."""
+
+    headline = "{n} invalid parameter(s)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +197,7 @@ RESERVED_NETWORKS: dict[str, str] = {
     "240.0.0.0/4": "reserved",
 }
 
-_LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,63}")
+LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,63}")   # also the peer cards' rule
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _PORT_RANGE = re.compile(r"(\d{1,5})/(\d{1,5})")
 
@@ -374,7 +382,7 @@ def _parse_link(check: _Check, raw: dict[str, Any]) -> str | None:
         if "link" not in check.refused:
             check.error("link", f"required: a name for this link, {rule}")
         return None
-    if not isinstance(value, str) or not _LINK_NAME.fullmatch(value):
+    if not isinstance(value, str) or not LINK_NAME.fullmatch(value):
         check.error("link", f"{_show(value)} is not a valid link name: {rule}")
         return None
     return value

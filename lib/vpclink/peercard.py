@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -33,7 +32,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from vpclink.params import ROLES, FieldError, LinkParams, Role
+from vpclink.params import LINK_NAME, ROLES, FieldError, FieldErrors, LinkParams, Role
 from vpclink.phases import PHASES
 from vpclink.ids import parse_account_uid
 from vpclink.peervalues import Local, check_values, utc_now
@@ -45,17 +44,12 @@ _REQUIRED = ("link", "role", "account_uid", "region", "vpc_id", "vpc_cidr", "vro
 _OPTIONAL = ("router_interface_id", "security_group_id", "instance_ip")   # known after later phases
 _PEER_FIELDS = ("account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id") + _OPTIONAL
 _PROGRESS = "phases_done"
-_LINK = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,63}")     # as params' link rule
 
 
-class PeerCardError(ValueError):
+class PeerCardError(FieldErrors):
     """Every problem found in a peer card, each naming the key and what would be valid."""
 
-    def __init__(self, source: str, errors: list[FieldError]):
-        self.source = source
-        self.errors = errors
-        lines = "\n".join(f"  {e.field}: {e.message}" for e in errors)
-        super().__init__(f"{source}: not a valid peer card ({len(errors)} problem(s)):\n{lines}")
+    headline = "not a valid peer card ({n} problem(s))"
 
 
 @dataclass(frozen=True)
@@ -129,7 +123,7 @@ def _problems(data: Mapping[str, Any], local: Local = Local()) -> list[FieldErro
         strings[key] = value
 
     link = strings.get("link")
-    if link is not None and (looks_like_credential(link) or not _LINK.fullmatch(link)):
+    if link is not None and (looks_like_credential(link) or not LINK_NAME.fullmatch(link)):
         errors.append(FieldError("link", "must be the link name: 2-64 characters, a letter first, "
                                          "then letters, digits, '-', '_', '.' (never a credential)"))
     role = strings.get("role")
