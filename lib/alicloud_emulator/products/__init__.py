@@ -29,4 +29,8 @@ owner account UID and region, and also carries the store's ``_``-prefixed bookke
 * ``instance``: InstanceId, InstanceName, Status, RegionId, ZoneId, VpcId, VSwitchId,
   PrivateIpAddress (str), SecurityGroupIds (list), CreationTime, OSType, OSName, InstanceType,
   CloudAssistant (bool)
+* ``invocation`` (Cloud Assistant, written by ``cloud_assistant.py``): InvokeId, CommandId,
+  CommandType, CommandContent, Timeout, RepeatMode, CreationTime, and Results (one entry per
+  instance: ``Running`` until ``timing.command`` has passed, then the outcome decided by
+  ``reachability.py`` when RunCommand was called)
 """
