@@ -59,6 +59,7 @@ READS = ("Describe", "Get", "List")
 
 # -- the plain script ----------------------------------------------------------------------------
 
+
 def plain(url: str) -> None:
     """The tutorial's calls with the official SDKs, nothing else (run in its own process)."""
     from alibabacloud_ecs20140526 import models as ecs
@@ -67,7 +68,6 @@ def plain(url: str) -> None:
     from alibabacloud_tea_openapi.utils_models import Config
     from alibabacloud_vpc20160428 import models as vpc
     from alibabacloud_vpc20160428.client import Client as VpcClient
-
     from vpclink.params import load
 
     params = load(EXAMPLE)
@@ -78,11 +78,16 @@ def plain(url: str) -> None:
     for role in ("initiator", "acceptor"):
         s = params.side(role)
         account = keys[s.account_uid]
-        cfg = Config(access_key_id=account["access_key_id"], access_key_secret=account["access_key_secret"],
-                     region_id=s.region, endpoint=endpoint, protocol="http")
+        cfg = Config(
+            access_key_id=account["access_key_id"],
+            access_key_secret=account["access_key_secret"],
+            region_id=s.region,
+            endpoint=endpoint,
+            protocol="http",
+        )
         sides[role] = {"side": s, "vpc": VpcClient(cfg), "ecs": EcsClient(cfg), "sts": StsClient(cfg)}
 
-    def poll(read, done) -> Any:  # noqa: ANN001
+    def poll(read, done) -> Any:
         while True:
             value = read()
             if done(value):
@@ -94,66 +99,150 @@ def plain(url: str) -> None:
         c["uid"] = c["sts"].get_caller_identity().body.account_id
         vpcs = c["vpc"].describe_vpcs(vpc.DescribeVpcsRequest(region_id=s.region, vpc_id=s.vpc_id)).body
         c["vrt"] = vpcs.vpcs.vpc[0].vrouter_id
-        tables = c["vpc"].describe_route_table_list(vpc.DescribeRouteTableListRequest(
-            region_id=s.region, vpc_id=s.vpc_id, route_table_type="System")).body
+        tables = (
+            c["vpc"]
+            .describe_route_table_list(
+                vpc.DescribeRouteTableListRequest(region_id=s.region, vpc_id=s.vpc_id, route_table_type="System")
+            )
+            .body
+        )
         c["vtb"] = tables.router_table_list.router_table_list_type[0].route_table_id
-        inst = c["ecs"].describe_instances(ecs.DescribeInstancesRequest(
-            region_id=s.region, instance_ids=json.dumps([s.instance_id]))).body.instances.instance[0]
+        inst = (
+            c["ecs"]
+            .describe_instances(
+                ecs.DescribeInstancesRequest(region_id=s.region, instance_ids=json.dumps([s.instance_id]))
+            )
+            .body.instances.instance[0]
+        )
         c["ip"] = inst.vpc_attributes.private_ip_address.ip_address[0]
     a, b = sides["initiator"], sides["acceptor"]
 
     def ri_status(c: dict, ri: str) -> str:
-        req = vpc.DescribeRouterInterfacesRequest(region_id=c["side"].region, filter=[
-            vpc.DescribeRouterInterfacesRequestFilter(key="RouterInterfaceId", value=[ri])])
+        req = vpc.DescribeRouterInterfacesRequest(
+            region_id=c["side"].region,
+            filter=[vpc.DescribeRouterInterfacesRequestFilter(key="RouterInterfaceId", value=[ri])],
+        )
         return c["vpc"].describe_router_interfaces(req).body.router_interface_set.router_interface_type[0].status
 
     def create_ri(c: dict, peer: dict, role: str, spec: str, opposite: str | None) -> str:
         req = vpc.CreateRouterInterfaceRequest(
-            region_id=c["side"].region, role=role, router_type="VRouter", router_id=c["vrt"], spec=spec,
-            opposite_region_id=peer["side"].region, opposite_router_type="VRouter", opposite_router_id=peer["vrt"],
-            opposite_interface_owner_id=peer["uid"], opposite_interface_id=opposite, instance_charge_type="PostPaid")
+            region_id=c["side"].region,
+            role=role,
+            router_type="VRouter",
+            router_id=c["vrt"],
+            spec=spec,
+            opposite_region_id=peer["side"].region,
+            opposite_router_type="VRouter",
+            opposite_router_id=peer["vrt"],
+            opposite_interface_owner_id=peer["uid"],
+            opposite_interface_id=opposite,
+            instance_charge_type="PostPaid",
+        )
         ri = c["vpc"].create_router_interface(req).body.router_interface_id
         poll(lambda: ri_status(c, ri), lambda s: s == "Idle")
         return ri
 
     a["ri"] = create_ri(a, b, "InitiatingSide", params.spec, None)
     b["ri"] = create_ri(b, a, "AcceptingSide", "Negative", a["ri"])
-    a["vpc"].modify_router_interface_attribute(vpc.ModifyRouterInterfaceAttributeRequest(
-        region_id=a["side"].region, router_interface_id=a["ri"], opposite_interface_id=b["ri"],
-        opposite_router_id=b["vrt"], opposite_router_type="VRouter", opposite_interface_owner_id=int(b["uid"])))
-    a["vpc"].connect_router_interface(vpc.ConnectRouterInterfaceRequest(region_id=a["side"].region, router_interface_id=a["ri"]))
+    a["vpc"].modify_router_interface_attribute(
+        vpc.ModifyRouterInterfaceAttributeRequest(
+            region_id=a["side"].region,
+            router_interface_id=a["ri"],
+            opposite_interface_id=b["ri"],
+            opposite_router_id=b["vrt"],
+            opposite_router_type="VRouter",
+            opposite_interface_owner_id=int(b["uid"]),
+        )
+    )
+    a["vpc"].connect_router_interface(
+        vpc.ConnectRouterInterfaceRequest(region_id=a["side"].region, router_interface_id=a["ri"])
+    )
     for c in (a, b):
         poll(lambda c=c: ri_status(c, c["ri"]), lambda s: s == "Active")
     for c, peer in ((a, b), (b, a)):
-        rte = c["vpc"].create_route_entry(vpc.CreateRouteEntryRequest(
-            region_id=c["side"].region, route_table_id=c["vtb"], destination_cidr_block=peer["side"].vpc_cidr,
-            next_hop_type="RouterInterface", next_hop_id=c["ri"])).body.route_entry_id
-        poll(lambda c=c, rte=rte: c["vpc"].describe_route_entry_list(vpc.DescribeRouteEntryListRequest(
-            region_id=c["side"].region, route_table_id=c["vtb"], route_entry_id=rte)).body.route_entrys.route_entry[0].status,
-            lambda s: s == "Available")
+        rte = (
+            c["vpc"]
+            .create_route_entry(
+                vpc.CreateRouteEntryRequest(
+                    region_id=c["side"].region,
+                    route_table_id=c["vtb"],
+                    destination_cidr_block=peer["side"].vpc_cidr,
+                    next_hop_type="RouterInterface",
+                    next_hop_id=c["ri"],
+                )
+            )
+            .body.route_entry_id
+        )
+        poll(
+            lambda c=c, rte=rte: (
+                c["vpc"]
+                .describe_route_entry_list(
+                    vpc.DescribeRouteEntryListRequest(
+                        region_id=c["side"].region, route_table_id=c["vtb"], route_entry_id=rte
+                    )
+                )
+                .body.route_entrys.route_entry[0]
+                .status
+            ),
+            lambda s: s == "Available",
+        )
     for c, peer in ((a, b), (b, a)):
-        perms = [ecs.AuthorizeSecurityGroupRequestPermissions(
-            ip_protocol=r.protocol.upper(), port_range=r.port_range, source_cidr_ip=peer["side"].vpc_cidr,
-            policy="accept", nic_type="intranet", priority="1") for r in params.security_groups.rules]
-        c["ecs"].authorize_security_group(ecs.AuthorizeSecurityGroupRequest(
-            region_id=c["side"].region, security_group_id=c["side"].security_group_id, permissions=perms))
+        perms = [
+            ecs.AuthorizeSecurityGroupRequestPermissions(
+                ip_protocol=r.protocol.upper(),
+                port_range=r.port_range,
+                source_cidr_ip=peer["side"].vpc_cidr,
+                policy="accept",
+                nic_type="intranet",
+                priority="1",
+            )
+            for r in params.security_groups.rules
+        ]
+        c["ecs"].authorize_security_group(
+            ecs.AuthorizeSecurityGroupRequest(
+                region_id=c["side"].region, security_group_id=c["side"].security_group_id, permissions=perms
+            )
+        )
     for c, peer in ((a, b), (b, a)):
-        invoke = c["ecs"].run_command(ecs.RunCommandRequest(
-            region_id=c["side"].region, type="RunShellScript", command_content=f"ping -c 4 -W 2 {peer['ip']}",
-            content_encoding="PlainText", instance_id=[c["side"].instance_id])).body.invoke_id
-        result = poll(lambda c=c, invoke=invoke: c["ecs"].describe_invocation_results(ecs.DescribeInvocationResultsRequest(
-            region_id=c["side"].region, invoke_id=invoke, content_encoding="PlainText"))
-            .body.invocation.invocation_results.invocation_result[0],
-            lambda r: r.invocation_status in ("Success", "Failed"))
+        invoke = (
+            c["ecs"]
+            .run_command(
+                ecs.RunCommandRequest(
+                    region_id=c["side"].region,
+                    type="RunShellScript",
+                    command_content=f"ping -c 4 -W 2 {peer['ip']}",
+                    content_encoding="PlainText",
+                    instance_id=[c["side"].instance_id],
+                )
+            )
+            .body.invoke_id
+        )
+        result = poll(
+            lambda c=c, invoke=invoke: (
+                c["ecs"]
+                .describe_invocation_results(
+                    ecs.DescribeInvocationResultsRequest(
+                        region_id=c["side"].region, invoke_id=invoke, content_encoding="PlainText"
+                    )
+                )
+                .body.invocation.invocation_results.invocation_result[0]
+            ),
+            lambda r: r.invocation_status in ("Success", "Failed"),
+        )
         assert result.exit_code == 0, result.output
 
 
 # -- measuring ----------------------------------------------------------------------------------
 
+
 def _control(url: str, path: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{url}/_emulator/{path}", data=data, method="POST" if data else "GET",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{url}/_emulator/{path}",
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10) as r:
         return json.loads(r.read())
 
@@ -186,7 +275,9 @@ def measure(repeat: int) -> None:
 
             _control(url, "reset", {})
             with tempfile.TemporaryDirectory() as records:
-                runbook_times.append(_timed([str(VPCLINK), "run", str(EXAMPLE), "--records", records, "--emulator", url]))
+                runbook_times.append(
+                    _timed([str(VPCLINK), "run", str(EXAMPLE), "--records", records, "--emulator", url])
+                )
                 run_dir = next(p for p in Path(records).iterdir() if p.is_dir())
                 ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
                 for p in json.loads((run_dir / "run.json").read_text())["phases"]:
@@ -203,10 +294,14 @@ def measure(repeat: int) -> None:
     print(f"  runbook  `vpclink run` (7 notebooks, records): {runbook:7.2f} s")
     print(f"  plain script, same flow, one process:          {script:7.2f} s")
     print(f"  ratio runbook / plain script:                   {runbook / script:7.1f} x")
-    print("  time in notebooks (papermill, per phase): " + ", ".join(
-        f"{name} {statistics.median(v):.2f} s" for name, v in phase_seconds.items()))
-    print(f"  API calls: runbook {len(ledger)} (mutating {mutating}, retries {retries}) vs minimum {minimum} "
-          f"-> {len(ledger) / minimum:.1f} x")
+    print(
+        "  time in notebooks (papermill, per phase): "
+        + ", ".join(f"{name} {statistics.median(v):.2f} s" for name, v in phase_seconds.items())
+    )
+    print(
+        f"  API calls: runbook {len(ledger)} (mutating {mutating}, retries {retries}) vs minimum {minimum} "
+        f"-> {len(ledger) / minimum:.1f} x"
+    )
     print("  runbook calls per phase: " + ", ".join(f"{k} {v}" for k, v in calls.items()))
     print("  minimum calls per action: " + ", ".join(f"{k} {v}" for k, v in sorted(plain_calls.items())))
     runbook_actions = Counter(e["action"] for e in ledger)

@@ -4,7 +4,6 @@ rig with the example parameters and a profiles file for its accounts (``phase_su
 from __future__ import annotations
 
 import pytest
-
 from phase_support import Rig, start_emulator
 
 

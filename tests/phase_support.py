@@ -20,7 +20,7 @@ from vpclink.retries import RetryPolicy
 from vpclink.waits import Progress, WaitEvent
 
 sys.path.insert(0, str(Path(__file__).parent))
-from emulator.conftest import Emu, start_emulator  # noqa: E402
+from emulator.conftest import Emu, start_emulator
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "params" / "example.yaml"
 PROFILES = {"vpclink-a": "account-a", "vpclink-b": "account-b"}
@@ -48,8 +48,9 @@ class EmulatorClock:
 class Rig:
     """One emulator, the example parameters and everything a phase context needs."""
 
-    def __init__(self, emu: Emu, tmp_path: Path, params: P.LinkParams | None = None,
-                 profiles: dict[str, str] | None = None):
+    def __init__(
+        self, emu: Emu, tmp_path: Path, params: P.LinkParams | None = None, profiles: dict[str, str] | None = None
+    ):
         self.emu = emu
         self.params = params or P.load(str(EXAMPLE))
         accounts = {a["name"]: a for a in emu.control("accounts")["accounts"]}
@@ -57,10 +58,23 @@ class Rig:
         # The Alibaba Cloud CLI's format, written here rather than by vpclink.profiles.write_profiles
         # so that the reading side is checked against the format itself.
         self.profiles_file = tmp_path / "config.json"
-        self.profiles_file.write_text(json.dumps({"current": "vpclink-a", "profiles": [
-            {"name": name, "mode": "AK", "access_key_id": accounts[acct]["access_key_id"],
-             "access_key_secret": accounts[acct]["access_key_secret"], "region_id": "cn-hangzhou"}
-            for name, acct in (profiles or PROFILES).items()]}))
+        self.profiles_file.write_text(
+            json.dumps(
+                {
+                    "current": "vpclink-a",
+                    "profiles": [
+                        {
+                            "name": name,
+                            "mode": "AK",
+                            "access_key_id": accounts[acct]["access_key_id"],
+                            "access_key_secret": accounts[acct]["access_key_secret"],
+                            "region_id": "cn-hangzhou",
+                        }
+                        for name, acct in (profiles or PROFILES).items()
+                    ],
+                }
+            )
+        )
         self.ledger = Ledger(tmp_path / "ledger.jsonl")
         self.events: list[WaitEvent] = []
         self.clock = EmulatorClock(emu)
@@ -71,13 +85,26 @@ class Rig:
 
     def cloud(self, phase: str, sides: tuple[str, ...] | None = None, **kw: Any) -> Cloud:
         kw.setdefault("retry", RetryPolicy(max_attempts=6))
-        return Cloud(self.params, endpoint=self.emu.endpoint, profiles_file=str(self.profiles_file), ledger=self.ledger,
-                     phase=phase, sides=sides or (get(phase).SIDES if phase in NOTEBOOKS else P.ROLES),
-                     clock=self.clock, **kw)
+        return Cloud(
+            self.params,
+            endpoint=self.emu.endpoint,
+            profiles_file=str(self.profiles_file),
+            ledger=self.ledger,
+            phase=phase,
+            sides=sides or (get(phase).SIDES if phase in NOTEBOOKS else P.ROLES),
+            clock=self.clock,
+            **kw,
+        )
 
     def ctx(self, phase: str, inputs: dict[str, Any] | None = None, run_id: str = "run-1", **kw: Any) -> PhaseContext:
-        return PhaseContext(self.params, self.cloud(phase, **kw), dict(self.outputs if inputs is None else inputs),
-                            run_id, phase, Progress("silent", on_event=self.events.append))
+        return PhaseContext(
+            self.params,
+            self.cloud(phase, **kw),
+            dict(self.outputs if inputs is None else inputs),
+            run_id,
+            phase,
+            Progress("silent", on_event=self.events.append),
+        )
 
     def apply(self, phase: str, run_id: str = "run-1", **kw: Any) -> dict[str, Any]:
         out = get(phase).apply(self.ctx(phase, run_id=run_id, **kw))
@@ -104,12 +131,25 @@ class Rig:
         out: dict[str, Any] = {}
         for account in ("account-a", "account-b"):
             out[account] = {
-                "router_interfaces": sorted((r["RouterInterfaceId"], r["Status"]) for r in self.resources(account, "router_interface")
-                                            if r.get("Status") != "Deleted"),
-                "routes": sorted((r["RouteTableId"], r["DestinationCidrBlock"], r.get("NextHopId", ""), r["Status"])
-                                 for r in self.resources(account, "route_entry")),
-                "rules": sorted((r["SecurityGroupRuleId"], r["IpProtocol"], r["PortRange"], r.get("SourceCidrIp", ""),
-                                 r.get("SourceGroupId", "")) for r in self.rules(account)),
+                "router_interfaces": sorted(
+                    (r["RouterInterfaceId"], r["Status"])
+                    for r in self.resources(account, "router_interface")
+                    if r.get("Status") != "Deleted"
+                ),
+                "routes": sorted(
+                    (r["RouteTableId"], r["DestinationCidrBlock"], r.get("NextHopId", ""), r["Status"])
+                    for r in self.resources(account, "route_entry")
+                ),
+                "rules": sorted(
+                    (
+                        r["SecurityGroupRuleId"],
+                        r["IpProtocol"],
+                        r["PortRange"],
+                        r.get("SourceCidrIp", ""),
+                        r.get("SourceGroupId", ""),
+                    )
+                    for r in self.rules(account)
+                ),
             }
         return out
 
@@ -118,12 +158,15 @@ class Rig:
         return entries[-1]["seq"] if entries else 0
 
     def mutations_since(self, seq: int, ok_only: bool = False) -> list[dict[str, Any]]:
-        return [e for e in self.emu.control(f"journal?since={seq}")["entries"]
-                if e["action"] in MUTATING and (not ok_only or e.get("status") == 200)]
+        return [
+            e
+            for e in self.emu.control(f"journal?since={seq}")["entries"]
+            if e["action"] in MUTATING and (not ok_only or e.get("status") == 200)
+        ]
 
 
 def replace_side(params: P.LinkParams, role: str, **changes: Any) -> P.LinkParams:
     return dataclasses.replace(params, **{role: dataclasses.replace(params.side(role), **changes)})
 
 
-__all__ = ["EmulatorClock", "Rig", "replace_side", "start_emulator", "Emu", "MUTATING", "EXAMPLE"]
+__all__ = ["EXAMPLE", "MUTATING", "Emu", "EmulatorClock", "Rig", "replace_side", "start_emulator"]

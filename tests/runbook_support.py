@@ -75,8 +75,18 @@ def link_resources(state: dict[str, Any]) -> dict[str, Counter]:
                 c[("route", r.get("RouteTableId"), r.get("DestinationCidrBlock"), r.get("NextHopId"))] += 1
         for g in types.get("security_group", []):
             for rule in g.get("Rules", []):
-                c[("rule", g["SecurityGroupId"], rule.get("Direction"), rule.get("IpProtocol"), rule.get("PortRange"),
-                   rule.get("SourceCidrIp"), rule.get("SourceGroupId"), rule.get("Policy"))] += 1
+                c[
+                    (
+                        "rule",
+                        g["SecurityGroupId"],
+                        rule.get("Direction"),
+                        rule.get("IpProtocol"),
+                        rule.get("PortRange"),
+                        rule.get("SourceCidrIp"),
+                        rule.get("SourceGroupId"),
+                        rule.get("Policy"),
+                    )
+                ] += 1
         out[account] = c
     return out
 
@@ -96,8 +106,9 @@ def assert_one_link(state: dict[str, Any], *, routes_per_side: int = 1, rules_pe
 
 def without_history(state: dict[str, Any]) -> dict[str, Any]:
     """The accounts' resources without Cloud Assistant history (the cloud keeps invocations too)."""
-    return {a: {t: items for t, items in types.items() if t not in ("invocation", "command")}
-            for a, types in state.items()}
+    return {
+        a: {t: items for t, items in types.items() if t not in ("invocation", "command")} for a, types in state.items()
+    }
 
 
 def side_profiles(emu: Emulator, path: Path, roles: tuple[str, ...]) -> Path:
@@ -106,7 +117,10 @@ def side_profiles(emu: Emulator, path: Path, roles: tuple[str, ...]) -> Path:
     from vpclink.profiles import AkProfile, write_profiles
 
     accounts = {a["name"]: a for a in emu.control("accounts")["accounts"]}
-    names = {"initiator": ("vpclink-a", "account-a", "cn-qingdao"), "acceptor": ("vpclink-b", "account-b", "cn-beijing")}
+    names = {
+        "initiator": ("vpclink-a", "account-a", "cn-qingdao"),
+        "acceptor": ("vpclink-b", "account-b", "cn-beijing"),
+    }
     profiles = []
     for role in roles:
         profile, account, region = names[role]

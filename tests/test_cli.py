@@ -41,24 +41,32 @@ def test_check_refuses_a_bad_file_with_one_line_per_bad_field(path: Path, capsys
     assert err and all(FIELD_LINE.match(line) for line in err), err
 
 
-def test_run_on_every_bad_file_exits_2_and_makes_no_call(emu: Emulator, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_on_every_bad_file_exits_2_and_makes_no_call(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     seq = emu.last_seq()
     for path in BAD_FILES:
         assert main(["run", str(path), "--records", str(tmp_path), "--emulator", emu.url]) == 2, path.name
         assert capsys.readouterr().err.strip(), path.name
     assert emu.journal(since=seq) == []
-    assert list(tmp_path.iterdir()) == []   # no record, no emulator state
+    assert list(tmp_path.iterdir()) == []  # no record, no emulator state
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["run", str(EXAMPLE), "--from", "nowhere"], "--from nowhere: not a phase; phases in order: preflight, initiator"),
-    (["run", str(EXAMPLE), "--from", "routes", "--to", "initiator"], "--from routes comes after --to initiator"),
-    (["run"], "give PARAMS, or --resume RUN_DIR"),
-    (["run", str(EXAMPLE), "--target", "alibabacloud", "--emulator", "http://127.0.0.1:9"], "exclude each other"),
-])
-def test_bad_options_exit_2_with_a_message(argv: list[str], message: str, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["run", str(EXAMPLE), "--from", "nowhere"],
+            "--from nowhere: not a phase; phases in order: preflight, initiator",
+        ),
+        (["run", str(EXAMPLE), "--from", "routes", "--to", "initiator"], "--from routes comes after --to initiator"),
+        (["run"], "give PARAMS, or --resume RUN_DIR"),
+        (["run", str(EXAMPLE), "--target", "alibabacloud", "--emulator", "http://127.0.0.1:9"], "exclude each other"),
+    ],
+)
+def test_bad_options_exit_2_with_a_message(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([*argv, "--records", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
 
@@ -73,8 +81,9 @@ def test_an_unreachable_emulator_is_named(tmp_path: Path, capsys: pytest.Capture
     assert "no emulator answers at http://127.0.0.1:9" in capsys.readouterr().err
 
 
-def test_an_emulator_without_the_parameters_vpcs_is_refused(emu: Emulator, tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_emulator_without_the_parameters_vpcs_is_refused(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     other = yaml.safe_load(EXAMPLE.read_text())
     other["acceptor"]["vpc_id"] = "vpc-2ze2notinthisworld00001"
     path = tmp_path / "other.yaml"
@@ -83,8 +92,9 @@ def test_an_emulator_without_the_parameters_vpcs_is_refused(emu: Emulator, tmp_p
     assert "acceptor.vpc_id: no account of the emulator owns vpc-2ze2notinthisworld00001" in capsys.readouterr().err
 
 
-def test_the_real_cloud_needs_the_named_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_real_cloud_needs_the_named_profiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert main(["run", str(EXAMPLE), "--records", str(tmp_path / "runs"), "--target", "alibabacloud"]) == 1
     err = capsys.readouterr().err
@@ -92,8 +102,20 @@ def test_the_real_cloud_needs_the_named_profiles(tmp_path: Path, monkeypatch: py
     config = tmp_path / ".aliyun" / "config.json"
     config.parent.mkdir()
     secret = "NotARealSecretButLongEnough1234"
-    config.write_text(json.dumps({"profiles": [{"name": "vpclink-a", "mode": "AK", "access_key_id": "LTAI5tNotReal0000",
-                                                "access_key_secret": secret}]}))
+    config.write_text(
+        json.dumps(
+            {
+                "profiles": [
+                    {
+                        "name": "vpclink-a",
+                        "mode": "AK",
+                        "access_key_id": "LTAI5tNotReal0000",
+                        "access_key_secret": secret,
+                    }
+                ]
+            }
+        )
+    )
     assert main(["run", str(EXAMPLE), "--records", str(tmp_path / "runs"), "--target", "alibabacloud"]) == 1
     err = capsys.readouterr().err
     assert "profile 'vpclink-b' is not in" in err and secret not in err

@@ -10,7 +10,6 @@ import stat
 
 import pytest
 from alibabacloud_vpc20160428 import models as vpc
-
 from phase_support import EmulatorClock, Rig
 from vpclink.cloud import Cloud, CloudError, MutationRefused
 from vpclink.ledger import FIELDS, Ledger
@@ -26,8 +25,9 @@ def outcomes(rig: Rig, action: str) -> list[tuple[str, str]]:
 
 def describe_vpcs(cloud: Cloud, role: str = "initiator") -> dict:
     side = cloud.params.side(role)
-    return cloud.call(role, "vpc", "DescribeVpcs", vpc.DescribeVpcsRequest(region_id=side.region, vpc_id=side.vpc_id),
-                      mutating=False)
+    return cloud.call(
+        role, "vpc", "DescribeVpcs", vpc.DescribeVpcsRequest(region_id=side.region, vpc_id=side.vpc_id), mutating=False
+    )
 
 
 def test_each_side_calls_as_its_own_account_and_every_call_is_in_the_ledger(rig):
@@ -37,14 +37,19 @@ def test_each_side_calls_as_its_own_account_and_every_call_is_in_the_ledger(rig)
     assert body["Vpcs"]["Vpc"][0]["VRouterId"] == "vrt-2ze2tutorialvrt2bj00001"
     journal = rig.emu.journal()
     assert [(e["action"], e["account"]) for e in journal] == [
-        ("GetCallerIdentity", "account-a"), ("GetCallerIdentity", "account-b"), ("DescribeVpcs", "account-b")]
+        ("GetCallerIdentity", "account-a"),
+        ("GetCallerIdentity", "account-b"),
+        ("DescribeVpcs", "account-b"),
+    ]
     lines = [json.loads(x) for x in (rig.ledger.path.read_text().splitlines())]
     assert lines == rig.ledger.entries and all(tuple(e) == FIELDS for e in lines)
-    assert [(e["phase"], e["side"], e["account_uid"], e["region"], e["action"], e["outcome"], e["mutating"])
-            for e in lines] == [
+    assert [
+        (e["phase"], e["side"], e["account_uid"], e["region"], e["action"], e["outcome"], e["mutating"]) for e in lines
+    ] == [
         ("preflight", "initiator", A_UID, "cn-qingdao", "GetCallerIdentity", "ok", False),
         ("preflight", "acceptor", B_UID, "cn-beijing", "GetCallerIdentity", "ok", False),
-        ("preflight", "acceptor", B_UID, "cn-beijing", "DescribeVpcs", "ok", False)]
+        ("preflight", "acceptor", B_UID, "cn-beijing", "DescribeVpcs", "ok", False),
+    ]
     assert [e["request_id"] for e in lines] == [e["request_id"] for e in journal]
 
 
@@ -72,7 +77,12 @@ def test_an_api_error_keeps_code_request_id_and_status(rig):
     [entry] = rig.emu.journal(action="ConnectRouterInterface")
     err = e.value
     assert (err.code, err.status, err.request_id, err.action, err.role) == (
-        "InvalidRouterInterfaceId.NotFound", 404, entry["request_id"], "ConnectRouterInterface", "initiator")
+        "InvalidRouterInterfaceId.NotFound",
+        404,
+        entry["request_id"],
+        "ConnectRouterInterface",
+        "initiator",
+    )
     assert "InvalidRouterInterfaceId.NotFound" in str(err) and entry["request_id"] in str(err)
     assert "ri-doesnotexist00000001" in err.message
     assert rig.ledger.entries[-1]["outcome"] == "error"
@@ -117,8 +127,14 @@ def test_a_lost_answer_to_a_write_with_a_client_token_returns_the_first_result(r
     rig.emu.faults({"action": "CreateRouterInterface", "effect": "fail_after_commit", "nth": 1})
     cloud = rig.cloud("initiator")
     req = vpc.CreateRouterInterfaceRequest(
-        region_id="cn-qingdao", role="InitiatingSide", router_type="VRouter", router_id="vrt-m5e1tutorialvrt1qd00001",
-        spec="Mini.2", opposite_region_id="cn-beijing", client_token="vpclink-test-token-1")
+        region_id="cn-qingdao",
+        role="InitiatingSide",
+        router_type="VRouter",
+        router_id="vrt-m5e1tutorialvrt1qd00001",
+        spec="Mini.2",
+        opposite_region_id="cn-beijing",
+        client_token="vpclink-test-token-1",
+    )
     ri = cloud.call("initiator", "vpc", "CreateRouterInterface", req, mutating=True)["RouterInterfaceId"]
     assert [r["RouterInterfaceId"] for r in rig.resources("account-a", "router_interface")] == [ri]
     assert [o for o, _ in outcomes(rig, "CreateRouterInterface")] == ["retry", "ok"]
@@ -137,15 +153,23 @@ def test_a_lost_answer_to_a_write_without_a_token_is_not_repeated(rig):
 def test_read_only_refuses_writes_before_sending(rig):
     cloud = rig.cloud("initiator")
     with cloud.read_only(), pytest.raises(MutationRefused):
-        cloud.call("initiator", "vpc", "DeactivateRouterInterface",
-                   vpc.DeactivateRouterInterfaceRequest(region_id="cn-qingdao", router_interface_id="ri-x1234567"),
-                   mutating=True)
+        cloud.call(
+            "initiator",
+            "vpc",
+            "DeactivateRouterInterface",
+            vpc.DeactivateRouterInterfaceRequest(region_id="cn-qingdao", router_interface_id="ri-x1234567"),
+            mutating=True,
+        )
     assert rig.emu.journal() == [] and rig.ledger.entries == []
     assert describe_vpcs(cloud)  # reads still work, and writes after the block
     with pytest.raises(CloudError):
-        cloud.call("initiator", "vpc", "DeactivateRouterInterface",
-                   vpc.DeactivateRouterInterfaceRequest(region_id="cn-qingdao", router_interface_id="ri-x1234567"),
-                   mutating=True)
+        cloud.call(
+            "initiator",
+            "vpc",
+            "DeactivateRouterInterface",
+            vpc.DeactivateRouterInterfaceRequest(region_id="cn-qingdao", router_interface_id="ri-x1234567"),
+            mutating=True,
+        )
 
 
 def test_a_phase_acts_only_with_the_sides_it_was_given(rig):
@@ -161,18 +185,32 @@ def test_an_unknown_action_is_a_clear_error(rig):
 
 def test_no_secret_in_errors_ledger_or_logs(rig, caplog):
     caplog.set_level(logging.DEBUG)
-    rig.emu.faults({"action": "DescribeVpcs", "effect": "fail_after_commit", "code": "InternalError", "status": 500,
-                    "nth": [1, 2]},
-                   {"action": "ConnectRouterInterface", "effect": "drop", "nth": 1},
-                   {"action": "CreateRouteEntry", "effect": "error", "code": "QuotaExceeded", "account": "account-b"})
+    rig.emu.faults(
+        {
+            "action": "DescribeVpcs",
+            "effect": "fail_after_commit",
+            "code": "InternalError",
+            "status": 500,
+            "nth": [1, 2],
+        },
+        {"action": "ConnectRouterInterface", "effect": "drop", "nth": 1},
+        {"action": "CreateRouteEntry", "effect": "error", "code": "QuotaExceeded", "account": "account-b"},
+    )
     messages = []
     for phase in ("preflight", "initiator", "acceptor", "connect", "routes", "security_groups", "verify", "teardown"):
         try:
             rig.apply(phase)
         except Exception as e:  # record whatever surfaced
             messages.append(repr(e) + str(e))
-    bad = Cloud(rig.params, endpoint="127.0.0.1:1", profiles_file=str(rig.profiles_file), ledger=rig.ledger,
-                phase="preflight", clock=EmulatorClock(rig.emu), retry=RetryPolicy(max_attempts=2))
+    bad = Cloud(
+        rig.params,
+        endpoint="127.0.0.1:1",
+        profiles_file=str(rig.profiles_file),
+        ledger=rig.ledger,
+        phase="preflight",
+        clock=EmulatorClock(rig.emu),
+        retry=RetryPolicy(max_attempts=2),
+    )
     with pytest.raises(CloudError) as e:
         describe_vpcs(bad)
     assert e.value.code == "TransportError"
@@ -187,14 +225,19 @@ def test_without_an_endpoint_the_sdk_picks_the_real_endpoints(rig):
     cloud = Cloud(rig.params, endpoint=None, profiles_file=str(rig.profiles_file), ledger=None, phase="preflight")
     vpc_client = cloud._client("initiator", "vpc")
     ecs_client = cloud._client("acceptor", "ecs")
-    assert (vpc_client._endpoint, ecs_client._endpoint) == ("vpc.cn-qingdao.aliyuncs.com", "ecs.cn-beijing.aliyuncs.com")
+    assert (vpc_client._endpoint, ecs_client._endpoint) == (
+        "vpc.cn-qingdao.aliyuncs.com",
+        "ecs.cn-beijing.aliyuncs.com",
+    )
     assert vpc_client._protocol != "http"
     emulated = rig.cloud("preflight")._client("initiator", "vpc")
     assert (emulated._endpoint, emulated._protocol) == (rig.emu.endpoint, "http")
 
 
 def test_profiles_file_is_private_and_checked(tmp_path):
-    path = write_profiles(tmp_path / "p" / "config.json", [AkProfile("one", "AKID1", "SECRET1"), AkProfile("two", "AKID2", "SECRET2")])
+    path = write_profiles(
+        tmp_path / "p" / "config.json", [AkProfile("one", "AKID1", "SECRET1"), AkProfile("two", "AKID2", "SECRET2")]
+    )
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert check_profile("two", path, field="acceptor.profile") == path
     cred = credential_client("two", path, field="acceptor.profile").get_credential()
@@ -212,14 +255,34 @@ def test_profiles_file_is_private_and_checked(tmp_path):
 
 def test_the_ledger_file_survives_a_torn_line(tmp_path):
     ledger = Ledger(tmp_path / "ledger.jsonl")
-    ledger.record(phase="p", side="initiator", account_uid=A_UID, region="cn-qingdao", action="DescribeVpcs",
-                  request_id="R1", outcome="ok", error_code=None, duration_ms=1.23, mutating=False)
+    ledger.record(
+        phase="p",
+        side="initiator",
+        account_uid=A_UID,
+        region="cn-qingdao",
+        action="DescribeVpcs",
+        request_id="R1",
+        outcome="ok",
+        error_code=None,
+        duration_ms=1.23,
+        mutating=False,
+    )
     with ledger.path.open("a") as f:
         f.write('{"time": "2026-')  # a run killed mid-write
     assert [e["request_id"] for e in Ledger.read(ledger.path)] == ["R1"]
     with pytest.raises(ValueError, match="outcome"):
-        ledger.record(phase="p", side="initiator", account_uid=A_UID, region="r", action="a", request_id=None,
-                      outcome="maybe", error_code=None, duration_ms=0, mutating=False)
+        ledger.record(
+            phase="p",
+            side="initiator",
+            account_uid=A_UID,
+            region="r",
+            action="a",
+            request_id=None,
+            outcome="maybe",
+            error_code=None,
+            duration_ms=0,
+            mutating=False,
+        )
 
 
 def test_retry_delays_grow_with_jitter_and_respect_retry_after():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from vpclink.waits import GONE, Progress, RealClock, WaitFailed, WaitTimeout, in_jupyter_kernel, wait_for
 
 
@@ -36,10 +35,26 @@ def states(*seq: str):
 
 def test_polls_with_growing_pauses_and_reports_each_change_once():
     clock, events = FakeClock(), []
-    read = states("Connecting", "Connecting", "Connecting", "Connecting", "Connecting", "Connecting", "Connecting",
-                  "Connecting", "Active")
-    got = wait_for(read, what="router interface", resource_id="ri-1", expected=("Active",), timeout=100,
-                   progress=Progress("silent", on_event=events.append), clock=clock)
+    read = states(
+        "Connecting",
+        "Connecting",
+        "Connecting",
+        "Connecting",
+        "Connecting",
+        "Connecting",
+        "Connecting",
+        "Connecting",
+        "Active",
+    )
+    got = wait_for(
+        read,
+        what="router interface",
+        resource_id="ri-1",
+        expected=("Active",),
+        timeout=100,
+        progress=Progress("silent", on_event=events.append),
+        clock=clock,
+    )
     assert got == "Active"
     assert clock.sleeps[:4] == [0.5, 0.75, 1.125, 1.6875] and max(clock.sleeps) == 5.0
     assert [(e.kind, e.state) for e in events] == [("start", None), ("state", "Connecting"), ("done", "Active")]
@@ -48,10 +63,18 @@ def test_polls_with_growing_pauses_and_reports_each_change_once():
 def test_timeout_names_resource_state_reached_and_expected():
     clock, events = FakeClock(), []
     with pytest.raises(WaitTimeout) as e:
-        wait_for(states("Pending"), what="route entry", resource_id="rte-1", expected=("Available",), timeout=12,
-                 progress=Progress("silent", on_event=events.append), clock=clock)
-    assert str(e.value) == ("timed out after 12 s waiting for route entry rte-1 to be Available; "
-                            "its state was still Pending")
+        wait_for(
+            states("Pending"),
+            what="route entry",
+            resource_id="rte-1",
+            expected=("Available",),
+            timeout=12,
+            progress=Progress("silent", on_event=events.append),
+            clock=clock,
+        )
+    assert str(e.value) == (
+        "timed out after 12 s waiting for route entry rte-1 to be Available; its state was still Pending"
+    )
     assert (e.value.reached, e.value.expected) == ("Pending", ("Available",))
     assert sum(clock.sleeps) == pytest.approx(12)  # the last pause stops at the deadline
     assert events[-1].kind == "timeout" and events[-1].state == "Pending"
@@ -59,31 +82,64 @@ def test_timeout_names_resource_state_reached_and_expected():
 
 def test_timeout_on_a_resource_not_found_says_so():
     with pytest.raises(WaitTimeout, match="to be Idle; it was not found"):
-        wait_for(states(GONE), what="router interface", resource_id="ri-1", expected=("Idle",), timeout=3,
-                 progress=Progress("silent"), clock=FakeClock())
+        wait_for(
+            states(GONE),
+            what="router interface",
+            resource_id="ri-1",
+            expected=("Idle",),
+            timeout=3,
+            progress=Progress("silent"),
+            clock=FakeClock(),
+        )
 
 
 def test_a_failed_state_ends_the_wait_at_once():
     clock = FakeClock()
     with pytest.raises(WaitFailed, match="router interface ri-1 became gone while waiting for it to be Active"):
-        wait_for(states("Connecting", GONE), what="router interface", resource_id="ri-1", expected=("Active",),
-                 timeout=300, progress=Progress("silent"), clock=clock, failed=(GONE,))
+        wait_for(
+            states("Connecting", GONE),
+            what="router interface",
+            resource_id="ri-1",
+            expected=("Active",),
+            timeout=300,
+            progress=Progress("silent"),
+            clock=clock,
+            failed=(GONE,),
+        )
     assert clock.sleeps == [0.5]
 
 
 def test_log_mode_writes_a_line_per_state_change(caplog):
     caplog.set_level(logging.INFO, logger="vpclink.waits")
-    wait_for(states("Pending", "Pending", "Running", "Success"), what="command", resource_id="t-1",
-             expected=("Success", "Failed"), goal="finished", timeout=60, progress=Progress("log"), clock=FakeClock())
+    wait_for(
+        states("Pending", "Pending", "Running", "Success"),
+        what="command",
+        resource_id="t-1",
+        expected=("Success", "Failed"),
+        goal="finished",
+        timeout=60,
+        progress=Progress("log"),
+        clock=FakeClock(),
+    )
     lines = [r.getMessage() for r in caplog.records]
     assert lines[0] == "waiting for command t-1 to be finished"
-    assert [x.split(" after")[0] for x in lines[1:]] == ["command t-1 is Pending", "command t-1 is Running",
-                                                         "command t-1 is Success"]
+    assert [x.split(" after")[0] for x in lines[1:]] == [
+        "command t-1 is Pending",
+        "command t-1 is Running",
+        "command t-1 is Success",
+    ]
 
 
 def test_bar_mode_shows_the_state_in_the_description(capsys):
-    wait_for(states("Connecting", "Active"), what="router interface", resource_id="ri-1", expected=("Active",),
-             timeout=60, progress=Progress("bar"), clock=FakeClock())
+    wait_for(
+        states("Connecting", "Active"),
+        what="router interface",
+        resource_id="ri-1",
+        expected=("Active",),
+        timeout=60,
+        progress=Progress("bar"),
+        clock=FakeClock(),
+    )
     err = capsys.readouterr().err
     assert "router interface ri-1: Connecting" in err and "router interface ri-1: Active" in err
 
@@ -112,6 +168,13 @@ def test_a_failing_read_ends_the_report_and_propagates():
         return "Pending"
 
     with pytest.raises(RuntimeError, match="throttled for good"):
-        wait_for(read, what="route entry", resource_id="rte-1", expected=("Available",), timeout=60,
-                 progress=Progress("silent", on_event=events.append), clock=FakeClock())
+        wait_for(
+            read,
+            what="route entry",
+            resource_id="rte-1",
+            expected=("Available",),
+            timeout=60,
+            progress=Progress("silent", on_event=events.append),
+            clock=FakeClock(),
+        )
     assert [(e.kind, e.state) for e in events] == [("start", None), ("state", "Pending"), ("error", "Pending")]

@@ -13,8 +13,14 @@ from vpclink.cli import main
 from vpclink.state import load as load_run
 
 # Every action the runbook's run uses to change the cloud.
-MUTATING_ACTIONS = ("CreateRouterInterface", "ModifyRouterInterfaceAttribute", "ConnectRouterInterface",
-                    "CreateRouteEntry", "AuthorizeSecurityGroup", "RunCommand")
+MUTATING_ACTIONS = (
+    "CreateRouterInterface",
+    "ModifyRouterInterfaceAttribute",
+    "ConnectRouterInterface",
+    "CreateRouteEntry",
+    "AuthorizeSecurityGroup",
+    "RunCommand",
+)
 
 
 @pytest.fixture
@@ -24,15 +30,32 @@ def emu() -> Emulator:
     e.stop()
 
 
-def test_throttling_and_lost_answers_on_every_mutating_action_converge_with_no_duplicate(emu: Emulator, tmp_path: Path) -> None:
+def test_throttling_and_lost_answers_on_every_mutating_action_converge_with_no_duplicate(
+    emu: Emulator, tmp_path: Path
+) -> None:
     rules = []
     for action in MUTATING_ACTIONS:
         for account in ("account-a", "account-b"):
             # the first call is throttled; the retry is applied but its answer never arrives
-            rules.append({"name": f"throttle {action} {account}", "action": action, "account": account,
-                          "effect": "throttle", "nth": 1, "retry_after_ms": 50})
-            rules.append({"name": f"lose {action} {account}", "action": action, "account": account,
-                          "effect": "fail_after_commit", "nth": 2})
+            rules.append(
+                {
+                    "name": f"throttle {action} {account}",
+                    "action": action,
+                    "account": account,
+                    "effect": "throttle",
+                    "nth": 1,
+                    "retry_after_ms": 50,
+                }
+            )
+            rules.append(
+                {
+                    "name": f"lose {action} {account}",
+                    "action": action,
+                    "account": account,
+                    "effect": "fail_after_commit",
+                    "nth": 2,
+                }
+            )
     emu.faults(rules)
 
     out = io.StringIO()

@@ -12,8 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 import pytest
@@ -76,18 +76,33 @@ def kernels_of(pid: int) -> list[tuple[int, int, str]]:
 def test_a_run_killed_mid_phase_resumes_from_its_records_and_converges(emu: Emulator, tmp_path: Path) -> None:
     records = tmp_path / "runs"
     # account B's route is held in flight for 3 s, so the kill lands between A's route and B's
-    emu.faults([{"name": "slow route B", "action": "CreateRouteEntry", "account": "account-b",
-                 "effect": "latency", "latency_ms": 3000, "nth": 1}])
+    emu.faults(
+        [
+            {
+                "name": "slow route B",
+                "action": "CreateRouteEntry",
+                "account": "account-b",
+                "effect": "latency",
+                "latency_ms": 3000,
+                "nth": 1,
+            }
+        ]
+    )
     log = (tmp_path / "first.log").open("w")
-    runner = subprocess.Popen([VPCLINK, "run", str(EXAMPLE), "--records", str(records), "--emulator", emu.url],
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    runner = subprocess.Popen(
+        [VPCLINK, "run", str(EXAMPLE), "--records", str(records), "--emulator", emu.url],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
+
         def routes_started() -> bool:
             created = succeeded([e for e in emu.journal() if e["action"] == "CreateRouteEntry"])
             return any(e["account"] == "account-a" for e in created)
 
         wait_until(routes_started, 240, "account A's route to be created")
-        time.sleep(0.5)   # B's CreateRouteEntry is now on its way
+        time.sleep(0.5)  # B's CreateRouteEntry is now on its way
         assert runner.poll() is None, (tmp_path / "first.log").read_text()
         kernel_dir = str(Path(kernels_of(runner.pid)[0][2]).parent)
         os.kill(runner.pid, signal.SIGKILL)
@@ -101,8 +116,11 @@ def test_a_run_killed_mid_phase_resumes_from_its_records_and_converges(emu: Emul
     # its kernels (the one running the phase and the one started for the next) follow it
     wait_until(lambda: not [c for _, _, c in processes() if any(kernel_dir in a for a in c)], 15, "the kernels to exit")
     # the request in flight when the runner died still lands (the cloud does not know the caller died)
-    wait_until(lambda: any(e["account"] == "account-b" for e in emu.journal() if e["action"] == "CreateRouteEntry"),
-               10, "account B's route request to complete")
+    wait_until(
+        lambda: any(e["account"] == "account-b" for e in emu.journal() if e["action"] == "CreateRouteEntry"),
+        10,
+        "account B's route request to complete",
+    )
 
     run_dir = next(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
     # what a killed runner cannot clean up: its kernels' sockets and its copy of the emulator's keys
@@ -118,35 +136,55 @@ def test_a_run_killed_mid_phase_resumes_from_its_records_and_converges(emu: Emul
     assert_one_link(emu.state())
     state = load_run(run_dir)
     assert state.result == "verified" and all(p.status == "ok" for p in state.phases)
-    assert {p.name: p.started for p in state.phases if p.name in before} == before   # not run again
+    assert {p.name: p.started for p in state.phases if p.name in before} == before  # not run again
     routes = state.phase("routes")
     assert [a["status"] for a in routes.attempts] == ["interrupted"]
-    assert (run_dir / routes.attempts[0]["notebook"]).exists()   # the killed try stays on record
+    assert (run_dir / routes.attempts[0]["notebook"]).exists()  # the killed try stays on record
     assert (run_dir / "04_routes.html").exists()
 
 
 def test_a_failing_phase_stops_the_run_with_a_record_of_where_and_why(emu: Emulator, tmp_path: Path) -> None:
     records = tmp_path / "runs"
-    emu.faults([{"name": "no permission", "action": "CreateRouterInterface", "account": "account-b",
-                 "effect": "error", "code": "Forbidden.RAM", "status": 403,
-                 "message": "User not authorized to operate on the specified resource."}])
-    failed = subprocess.run([VPCLINK, "run", str(EXAMPLE), "--records", str(records), "--emulator", emu.url],
-                            capture_output=True, text=True, timeout=600)
+    emu.faults(
+        [
+            {
+                "name": "no permission",
+                "action": "CreateRouterInterface",
+                "account": "account-b",
+                "effect": "error",
+                "code": "Forbidden.RAM",
+                "status": 403,
+                "message": "User not authorized to operate on the specified resource.",
+            }
+        ]
+    )
+    failed = subprocess.run(
+        [VPCLINK, "run", str(EXAMPLE), "--records", str(records), "--emulator", emu.url],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert failed.returncode == 1, failed.stdout + failed.stderr
     run_dir = next(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert f"resume: vpclink run --resume {run_dir}" in failed.stdout
     assert "acceptor failed: CloudError" in failed.stdout and "Forbidden.RAM" in failed.stdout
     state = load_run(run_dir)
     assert [(p.name, p.status) for p in state.phases] == [
-        ("preflight", "ok"), ("initiator", "ok"), ("acceptor", "failed"), ("connect", "pending"),
-        ("routes", "pending"), ("security_groups", "pending"), ("verify", "pending")]
+        ("preflight", "ok"),
+        ("initiator", "ok"),
+        ("acceptor", "failed"),
+        ("connect", "pending"),
+        ("routes", "pending"),
+        ("security_groups", "pending"),
+        ("verify", "pending"),
+    ]
     assert "Forbidden.RAM" in state.phase("acceptor").error and "request ID" in state.phase("acceptor").error
     assert state.result == "failed"
     html = (run_dir / "02_acceptor.html").read_text()
     assert "Forbidden.RAM" in html and "CloudError" in html
     assert "acceptor" in (run_dir / "index.html").read_text()
 
-    emu.control("faults", method="DELETE")   # the permission is granted; resume
+    emu.control("faults", method="DELETE")  # the permission is granted; resume
     resumed = subprocess.run([VPCLINK, "run", "--resume", str(run_dir)], capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert_one_link(emu.state())
@@ -155,28 +193,55 @@ def test_a_failing_phase_stops_the_run_with_a_record_of_where_and_why(emu: Emula
 
 def test_a_link_that_does_not_answer_fails_the_run_at_verify(emu: Emulator, tmp_path: Path) -> None:
     # verify alone, on accounts where nothing connects the two VPCs: both pings must fail
-    done = subprocess.run([VPCLINK, "run", str(EXAMPLE), "--records", str(tmp_path), "--emulator", emu.url,
-                           "--from", "verify"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [VPCLINK, "run", str(EXAMPLE), "--records", str(tmp_path), "--emulator", emu.url, "--from", "verify"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "ping initiator -> acceptor: failed; acceptor -> initiator: failed" in done.stdout
     assert "the link does not verify" in done.stdout
     run_dir = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith("."))
     state = load_run(run_dir)
-    assert [(p.name, p.status) for p in state.phases if p.status != "skipped"] == [("preflight", "ok"), ("verify", "failed")]
+    assert [(p.name, p.status) for p in state.phases if p.status != "skipped"] == [
+        ("preflight", "ok"),
+        ("verify", "failed"),
+    ]
     assert state.phase("verify").outputs["verified"] is False
     assert "ping A → B: failed" in (run_dir / "index.html").read_text()
 
 
 def test_a_kernel_killed_mid_phase_fails_the_phase_and_the_run_resumes(emu: Emulator, tmp_path: Path) -> None:
     records = tmp_path / "runs"
-    emu.faults([{"name": "slow route B", "action": "CreateRouteEntry", "account": "account-b",
-                 "effect": "latency", "latency_ms": 3000, "nth": 1}])
-    runner = subprocess.Popen([VPCLINK, "run", str(EXAMPLE), "--records", str(records), "--emulator", emu.url],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    emu.faults(
+        [
+            {
+                "name": "slow route B",
+                "action": "CreateRouteEntry",
+                "account": "account-b",
+                "effect": "latency",
+                "latency_ms": 3000,
+                "nth": 1,
+            }
+        ]
+    )
+    runner = subprocess.Popen(
+        [VPCLINK, "run", str(EXAMPLE), "--records", str(records), "--emulator", emu.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        wait_until(lambda: any(e["account"] == "account-a" for e in succeeded(emu.journal())
-                               if e["action"] == "CreateRouteEntry"), 240, "account A's route to be created")
-        (_, pid, connection), *_ = kernels_of(runner.pid)   # the oldest kernel runs the routes notebook
+        wait_until(
+            lambda: any(
+                e["account"] == "account-a" for e in succeeded(emu.journal()) if e["action"] == "CreateRouteEntry"
+            ),
+            240,
+            "account A's route to be created",
+        )
+        (_, pid, connection), *_ = kernels_of(runner.pid)  # the oldest kernel runs the routes notebook
         os.kill(pid, signal.SIGKILL)
         out, _ = runner.communicate(timeout=240)
     finally:
@@ -186,7 +251,7 @@ def test_a_kernel_killed_mid_phase_fails_the_phase_and_the_run_resumes(emu: Emul
     assert "routes failed: DeadKernelError" in out and "resume: vpclink run --resume" in out
     run_dir = next(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert load_run(run_dir).phase("routes").status == "failed"
-    kernel_dir = str(Path(connection).parent)   # no kernel of that run is left, the spare included
+    kernel_dir = str(Path(connection).parent)  # no kernel of that run is left, the spare included
     assert not [cmd for _, _, cmd in processes() if any(kernel_dir in a for a in cmd)]
 
     resumed = subprocess.run([VPCLINK, "run", "--resume", str(run_dir)], capture_output=True, text=True, timeout=600)

@@ -78,7 +78,7 @@ def test_example_run_verifies_and_prints_a_summary(first_run: tuple[int, str, Pa
 
 
 def test_the_records_show_every_phase_its_inputs_and_the_identities(first_run: tuple[int, str, Path]) -> None:
-    _, out, run_dir = first_run
+    _, _out, run_dir = first_run
     state = load_run(run_dir)
     assert state.result == "verified"
     assert [p.name for p in state.phases] == list(phases.PHASES)
@@ -95,7 +95,7 @@ def test_the_records_show_every_phase_its_inputs_and_the_identities(first_run: t
     nb = nbformat.read(str(run_dir / connect.notebook), as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert f'initiator_router_interface_id = "{ri}"' in injected.source
-    assert 'apply = True' in injected.source
+    assert "apply = True" in injected.source
     # the ledger holds every call, with its phase, side and request ID
     ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
     assert {e["phase"] for e in ledger} == set(phases.PHASES)
@@ -104,7 +104,9 @@ def test_the_records_show_every_phase_its_inputs_and_the_identities(first_run: t
     # every line names the acting account; STS is asked once per side, in preflight, never again
     assert all(e["account_uid"] == uids[e["side"]] for e in ledger), [e for e in ledger if not e["account_uid"]]
     assert sorted((e["phase"], e["side"]) for e in ledger if e["action"] == "GetCallerIdentity") == [
-        ("preflight", "acceptor"), ("preflight", "initiator")]
+        ("preflight", "acceptor"),
+        ("preflight", "initiator"),
+    ]
     index = (run_dir / "index.html").read_text()
     assert "<svg" in index and "connection: Active" in index and "ping A → B: ok" in index
     assert all(f'href="{p.notebook}"' in index for p in state.phases)
@@ -132,20 +134,28 @@ def test_a_second_run_creates_nothing(records: Path, first_run: tuple[int, str, 
         changes = succeeded(mutating(cloud.journal(since=seq)))
     assert_one_link(after)
     assert without_history(after) == without_history(before)
-    assert {e["action"] for e in changes} == {"RunCommand"}, changes   # only the ping test acts again
+    assert {e["action"] for e in changes} == {"RunCommand"}, changes  # only the ping test acts again
     second = max(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
     plan = read_record(second / "01_initiator.ipynb", PLAN_MIME)
     assert [s["intent"] for s in plan["steps"] if s["action"] == "CreateRouterInterface"] == ["exists"]
 
 
-def test_a_partial_run_from_and_to_a_phase_starts_with_preflight(records: Path, first_run: tuple[int, str, Path]) -> None:
+def test_a_partial_run_from_and_to_a_phase_starts_with_preflight(
+    records: Path, first_run: tuple[int, str, Path]
+) -> None:
     code, out = vpclink("run", str(EXAMPLE), "--records", str(records), "--from", "routes", "--to", "security_groups")
     assert code == 0, out
     assert "not verified (verify was not run)" in out
     latest = max(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert [(p.name, p.status) for p in load_run(latest).phases] == [
-        ("preflight", "ok"), ("initiator", "skipped"), ("acceptor", "skipped"), ("connect", "skipped"),
-        ("routes", "ok"), ("security_groups", "ok"), ("verify", "skipped")]
+        ("preflight", "ok"),
+        ("initiator", "skipped"),
+        ("acceptor", "skipped"),
+        ("connect", "skipped"),
+        ("routes", "ok"),
+        ("security_groups", "ok"),
+        ("verify", "skipped"),
+    ]
     with Cloud(records) as cloud:
         assert_one_link(cloud.state())
 
@@ -160,8 +170,9 @@ def test_plan_makes_no_mutating_call(records: Path, first_run: tuple[int, str, P
         assert mutating(cloud.journal(since=seq)) == []
 
 
-def test_teardown_leaves_both_accounts_as_they_were_and_converges(records: Path, first_run: tuple[int, str, Path],
-                                                                  initial: dict) -> None:
+def test_teardown_leaves_both_accounts_as_they_were_and_converges(
+    records: Path, first_run: tuple[int, str, Path], initial: dict
+) -> None:
     _, _, run_dir = first_run
     code, out = vpclink("teardown", str(run_dir), "--records", str(records))
     assert code == 0, out

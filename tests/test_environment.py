@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -32,7 +32,8 @@ def test_pip_list_agrees_with_pyproject():
     declared = _pyproject_requirements()
     assert listed.keys() == declared.keys(), (
         f"only in environment.yml: {sorted(listed.keys() - declared.keys())}; "
-        f"only in pyproject.toml: {sorted(declared.keys() - listed.keys())}")
+        f"only in pyproject.toml: {sorted(declared.keys() - listed.keys())}"
+    )
     for name, req in declared.items():
         assert listed[name].specifier == req.specifier, f"{name}: {listed[name].specifier} != {req.specifier}"
 

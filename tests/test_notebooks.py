@@ -78,8 +78,14 @@ def test_logic_lives_in_the_library_not_in_cells(name: str) -> None:
 
 def test_default_parameters_show_the_offline_plan_without_any_call(tmp_path) -> None:
     out = tmp_path / "initiator.ipynb"
-    papermill.execute_notebook(str(NOTEBOOKS / notebook_name("initiator")), str(out), kernel_name="python3",
-                               cwd=str(NOTEBOOKS), progress_bar=False, shutdown_kernel="immediate")
+    papermill.execute_notebook(
+        str(NOTEBOOKS / notebook_name("initiator")),
+        str(out),
+        kernel_name="python3",
+        cwd=str(NOTEBOOKS),
+        progress_bar=False,
+        shutdown_kernel="immediate",
+    )
     plan = read_record(out, PLAN_MIME)
     assert plan["offline"] is True
     create = [s for s in plan["steps"] if s["action"] == "CreateRouterInterface"]
@@ -91,7 +97,22 @@ def test_default_parameters_show_the_offline_plan_without_any_call(tmp_path) -> 
 
 
 def test_nbval_runs_every_notebook_with_its_defaults() -> None:
-    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-                           "-q", str(NOTEBOOKS)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            str(NOTEBOOKS),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout

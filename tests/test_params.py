@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from vpclink import ids, params, regions, secretlike
-from vpclink.params import (FieldError, LinkParams, ParamsError, Rule, SecurityGroups, Side, Timeouts,
-                            Verify)
+from vpclink.params import FieldError, LinkParams, ParamsError, Rule, SecurityGroups, Side, Timeouts, Verify
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "params" / "example.yaml"
@@ -62,21 +60,35 @@ def message_for(err: ParamsError, field: str) -> str:
 
 # --- the shipped examples ----------------------------------------------------------------------
 
+
 def test_example_loads_to_the_tutorial_link() -> None:
     assert params.load(EXAMPLE) == LinkParams(
         link="tutorial-qingdao-beijing",
-        initiator=Side(role="initiator", profile="vpclink-a", region="cn-qingdao",
-                       vpc_id="vpc-m5e1tutorialvpc1qd00001", vpc_cidr="192.168.0.0/16",
-                       security_group_id="sg-m5e1tutorialsg1qd000001", account_uid="1637243907412983",
-                       instance_id="i-m5e1tutorialecs1qd00001"),
-        acceptor=Side(role="acceptor", profile="vpclink-b", region="cn-beijing",
-                      vpc_id="vpc-2ze2tutorialvpc2bj00001", vpc_cidr="172.16.0.0/16",
-                      security_group_id="sg-2ze2tutorialsg2bj000001", account_uid="1589430122237715",
-                      instance_id="i-2ze2tutorialecs2bj00001"),
+        initiator=Side(
+            role="initiator",
+            profile="vpclink-a",
+            region="cn-qingdao",
+            vpc_id="vpc-m5e1tutorialvpc1qd00001",
+            vpc_cidr="192.168.0.0/16",
+            security_group_id="sg-m5e1tutorialsg1qd000001",
+            account_uid="1637243907412983",
+            instance_id="i-m5e1tutorialecs1qd00001",
+        ),
+        acceptor=Side(
+            role="acceptor",
+            profile="vpclink-b",
+            region="cn-beijing",
+            vpc_id="vpc-2ze2tutorialvpc2bj00001",
+            vpc_cidr="172.16.0.0/16",
+            security_group_id="sg-2ze2tutorialsg2bj000001",
+            account_uid="1589430122237715",
+            instance_id="i-2ze2tutorialecs2bj00001",
+        ),
         bandwidth_mbps=2,
         routes={"initiator": ("172.16.0.0/16",), "acceptor": ("192.168.0.0/16",)},
-        security_groups=SecurityGroups("cidr", (Rule("icmp", "-1/-1", "ping from the peer VPC"),
-                                                Rule("tcp", "22/22", "SSH from the peer VPC"))),
+        security_groups=SecurityGroups(
+            "cidr", (Rule("icmp", "-1/-1", "ping from the peer VPC"), Rule("tcp", "22/22", "SSH from the peer VPC"))
+        ),
         timeouts=Timeouts(300.0, 120.0, 120.0),
         verify=Verify(4),
     )
@@ -95,9 +107,13 @@ def test_example_matches_the_emulators_built_in_world() -> None:
     world = yaml.safe_load(DEFAULT_WORLD.read_text())
     uids = {a["name"]: str(a["uid"]) for a in world["accounts"]}
     p = params.load(EXAMPLE)
-    for side, vpc in zip((p.initiator, p.acceptor), world["vpcs"]):
+    for side, vpc in zip((p.initiator, p.acceptor), world["vpcs"], strict=False):
         assert (side.account_uid, side.region, side.vpc_id, side.vpc_cidr) == (
-            uids[vpc["account"]], vpc["region"], vpc["id"], vpc["cidr"])
+            uids[vpc["account"]],
+            vpc["region"],
+            vpc["id"],
+            vpc["cidr"],
+        )
         assert side.security_group_id == vpc["security_groups"][0]["id"]
         assert side.instance_id == vpc["instances"][0]["id"]
 
@@ -112,6 +128,7 @@ def test_same_region_example_uses_group_mode_and_default_routes() -> None:
 
 
 # --- defaults and accepted variants -------------------------------------------------------------
+
 
 def minimal() -> dict:
     data = example()
@@ -132,8 +149,7 @@ def test_defaults_fill_every_optional_field() -> None:
 
 
 def test_empty_optional_sections_mean_defaults() -> None:
-    data = edited(minimal(), routes=None, security_groups=None, timeouts=None, verify=None,
-                  initiator__instance_id=None)
+    data = edited(minimal(), routes=None, security_groups=None, timeouts=None, verify=None, initiator__instance_id=None)
     p = params.parse(data)
     assert p.routes["initiator"] == ("172.16.0.0/16",) and p.verify == Verify()
 
@@ -144,11 +160,14 @@ def test_one_side_routes_default_to_the_peer_cidr() -> None:
 
 
 def test_rule_defaults_and_normalisation() -> None:
-    rules = [{"protocol": "ICMP"}, {"protocol": "Tcp", "port_range": "0022/22"}, {"protocol": "all"},
-             {"protocol": "udp", "port_range": "53/53", "description": "DNS"}]
+    rules = [
+        {"protocol": "ICMP"},
+        {"protocol": "Tcp", "port_range": "0022/22"},
+        {"protocol": "all"},
+        {"protocol": "udp", "port_range": "53/53", "description": "DNS"},
+    ]
     p = params.parse(edited(minimal(), security_groups={"rules": rules}))
-    assert p.security_groups.rules == (Rule("icmp"), Rule("tcp", "22/22"), Rule("all"),
-                                       Rule("udp", "53/53", "DNS"))
+    assert p.security_groups.rules == (Rule("icmp"), Rule("tcp", "22/22"), Rule("all"), Rule("udp", "53/53", "DNS"))
     assert p.security_groups.mode == "cidr"
 
 
@@ -158,18 +177,22 @@ def test_unquoted_account_uid_is_converted_to_a_string(tmp_path: Path) -> None:
     assert params.load(tmp_path / "p.yaml").initiator.account_uid == "1637243907412983"
 
 
-@pytest.mark.parametrize("changes", [
-    {"spec": "Mini.2"},
-    {"bandwidth_mbps": 10000, "spec": "Xlarge.1"},
-    {"bandwidth_mbps": 5.0},
-    {"timeouts": {"router_interface": 0.5, "command": 3600}},
-    {"verify": {"ping_count": 20}},
-    {"link": "L" + "x" * 63},
-    {"routes": {"acceptor": ["192.168.0.0/16", "10.0.0.0/8"]}},          # a network behind VPC1
-    {"security_groups": {"mode": "cidr", "rules": [{"protocol": "tcp", "port_range": "1/65535"}]}},
-    {"initiator__profile": "prod.account-a@corp"},
-    {"initiator__region": "cn-beijing", "security_groups": {"mode": "group"}},  # group in one region
-], ids=lambda c: ",".join(c))
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"spec": "Mini.2"},
+        {"bandwidth_mbps": 10000, "spec": "Xlarge.1"},
+        {"bandwidth_mbps": 5.0},
+        {"timeouts": {"router_interface": 0.5, "command": 3600}},
+        {"verify": {"ping_count": 20}},
+        {"link": "L" + "x" * 63},
+        {"routes": {"acceptor": ["192.168.0.0/16", "10.0.0.0/8"]}},  # a network behind VPC1
+        {"security_groups": {"mode": "cidr", "rules": [{"protocol": "tcp", "port_range": "1/65535"}]}},
+        {"initiator__profile": "prod.account-a@corp"},
+        {"initiator__region": "cn-beijing", "security_groups": {"mode": "group"}},  # group in one region
+    ],
+    ids=lambda c: ",".join(c),
+)
 def test_accepted_variants(changes: dict) -> None:
     params.parse(edited(example(), **changes))
 
@@ -187,6 +210,7 @@ def test_parse_does_not_change_its_input() -> None:
 
 
 # --- the bad files ------------------------------------------------------------------------------
+
 
 def header(path: Path, name: str) -> list[str]:
     return [m.strip() for m in re.findall(rf"^# {name}: (.*)$", path.read_text(), re.M)]
@@ -235,110 +259,159 @@ def test_format_errors_prints_one_line_per_field() -> None:
 
 # --- individual rules ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("changes, field, says", [
-    ({"initiator__vpc_cidr": "192.168.1.0/16"}, "initiator.vpc_cidr", "write 192.168.0.0/16"),
-    ({"initiator__vpc_cidr": "192.168.0.0/30"}, "initiator.vpc_cidr", "/8 to /28"),
-    ({"initiator__vpc_cidr": "100.64.0.0/16"}, "initiator.vpc_cidr", "192.168.0.0/16"),
-    ({"initiator__vpc_cidr": "fd00::/48"}, "initiator.vpc_cidr", "IPv4"),
-    ({"initiator__vpc_cidr": "192.168.0.0/33"}, "initiator.vpc_cidr", "a.b.c.d/n"),
-    ({"acceptor__vpc_cidr": "192.168.128.0/17", "routes": {"initiator": ["172.16.0.0/16"]}},
-     "acceptor.vpc_cidr", "must not overlap"),
-    ({"routes": {"initiator": ["0.0.0.0/0"]}}, "routes.initiator[0]", "172.16.0.0/16"),
-    ({"routes": {"initiator": ["172.16.0.0/16", "172.16.0.0/16"]}}, "routes.initiator[1]", "once"),
-    ({"routes": {"initiator": "172.16.0.0/16"}}, "routes.initiator", "list of destination CIDR"),
-    ({"routes": {"initiator": ["172.16.0.1/16"]}}, "routes.initiator[0]", "write 172.16.0.0/16"),
-    ({"routes": {"peer": ["172.16.0.0/16"]}}, "routes.peer", "initiator, acceptor"),
-    ({"initiator__account_uid": True}, "initiator.account_uid", "16 digits"),
-    ({"initiator__account_uid": 16372439074129830}, "initiator.account_uid", "in quotes"),
-    ({"initiator__account_uid": 2**60}, "initiator.account_uid", "2^53"),
-    ({"initiator__account_uid": "1637-2439-0741-2983"}, "initiator.account_uid", "16 digits"),
-    ({"acceptor__security_group_id": "sg-2ze2"}, "acceptor.security_group_id", "sg- followed by 8 to 32"),
-    ({"acceptor__vpc_id": " vpc-2ze2tutorialvpc2bj00001"}, "acceptor.vpc_id", "spaces"),
-    ({"acceptor__instance_id": 12345}, "acceptor.instance_id", "i- followed by"),
-    ({"initiator__vpc_id": "vpc-m5e1tutorialvpc1qd00001", "acceptor__vpc_id": "vpc-m5e1tutorialvpc1qd00001"},
-     "acceptor.vpc_id", "account B's VPC"),
-    ({"initiator__profile": "bad profile name"}, "initiator.profile", "~/.aliyun/config.json"),
-    ({"initiator__region": "CN-QINGDAO"}, "initiator.region", "did you mean 'cn-qingdao'"),
-    ({"initiator__region": "mars-north-1"}, "initiator.region", "cn-qingdao, cn-beijing"),
-    ({"acceptor": DROP, "routes": DROP}, "acceptor", "profile, region, vpc_id"),
-    ({"bandwidth_mbps": DROP, "spec": "Small.1"}, "bandwidth_mbps", "bandwidth_mbps: 10"),
-    ({"bandwidth_mbps": "2"}, "bandwidth_mbps", "2 (Mini.2)"),
-    ({"bandwidth_mbps": True}, "bandwidth_mbps", "10000 (Xlarge.1)"),
-    ({"spec": "Negative"}, "spec", "acceptor's Spec"),
-    ({"spec": "mini.2"}, "spec", "did you mean 'Mini.2'"),
-    ({"security_groups": {"mode": "GROUP"}}, "security_groups.mode", "cidr"),
-    ({"security_groups": {"rules": []}}, "security_groups.rules", "protocol: icmp"),
-    ({"security_groups": {"rules": ["icmp"]}}, "security_groups.rules[0]", "protocol, port_range"),
-    ({"security_groups": {"rules": [{"port_range": "22/22"}]}}, "security_groups.rules[0].protocol",
-     "icmp, tcp, udp, all"),
-    ({"security_groups": {"rules": [{"protocol": "udp", "port_range": "0/53"}]}},
-     "security_groups.rules[0].port_range", "1 <= a <= b <= 65535"),
-    ({"security_groups": {"rules": [{"protocol": "tcp", "port_range": "22/70000"}]}},
-     "security_groups.rules[0].port_range", "65535"),
-    ({"security_groups": {"rules": [{"protocol": "tcp", "port_range": 1342}]}},
-     "security_groups.rules[0].port_range", "22:22"),
-    ({"security_groups": {"rules": [{"protocol": "all", "port_range": "1/65535"}]}},
-     "security_groups.rules[0].port_range", "-1/-1"),
-    ({"security_groups": {"rules": [{"protocol": "icmp", "description": "https://example.com"}]}},
-     "security_groups.rules[0].description", "http"),
-    ({"security_groups": {"rules": [{"protocol": "icmp", "description": "x" * 513}]}},
-     "security_groups.rules[0].description", "512"),
-    ({"timeouts": {"route_entry": -5}}, "timeouts.route_entry", "above 0"),
-    ({"timeouts": {"route_entry": float("inf")}}, "timeouts.route_entry", "at most 3600"),
-    ({"timeouts": {"route_entry": "2m"}}, "timeouts.route_entry", "number of seconds"),
-    ({"timeouts": {"wait": 10}}, "timeouts.wait", "router_interface, route_entry, command"),
-    ({"verify": {"ping_count": 0}}, "verify.ping_count", "1 to 20"),
-    ({"verify": {"ping_count": 2.5}}, "verify.ping_count", "whole number"),
-    ({"verify": {"ping_count": True}}, "verify.ping_count", "1 to 20"),
-    ({"verify": {"pingcount": 4}}, "verify.pingcount", "did you mean 'ping_count'"),
-    ({"initiator__VpcId": "vpc-m5e1tutorialvpc1qd00001"}, "initiator.VpcId", "did you mean 'vpc_id'"),
-    ({"region": "cn-qingdao"}, "region", "belongs under initiator and acceptor"),
-], ids=lambda v: v if isinstance(v, str) else None)
+
+@pytest.mark.parametrize(
+    "changes, field, says",
+    [
+        ({"initiator__vpc_cidr": "192.168.1.0/16"}, "initiator.vpc_cidr", "write 192.168.0.0/16"),
+        ({"initiator__vpc_cidr": "192.168.0.0/30"}, "initiator.vpc_cidr", "/8 to /28"),
+        ({"initiator__vpc_cidr": "100.64.0.0/16"}, "initiator.vpc_cidr", "192.168.0.0/16"),
+        ({"initiator__vpc_cidr": "fd00::/48"}, "initiator.vpc_cidr", "IPv4"),
+        ({"initiator__vpc_cidr": "192.168.0.0/33"}, "initiator.vpc_cidr", "a.b.c.d/n"),
+        (
+            {"acceptor__vpc_cidr": "192.168.128.0/17", "routes": {"initiator": ["172.16.0.0/16"]}},
+            "acceptor.vpc_cidr",
+            "must not overlap",
+        ),
+        ({"routes": {"initiator": ["0.0.0.0/0"]}}, "routes.initiator[0]", "172.16.0.0/16"),
+        ({"routes": {"initiator": ["172.16.0.0/16", "172.16.0.0/16"]}}, "routes.initiator[1]", "once"),
+        ({"routes": {"initiator": "172.16.0.0/16"}}, "routes.initiator", "list of destination CIDR"),
+        ({"routes": {"initiator": ["172.16.0.1/16"]}}, "routes.initiator[0]", "write 172.16.0.0/16"),
+        ({"routes": {"peer": ["172.16.0.0/16"]}}, "routes.peer", "initiator, acceptor"),
+        ({"initiator__account_uid": True}, "initiator.account_uid", "16 digits"),
+        ({"initiator__account_uid": 16372439074129830}, "initiator.account_uid", "in quotes"),
+        ({"initiator__account_uid": 2**60}, "initiator.account_uid", "2^53"),
+        ({"initiator__account_uid": "1637-2439-0741-2983"}, "initiator.account_uid", "16 digits"),
+        ({"acceptor__security_group_id": "sg-2ze2"}, "acceptor.security_group_id", "sg- followed by 8 to 32"),
+        ({"acceptor__vpc_id": " vpc-2ze2tutorialvpc2bj00001"}, "acceptor.vpc_id", "spaces"),
+        ({"acceptor__instance_id": 12345}, "acceptor.instance_id", "i- followed by"),
+        (
+            {"initiator__vpc_id": "vpc-m5e1tutorialvpc1qd00001", "acceptor__vpc_id": "vpc-m5e1tutorialvpc1qd00001"},
+            "acceptor.vpc_id",
+            "account B's VPC",
+        ),
+        ({"initiator__profile": "bad profile name"}, "initiator.profile", "~/.aliyun/config.json"),
+        ({"initiator__region": "CN-QINGDAO"}, "initiator.region", "did you mean 'cn-qingdao'"),
+        ({"initiator__region": "mars-north-1"}, "initiator.region", "cn-qingdao, cn-beijing"),
+        ({"acceptor": DROP, "routes": DROP}, "acceptor", "profile, region, vpc_id"),
+        ({"bandwidth_mbps": DROP, "spec": "Small.1"}, "bandwidth_mbps", "bandwidth_mbps: 10"),
+        ({"bandwidth_mbps": "2"}, "bandwidth_mbps", "2 (Mini.2)"),
+        ({"bandwidth_mbps": True}, "bandwidth_mbps", "10000 (Xlarge.1)"),
+        ({"spec": "Negative"}, "spec", "acceptor's Spec"),
+        ({"spec": "mini.2"}, "spec", "did you mean 'Mini.2'"),
+        ({"security_groups": {"mode": "GROUP"}}, "security_groups.mode", "cidr"),
+        ({"security_groups": {"rules": []}}, "security_groups.rules", "protocol: icmp"),
+        ({"security_groups": {"rules": ["icmp"]}}, "security_groups.rules[0]", "protocol, port_range"),
+        (
+            {"security_groups": {"rules": [{"port_range": "22/22"}]}},
+            "security_groups.rules[0].protocol",
+            "icmp, tcp, udp, all",
+        ),
+        (
+            {"security_groups": {"rules": [{"protocol": "udp", "port_range": "0/53"}]}},
+            "security_groups.rules[0].port_range",
+            "1 <= a <= b <= 65535",
+        ),
+        (
+            {"security_groups": {"rules": [{"protocol": "tcp", "port_range": "22/70000"}]}},
+            "security_groups.rules[0].port_range",
+            "65535",
+        ),
+        (
+            {"security_groups": {"rules": [{"protocol": "tcp", "port_range": 1342}]}},
+            "security_groups.rules[0].port_range",
+            "22:22",
+        ),
+        (
+            {"security_groups": {"rules": [{"protocol": "all", "port_range": "1/65535"}]}},
+            "security_groups.rules[0].port_range",
+            "-1/-1",
+        ),
+        (
+            {"security_groups": {"rules": [{"protocol": "icmp", "description": "https://example.com"}]}},
+            "security_groups.rules[0].description",
+            "http",
+        ),
+        (
+            {"security_groups": {"rules": [{"protocol": "icmp", "description": "x" * 513}]}},
+            "security_groups.rules[0].description",
+            "512",
+        ),
+        ({"timeouts": {"route_entry": -5}}, "timeouts.route_entry", "above 0"),
+        ({"timeouts": {"route_entry": float("inf")}}, "timeouts.route_entry", "at most 3600"),
+        ({"timeouts": {"route_entry": "2m"}}, "timeouts.route_entry", "number of seconds"),
+        ({"timeouts": {"wait": 10}}, "timeouts.wait", "router_interface, route_entry, command"),
+        ({"verify": {"ping_count": 0}}, "verify.ping_count", "1 to 20"),
+        ({"verify": {"ping_count": 2.5}}, "verify.ping_count", "whole number"),
+        ({"verify": {"ping_count": True}}, "verify.ping_count", "1 to 20"),
+        ({"verify": {"pingcount": 4}}, "verify.pingcount", "did you mean 'ping_count'"),
+        ({"initiator__VpcId": "vpc-m5e1tutorialvpc1qd00001"}, "initiator.VpcId", "did you mean 'vpc_id'"),
+        ({"region": "cn-qingdao"}, "region", "belongs under initiator and acceptor"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_rule(changes: dict, field: str, says: str) -> None:
     err = refusal(edited(example(), **changes))
     assert fields_of(err) == [field], params.format_errors(err)
     assert says in message_for(err, field)
 
 
-@pytest.mark.parametrize("document, says", [
-    (None, "is empty"),
-    ([1, 2], "a YAML mapping"),
-    ("link: x", "a YAML mapping"),
-])
+@pytest.mark.parametrize(
+    "document, says",
+    [
+        (None, "is empty"),
+        ([1, 2], "a YAML mapping"),
+        ("link: x", "a YAML mapping"),
+    ],
+)
 def test_document_that_is_not_a_mapping(document: object, says: str) -> None:
     err = refusal(document)
     assert fields_of(err) == ["(file)"] and says in err.errors[0].message
 
 
 def test_all_problems_are_reported_together() -> None:
-    data = edited(example(), link="9", initiator__region="nowhere", acceptor__vpc_id="vpc-1",
-                  bandwidth_mbps=7, verify={"ping_count": 99}, extra=1)
+    data = edited(
+        example(),
+        link="9",
+        initiator__region="nowhere",
+        acceptor__vpc_id="vpc-1",
+        bandwidth_mbps=7,
+        verify={"ping_count": 99},
+        extra=1,
+    )
     assert sorted(fields_of(refusal(data))) == sorted(
-        ["link", "initiator.region", "acceptor.vpc_id", "bandwidth_mbps", "verify.ping_count", "extra"])
+        ["link", "initiator.region", "acceptor.vpc_id", "bandwidth_mbps", "verify.ping_count", "extra"]
+    )
 
 
 # --- credentials -------------------------------------------------------------------------------
 
-AK_ID = "LTAI5tZq8RkPw3Nx7YmBv2Hd"           # made up; shaped like an AccessKey ID
+AK_ID = "LTAI5tZq8RkPw3Nx7YmBv2Hd"  # made up; shaped like an AccessKey ID
 AK_SECRET = "q8Rk2Pw3Nx7YmBv2HdTz9LsQ4fJc6Wp"  # made up; shaped like an AccessKey secret
 STS_TOKEN = "CAIS8QF1q6Ft5B2yfSjIr5bMLfzRi7oX1ZOFW0DHlVA2TfZlu7KVgzz2IHhMf3dhAOgev/4+mmlR6vcdlrp"
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"initiator__access_key_id": AK_ID}, "initiator.access_key_id"),
-    ({"initiator__AccessKeySecret": AK_SECRET}, "initiator.AccessKeySecret"),
-    ({"acceptor__access-key": AK_ID}, "acceptor.access-key"),
-    ({"db_password": AK_SECRET}, "db_password"),
-    ({"security_token": STS_TOKEN}, "security_token"),
-    ({"credentials": {"ak": AK_ID, "sk": AK_SECRET}}, "credentials"),
-    ({"initiator__profile": AK_ID}, "initiator.profile"),
-    ({"link": AK_SECRET}, "link"),
-    ({"acceptor__profile": f"{AK_ID}:{AK_SECRET}"}, "acceptor.profile"),
-    ({"notes": f"key {AK_SECRET} for B"}, "notes"),
-    ({"acceptor__vpc_id": AK_ID}, "acceptor.vpc_id"),
-    ({"security_groups": {"rules": [{"protocol": "icmp", "description": STS_TOKEN}]}},
-     "security_groups.rules[0].description"),
-], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"initiator__access_key_id": AK_ID}, "initiator.access_key_id"),
+        ({"initiator__AccessKeySecret": AK_SECRET}, "initiator.AccessKeySecret"),
+        ({"acceptor__access-key": AK_ID}, "acceptor.access-key"),
+        ({"db_password": AK_SECRET}, "db_password"),
+        ({"security_token": STS_TOKEN}, "security_token"),
+        ({"credentials": {"ak": AK_ID, "sk": AK_SECRET}}, "credentials"),
+        ({"initiator__profile": AK_ID}, "initiator.profile"),
+        ({"link": AK_SECRET}, "link"),
+        ({"acceptor__profile": f"{AK_ID}:{AK_SECRET}"}, "acceptor.profile"),
+        ({"notes": f"key {AK_SECRET} for B"}, "notes"),
+        ({"acceptor__vpc_id": AK_ID}, "acceptor.vpc_id"),
+        (
+            {"security_groups": {"rules": [{"protocol": "icmp", "description": STS_TOKEN}]}},
+            "security_groups.rules[0].description",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_credentials_are_refused_without_being_repeated(changes: dict, field: str) -> None:
     err = refusal(edited(example(), **changes))
     assert fields_of(err) == [field], params.format_errors(err)
@@ -369,21 +442,32 @@ def test_a_yaml_error_does_not_quote_the_line(tmp_path: Path) -> None:
     assert AK_SECRET not in str(info.value)
 
 
-@pytest.mark.parametrize("text", ["tutorial-qingdao-beijing", "MyProductionLinkBeijing2Qingdao3",
-                                  "QingDaoToBeiJingVpcLinkAB", "vpclink-b", "1637243907412983",
-                                  "vpc-m5e1tutorialvpc1qd00001", "SSH from the peer VPC 172.16.0.0/16"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tutorial-qingdao-beijing",
+        "MyProductionLinkBeijing2Qingdao3",
+        "QingDaoToBeiJingVpcLinkAB",
+        "vpclink-b",
+        "1637243907412983",
+        "vpc-m5e1tutorialvpc1qd00001",
+        "SSH from the peer VPC 172.16.0.0/16",
+    ],
+)
 def test_ordinary_values_do_not_look_like_credentials(text: str) -> None:
     assert not secretlike.looks_like_credential(text)
 
 
-@pytest.mark.parametrize("text", [AK_ID, AK_SECRET, STS_TOKEN, "d41d8cd98f00b204e9800998ecf8427e",
-                                  "emuSecretA9f3KqZr7TnW2pXyV4bC8dL1m"])
+@pytest.mark.parametrize(
+    "text", [AK_ID, AK_SECRET, STS_TOKEN, "d41d8cd98f00b204e9800998ecf8427e", "emuSecretA9f3KqZr7TnW2pXyV4bC8dL1m"]
+)
 def test_credentials_look_like_credentials(text: str) -> None:
     assert secretlike.looks_like_credential(text)
     assert text not in secretlike.mask(text)
 
 
 # --- loading -------------------------------------------------------------------------------------
+
 
 def load_text(tmp_path: Path, text: str | bytes) -> ParamsError:
     path = tmp_path / "p.yaml"
@@ -435,11 +519,18 @@ def test_a_structure_that_contains_itself_is_refused_not_looped_on(tmp_path: Pat
 
 # --- helpers other modules use ------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, prefix, ok", [
-    ("ri-2ze7f1a2b3c4d5e6f7g8h", "ri-", True), ("vrt-bp1a2b3c4d5e6f7", "vrt-", True),
-    ("vrt-bp1", "vrt-", False), ("ri-2ze7f1a2b3c4d5e6f7g8h", "vrt-", False), (None, "sg-", False),
-    ("sg-" + "a" * 33, "sg-", False),
-])
+
+@pytest.mark.parametrize(
+    "value, prefix, ok",
+    [
+        ("ri-2ze7f1a2b3c4d5e6f7g8h", "ri-", True),
+        ("vrt-bp1a2b3c4d5e6f7", "vrt-", True),
+        ("vrt-bp1", "vrt-", False),
+        ("ri-2ze7f1a2b3c4d5e6f7g8h", "vrt-", False),
+        (None, "sg-", False),
+        ("sg-" + "a" * 33, "sg-", False),
+    ],
+)
 def test_id_problem(value: object, prefix: str, ok: bool) -> None:
     problem = ids.id_problem(value, prefix)
     assert (problem is None) is ok

@@ -7,7 +7,6 @@ import dataclasses
 import json
 
 import pytest
-
 from vpclink import peercard
 from vpclink.params import LinkParams, Side
 from vpclink.peercard import PeerCard, PeerCardError
@@ -17,19 +16,38 @@ from vpclink.peervalues import Local
 ACCESS_KEY_ID = "LTAI5tEmuAccountA7Qx2Lk"
 ACCESS_KEY_SECRET = "emuSecretA9f3KqZr7TnW2pXyV4bC8dL1m"
 
-INITIATOR = Side(role="initiator", profile="vpclink-a", region="cn-qingdao",
-                 vpc_id="vpc-m5e1tutorialvpc1qd00001", vpc_cidr="192.168.0.0/16",
-                 security_group_id="sg-m5e1tutorialsg1qd000001", account_uid="1637243907412983",
-                 instance_id="i-m5e1tutorialecs1qd00001")
-ACCEPTOR = Side(role="acceptor", profile="vpclink-b", region="cn-beijing",
-                vpc_id="vpc-2ze2tutorialvpc2bj00001", vpc_cidr="172.16.0.0/16",
-                security_group_id="sg-2ze2tutorialsg2bj000001")
-PARAMS = LinkParams(link="tutorial-qingdao-beijing", initiator=INITIATOR, acceptor=ACCEPTOR,
-                    bandwidth_mbps=2, routes={"initiator": ("172.16.0.0/16",), "acceptor": ("192.168.0.0/16",)})
+INITIATOR = Side(
+    role="initiator",
+    profile="vpclink-a",
+    region="cn-qingdao",
+    vpc_id="vpc-m5e1tutorialvpc1qd00001",
+    vpc_cidr="192.168.0.0/16",
+    security_group_id="sg-m5e1tutorialsg1qd000001",
+    account_uid="1637243907412983",
+    instance_id="i-m5e1tutorialecs1qd00001",
+)
+ACCEPTOR = Side(
+    role="acceptor",
+    profile="vpclink-b",
+    region="cn-beijing",
+    vpc_id="vpc-2ze2tutorialvpc2bj00001",
+    vpc_cidr="172.16.0.0/16",
+    security_group_id="sg-2ze2tutorialsg2bj000001",
+)
+PARAMS = LinkParams(
+    link="tutorial-qingdao-beijing",
+    initiator=INITIATOR,
+    acceptor=ACCEPTOR,
+    bandwidth_mbps=2,
+    routes={"initiator": ("172.16.0.0/16",), "acceptor": ("192.168.0.0/16",)},
+)
 OUTPUTS = {
-    "initiator_account_uid": "1637243907412983", "acceptor_account_uid": "1589430122237715",
-    "initiator_vrouter_id": "vrt-m5e1tutorialvrt1qd00001", "acceptor_vrouter_id": "vrt-2ze2tutorialvrt2bj00001",
-    "initiator_instance_ip": "192.168.1.10", "initiator_router_interface_id": "ri-m5e1tutorialri1qd000001",
+    "initiator_account_uid": "1637243907412983",
+    "acceptor_account_uid": "1589430122237715",
+    "initiator_vrouter_id": "vrt-m5e1tutorialvrt1qd00001",
+    "acceptor_vrouter_id": "vrt-2ze2tutorialvrt2bj00001",
+    "initiator_instance_ip": "192.168.1.10",
+    "initiator_router_interface_id": "ri-m5e1tutorialri1qd000001",
 }
 CREATED = "2026-01-02T03:04:05Z"
 
@@ -47,10 +65,15 @@ def card_dict(**changes: object) -> dict:
 def test_export_from_outputs_carries_what_the_acceptor_needs():
     card = initiator_card()
     assert card.values() == {
-        "account_uid": "1637243907412983", "region": "cn-qingdao", "vpc_id": "vpc-m5e1tutorialvpc1qd00001",
-        "vpc_cidr": "192.168.0.0/16", "vrouter_id": "vrt-m5e1tutorialvrt1qd00001",
-        "router_interface_id": "ri-m5e1tutorialri1qd000001", "security_group_id": "sg-m5e1tutorialsg1qd000001",
-        "instance_ip": "192.168.1.10"}
+        "account_uid": "1637243907412983",
+        "region": "cn-qingdao",
+        "vpc_id": "vpc-m5e1tutorialvpc1qd00001",
+        "vpc_cidr": "192.168.0.0/16",
+        "vrouter_id": "vrt-m5e1tutorialvrt1qd00001",
+        "router_interface_id": "ri-m5e1tutorialri1qd000001",
+        "security_group_id": "sg-m5e1tutorialsg1qd000001",
+        "instance_ip": "192.168.1.10",
+    }
     assert (card.link, card.role, card.created) == ("tutorial-qingdao-beijing", "initiator", CREATED)
 
 
@@ -58,12 +81,16 @@ def test_write_then_read_round_trips_and_names_the_file(tmp_path):
     card = initiator_card()
     path = peercard.write(card, tmp_path)
     assert path.name == "tutorial-qingdao-beijing-initiator.peercard.json"
-    again = peercard.read(path, expect_role="initiator", expect_link="tutorial-qingdao-beijing",
-                          local=Local(account_uid="1589430122237715", vpc_cidr="172.16.0.0/16"))
+    again = peercard.read(
+        path,
+        expect_role="initiator",
+        expect_link="tutorial-qingdao-beijing",
+        local=Local(account_uid="1589430122237715", vpc_cidr="172.16.0.0/16"),
+    )
     assert again == card
     assert again.fingerprint == card.fingerprint and len(card.fingerprint) == 12
     assert card.fingerprint in card.describe()
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]     # no temp file left behind
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left behind
 
 
 def test_a_card_before_the_router_interface_exists_omits_it():
@@ -81,16 +108,26 @@ def test_export_before_preflight_names_the_missing_outputs():
 
 
 def test_export_from_a_run_directory(tmp_path):
-    run = {"run_id": "r1", "params": {"link": PARAMS.link, "initiator": dataclasses.asdict(INITIATOR),
-                                      "acceptor": dataclasses.asdict(ACCEPTOR)},
-           "outputs": {**OUTPUTS, "acceptor_router_interface_id": "ri-2ze2tutorialri2bj000001"}}
+    run = {
+        "run_id": "r1",
+        "params": {
+            "link": PARAMS.link,
+            "initiator": dataclasses.asdict(INITIATOR),
+            "acceptor": dataclasses.asdict(ACCEPTOR),
+        },
+        "outputs": {**OUTPUTS, "acceptor_router_interface_id": "ri-2ze2tutorialri2bj000001"},
+    }
     (tmp_path / "run.json").write_text(json.dumps(run))
     card = peercard.from_run(tmp_path, "acceptor")
-    assert card.values() == {"account_uid": "1589430122237715", "region": "cn-beijing",
-                             "vpc_id": "vpc-2ze2tutorialvpc2bj00001", "vpc_cidr": "172.16.0.0/16",
-                             "vrouter_id": "vrt-2ze2tutorialvrt2bj00001",
-                             "router_interface_id": "ri-2ze2tutorialri2bj000001",
-                             "security_group_id": "sg-2ze2tutorialsg2bj000001"}
+    assert card.values() == {
+        "account_uid": "1589430122237715",
+        "region": "cn-beijing",
+        "vpc_id": "vpc-2ze2tutorialvpc2bj00001",
+        "vpc_cidr": "172.16.0.0/16",
+        "vrouter_id": "vrt-2ze2tutorialvrt2bj00001",
+        "router_interface_id": "ri-2ze2tutorialri2bj000001",
+        "security_group_id": "sg-2ze2tutorialsg2bj000001",
+    }
 
 
 def test_pasted_yaml_with_an_unquoted_uid_and_spaces_is_accepted():
@@ -100,28 +137,31 @@ def test_pasted_yaml_with_an_unquoted_uid_and_spaces_is_accepted():
     assert card.account_uid == "1637243907412983" and card.region == "cn-qingdao"
 
 
-@pytest.mark.parametrize("changes, field, words", [
-    ({"account_uid": "16372439074129"}, "account_uid", "16-digit"),
-    ({"region": "cn-qindao"}, "region", "did you mean cn-qingdao"),
-    ({"vrouter_id": "sg-m5e1tutorialsg1qd000001"}, "vrouter_id", "is a security group ID, not a VRouter ID"),
-    ({"router_interface_id": "ri-M5E1TUTORIAL"}, "router_interface_id", "uppercase"),
-    ({"vpc_id": "vpc-1"}, "vpc_id", "8 to 32 lowercase"),
-    ({"vpc_cidr": "192.168.1.0/16"}, "vpc_cidr", "did you mean 192.168.0.0/16"),
-    ({"vpc_cidr": "192.168.0.0/30"}, "vpc_cidr", "/8 to /28"),
-    ({"vpc_cidr": "100.64.0.0/16"}, "vpc_cidr", "reserved"),
-    ({"instance_ip": "10.0.0.1"}, "instance_ip", "not inside the peer VPC CIDR 192.168.0.0/16"),
-    ({"instance_ip": "192.168.1"}, "instance_ip", "IPv4 address"),
-    ({"role": "both"}, "role", "initiator, acceptor"),
-    ({"link": "x"}, "link", "2-64 characters"),
-    ({"created": "yesterday"}, "created", "UTC time"),
-    ({"vpc_cidr": ...}, "vpc_cidr", "required"),
-    ({"account_uid": 1637243907412983.0}, "account_uid", "decimal number"),
-    ({"vrouter_id": ["vrt-m5e1tutorialvrt1qd00001"]}, "vrouter_id", "must be a string"),
-    ({"peer_name": "bob"}, "peer_name", "unknown key"),
-    ({"vpclink_peer_card": 2}, "vpclink_peer_card", "format version"),
-    ({"phases_done": ["preflight", "launch"]}, "phases_done", "list of phase names"),
-    ({"phases_done": "preflight"}, "phases_done", "list of phase names"),
-])
+@pytest.mark.parametrize(
+    "changes, field, words",
+    [
+        ({"account_uid": "16372439074129"}, "account_uid", "16-digit"),
+        ({"region": "cn-qindao"}, "region", "did you mean cn-qingdao"),
+        ({"vrouter_id": "sg-m5e1tutorialsg1qd000001"}, "vrouter_id", "is a security group ID, not a VRouter ID"),
+        ({"router_interface_id": "ri-M5E1TUTORIAL"}, "router_interface_id", "uppercase"),
+        ({"vpc_id": "vpc-1"}, "vpc_id", "8 to 32 lowercase"),
+        ({"vpc_cidr": "192.168.1.0/16"}, "vpc_cidr", "did you mean 192.168.0.0/16"),
+        ({"vpc_cidr": "192.168.0.0/30"}, "vpc_cidr", "/8 to /28"),
+        ({"vpc_cidr": "100.64.0.0/16"}, "vpc_cidr", "reserved"),
+        ({"instance_ip": "10.0.0.1"}, "instance_ip", "not inside the peer VPC CIDR 192.168.0.0/16"),
+        ({"instance_ip": "192.168.1"}, "instance_ip", "IPv4 address"),
+        ({"role": "both"}, "role", "initiator, acceptor"),
+        ({"link": "x"}, "link", "2-64 characters"),
+        ({"created": "yesterday"}, "created", "UTC time"),
+        ({"vpc_cidr": ...}, "vpc_cidr", "required"),
+        ({"account_uid": 1637243907412983.0}, "account_uid", "decimal number"),
+        ({"vrouter_id": ["vrt-m5e1tutorialvrt1qd00001"]}, "vrouter_id", "must be a string"),
+        ({"peer_name": "bob"}, "peer_name", "unknown key"),
+        ({"vpclink_peer_card": 2}, "vpclink_peer_card", "format version"),
+        ({"phases_done": ["preflight", "launch"]}, "phases_done", "list of phase names"),
+        ({"phases_done": "preflight"}, "phases_done", "list of phase names"),
+    ],
+)
 def test_a_bad_card_is_refused_naming_the_key(changes, field, words):
     with pytest.raises(PeerCardError) as e:
         peercard.parse(json.dumps(card_dict(**changes)), "card.json")
@@ -186,28 +226,52 @@ def test_a_card_holding_a_credential_cannot_be_made_so_never_written(tmp_path, s
 def test_a_written_card_holds_only_the_documented_keys(tmp_path):
     path = peercard.write(initiator_card(), tmp_path / "a.json")
     assert set(json.loads(path.read_text())) == {
-        "vpclink_peer_card", "link", "role", "account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id",
-        "router_interface_id", "security_group_id", "instance_ip", "created", "phases_done"}
+        "vpclink_peer_card",
+        "link",
+        "role",
+        "account_uid",
+        "region",
+        "vpc_id",
+        "vpc_cidr",
+        "vrouter_id",
+        "router_interface_id",
+        "security_group_id",
+        "instance_ip",
+        "created",
+        "phases_done",
+    }
 
 
 def test_a_card_says_which_phases_its_side_has_completed(tmp_path):
-    card = peercard.from_outputs(PARAMS, "initiator", OUTPUTS, created=CREATED,
-                                 phases_done=["initiator", "preflight", "teardown"])
-    assert card.phases_done == ("preflight", "initiator")          # run order; teardown is no phase of a run
+    card = peercard.from_outputs(
+        PARAMS, "initiator", OUTPUTS, created=CREATED, phases_done=["initiator", "preflight", "teardown"]
+    )
+    assert card.phases_done == ("preflight", "initiator")  # run order; teardown is no phase of a run
     again = peercard.read(peercard.write(card, tmp_path))
     assert again == card and again.phases_done == ("preflight", "initiator")
-    run = {"params": {"link": PARAMS.link, "initiator": dataclasses.asdict(INITIATOR),
-                      "acceptor": dataclasses.asdict(ACCEPTOR)}, "outputs": OUTPUTS,
-           "phases": [{"name": "preflight", "status": "ok"}, {"name": "initiator", "status": "ok"},
-                      {"name": "acceptor", "status": "skipped"}, {"name": "connect", "status": "waiting"}]}
+    run = {
+        "params": {
+            "link": PARAMS.link,
+            "initiator": dataclasses.asdict(INITIATOR),
+            "acceptor": dataclasses.asdict(ACCEPTOR),
+        },
+        "outputs": OUTPUTS,
+        "phases": [
+            {"name": "preflight", "status": "ok"},
+            {"name": "initiator", "status": "ok"},
+            {"name": "acceptor", "status": "skipped"},
+            {"name": "connect", "status": "waiting"},
+        ],
+    }
     (tmp_path / "run.json").write_text(json.dumps(run))
     assert peercard.from_run(tmp_path, "initiator").phases_done == ("preflight", "initiator")
     (tmp_path / "run.json").write_text(json.dumps({**run, "dry_run": True}))
-    assert peercard.from_run(tmp_path, "initiator").phases_done == ()   # a plan did nothing
+    assert peercard.from_run(tmp_path, "initiator").phases_done == ()  # a plan did nothing
 
 
 def test_the_file_digest_is_what_sha256sum_shows(tmp_path):
     import hashlib
+
     path = peercard.write(initiator_card(), tmp_path)
     assert peercard.file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     assert peercard.file_digest(path).startswith(initiator_card().fingerprint)

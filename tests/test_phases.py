@@ -5,7 +5,6 @@ in test_phases_safety.py."""
 from __future__ import annotations
 
 import pytest
-
 from alicloud_emulator.world import default_world
 from phase_support import Rig, start_emulator
 from vpclink.phases import PHASES, get
@@ -26,41 +25,70 @@ def slow_rig(tmp_path):
 def test_phase_by_phase_to_a_verified_link(rig):
     out = rig.apply("preflight")
     assert out == {
-        "initiator_account_uid": A_UID, "acceptor_account_uid": B_UID,
-        "initiator_vrouter_id": "vrt-m5e1tutorialvrt1qd00001", "acceptor_vrouter_id": "vrt-2ze2tutorialvrt2bj00001",
-        "initiator_route_table_id": "vtb-m5e1tutorialvtb1qd00001", "acceptor_route_table_id": "vtb-2ze2tutorialvtb2bj00001",
-        "initiator_instance_ip": "192.168.1.10", "acceptor_instance_ip": "172.16.1.10"}
+        "initiator_account_uid": A_UID,
+        "acceptor_account_uid": B_UID,
+        "initiator_vrouter_id": "vrt-m5e1tutorialvrt1qd00001",
+        "acceptor_vrouter_id": "vrt-2ze2tutorialvrt2bj00001",
+        "initiator_route_table_id": "vtb-m5e1tutorialvtb1qd00001",
+        "acceptor_route_table_id": "vtb-2ze2tutorialvtb2bj00001",
+        "initiator_instance_ip": "192.168.1.10",
+        "acceptor_instance_ip": "172.16.1.10",
+    }
 
     ri_a = rig.apply("initiator")["initiator_router_interface_id"]
     [a] = rig.resources("account-a", "router_interface")
     assert (a["RouterInterfaceId"], a["Role"], a["Spec"], a["Status"]) == (ri_a, "InitiatingSide", "Mini.2", "Idle")
     assert (a["Name"], a["RouterId"], a["OppositeRouterId"], a["OppositeRegionId"], a["OppositeInterfaceOwnerId"]) == (
-        "vpclink-tutorial-qingdao-beijing-initiator", "vrt-m5e1tutorialvrt1qd00001", "vrt-2ze2tutorialvrt2bj00001",
-        "cn-beijing", B_UID)
+        "vpclink-tutorial-qingdao-beijing-initiator",
+        "vrt-m5e1tutorialvrt1qd00001",
+        "vrt-2ze2tutorialvrt2bj00001",
+        "cn-beijing",
+        B_UID,
+    )
 
     ri_b = rig.apply("acceptor")["acceptor_router_interface_id"]
     [b] = rig.resources("account-b", "router_interface")
     assert (b["Role"], b["Spec"], b["OppositeInterfaceId"], b["OppositeInterfaceOwnerId"]) == (
-        "AcceptingSide", "Negative", ri_a, A_UID)
+        "AcceptingSide",
+        "Negative",
+        ri_a,
+        A_UID,
+    )
 
     assert rig.apply("connect") == {"connection_status": "Active"}
     a, b = rig.resources("account-a", "router_interface")[0], rig.resources("account-b", "router_interface")[0]
-    assert (a["Status"], b["Status"], a["OppositeInterfaceId"], a["OppositeRouterType"]) == ("Active", "Active", ri_b, "VRouter")
+    assert (a["Status"], b["Status"], a["OppositeInterfaceId"], a["OppositeRouterType"]) == (
+        "Active",
+        "Active",
+        ri_b,
+        "VRouter",
+    )
 
     routes = rig.apply("routes")
     [ra] = [r for r in rig.resources("account-a", "route_entry") if r["Type"] == "Custom"]
     [rb] = [r for r in rig.resources("account-b", "route_entry") if r["Type"] == "Custom"]
-    assert routes == {"initiator_route_entry_ids": [ra["RouteEntryId"]], "acceptor_route_entry_ids": [rb["RouteEntryId"]]}
+    assert routes == {
+        "initiator_route_entry_ids": [ra["RouteEntryId"]],
+        "acceptor_route_entry_ids": [rb["RouteEntryId"]],
+    }
     assert (ra["DestinationCidrBlock"], ra["NextHopType"], ra["NextHopId"], ra["Status"]) == (
-        "172.16.0.0/16", "RouterInterface", ri_a, "Available")
+        "172.16.0.0/16",
+        "RouterInterface",
+        ri_a,
+        "Available",
+    )
     assert (rb["DestinationCidrBlock"], rb["NextHopId"]) == ("192.168.0.0/16", ri_b)
 
     rules = rig.apply("security_groups")
     assert sorted(rules["initiator_rule_ids"]) == sorted(r["SecurityGroupRuleId"] for r in rig.rules("account-a"))
     assert sorted((r["IpProtocol"], r["PortRange"], r["SourceCidrIp"]) for r in rig.rules("account-a")) == [
-        ("ICMP", "-1/-1", "172.16.0.0/16"), ("TCP", "22/22", "172.16.0.0/16")]
+        ("ICMP", "-1/-1", "172.16.0.0/16"),
+        ("TCP", "22/22", "172.16.0.0/16"),
+    ]
     assert sorted((r["IpProtocol"], r["PortRange"], r["SourceCidrIp"]) for r in rig.rules("account-b")) == [
-        ("ICMP", "-1/-1", "192.168.0.0/16"), ("TCP", "22/22", "192.168.0.0/16")]
+        ("ICMP", "-1/-1", "192.168.0.0/16"),
+        ("TCP", "22/22", "192.168.0.0/16"),
+    ]
 
     out = rig.apply("verify")
     assert (out["ping_initiator_to_acceptor"], out["ping_acceptor_to_initiator"], out["verified"]) == ("ok", "ok", True)
@@ -72,7 +100,11 @@ def test_phase_by_phase_to_a_verified_link(rig):
 def test_verify_fails_without_security_group_rules(rig):
     rig.run_all(phases=("preflight", "initiator", "acceptor", "connect", "routes"))
     out = rig.apply("verify")
-    assert (out["ping_initiator_to_acceptor"], out["ping_acceptor_to_initiator"], out["verified"]) == ("failed", "failed", False)
+    assert (out["ping_initiator_to_acceptor"], out["ping_acceptor_to_initiator"], out["verified"]) == (
+        "failed",
+        "failed",
+        False,
+    )
     assert "100% packet loss" in out["ping_initiator_to_acceptor_output"]
 
 
@@ -83,7 +115,8 @@ def test_every_phase_twice_creates_nothing(rig):
     assert rig.inventory() == before
     assert {e["action"] for e in rig.mutations_since(seq)} == {"RunCommand"}  # verify pings afresh, nothing else
     assert {k: v for k, v in second.items() if not k.startswith("ping_")} == {
-        k: v for k, v in first.items() if not k.startswith("ping_")}
+        k: v for k, v in first.items() if not k.startswith("ping_")
+    }
 
 
 def test_a_new_run_id_finds_the_link_by_name(rig):
@@ -107,9 +140,12 @@ def test_plans_make_no_mutating_call_and_tell_create_from_exists(rig):
     assert rig.inventory() == before
     ri_a = rig.outputs["initiator_router_interface_id"]
     assert [(s.action, s.intent) for s in plans["initiator"]] == [
-        ("CreateRouterInterface", "create"), ("DescribeRouterInterfaces", "wait")]
+        ("CreateRouterInterface", "create"),
+        ("DescribeRouterInterfaces", "wait"),
+    ]
     assert [(s.action, s.intent, s.detail) for s in plans_again["initiator"]] == [
-        ("CreateRouterInterface", "exists", f"{ri_a} (Active)")]
+        ("CreateRouterInterface", "exists", f"{ri_a} (Active)")
+    ]
     assert [s.intent for s in plans["routes"]] == ["create", "wait", "create", "wait"]
     assert [s.intent for s in plans_again["routes"]] == ["exists", "exists"]
     assert [s.intent for s in plans_again["security_groups"]] == ["exists"] * 4
@@ -121,8 +157,9 @@ def test_plans_make_no_mutating_call_and_tell_create_from_exists(rig):
     assert [r["routes_left"] for r in rows["teardown"]] == [1, 1]
     frame = steps_frame(plans["routes"])
     assert list(frame.columns) == ["side", "action", "target", "intent", "detail"] and len(frame) == 4
-    assert list(rows_frame(rows["routes"])["route_entry_id"]) == (rig.outputs["initiator_route_entry_ids"]
-                                                                 + rig.outputs["acceptor_route_entry_ids"])
+    assert list(rows_frame(rows["routes"])["route_entry_id"]) == (
+        rig.outputs["initiator_route_entry_ids"] + rig.outputs["acceptor_route_entry_ids"]
+    )
 
 
 def test_plan_is_read_only_even_where_apply_would_create(rig):
@@ -152,8 +189,9 @@ def test_a_wait_that_times_out_names_the_state_reached(slow_rig, tmp_path):
     import dataclasses
 
     slow_rig.run_all(phases=("preflight", "initiator", "acceptor"))
-    slow_rig.params = dataclasses.replace(slow_rig.params, timeouts=dataclasses.replace(slow_rig.params.timeouts,
-                                                                                        router_interface=1.0))
+    slow_rig.params = dataclasses.replace(
+        slow_rig.params, timeouts=dataclasses.replace(slow_rig.params.timeouts, router_interface=1.0)
+    )
     with pytest.raises(WaitTimeout) as e:
         slow_rig.apply("connect")
     ri_a = slow_rig.outputs["initiator_router_interface_id"]
@@ -168,8 +206,11 @@ def test_connect_activates_an_interface_someone_deactivated(rig):
 
     rig.run_all()
     side = rig.emu.side("account-a", "cn-qingdao")
-    side.vpc.deactivate_router_interface(vpc.DeactivateRouterInterfaceRequest(
-        region_id="cn-qingdao", router_interface_id=rig.outputs["initiator_router_interface_id"]))
+    side.vpc.deactivate_router_interface(
+        vpc.DeactivateRouterInterfaceRequest(
+            region_id="cn-qingdao", router_interface_id=rig.outputs["initiator_router_interface_id"]
+        )
+    )
     assert {r["Status"] for r in rig.resources("account-a", "router_interface")} == {"Inactive"}
     plan = get("connect").plan(rig.ctx("connect"))
     assert ("ActivateRouterInterface", "connect") in [(s.action, s.intent) for s in plan]
@@ -182,13 +223,24 @@ def test_connect_activates_an_interface_someone_deactivated(rig):
 
 def test_connect_retries_while_the_opposite_information_is_not_set(rig):
     rig.run_all(phases=("preflight", "initiator", "acceptor"))
-    rig.emu.faults({"action": "ConnectRouterInterface", "effect": "error", "code": "IncorrectOppositeInterfaceInfo.NotSet",
-                    "message": "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/OppositeInterfaceOwnerId must be all set.",
-                    "first": 2})
+    rig.emu.faults(
+        {
+            "action": "ConnectRouterInterface",
+            "effect": "error",
+            "code": "IncorrectOppositeInterfaceInfo.NotSet",
+            "message": (
+                "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/OppositeInterfaceOwnerId must be all set."
+            ),
+            "first": 2,
+        }
+    )
     assert rig.apply("connect") == {"connection_status": "Active"}
     connects = [e for e in rig.ledger.entries if e["action"] == "ConnectRouterInterface"]
     assert [(e["outcome"], e["error_code"]) for e in connects] == [
-        ("retry", "IncorrectOppositeInterfaceInfo.NotSet"), ("retry", "IncorrectOppositeInterfaceInfo.NotSet"), ("ok", "")]
+        ("retry", "IncorrectOppositeInterfaceInfo.NotSet"),
+        ("retry", "IncorrectOppositeInterfaceInfo.NotSet"),
+        ("ok", ""),
+    ]
     assert len(rig.emu.journal(action="ConnectRouterInterface")) == 3
 
 
@@ -196,7 +248,9 @@ def test_connect_gives_up_on_not_set_with_code_and_request_id(rig):
     from vpclink.cloud import CloudError
 
     rig.run_all(phases=("preflight", "initiator", "acceptor"))
-    rig.emu.faults({"action": "ConnectRouterInterface", "effect": "error", "code": "IncorrectOppositeInterfaceInfo.NotSet"})
+    rig.emu.faults(
+        {"action": "ConnectRouterInterface", "effect": "error", "code": "IncorrectOppositeInterfaceInfo.NotSet"}
+    )
     with pytest.raises(CloudError) as e:
         rig.apply("connect")
     last = rig.emu.journal(action="ConnectRouterInterface")[-1]
@@ -221,9 +275,16 @@ def test_teardown_after_a_partial_teardown(rig):
     pristine = rig.inventory()
     rig.run_all()
     # Teardown stops at the deactivation (an error the runbook must not retry) ...
-    rig.emu.faults({"action": "DeactivateRouterInterface", "effect": "error", "code": "Forbidden.FinancileLocked",
-                    "message": "This RouterInterface is financiel locked because of bills outstanding.", "times": 1})
-    with pytest.raises(Exception, match="Forbidden.FinancileLocked"):
+    rig.emu.faults(
+        {
+            "action": "DeactivateRouterInterface",
+            "effect": "error",
+            "code": "Forbidden.FinancileLocked",
+            "message": "This RouterInterface is financiel locked because of bills outstanding.",
+            "times": 1,
+        }
+    )
+    with pytest.raises(Exception, match=r"Forbidden\.FinancileLocked"):
         rig.apply("teardown")
     assert rig.rules("account-a") == [] and len(rig.resources("account-a", "router_interface")) == 1
     assert [r for r in rig.resources("account-a", "route_entry") if r["Type"] == "Custom"] == []

@@ -8,20 +8,35 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from phase_support import Rig, start_emulator
 
-FLOW_ACTIONS = ("CreateRouterInterface", "ModifyRouterInterfaceAttribute", "ConnectRouterInterface", "CreateRouteEntry",
-                "AuthorizeSecurityGroup", "RunCommand")
+FLOW_ACTIONS = (
+    "CreateRouterInterface",
+    "ModifyRouterInterfaceAttribute",
+    "ConnectRouterInterface",
+    "CreateRouteEntry",
+    "AuthorizeSecurityGroup",
+    "RunCommand",
+)
 TEARDOWN_ACTIONS = ("RevokeSecurityGroup", "DeleteRouteEntry", "DeactivateRouterInterface", "DeleteRouterInterface")
 
 EFFECTS = {
     "throttled": lambda action, account: {"action": action, "account": account, "effect": "throttle", "first": 2},
     "dropped before": lambda action, account: {"action": action, "account": account, "effect": "drop", "nth": 1},
-    "dropped after commit": lambda action, account: {"action": action, "account": account,
-                                                     "effect": "fail_after_commit", "nth": 1},
-    "503 after commit": lambda action, account: {"action": action, "account": account, "effect": "fail_after_commit",
-                                                 "code": "ServiceUnavailable", "status": 503, "nth": 1},
+    "dropped after commit": lambda action, account: {
+        "action": action,
+        "account": account,
+        "effect": "fail_after_commit",
+        "nth": 1,
+    },
+    "503 after commit": lambda action, account: {
+        "action": action,
+        "account": account,
+        "effect": "fail_after_commit",
+        "code": "ServiceUnavailable",
+        "status": 503,
+        "nth": 1,
+    },
 }
 
 
@@ -55,8 +70,10 @@ def test_faults_on_each_mutating_action_converge(rig, action, effect):
     fired = sum(f["fired"] for f in rig.emu.control("faults")["faults"])
     assert fired >= 1, "the fault never hit: the test would prove nothing"
     if effect == "throttled":
-        assert any(e["action"] == action and e["outcome"] == "retry" and e["error_code"] == "Throttling.User"
-                   for e in rig.ledger.entries)
+        assert any(
+            e["action"] == action and e["outcome"] == "retry" and e["error_code"] == "Throttling.User"
+            for e in rig.ledger.entries
+        )
 
 
 def test_a_rerun_after_lost_answers_creates_nothing_more(rig):
@@ -90,7 +107,8 @@ def test_a_non_idempotent_call_is_not_repeated_blindly(rig):
     assert rig.apply("connect") == {"connection_status": "Active"}
     assert len(rig.emu.journal(action="ConnectRouterInterface")) == 1
     assert [(e["outcome"], e["error_code"]) for e in rig.ledger.entries if e["action"] == "ConnectRouterInterface"] == [
-        ("error", "ServiceUnavailable")]
+        ("error", "ServiceUnavailable")
+    ]
 
 
 def test_a_resumed_create_that_reads_cannot_see_yet_is_answered_by_its_client_token(rig):

@@ -10,7 +10,6 @@ import dataclasses
 import pytest
 from alibabacloud_ecs20140526 import models as ecs
 from alibabacloud_vpc20160428 import models as vpc
-
 from alicloud_emulator.world import default_world, with_timing
 from emulator.ecs_helpers import one_region_world
 from phase_support import Rig, replace_side, start_emulator
@@ -18,8 +17,12 @@ from vpclink.phases import get
 from vpclink.phases.base import MissingInput, ParameterMismatch, PhaseError
 from vpclink.profiles import ProfileError
 
-A_VTB, A_VRT, A_ECS, A_SG = ("vtb-m5e1tutorialvtb1qd00001", "vrt-m5e1tutorialvrt1qd00001", "i-m5e1tutorialecs1qd00001",
-                             "sg-m5e1tutorialsg1qd000001")
+A_VTB, A_VRT, A_ECS, A_SG = (
+    "vtb-m5e1tutorialvtb1qd00001",
+    "vrt-m5e1tutorialvrt1qd00001",
+    "i-m5e1tutorialecs1qd00001",
+    "sg-m5e1tutorialsg1qd000001",
+)
 
 
 def fields(err: ParameterMismatch) -> dict[str, str]:
@@ -36,8 +39,13 @@ def test_preflight_names_every_parameter_the_cloud_contradicts(emu, tmp_path):
     with pytest.raises(ParameterMismatch) as e:
         rig.apply("preflight")
     f = fields(e.value)
-    assert set(f) == {"initiator.vpc_cidr", "initiator.account_uid", "acceptor.security_group_id",
-                      "acceptor.instance_id", "routes.acceptor[0]"}
+    assert set(f) == {
+        "initiator.vpc_cidr",
+        "initiator.account_uid",
+        "acceptor.security_group_id",
+        "acceptor.instance_id",
+        "routes.acceptor[0]",
+    }
     assert "192.168.0.0/16" in f["initiator.vpc_cidr"]
     assert "1637243907412983" in f["initiator.account_uid"]
     assert A_SG in f["acceptor.security_group_id"]
@@ -82,9 +90,15 @@ def test_an_unknown_profile_is_named_with_its_field(rig):
 
 def test_a_route_somebody_else_made_is_never_replaced(rig):
     a = rig.emu.side("account-a", "cn-qingdao")
-    theirs = a.vpc.create_route_entry(vpc.CreateRouteEntryRequest(
-        region_id="cn-qingdao", route_table_id=A_VTB, destination_cidr_block="172.16.0.0/16", next_hop_type="Instance",
-        next_hop_id=A_ECS)).body.route_entry_id
+    theirs = a.vpc.create_route_entry(
+        vpc.CreateRouteEntryRequest(
+            region_id="cn-qingdao",
+            route_table_id=A_VTB,
+            destination_cidr_block="172.16.0.0/16",
+            next_hop_type="Instance",
+            next_hop_id=A_ECS,
+        )
+    ).body.route_entry_id
     rig.run_all(phases=("preflight", "initiator", "acceptor", "connect"))
     plan = get("routes").plan(rig.ctx("routes"))
     assert plan[0].intent == "check" and theirs in plan[0].detail
@@ -93,16 +107,28 @@ def test_a_route_somebody_else_made_is_never_replaced(rig):
     assert "routes.initiator[0]" in str(e.value) and theirs in str(e.value) and A_ECS in str(e.value)
     # Teardown removes the link and leaves the route it did not make.
     assert rig.apply("teardown") == {"teardown_complete": True}
-    assert [(r["RouteEntryId"], r["NextHopId"]) for r in rig.resources("account-a", "route_entry")
-            if r["Type"] == "Custom"] == [(theirs, A_ECS)]
+    assert [
+        (r["RouteEntryId"], r["NextHopId"]) for r in rig.resources("account-a", "route_entry") if r["Type"] == "Custom"
+    ] == [(theirs, A_ECS)]
 
 
 def test_a_rule_added_by_hand_is_used_and_left_in_place(rig):
     a = rig.emu.side("account-a", "cn-qingdao")
-    a.ecs.authorize_security_group(ecs.AuthorizeSecurityGroupRequest(
-        region_id="cn-qingdao", security_group_id=A_SG, permissions=[ecs.AuthorizeSecurityGroupRequestPermissions(
-            ip_protocol="icmp", port_range="-1/-1", source_cidr_ip="172.16.0.0/16", policy="Accept",
-            description="ops team")]))
+    a.ecs.authorize_security_group(
+        ecs.AuthorizeSecurityGroupRequest(
+            region_id="cn-qingdao",
+            security_group_id=A_SG,
+            permissions=[
+                ecs.AuthorizeSecurityGroupRequestPermissions(
+                    ip_protocol="icmp",
+                    port_range="-1/-1",
+                    source_cidr_ip="172.16.0.0/16",
+                    policy="Accept",
+                    description="ops team",
+                )
+            ],
+        )
+    )
     [manual] = rig.rules("account-a")
     out = rig.run_all()
     assert out["verified"] is True
@@ -111,14 +137,23 @@ def test_a_rule_added_by_hand_is_used_and_left_in_place(rig):
     assert manual["SecurityGroupRuleId"] in out["initiator_rule_ids"]
     rig.apply("teardown")
     assert [(r["SecurityGroupRuleId"], r["Description"]) for r in rig.rules("account-a")] == [
-        (manual["SecurityGroupRuleId"], "ops team")]
+        (manual["SecurityGroupRuleId"], "ops team")
+    ]
 
 
 def test_teardown_leaves_an_interface_it_did_not_create(rig):
     a = rig.emu.side("account-a", "cn-qingdao")
-    foreign = a.vpc.create_router_interface(vpc.CreateRouterInterfaceRequest(
-        region_id="cn-qingdao", role="InitiatingSide", router_type="VRouter", router_id=A_VRT, spec="Mini.5",
-        opposite_region_id="cn-shanghai", name="someone-elses-link")).body.router_interface_id
+    foreign = a.vpc.create_router_interface(
+        vpc.CreateRouterInterfaceRequest(
+            region_id="cn-qingdao",
+            role="InitiatingSide",
+            router_type="VRouter",
+            router_id=A_VRT,
+            spec="Mini.5",
+            opposite_region_id="cn-shanghai",
+            name="someone-elses-link",
+        )
+    ).body.router_interface_id
     rig.run_all()
     assert rig.apply("teardown") == {"teardown_complete": True}
     assert [r["RouterInterfaceId"] for r in rig.resources("account-a", "router_interface")] == [foreign]
@@ -127,9 +162,17 @@ def test_teardown_leaves_an_interface_it_did_not_create(rig):
 def test_two_interfaces_with_the_runbooks_name_are_refused(rig):
     rig.run_all(phases=("preflight", "initiator"))
     a = rig.emu.side("account-a", "cn-qingdao")
-    a.vpc.create_router_interface(vpc.CreateRouterInterfaceRequest(
-        region_id="cn-qingdao", role="InitiatingSide", router_type="VRouter", router_id=A_VRT, spec="Mini.2",
-        opposite_region_id="cn-beijing", name="vpclink-tutorial-qingdao-beijing-initiator"))
+    a.vpc.create_router_interface(
+        vpc.CreateRouterInterfaceRequest(
+            region_id="cn-qingdao",
+            role="InitiatingSide",
+            router_type="VRouter",
+            router_id=A_VRT,
+            spec="Mini.2",
+            opposite_region_id="cn-beijing",
+            name="vpclink-tutorial-qingdao-beijing-initiator",
+        )
+    )
     rig.outputs.pop("initiator_router_interface_id")
     with pytest.raises(PhaseError, match="2 router interfaces are named vpclink-tutorial-qingdao-beijing-initiator"):
         rig.apply("initiator")
@@ -138,9 +181,17 @@ def test_two_interfaces_with_the_runbooks_name_are_refused(rig):
 def test_an_interface_on_another_router_is_refused(rig):
     rig.run_all(phases=("preflight",))
     b = rig.emu.side("account-b", "cn-beijing")
-    wrong = b.vpc.create_router_interface(vpc.CreateRouterInterfaceRequest(
-        region_id="cn-beijing", role="InitiatingSide", router_type="VRouter", router_id="vrt-2ze2tutorialvrt2bj00001",
-        spec="Mini.2", opposite_region_id="cn-qingdao", name="vpclink-tutorial-qingdao-beijing-acceptor")).body
+    wrong = b.vpc.create_router_interface(
+        vpc.CreateRouterInterfaceRequest(
+            region_id="cn-beijing",
+            role="InitiatingSide",
+            router_type="VRouter",
+            router_id="vrt-2ze2tutorialvrt2bj00001",
+            spec="Mini.2",
+            opposite_region_id="cn-qingdao",
+            name="vpclink-tutorial-qingdao-beijing-acceptor",
+        )
+    ).body
     with pytest.raises(PhaseError) as e:
         rig.apply("acceptor")
     assert wrong.router_interface_id in str(e.value) and "InitiatingSide" in str(e.value)
@@ -162,9 +213,12 @@ def test_same_region_link_with_security_group_references(tmp_path):
         rig.params = dataclasses.replace(p, security_groups=dataclasses.replace(p.security_groups, mode="group"))
         out = rig.run_all()
         assert out["verified"] is True
-        assert sorted((r["IpProtocol"], r["SourceGroupId"], r["SourceGroupOwnerAccount"]) for r in rig.rules("account-a")) == [
+        assert sorted(
+            (r["IpProtocol"], r["SourceGroupId"], r["SourceGroupOwnerAccount"]) for r in rig.rules("account-a")
+        ) == [
             ("ICMP", "sg-2ze2tutorialsg2bj000001", "1589430122237715"),
-            ("TCP", "sg-2ze2tutorialsg2bj000001", "1589430122237715")]
+            ("TCP", "sg-2ze2tutorialsg2bj000001", "1589430122237715"),
+        ]
         before = rig.inventory()
         rig.run_all()
         assert rig.inventory() == before

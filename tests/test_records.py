@@ -24,17 +24,33 @@ from vpclink.state import load as load_state
 from vpclink.targets import Secret, TargetError, profile_secrets
 
 PARAMS = load(EXAMPLE)
-DONE = {"initiator_account_uid": "1637243907412983", "acceptor_account_uid": "1589430122237715",
-        "initiator_router_interface_id": "ri-aaaa1111", "acceptor_router_interface_id": "ri-bbbb2222",
-        "connection_status": "Active", "initiator_route_entry_ids": ["rte-1"], "acceptor_route_entry_ids": ["rte-2"],
-        "initiator_rule_ids": ["sgr-1", "sgr-2"], "acceptor_rule_ids": ["sgr-3", "sgr-4"],
-        "ping_initiator_to_acceptor": "ok", "ping_acceptor_to_initiator": "failed"}
+DONE = {
+    "initiator_account_uid": "1637243907412983",
+    "acceptor_account_uid": "1589430122237715",
+    "initiator_router_interface_id": "ri-aaaa1111",
+    "acceptor_router_interface_id": "ri-bbbb2222",
+    "connection_status": "Active",
+    "initiator_route_entry_ids": ["rte-1"],
+    "acceptor_route_entry_ids": ["rte-2"],
+    "initiator_rule_ids": ["sgr-1", "sgr-2"],
+    "acceptor_rule_ids": ["sgr-3", "sgr-4"],
+    "ping_initiator_to_acceptor": "ok",
+    "ping_acceptor_to_initiator": "failed",
+}
 
 
 def state() -> RunState:
-    return RunState(run_id="r1", link=PARAMS.link, params_file="p.yaml", params={"link": PARAMS.link}, target="emulator",
-                    phases=[PhaseRecord("preflight", "00_preflight.ipynb", "ok", outputs={"a": 1}),
-                            PhaseRecord("initiator", "01_initiator.ipynb", "failed", error="CloudError: <b>no</b>")])
+    return RunState(
+        run_id="r1",
+        link=PARAMS.link,
+        params_file="p.yaml",
+        params={"link": PARAMS.link},
+        target="emulator",
+        phases=[
+            PhaseRecord("preflight", "00_preflight.ipynb", "ok", outputs={"a": 1}),
+            PhaseRecord("initiator", "01_initiator.ipynb", "failed", error="CloudError: <b>no</b>"),
+        ],
+    )
 
 
 def test_run_directories_are_named_by_utc_time_and_link(tmp_path: Path) -> None:
@@ -49,7 +65,7 @@ def test_run_json_round_trips_and_is_replaced_whole(tmp_path: Path) -> None:
     save(tmp_path, s)
     again = load_state(tmp_path)
     assert again == s and again.merged_outputs() == {"a": 1}
-    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]   # no temporary file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temporary file left behind
     (tmp_path / "run.json").write_text("{")
     with pytest.raises(RunStateError, match="not valid JSON"):
         load_state(tmp_path)
@@ -58,8 +74,10 @@ def test_run_json_round_trips_and_is_replaced_whole(tmp_path: Path) -> None:
 def test_outputs_are_read_back_from_a_saved_notebook(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     out = lambda v: nbformat.v4.new_output("display_data", data={OUTPUTS_MIME: v, "text/plain": "x"})  # noqa: E731
-    nb.cells = [nbformat.v4.new_code_cell("a", outputs=[out({"outputs": {"k": 1}})]),
-                nbformat.v4.new_code_cell("b", outputs=[out({"outputs": {"k": 2}})])]
+    nb.cells = [
+        nbformat.v4.new_code_cell("a", outputs=[out({"outputs": {"k": 1}})]),
+        nbformat.v4.new_code_cell("b", outputs=[out({"outputs": {"k": 2}})]),
+    ]
     nbformat.write(nb, str(tmp_path / "n.ipynb"))
     assert read_record(tmp_path / "n.ipynb", OUTPUTS_MIME) == {"outputs": {"k": 2}}
     assert read_record(tmp_path / "n.ipynb", "application/other+json") is None
@@ -67,15 +85,27 @@ def test_outputs_are_read_back_from_a_saved_notebook(tmp_path: Path) -> None:
 
 def test_the_picture_shows_the_whole_link_offline() -> None:
     svg = link_svg(PARAMS, DONE)
-    root = ET.fromstring(svg)   # well-formed
+    root = ET.fromstring(svg)  # well-formed
     assert root.tag.endswith("svg")
     text = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
-    for expected in ("Account A · initiator", "Account B · acceptor", "1637243907412983", "cn-qingdao", "cn-beijing",
-                     "CIDR 192.168.0.0/16", "CIDR 172.16.0.0/16", "ri-aaaa1111", "router interface: Active",
-                     "connection: Active", "172.16.0.0/16 → router interface  [present]",
-                     "allow TCP 22/22 from 172.16.0.0/16  [present]", "ping A → B: ok", "ping B → A: failed"):
+    for expected in (
+        "Account A · initiator",
+        "Account B · acceptor",
+        "1637243907412983",
+        "cn-qingdao",
+        "cn-beijing",
+        "CIDR 192.168.0.0/16",
+        "CIDR 172.16.0.0/16",
+        "ri-aaaa1111",
+        "router interface: Active",
+        "connection: Active",
+        "172.16.0.0/16 → router interface  [present]",
+        "allow TCP 22/22 from 172.16.0.0/16  [present]",
+        "ping A → B: ok",
+        "ping B → A: failed",
+    ):
         assert expected in text, expected
-    assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")   # nothing to fetch
+    assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing to fetch
     planned = link_svg(PARAMS, {})
     assert "router interface: not created" in planned and "ping A → B: not run" in planned and "[planned]" in planned
 
@@ -90,10 +120,15 @@ def test_index_links_the_phases_and_escapes_what_it_shows(tmp_path: Path) -> Non
 
 def test_html_rendering_keeps_the_picture_inline(tmp_path: Path) -> None:
     from IPython.display import SVG
+
     nb = nbformat.v4.new_notebook()
     svg = SVG(link_svg(PARAMS, DONE))
-    nb.cells = [nbformat.v4.new_code_cell("phase.picture()", outputs=[
-        nbformat.v4.new_output("display_data", data={"image/svg+xml": svg.data, "text/plain": "<svg>"})])]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "phase.picture()",
+            outputs=[nbformat.v4.new_output("display_data", data={"image/svg+xml": svg.data, "text/plain": "<svg>"})],
+        )
+    ]
     nbformat.write(nb, str(tmp_path / "06_verify.ipynb"))
     html = HtmlRenderer().render(tmp_path / "06_verify.ipynb").read_text()
     embedded_svg = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
@@ -105,20 +140,24 @@ def test_the_secret_scan_names_file_and_field_never_the_value(tmp_path: Path) ->
     (tmp_path / "clean.txt").write_text("nothing here")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "raw.html").write_text(f"<p>{secret}</p>")
-    (tmp_path / "escaped.json").write_text(json.dumps({"x": "a\"" + secret}))
+    (tmp_path / "escaped.json").write_text(json.dumps({"x": 'a"' + secret}))
     hits = scan_for_secrets(tmp_path, [Secret("access_key_secret of profile a", secret), Secret("short", "abc")])
-    assert [(h.file, h.label) for h in hits] == [("escaped.json", "access_key_secret of profile a"),
-                                                 ("sub/raw.html", "access_key_secret of profile a")]
+    assert [(h.file, h.label) for h in hits] == [
+        ("escaped.json", "access_key_secret of profile a"),
+        ("sub/raw.html", "access_key_secret of profile a"),
+    ]
     assert secret not in repr(hits)
 
 
 def test_the_example_gives_the_built_in_world_exactly() -> None:
     from alicloud_emulator.world import default_world
+
     assert embedded.world_for(PARAMS) == default_world()
 
 
 def test_other_parameters_get_a_world_with_their_ids() -> None:
     from alicloud_emulator.world import validate
+
     params = load(ROOT / "params" / "same-region.yaml")
     world = embedded.world_for(params, timing_scale=0)
     validate(world)
@@ -150,9 +189,26 @@ def test_an_emulator_gives_profiles_outside_the_records_readable_by_the_owner_on
 
 def test_profile_secrets_follow_chained_profiles_and_never_show_a_value(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"profiles": [
-        {"name": "base", "mode": "AK", "access_key_id": "LTAI5tBase00000000", "access_key_secret": "baseSecret000000000"},
-        {"name": "role", "mode": "ChainableRamRoleArn", "source_profile": "base", "ram_role_arn": "acs:ram::1:role/x"}]}))
+    config.write_text(
+        json.dumps(
+            {
+                "profiles": [
+                    {
+                        "name": "base",
+                        "mode": "AK",
+                        "access_key_id": "LTAI5tBase00000000",
+                        "access_key_secret": "baseSecret000000000",
+                    },
+                    {
+                        "name": "role",
+                        "mode": "ChainableRamRoleArn",
+                        "source_profile": "base",
+                        "ram_role_arn": "acs:ram::1:role/x",
+                    },
+                ]
+            }
+        )
+    )
     found = profile_secrets(config, ["role"])
     assert sorted(s.label for s in found) == ["access_key_id of profile base", "access_key_secret of profile base"]
     with pytest.raises(TargetError) as e:

@@ -23,36 +23,58 @@ SECRET = "S3cretThatMustNotLeak0123456789"
 def stand_in(directory: Path, name: str, inputs: tuple[str, ...], body: str) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell("\n".join([f'{k} = ""' for k in COMMON if k != "apply"] + ["apply = False"]
-                                                 + [f'{k} = ""' for k in inputs]))
+    params = nbformat.v4.new_code_cell(
+        "\n".join([f'{k} = ""' for k in COMMON if k != "apply"] + ["apply = False"] + [f'{k} = ""' for k in inputs])
+    )
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
     nbformat.write(nb, str(directory / f"{phases.NOTEBOOKS[name]}.ipynb"))
 
 
 def record(outputs: dict) -> str:
-    return (f"from IPython.display import display\n"
-            f"display({{{OUTPUTS_MIME!r}: {{'outputs': {outputs!r}}}, 'text/plain': 'outputs'}}, raw=True)\n")
+    return (
+        f"from IPython.display import display\n"
+        f"display({{{OUTPUTS_MIME!r}: {{'outputs': {outputs!r}}}, 'text/plain': 'outputs'}}, raw=True)\n"
+    )
 
 
 @pytest.fixture
 def notebooks(tmp_path: Path) -> Path:
     d = tmp_path / "notebooks"
     d.mkdir()
-    stand_in(d, "preflight", (), record({"initiator_vrouter_id": "vrt-1", "not_declared_later": 7}) +
-             f"display({{{IDENTITIES_MIME!r}: {{'initiator': {{'AccountId': '1'}}}}, 'text/plain': 'ids'}}, raw=True)")
-    stand_in(d, "initiator", ("initiator_vrouter_id",),
-             "assert initiator_vrouter_id == 'vrt-1' and apply is True\n" + record({"initiator_router_interface_id": "ri-1"}))
-    stand_in(d, "acceptor", ("initiator_router_interface_id",),
-             "import os\nif not os.path.exists(os.path.join(run_dir, 'allow')):\n    raise ValueError('boom: no allow file')\n"
-             + record({"acceptor_router_interface_id": "ri-2"}))
+    stand_in(
+        d,
+        "preflight",
+        (),
+        record({"initiator_vrouter_id": "vrt-1", "not_declared_later": 7})
+        + f"display({{{IDENTITIES_MIME!r}: {{'initiator': {{'AccountId': '1'}}}}, 'text/plain': 'ids'}}, raw=True)",
+    )
+    stand_in(
+        d,
+        "initiator",
+        ("initiator_vrouter_id",),
+        "assert initiator_vrouter_id == 'vrt-1' and apply is True\n"
+        + record({"initiator_router_interface_id": "ri-1"}),
+    )
+    stand_in(
+        d,
+        "acceptor",
+        ("initiator_router_interface_id",),
+        "import os\n"
+        "if not os.path.exists(os.path.join(run_dir, 'allow')):\n    raise ValueError('boom: no allow file')\n"
+        + record({"acceptor_router_interface_id": "ri-2"}),
+    )
     stand_in(d, "connect", (), f"print({SECRET!r})\n" + record({"connection_status": "Active"}))
     return d
 
 
 def target(*secrets: str) -> Target:
-    return Target("emulator", endpoint="127.0.0.1:9", profiles_file="",
-                  secrets=[Secret(f"secret {i}", s) for i, s in enumerate(secrets)])
+    return Target(
+        "emulator",
+        endpoint="127.0.0.1:9",
+        profiles_file="",
+        secrets=[Secret(f"secret {i}", s) for i, s in enumerate(secrets)],
+    )
 
 
 def test_select_is_inclusive_and_in_run_order() -> None:
@@ -64,10 +86,13 @@ def test_select_is_inclusive_and_in_run_order() -> None:
 
 
 def test_each_phase_gets_the_earlier_outputs_it_declares_a_failure_stops_and_resume_continues(
-        notebooks: Path, tmp_path: Path) -> None:
+    notebooks: Path, tmp_path: Path
+) -> None:
     todo = ["preflight", "initiator", "acceptor"]
     runner = Runner(target(), notebooks_dir=notebooks, log=lambda line: None)
-    run_dir, state = new_run(tmp_path / "runs", EXAMPLE, PARAMS, runner.target, planned=list(phases.PHASES), selected=todo)
+    run_dir, state = new_run(
+        tmp_path / "runs", EXAMPLE, PARAMS, runner.target, planned=list(phases.PHASES), selected=todo
+    )
     result = runner.execute(run_dir, state, todo, PARAMS)
 
     assert result.exit_code == 1
@@ -75,9 +100,15 @@ def test_each_phase_gets_the_earlier_outputs_it_declares_a_failure_stops_and_res
     assert f"resume: vpclink run --resume {run_dir}" in result.message
     saved = load_run(run_dir)
     assert [(p.name, p.status) for p in saved.phases] == [
-        ("preflight", "ok"), ("initiator", "ok"), ("acceptor", "failed"), ("connect", "skipped"),
-        ("routes", "skipped"), ("security_groups", "skipped"), ("verify", "skipped")]
-    assert saved.phase("initiator").inputs == {"initiator_vrouter_id": "vrt-1"}   # only what it declares
+        ("preflight", "ok"),
+        ("initiator", "ok"),
+        ("acceptor", "failed"),
+        ("connect", "skipped"),
+        ("routes", "skipped"),
+        ("security_groups", "skipped"),
+        ("verify", "skipped"),
+    ]
+    assert saved.phase("initiator").inputs == {"initiator_vrouter_id": "vrt-1"}  # only what it declares
     assert saved.identities == {"initiator": {"AccountId": "1"}}
     assert (run_dir / "02_acceptor.html").exists() and (run_dir / "index.html").exists()
     injected = (run_dir / "01_initiator.ipynb").read_text()
@@ -93,13 +124,19 @@ def test_each_phase_gets_the_earlier_outputs_it_declares_a_failure_stops_and_res
     assert acceptor.status == "ok" and acceptor.inputs == {"initiator_router_interface_id": "ri-1"}
     assert [(a["status"], a["notebook"]) for a in acceptor.attempts] == [("failed", "02_acceptor.try1.ipynb")]
     assert "boom" in (run_dir / "02_acceptor.try1.html").read_text()
-    assert resumed.outputs == {"initiator_vrouter_id": "vrt-1", "not_declared_later": 7,
-                               "initiator_router_interface_id": "ri-1", "acceptor_router_interface_id": "ri-2"}
+    assert resumed.outputs == {
+        "initiator_vrouter_id": "vrt-1",
+        "not_declared_later": 7,
+        "initiator_router_interface_id": "ri-1",
+        "acceptor_router_interface_id": "ri-2",
+    }
 
 
 def test_a_secret_in_any_record_fails_the_run(notebooks: Path, tmp_path: Path) -> None:
     runner = Runner(target(SECRET), notebooks_dir=notebooks, log=lambda line: None)
-    run_dir, state = new_run(tmp_path / "runs", EXAMPLE, PARAMS, runner.target, planned=["connect"], selected=["connect"])
+    run_dir, state = new_run(
+        tmp_path / "runs", EXAMPLE, PARAMS, runner.target, planned=["connect"], selected=["connect"]
+    )
     result = runner.execute(run_dir, state, ["connect"], PARAMS)
     assert result.exit_code == 1 and load_run(run_dir).result == "failed"
     assert {h.file for h in result.secret_hits} == {"03_connect.ipynb", "03_connect.html"}

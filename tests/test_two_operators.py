@@ -41,7 +41,7 @@ class Operators:
         self.emu = emu
         self.records = {"initiator": base / "a-records", "acceptor": base / "b-records"}
         self.runs: dict[str, Path] = {}
-        self.calls: list[tuple[str, list[dict[str, Any]]]] = []     # (side, journal entries of its command)
+        self.calls: list[tuple[str, list[dict[str, Any]]]] = []  # (side, journal entries of its command)
         self.initial = emu.state()
 
     def run(self, side: str, *argv: str) -> tuple[int, str]:
@@ -49,8 +49,17 @@ class Operators:
         if side in self.runs:
             code, out = vpclink("run", "--resume", str(self.runs[side]), "--emulator", self.emu.url, *argv)
         else:
-            code, out = vpclink("run", str(EXAMPLE), "--records", str(self.records[side]), "--emulator", self.emu.url,
-                                "--side", side, *argv)
+            code, out = vpclink(
+                "run",
+                str(EXAMPLE),
+                "--records",
+                str(self.records[side]),
+                "--emulator",
+                self.emu.url,
+                "--side",
+                side,
+                *argv,
+            )
             self.runs[side] = next(p for p in self.records[side].iterdir() if p.is_dir() and not p.name.startswith("."))
         self.calls.append((side, self.emu.journal(since=seq)))
         return code, out
@@ -78,7 +87,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_the_steps_interleave_as_in_the_tutorial_and_the_link_verifies(flow: Any) -> None:
     ops, steps, a_card_1, _ = flow
     code, out = steps["A runs"]
-    assert code == 3, out                                      # waiting for the other operator
+    assert code == 3, out  # waiting for the other operator
     assert "01_initiator         ok" in out and "02_acceptor          -- the other operator's phase" in out
     assert "03_connect           WAITING" in out
     assert "acceptor_router_interface_id: required" in out
@@ -89,13 +98,17 @@ def test_the_steps_interleave_as_in_the_tutorial_and_the_link_verifies(flow: Any
 
     code, out = steps["B runs with A's card"]
     assert code == 3, out
-    assert "02_acceptor          ok" in out and "03_connect           ok" in out and "04_routes            WAITING" in out
+    assert (
+        "02_acceptor          ok" in out and "03_connect           ok" in out and "04_routes            WAITING" in out
+    )
     assert "the initiator's operator has not connected the link yet" in out
-    assert f"vpclink run --resume {ops.runs['acceptor'].resolve()}\n" in out   # no new card needed
+    assert f"vpclink run --resume {ops.runs['acceptor'].resolve()}\n" in out  # no new card needed
 
     code, out = steps["A resumes with B's card"]
     assert code == 3, out
-    assert "03_connect           ok" in out and "05_security_groups   ok" in out and "06_verify            WAITING" in out
+    assert (
+        "03_connect           ok" in out and "05_security_groups   ok" in out and "06_verify            WAITING" in out
+    )
     assert "has not done the routes and security_groups phase(s) yet" in out
 
     code, out = steps["B resumes"]
@@ -126,8 +139,9 @@ def test_each_sides_records_name_the_peer_card_and_the_values_confirmed(flow: An
     b = load_run(ops.runs["acceptor"])
     assert b.side == "acceptor" and b.result == "verified"
     assert [(c["source"], c["sha256"]) for c in b.peer_cards] == [
-        (peercard.file_name(LINK, "initiator"), b.peer_cards[0]["sha256"])]
-    kept = ops.runs["acceptor"] / b.peer_cards[0]["file"]          # the card as received, kept in the records
+        (peercard.file_name(LINK, "initiator"), b.peer_cards[0]["sha256"])
+    ]
+    kept = ops.runs["acceptor"] / b.peer_cards[0]["file"]  # the card as received, kept in the records
     assert peercard.file_digest(kept) == b.peer_cards[0]["sha256"] and peercard.read(kept) == a_card_1
     acceptor = b.phase("acceptor")
     assert acceptor.peer["source"] == "peer card" and acceptor.peer["card"]["sha256"] == b.peer_cards[0]["sha256"]
@@ -135,7 +149,7 @@ def test_each_sides_records_name_the_peer_card_and_the_values_confirmed(flow: An
     assert acceptor.peer["confirmed_at"] and [s["step"] for s in acceptor.steps][:3] == ["peer values", "plan", "apply"]
     assert b.phase("initiator").status == "skipped"
     assert set(b.outputs) >= {"acceptor_router_interface_id", "acceptor_route_entry_ids", "verified"}
-    assert not any(k.startswith("initiator_") for k in b.outputs)        # nothing of A's but what the card said
+    assert not any(k.startswith("initiator_") for k in b.outputs)  # nothing of A's but what the card said
 
     a = load_run(ops.runs["initiator"])
     assert a.side == "initiator" and a.result == "verified"
@@ -151,9 +165,16 @@ def test_each_sides_records_name_the_peer_card_and_the_values_confirmed(flow: An
 
 def test_the_runs_refuse_mixed_up_cards_and_sides(flow: Any, tmp_path: Path) -> None:
     ops, *_ = flow
-    code, out = vpclink("run", "--resume", str(ops.runs["acceptor"]), "--emulator", ops.emu.url,
-                        "--peer-card", str(ops.card("acceptor")))
-    assert code == 2 and "account_uid: is this side's own account" in out     # B's own card given to B
+    code, out = vpclink(
+        "run",
+        "--resume",
+        str(ops.runs["acceptor"]),
+        "--emulator",
+        ops.emu.url,
+        "--peer-card",
+        str(ops.card("acceptor")),
+    )
+    assert code == 2 and "account_uid: is this side's own account" in out  # B's own card given to B
     code, out = vpclink("run", "--resume", str(ops.runs["acceptor"]), "--side", "initiator")
     assert code == 2 and "--side initiator: this run is the acceptor side's" in out
     code, out = vpclink("run", str(EXAMPLE), "--records", str(tmp_path), "--peer-card", str(ops.card("acceptor")))
@@ -168,7 +189,9 @@ def test_one_side_needs_only_its_own_profile(flow: Any, tmp_path: Path) -> None:
         assert [p["name"] for p in written["profiles"]] == ["vpclink-b"]
     only_a = write_profiles(tmp_path / "config.json", [AkProfile("vpclink-a", "LTAI5tExampleOnlyA01", "x" * 30)])
     assert [s.label for s in alibabacloud(params, str(only_a), side="initiator").secrets] == [
-        "access_key_id of profile vpclink-a", "access_key_secret of profile vpclink-a"]
+        "access_key_id of profile vpclink-a",
+        "access_key_secret of profile vpclink-a",
+    ]
     with pytest.raises(TargetError, match="profile 'vpclink-b' is not in"):
         alibabacloud(params, str(only_a))
 

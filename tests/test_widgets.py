@@ -7,7 +7,6 @@ import html
 import re
 
 import pytest
-
 from vpclink import peercard, widgets
 from vpclink.peervalues import Local, PeerValues
 from vpclink.widgets import PeerValuesMissing
@@ -24,8 +23,7 @@ LINK = "tutorial-qingdao-beijing"
 
 def acceptor_form(known=None, **kwargs) -> widgets.PeerForm:
     """The acceptor phase on the acceptor side, in JupyterLab, with none of the initiator's values."""
-    return widgets.ask("acceptor", "acceptor", known or {}, interactive=True, local=ACCEPTOR_LOCAL,
-                       link=LINK, **kwargs)
+    return widgets.ask("acceptor", "acceptor", known or {}, interactive=True, local=ACCEPTOR_LOCAL, link=LINK, **kwargs)
 
 
 def shown(widget) -> str:
@@ -43,10 +41,17 @@ def type_values(form: widgets.PeerForm, values: dict[str, str]) -> None:
 
 
 def initiator_card_text(**changes) -> str:
-    card = peercard.PeerCard(link=LINK, role="initiator", account_uid="1637243907412983", region="cn-qingdao",
-                             vpc_id="vpc-m5e1tutorialvpc1qd00001", vpc_cidr="192.168.0.0/16",
-                             vrouter_id="vrt-m5e1tutorialvrt1qd00001", created="2026-01-02T03:04:05Z",
-                             router_interface_id="ri-m5e1tutorialri1qd000001")
+    card = peercard.PeerCard(
+        link=LINK,
+        role="initiator",
+        account_uid="1637243907412983",
+        region="cn-qingdao",
+        vpc_id="vpc-m5e1tutorialvpc1qd00001",
+        vpc_cidr="192.168.0.0/16",
+        vrouter_id="vrt-m5e1tutorialvrt1qd00001",
+        created="2026-01-02T03:04:05Z",
+        router_interface_id="ri-m5e1tutorialri1qd000001",
+    )
     return peercard.PeerCard(**{**card.__dict__, **changes}).to_json()
 
 
@@ -69,13 +74,16 @@ def test_fields_and_messages_carry_css_classes_for_browser_tests():
     assert "vpclink-status" in form.status._dom_classes
 
 
-@pytest.mark.parametrize("field, bad, words", [
-    ("account_uid", "163724390741", "16-digit"),
-    ("region", "cn-qindao", "did you mean cn-qingdao?"),
-    ("vrouter_id", "vpc-m5e1tutorialvpc1qd00001", "is a VPC ID, not a VRouter ID"),
-    ("router_interface_id", "ri-", "8 to 32 lowercase letters or digits"),
-    ("account_uid", "1589430122237715", "this side's own account"),
-])
+@pytest.mark.parametrize(
+    "field, bad, words",
+    [
+        ("account_uid", "163724390741", "16-digit"),
+        ("region", "cn-qindao", "did you mean cn-qingdao?"),
+        ("vrouter_id", "vpc-m5e1tutorialvpc1qd00001", "is a VPC ID, not a VRouter ID"),
+        ("router_interface_id", "ri-", "8 to 32 lowercase letters or digits"),
+        ("account_uid", "1589430122237715", "this side's own account"),
+    ],
+)
 def test_a_bad_value_is_flagged_beside_its_field_as_typed_and_cleared_when_fixed(field, bad, words):
     form = acceptor_form()
     form.inputs[field].value = bad
@@ -109,7 +117,7 @@ def test_confirm_with_a_bad_value_stores_nothing_and_the_next_cell_names_the_par
 def test_confirm_stores_the_values_as_phase_inputs_and_prints_them(capsys):
     calls: list[PeerValues] = []
     form = acceptor_form(on_confirm=calls.append)
-    type_values(form, {k: f"  {v} " for k, v in INITIATOR.items()})       # pasted with spaces
+    type_values(form, {k: f"  {v} " for k, v in INITIATOR.items()})  # pasted with spaces
     form.confirm_button.click()
     result = form.result()
     assert result.inputs() == INITIATOR
@@ -139,7 +147,10 @@ def test_unconfirmed_form_names_every_missing_parameter():
     with pytest.raises(PeerValuesMissing) as e:
         form.result()
     assert [err.field for err in e.value.errors] == [
-        "initiator_account_uid", "initiator_vrouter_id", "initiator_router_interface_id"]
+        "initiator_account_uid",
+        "initiator_vrouter_id",
+        "initiator_router_interface_id",
+    ]
 
 
 def test_the_peer_cidr_must_not_overlap_the_local_one():
@@ -156,7 +167,7 @@ def test_a_pasted_peer_card_fills_the_form_and_is_named_in_the_result():
     form.card_text.value = initiator_card_text()
     form.card_button.click()
     assert form.values() == {k.removeprefix("initiator_"): v for k, v in INITIATOR.items()}
-    assert form.confirmed is None                       # the analyst still checks and confirms
+    assert form.confirmed is None  # the analyst still checks and confirms
     form.confirm_button.click()
     result = form.result()
     assert result.inputs() == INITIATOR and result.source == "peer card"
@@ -172,13 +183,16 @@ def test_a_card_edited_in_the_form_is_no_longer_the_source():
     assert form.result().source == "form" and form.result().card is None
 
 
-@pytest.mark.parametrize("text, words", [
-    (initiator_card_text().replace('"initiator"', '"acceptor"'), "this side needs the initiator's"),
-    (initiator_card_text().replace(LINK, "other-link"), "this run is for"),
-    (initiator_card_text(vpc_cidr="172.16.0.0/12"), "overlaps this side's VPC CIDR"),
-    ("not a card", "must be a JSON object"),
-    ("{broken: [", "neither JSON nor YAML"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        (initiator_card_text().replace('"initiator"', '"acceptor"'), "this side needs the initiator's"),
+        (initiator_card_text().replace(LINK, "other-link"), "this run is for"),
+        (initiator_card_text(vpc_cidr="172.16.0.0/12"), "overlaps this side's VPC CIDR"),
+        ("not a card", "must be a JSON object"),
+        ("{broken: [", "neither JSON nor YAML"),
+    ],
+)
 def test_a_bad_pasted_card_is_refused_and_leaves_the_form_alone(text, words):
     form = acceptor_form({"initiator_region": "cn-qingdao"})
     form.card_text.value = text
@@ -198,8 +212,14 @@ def test_a_card_without_the_router_interface_says_what_it_lacks():
 
 def test_values_from_parameters_need_no_form():
     calls: list[PeerValues] = []
-    form = widgets.ask("acceptor", "acceptor", {**INITIATOR, "unrelated": "x"}, interactive=True,
-                       local=ACCEPTOR_LOCAL, on_confirm=calls.append)
+    form = widgets.ask(
+        "acceptor",
+        "acceptor",
+        {**INITIATOR, "unrelated": "x"},
+        interactive=True,
+        local=ACCEPTOR_LOCAL,
+        on_confirm=calls.append,
+    )
     assert form.widget is None
     assert form.result().inputs() == INITIATOR and form.result().source == "parameters"
     assert form.values() == {k.removeprefix("initiator_"): v for k, v in INITIATOR.items()}
@@ -221,13 +241,17 @@ def test_a_card_fills_missing_parameters_without_a_form():
 
 
 def test_batch_with_missing_or_bad_values_fails_naming_each_parameter():
-    known = {"initiator_account_uid": "1637243907412983", "initiator_region": "mars-1",
-             "initiator_vrouter_id": "vrt-m5e1tutorialvrt1qd00001"}
+    known = {
+        "initiator_account_uid": "1637243907412983",
+        "initiator_region": "mars-1",
+        "initiator_vrouter_id": "vrt-m5e1tutorialvrt1qd00001",
+    }
     with pytest.raises(PeerValuesMissing) as e:
         widgets.ask("acceptor", "acceptor", known, interactive=False, local=ACCEPTOR_LOCAL)
     assert {err.field: err.message.split(":")[0] for err in e.value.errors} == {
         "initiator_region": "unknown region 'mars-1'; e.g. cn-qingdao, cn-beijing, ap-southeast-1",
-        "initiator_router_interface_id": "required"}
+        "initiator_router_interface_id": "required",
+    }
     assert "papermill -p NAME VALUE" in str(e.value)
 
 

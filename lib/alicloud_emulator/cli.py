@@ -14,8 +14,9 @@ from .world import WorldError, default_world, load_world_file, validate
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="alicloud-emulator",
-                                     description="A local emulator of the Alibaba Cloud VPC, ECS and STS APIs.")
+    parser = argparse.ArgumentParser(
+        prog="alicloud-emulator", description="A local emulator of the Alibaba Cloud VPC, ECS and STS APIs."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the APIs and the /_emulator/ control API on one port")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
@@ -24,12 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--db", help="SQLite file for durable state (default: in memory)")
     serve.add_argument("--world", help="world YAML file (default: the built-in tutorial world)")
     serve.add_argument("--reset", action="store_true", help="load the world even if --db already holds state")
-    serve.add_argument("--no-verify-signatures", action="store_true", help="accept any signature (keys must still exist)")
+    serve.add_argument(
+        "--no-verify-signatures", action="store_true", help="accept any signature (keys must still exist)"
+    )
     serve.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
 
     from .server import make_server
+
     try:
         world = load_world_file(args.world) if args.world else default_world()
         validate(world)
@@ -52,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         tmp.write_text(str(server.server_address[1]))
         os.replace(tmp, args.port_file)  # readers never see a half-written file
     accounts = ", ".join(f"{a.name} ({a.uid})" for a in app.emulator.accounts)
-    print(f"alicloud-emulator listening on {server.url} | db: {args.db or ':memory:'} | "
-          f"signatures: {'off' if args.no_verify_signatures else 'enforced'} | accounts: {accounts}", flush=True)
+    print(
+        f"alicloud-emulator listening on {server.url} | db: {args.db or ':memory:'} | "
+        f"signatures: {'off' if args.no_verify_signatures else 'enforced'} | accounts: {accounts}",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -6,8 +6,9 @@ through ``ctx.tx`` and raise ``ApiError`` to refuse a request (which rolls it ba
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import ApiError, missing
 from .params import Params
@@ -36,13 +37,15 @@ class Context:
 
     def region(self, required: bool = True) -> str | None:
         """The request's ``RegionId``; the V3 SDK never adds it by itself, so it is checked here."""
-        region = self.params.str("RegionId")
+        region = self.params.text("RegionId")
         if region is None:
             if required:
                 raise missing("RegionId")
             return None
         if region not in REGIONS:
-            raise ApiError("InvalidRegionId.NotFound", f"The specified RegionId \"{region}\" does not exist in our records.", 404)
+            raise ApiError(
+                "InvalidRegionId.NotFound", f'The specified RegionId "{region}" does not exist in our records.', 404
+            )
         return region
 
     def timing(self, key: str) -> float:

@@ -20,12 +20,17 @@ if TYPE_CHECKING:
     from .server import App
 
 
-def handle(app: "App", req: Request) -> Reply:
-    name = req.path[len("/_emulator/"):].strip("/")
+def handle(app: App, req: Request) -> Reply:
+    name = req.path[len("/_emulator/") :].strip("/")
     route = _ROUTES.get(name)
     if route is None:
-        return control_reply({"error": f"unknown control path /_emulator/{name}; known: "
-                                       + ", ".join(f"/_emulator/{r}" for r in _ROUTES)}, 404)
+        return control_reply(
+            {
+                "error": f"unknown control path /_emulator/{name}; known: "
+                + ", ".join(f"/_emulator/{r}" for r in _ROUTES)
+            },
+            404,
+        )
     try:
         return route(app, req)
     except (ValueError, OSError, yaml.YAMLError, WorldError, FaultRuleError) as e:
@@ -39,34 +44,41 @@ def _body(req: Request) -> Any:
     return yaml.safe_load(text) if "yaml" in req.headers.get("content-type", "") else json.loads(text)
 
 
-def _health(app: "App", req: Request) -> Reply:
+def _health(app: App, req: Request) -> Reply:
     store = app.store
-    return control_reply({"status": "ok", "version": __version__, "db": store.path or ":memory:",
-                          "now": iso(store.now()), "epoch": store.now(),
-                          "accounts": [a.name for a in app.emulator.accounts],
-                          "signatures": "enforced" if app.emulator.verify_signatures else "off"})
+    return control_reply(
+        {
+            "status": "ok",
+            "version": __version__,
+            "db": store.path or ":memory:",
+            "now": iso(store.now()),
+            "epoch": store.now(),
+            "accounts": [a.name for a in app.emulator.accounts],
+            "signatures": "enforced" if app.emulator.verify_signatures else "off",
+        }
+    )
 
 
-def _reset(app: "App", req: Request) -> Reply:
+def _reset(app: App, req: Request) -> Reply:
     if req.method != "POST":
         return control_reply({"error": "POST /_emulator/reset"}, 405)
     app.load_world(app.store.meta("world"))
     return control_reply({"status": "reset"})
 
 
-def _world(app: "App", req: Request) -> Reply:
+def _world(app: App, req: Request) -> Reply:
     if req.method == "GET":
         world = app.store.meta("world") or {}
         return control_reply({k: v for k, v in world.items() if k != "accounts"})
     body = _body(req)
     if not isinstance(body, dict):
-        raise WorldError("a world is a mapping with accounts and vpcs, or {\"path\": FILE}")
+        raise WorldError('a world is a mapping with accounts and vpcs, or {"path": FILE}')
     world = load_world_file(body["path"]) if set(body) == {"path"} else body
     app.load_world(world)
     return control_reply({"status": "loaded", "accounts": [a.name for a in app.emulator.accounts]})
 
 
-def _faults(app: "App", req: Request) -> Reply:
+def _faults(app: App, req: Request) -> Reply:
     store = app.store
     if req.method == "DELETE":
         with store.transaction() as tx:
@@ -84,7 +96,7 @@ def _faults(app: "App", req: Request) -> Reply:
     return control_reply({"faults": faults})
 
 
-def _clock(app: "App", req: Request) -> Reply:
+def _clock(app: App, req: Request) -> Reply:
     if req.method == "POST":
         body = _body(req)
         app.store.advance_clock(float(body.get("advance", 0)))
@@ -92,7 +104,7 @@ def _clock(app: "App", req: Request) -> Reply:
     return control_reply({"now": iso(now), "epoch": now})
 
 
-def _journal(app: "App", req: Request) -> Reply:
+def _journal(app: App, req: Request) -> Reply:
     q = req.query
     since = int(q.get("since", 0))
     with app.store.transaction() as tx:
@@ -105,7 +117,7 @@ def _journal(app: "App", req: Request) -> Reply:
     return control_reply({"entries": entries})
 
 
-def _state(app: "App", req: Request) -> Reply:
+def _state(app: App, req: Request) -> Reply:
     out: dict[str, Any] = {}
     names = {a.uid: a.name for a in app.emulator.accounts}
     with app.store.transaction() as tx:
@@ -117,12 +129,30 @@ def _state(app: "App", req: Request) -> Reply:
     return control_reply({"now": iso(app.store.now()), "accounts": out})
 
 
-def _accounts(app: "App", req: Request) -> Reply:
+def _accounts(app: App, req: Request) -> Reply:
     """The world's accounts with their keys, so a local tool needs no other set-up."""
-    return control_reply({"accounts": [
-        {"name": a.name, "uid": a.uid, "access_key_id": a.access_key_id, "access_key_secret": a.access_key_secret}
-        for a in app.emulator.accounts]})
+    return control_reply(
+        {
+            "accounts": [
+                {
+                    "name": a.name,
+                    "uid": a.uid,
+                    "access_key_id": a.access_key_id,
+                    "access_key_secret": a.access_key_secret,
+                }
+                for a in app.emulator.accounts
+            ]
+        }
+    )
 
 
-_ROUTES = {"health": _health, "reset": _reset, "world": _world, "faults": _faults, "clock": _clock,
-           "journal": _journal, "state": _state, "accounts": _accounts}
+_ROUTES = {
+    "health": _health,
+    "reset": _reset,
+    "world": _world,
+    "faults": _faults,
+    "clock": _clock,
+    "journal": _journal,
+    "state": _state,
+    "accounts": _accounts,
+}

@@ -31,13 +31,26 @@ PRODUCTS: dict[str, tuple[str, str, dict[str, Action]]] = {
 }
 
 # Protocol parameters that are not the action's own (and never go to the journal).
-_PROTOCOL = {"Action", "Version", "Format", "Timestamp", "SignatureMethod", "SignatureVersion",
-             "SignatureNonce", "SignatureType", "Signature", "AccessKeyId", "SecurityToken"}
+_PROTOCOL = {
+    "Action",
+    "Version",
+    "Format",
+    "Timestamp",
+    "SignatureMethod",
+    "SignatureVersion",
+    "SignatureNonce",
+    "SignatureType",
+    "Signature",
+    "AccessKeyId",
+    "SecurityToken",
+}
 
 
 def _host(prefix: str, region: str) -> str:
     """The endpoint an error's ``HostId`` names, as the cloud's do."""
-    return f"{prefix or 'openapi'}.{region}.aliyuncs.com" if region in REGIONS else f"{prefix or 'openapi'}.aliyuncs.com"
+    return (
+        f"{prefix or 'openapi'}.{region}.aliyuncs.com" if region in REGIONS else f"{prefix or 'openapi'}.aliyuncs.com"
+    )
 
 
 class Emulator:
@@ -66,18 +79,29 @@ class Emulator:
         product, host_prefix, actions = PRODUCTS.get(version, ("", "", {}))
         region = req.params.get("RegionId", "")
         params = {k: v for k, v in req.params.items() if k not in _PROTOCOL}
-        entry: dict[str, Any] = {"request_id": request_id, "action": action, "version": version,
-                                 "product": product, "region": region or None, "params": params,
-                                 "retry_attempt": req.headers.get("x-acs-retry-attempts")}
+        entry: dict[str, Any] = {
+            "request_id": request_id,
+            "action": action,
+            "version": version,
+            "product": product,
+            "region": region or None,
+            "params": params,
+            "retry_attempt": req.headers.get("x-acs-retry-attempts"),
+        }
         try:
             account = self._caller(req)
             entry["account"], entry["account_uid"] = account.name, account.uid
             if not product:
-                raise ApiError("InvalidVersion", f"Specified parameter Version \"{version}\" is not valid; "
-                               f"supported: {', '.join(sorted(PRODUCTS))}.", 400)
+                raise ApiError(
+                    "InvalidVersion",
+                    f'Specified parameter Version "{version}" is not valid; supported: {", ".join(sorted(PRODUCTS))}.',
+                    400,
+                )
             spec = actions.get(action)
             if spec is None:
-                raise ApiError("InvalidAction.NotFound", f"Specified api \"{action}\" is not found for {product} {version}.", 404)
+                raise ApiError(
+                    "InvalidAction.NotFound", f'Specified api "{action}" is not found for {product} {version}.', 404
+                )
             fired = self._fire_faults(action, product, account, spec.mutating)
             if not fired:  # the usual case: no rule acts on this request
                 body = self._run(spec, action, account, params, request_id, None, entry, started, None)
@@ -121,8 +145,9 @@ class Emulator:
         if account is None:
             raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
         if self.verify_signatures:
-            signing.verify(req.method, req.path, req.query, req.headers, req.body, signed, account.access_key_secret,
-                           req.params)
+            signing.verify(
+                req.method, req.path, req.query, req.headers, req.body, signed, account.access_key_secret, req.params
+            )
         return account
 
     def _fire_faults(self, action: str, product: str, account: Account, mutating: bool) -> list[Fired]:
@@ -142,29 +167,49 @@ class Emulator:
                     out.append(Fired(fault_id, rule))
         return out
 
-    def _run(self, spec: Action, action: str, account: Account, flat: dict[str, str], request_id: str,
-             stale: Fired | None, entry: dict[str, Any], started: float, after: Fired | None) -> dict[str, Any]:
+    def _run(
+        self,
+        spec: Action,
+        action: str,
+        account: Account,
+        flat: dict[str, str],
+        request_id: str,
+        stale: Fired | None,
+        entry: dict[str, Any],
+        started: float,
+        after: Fired | None,
+    ) -> dict[str, Any]:
         values = unflatten(flat)
         params = Params(values)
-        token = params.str("ClientToken") if spec.mutating else None
+        token = params.text("ClientToken") if spec.mutating else None
         with self.store.transaction(write=spec.mutating) as tx:
             if stale is not None:
                 tx.view_time = tx.now - float(stale.rule["lag_s"])
             if token:
-                digest = hashlib.sha256(json.dumps(
-                    {k: v for k, v in values.items() if k != "ClientToken"}, sort_keys=True).encode()).hexdigest()
+                digest = hashlib.sha256(
+                    json.dumps({k: v for k, v in values.items() if k != "ClientToken"}, sort_keys=True).encode()
+                ).hexdigest()
                 seen = tx.token(account.uid, action, token)
                 if seen is not None and seen[0] != digest:
-                    raise ApiError("IdempotentParameterMismatch",
-                                   "The request uses the same client token as a previous, but non-identical request.")
+                    raise ApiError(
+                        "IdempotentParameterMismatch",
+                        "The request uses the same client token as a previous, but non-identical request.",
+                    )
             else:
                 seen = None
             if seen is not None:  # the first call's result, and nothing else happens
                 entry["idempotent_replay"] = True
                 body = seen[1]
             else:
-                ctx = Context(tx=tx, account=account, action=action, request_id=request_id, params=params,
-                              world=self.world, accounts=self.accounts)
+                ctx = Context(
+                    tx=tx,
+                    account=account,
+                    action=action,
+                    request_id=request_id,
+                    params=params,
+                    world=self.world,
+                    accounts=self.accounts,
+                )
                 body = spec.handler(ctx, params)
                 if token:
                     tx.save_token(account.uid, action, token, digest, body)
@@ -179,12 +224,23 @@ class Emulator:
                     self._record(entry, 0, "Dropped", started, tx, durable=spec.mutating)
         return body
 
-    def _record(self, entry: dict[str, Any], status: int, code: str | None, started: float,
-                tx: Tx | None = None, durable: bool = False) -> None:
+    def _record(
+        self,
+        entry: dict[str, Any],
+        status: int,
+        code: str | None,
+        started: float,
+        tx: Tx | None = None,
+        durable: bool = False,
+    ) -> None:
         """Journal a request: a change in its own transaction, anything else buffered (store.py).
         ``entry`` is this request's own, so it is completed in place."""
-        entry.update(time=tx.now if tx is not None else self.store.now(), status=status, error_code=code,
-                     duration_ms=round((time.perf_counter() - started) * 1000, 3))
+        entry.update(
+            time=tx.now if tx is not None else self.store.now(),
+            status=status,
+            error_code=code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
         if durable and tx is not None:
             tx.journal(entry)
         else:

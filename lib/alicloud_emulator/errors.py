@@ -13,18 +13,21 @@ class ApiError(Exception):
         self.status = status
         self.retry_after_ms: int | None = None
 
-    def with_retry_after(self, ms: int | None) -> "ApiError":
+    def with_retry_after(self, ms: int | None) -> ApiError:
         """Ask the client to wait (``x-acs-retry-after``), as throttling does."""
         self.retry_after_ms = ms
         return self
 
 
 def missing(name: str) -> ApiError:
-    return ApiError("MissingParameter", f"The input parameter \"{name}\" that is mandatory for processing this request is not supplied.")
+    return ApiError(
+        "MissingParameter",
+        f'The input parameter "{name}" that is mandatory for processing this request is not supplied.',
+    )
 
 
 def invalid(name: str, detail: str) -> ApiError:
-    return ApiError("InvalidParameter", f"The specified parameter \"{name}\" is not valid: {detail}")
+    return ApiError("InvalidParameter", f'The specified parameter "{name}" is not valid: {detail}')
 
 
 def not_found(code: str, message: str) -> ApiError:

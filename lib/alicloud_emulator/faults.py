@@ -29,8 +29,25 @@ from dataclasses import dataclass
 from typing import Any
 
 EFFECTS = {"error", "throttle", "latency", "drop", "fail_after_commit", "stale_read"}
-_FIELDS = {"action", "account", "product", "nth", "first", "after", "times", "effect", "code", "status",
-           "message", "retry_after_ms", "latency_ms", "lag_s", "for_s", "name", "added_at"}
+_FIELDS = {
+    "action",
+    "account",
+    "product",
+    "nth",
+    "first",
+    "after",
+    "times",
+    "effect",
+    "code",
+    "status",
+    "message",
+    "retry_after_ms",
+    "latency_ms",
+    "lag_s",
+    "for_s",
+    "name",
+    "added_at",
+}
 
 
 class FaultRuleError(ValueError):
@@ -42,7 +59,9 @@ def validate_rule(rule: dict[str, Any]) -> dict[str, Any]:
         raise FaultRuleError("a fault rule is a JSON object")
     unknown = set(rule) - _FIELDS
     if unknown:
-        raise FaultRuleError(f"unknown fault rule fields: {', '.join(sorted(unknown))}; valid: {', '.join(sorted(_FIELDS))}")
+        raise FaultRuleError(
+            f"unknown fault rule fields: {', '.join(sorted(unknown))}; valid: {', '.join(sorted(_FIELDS))}"
+        )
     effect = rule.get("effect")
     if effect not in EFFECTS:
         raise FaultRuleError(f"effect: {effect!r} is not one of {', '.join(sorted(EFFECTS))}")
@@ -53,7 +72,9 @@ def validate_rule(rule: dict[str, Any]) -> dict[str, Any]:
     if effect == "stale_read" and not isinstance(rule.get("lag_s"), (int, float)):
         raise FaultRuleError("lag_s: a number is required for effect 'stale_read'")
     nth = rule.get("nth")
-    if nth is not None and not (isinstance(nth, int) or (isinstance(nth, list) and all(isinstance(n, int) for n in nth))):
+    if nth is not None and not (
+        isinstance(nth, int) or (isinstance(nth, list) and all(isinstance(n, int) for n in nth))
+    ):
         raise FaultRuleError("nth: a whole number or a list of whole numbers")
     return rule
 
@@ -75,13 +96,18 @@ class Fired:
     def error(self) -> tuple[str, str, int, int | None]:
         """(code, message, status, retry_after_ms) for error-like effects."""
         if self.effect == "throttle":
-            return (self.rule.get("code", "Throttling.User"),
-                    self.rule.get("message", "Request was denied due to user flow control."),
-                    int(self.rule.get("status", 400)), int(self.rule.get("retry_after_ms", 1000)))
-        return (self.rule.get("code", "ServiceUnavailable"),
-                self.rule.get("message", "The request has failed due to a temporary failure of the server."),
-                int(self.rule.get("status", 503 if self.effect != "error" else 400)),
-                self.rule.get("retry_after_ms"))
+            return (
+                self.rule.get("code", "Throttling.User"),
+                self.rule.get("message", "Request was denied due to user flow control."),
+                int(self.rule.get("status", 400)),
+                int(self.rule.get("retry_after_ms", 1000)),
+            )
+        return (
+            self.rule.get("code", "ServiceUnavailable"),
+            self.rule.get("message", "The request has failed due to a temporary failure of the server."),
+            int(self.rule.get("status", 503 if self.effect != "error" else 400)),
+            self.rule.get("retry_after_ms"),
+        )
 
 
 def selects(rule: dict[str, Any], action: str, product: str, account_name: str, account_uid: str) -> bool:
@@ -89,9 +115,7 @@ def selects(rule: dict[str, Any], action: str, product: str, account_name: str, 
         return False
     if rule.get("product") and rule["product"].lower() != product.lower():
         return False
-    if rule.get("account") and str(rule["account"]) not in (account_name, account_uid):
-        return False
-    return True
+    return not (rule.get("account") and str(rule["account"]) not in (account_name, account_uid))
 
 
 def triggers(rule: dict[str, Any], occurrence: int, fired_before: int, now: float) -> bool:

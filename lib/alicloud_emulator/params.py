@@ -9,7 +9,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .errors import ApiError, invalid, missing
 
@@ -62,9 +63,16 @@ class Params:
         v = self.values.get(name)
         return v is not None and v != "" and v != []
 
-    def str(self, name: str, required: bool = False, default: str | None = None,
-            choices: Iterable[str] | None = None, pattern: str | None = None,
-            max_len: int | None = None, code: str | None = None) -> str | None:
+    def text(
+        self,
+        name: str,
+        required: bool = False,
+        default: str | None = None,
+        choices: Iterable[str] | None = None,
+        pattern: str | None = None,
+        max_len: int | None = None,
+        code: str | None = None,
+    ) -> str | None:
         v = self.values.get(name)
         if v is None or v == "":
             if required:
@@ -75,16 +83,24 @@ class Params:
         if choices is not None:
             allowed = list(choices)
             if v not in allowed:
-                raise ApiError(code or f"Invalid{name}.ValueNotSupported",
-                               f"The specified {name} \"{v}\" is not valid; valid values: {', '.join(allowed)}.")
+                raise ApiError(
+                    code or f"Invalid{name}.ValueNotSupported",
+                    f'The specified {name} "{v}" is not valid; valid values: {", ".join(allowed)}.',
+                )
         if pattern is not None and not re.fullmatch(pattern, v):
-            raise ApiError(code or f"Invalid{name}.Malformed", f"The specified {name} \"{v}\" is malformed.")
+            raise ApiError(code or f"Invalid{name}.Malformed", f'The specified {name} "{v}" is malformed.')
         if max_len is not None and len(v) > max_len:
             raise invalid(name, f"longer than {max_len} characters")
         return v
 
-    def int(self, name: str, required: bool = False, default: int | None = None,
-            min: int | None = None, max: int | None = None) -> int | None:
+    def integer(
+        self,
+        name: str,
+        required: bool = False,
+        default: int | None = None,
+        min: int | None = None,
+        max: int | None = None,
+    ) -> int | None:
         v = self.values.get(name)
         if v is None or v == "":
             if required:
@@ -93,12 +109,12 @@ class Params:
         try:
             n = int(v)
         except (TypeError, ValueError):
-            raise invalid(name, f"\"{v}\" is not an integer") from None
+            raise invalid(name, f'"{v}" is not an integer') from None
         if (min is not None and n < min) or (max is not None and n > max):
             raise invalid(name, f"{n} is outside {min}..{max}")
         return n
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         v = self.values.get(name)
         if v is None or v == "":
             return default
@@ -107,9 +123,9 @@ class Params:
             return True
         if s in ("false", "0"):
             return False
-        raise invalid(name, f"\"{v}\" is not a boolean")
+        raise invalid(name, f'"{v}" is not a boolean')
 
-    def list(self, name: str, required: bool = False) -> list[Any]:
+    def sequence(self, name: str, required: bool = False) -> list[Any]:
         """A ``Name.N`` list; a single plain value counts as a one-item list."""
         v = self.values.get(name)
         if v is None or v == "" or v == []:
@@ -136,11 +152,11 @@ class Params:
         return parsed
 
     def cidr(self, name: str, required: bool = False, code: str = "InvalidCidrBlock.Malformed") -> str | None:
-        v = self.str(name, required=required)
+        v = self.text(name, required=required)
         if v is None:
             return None
         try:
             net = ipaddress.ip_network(v if "/" in v else v + "/32", strict=False)
         except ValueError:
-            raise ApiError(code, f"Specified {name} \"{v}\" is not a valid CIDR block.") from None
+            raise ApiError(code, f'Specified {name} "{v}" is not a valid CIDR block.') from None
         return str(net)

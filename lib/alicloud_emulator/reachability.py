@@ -33,8 +33,9 @@ interfaces, which cross-account security group references require.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any
 
 Record = dict[str, Any]
 
@@ -54,11 +55,18 @@ class Network:
     instances: tuple[Record, ...] = ()
 
     @classmethod
-    def read(cls, tx: Any) -> "Network":
+    def read(cls, tx: Any) -> Network:
         """The records as a store transaction sees them now (transitions settled)."""
-        found = {t: tuple(tx.find(t)) for t in _TYPES}
-        return cls(found["vpc"], found["vswitch"], found["route_table"], found["route_entry"],
-                   found["router_interface"], found["security_group"], found["instance"])
+        found = {t: tuple(tx.find_in_every_account(t)) for t in _TYPES}
+        return cls(
+            found["vpc"],
+            found["vswitch"],
+            found["route_table"],
+            found["route_entry"],
+            found["router_interface"],
+            found["security_group"],
+            found["instance"],
+        )
 
 
 @dataclass(frozen=True)
@@ -67,8 +75,8 @@ class Verdict:
 
     reachable: bool
     reason: str
-    path: str = ""                      # "self", "vpc" (same VPC), "peering" (through router interfaces)
-    destination: Optional[Record] = None
+    path: str = ""  # "self", "vpc" (same VPC), "peering" (through router interfaces)
+    destination: Record | None = None
     cross_region: bool = False
 
 
@@ -87,13 +95,21 @@ def _in(ip: ipaddress.IPv4Address, cidr: str) -> bool:
 
 
 def _vpc_of(net: Network, instance: Record) -> Record | None:
-    return next((v for v in net.vpcs if v["VpcId"] == instance.get("VpcId")
-                 and v.get("_account") == instance.get("_account")), None)
+    return next(
+        (v for v in net.vpcs if v["VpcId"] == instance.get("VpcId") and v.get("_account") == instance.get("_account")),
+        None,
+    )
 
 
 def _table_of(net: Network, instance: Record, vpc: Record) -> str:
-    vsw = next((s for s in net.vswitches if s["VSwitchId"] == instance.get("VSwitchId")
-                and s.get("_account") == instance.get("_account")), None)
+    vsw = next(
+        (
+            s
+            for s in net.vswitches
+            if s["VSwitchId"] == instance.get("VSwitchId") and s.get("_account") == instance.get("_account")
+        ),
+        None,
+    )
     return (vsw or {}).get("RouteTableId") or vpc.get("RouteTableId", "")
 
 
@@ -118,25 +134,40 @@ def peer_of(net: Network, ri: Record) -> Record | None:
     if ri.get("Status") != "Active":
         return None
     for other in net.router_interfaces:
-        if (other.get("RouterInterfaceId") == ri.get("OppositeInterfaceId")
-                and other.get("_account") == str(ri.get("OppositeInterfaceOwnerId", ""))
-                and other.get("_region") == ri.get("OppositeRegionId")
-                and other.get("Status") == "Active"
-                and other.get("OppositeInterfaceId") == ri.get("RouterInterfaceId")
-                and str(other.get("OppositeInterfaceOwnerId", "")) == ri.get("_account")
-                and other.get("OppositeRegionId") == ri.get("_region")):
+        if (
+            other.get("RouterInterfaceId") == ri.get("OppositeInterfaceId")
+            and other.get("_account") == str(ri.get("OppositeInterfaceOwnerId", ""))
+            and other.get("_region") == ri.get("OppositeRegionId")
+            and other.get("Status") == "Active"
+            and other.get("OppositeInterfaceId") == ri.get("RouterInterfaceId")
+            and str(other.get("OppositeInterfaceOwnerId", "")) == ri.get("_account")
+            and other.get("OppositeRegionId") == ri.get("_region")
+        ):
             return other
     return None
 
 
 def _router_vpc(net: Network, ri: Record) -> Record | None:
-    return next((v for v in net.vpcs if v.get("VRouterId") == ri.get("RouterId")
-                 and v.get("_account") == ri.get("_account") and v.get("_region") == ri.get("_region")), None)
+    return next(
+        (
+            v
+            for v in net.vpcs
+            if v.get("VRouterId") == ri.get("RouterId")
+            and v.get("_account") == ri.get("_account")
+            and v.get("_region") == ri.get("_region")
+        ),
+        None,
+    )
 
 
 def _interfaces_of(net: Network, vpc: Record) -> Iterable[Record]:
-    return (ri for ri in net.router_interfaces if ri.get("RouterId") == vpc.get("VRouterId")
-            and ri.get("_account") == vpc.get("_account") and ri.get("_region") == vpc.get("_region"))
+    return (
+        ri
+        for ri in net.router_interfaces
+        if ri.get("RouterId") == vpc.get("VRouterId")
+        and ri.get("_account") == vpc.get("_account")
+        and ri.get("_region") == vpc.get("_region")
+    )
 
 
 def linked(net: Network, vpc_a: Record, vpc_b: Record) -> bool:
@@ -160,28 +191,37 @@ def _next_hop(net: Network, vpc: Record, table: str, ip: ipaddress.IPv4Address, 
     if route.get("NextHopType") == "local":
         return vpc, ""
     if route.get("NextHopType") != "RouterInterface":
-        return None, (f"{what} route {route.get('RouteEntryId', '')} for {route.get('DestinationCidrBlock')} in "
-                      f"{table} goes to a {route.get('NextHopType')}, which the emulator does not model")
+        return None, (
+            f"{what} route {route.get('RouteEntryId', '')} for {route.get('DestinationCidrBlock')} in "
+            f"{table} goes to a {route.get('NextHopType')}, which the emulator does not model"
+        )
     ri_id = route.get("NextHopId", "")
     ri = next((r for r in _interfaces_of(net, vpc) if r.get("RouterInterfaceId") == ri_id), None)
     if ri is None:
-        return None, (f"{what} route for {route.get('DestinationCidrBlock')} in {table} names {ri_id}, "
-                      f"which is not an interface of router {vpc.get('VRouterId')}")
+        return None, (
+            f"{what} route for {route.get('DestinationCidrBlock')} in {table} names {ri_id}, "
+            f"which is not an interface of router {vpc.get('VRouterId')}"
+        )
     if ri.get("Status") != "Active":
         return None, f"router interface {ri_id} on the {what} path is {ri.get('Status')}, not Active"
     peer = peer_of(net, ri)
     if peer is None:
-        return None, (f"router interface {ri_id} on the {what} path is not connected to an Active peer "
-                      "interface that names it back")
+        return None, (
+            f"router interface {ri_id} on the {what} path is not connected to an Active peer "
+            "interface that names it back"
+        )
     far = _router_vpc(net, peer)
     if far is None:
-        return None, (f"the peer interface {peer.get('RouterInterfaceId')} of {ri_id} is on router "
-                      f"{peer.get('RouterId')}, which belongs to no VPC")
+        return None, (
+            f"the peer interface {peer.get('RouterInterfaceId')} of {ri_id} is on router "
+            f"{peer.get('RouterId')}, which belongs to no VPC"
+        )
     return far, ""
 
 
-def _matches(rule: Record, src: Record, src_ip: ipaddress.IPv4Address, dst_ip: ipaddress.IPv4Address,
-             dst_owner: str) -> bool:
+def _matches(
+    rule: Record, src: Record, src_ip: ipaddress.IPv4Address, dst_ip: ipaddress.IPv4Address, dst_owner: str
+) -> bool:
     if rule.get("Direction", "ingress") != "ingress" or rule.get("IpProtocol") not in ("ICMP", "ALL"):
         return False
     if rule.get("DestCidrIp") and not _in(dst_ip, rule["DestCidrIp"]):
@@ -194,25 +234,36 @@ def _matches(rule: Record, src: Record, src_ip: ipaddress.IPv4Address, dst_ip: i
     return False
 
 
-def ingress_allows_icmp(net: Network, src: Record, dst: Record, src_ip: ipaddress.IPv4Address,
-                        dst_ip: ipaddress.IPv4Address) -> tuple[bool, str]:
+def ingress_allows_icmp(
+    net: Network, src: Record, dst: Record, src_ip: ipaddress.IPv4Address, dst_ip: ipaddress.IPv4Address
+) -> tuple[bool, str]:
     """Whether ``dst``'s security groups let an echo request from ``src`` (at ``src_ip``) in."""
-    groups = [g for g in net.security_groups if g["SecurityGroupId"] in (dst.get("SecurityGroupIds") or [])
-              and g.get("_account") == dst.get("_account")]
+    groups = [
+        g
+        for g in net.security_groups
+        if g["SecurityGroupId"] in (dst.get("SecurityGroupIds") or []) and g.get("_account") == dst.get("_account")
+    ]
     names = ", ".join(g["SecurityGroupId"] for g in groups) or "(none)"
-    hits = [r for g in groups for r in g.get("Rules") or []
-            if _matches(r, src, src_ip, dst_ip, dst.get("_account", ""))]
+    hits = [
+        r for g in groups for r in g.get("Rules") or [] if _matches(r, src, src_ip, dst_ip, dst.get("_account", ""))
+    ]
     if hits:
         top = min(int(r.get("Priority", 1)) for r in hits)
         deciding = [r for r in hits if int(r.get("Priority", 1)) == top]
         drop = next((r for r in deciding if r.get("Policy") == "Drop"), None)
         if drop is not None:
-            return False, (f"rule {drop.get('SecurityGroupRuleId', '')} (priority {top}, Drop) of {names} "
-                           f"on {dst['InstanceId']} drops ICMP from {src_ip}")
+            return False, (
+                f"rule {drop.get('SecurityGroupRuleId', '')} (priority {top}, Drop) of {names} "
+                f"on {dst['InstanceId']} drops ICMP from {src_ip}"
+            )
         return True, ""
-    shared = [g for g in groups if g.get("InnerAccessPolicy", "Accept") == "Accept"
-              and g["SecurityGroupId"] in (src.get("SecurityGroupIds") or [])
-              and src.get("_account") == dst.get("_account")]
+    shared = [
+        g
+        for g in groups
+        if g.get("InnerAccessPolicy", "Accept") == "Accept"
+        and g["SecurityGroupId"] in (src.get("SecurityGroupIds") or [])
+        and src.get("_account") == dst.get("_account")
+    ]
     if shared and src.get("VpcId") == dst.get("VpcId"):
         return True, ""
     return False, f"no ingress rule of {names} on {dst['InstanceId']} allows ICMP from {src_ip}"
@@ -237,8 +288,16 @@ def ping(net: Network, source: Record, ip: str) -> Verdict:
     peered = landed["VpcId"] != src_vpc["VpcId"] or landed.get("_account") != src_vpc.get("_account")
     if peered and not _in(dst_ip, landed.get("CidrBlock", "")):
         return Verdict(False, f"{dst_ip} reaches {landed['VpcId']} but is outside its CIDR {landed.get('CidrBlock')}")
-    dst = next((i for i in net.instances if i.get("PrivateIpAddress") == str(dst_ip)
-                and i.get("VpcId") == landed["VpcId"] and i.get("_account") == landed.get("_account")), None)
+    dst = next(
+        (
+            i
+            for i in net.instances
+            if i.get("PrivateIpAddress") == str(dst_ip)
+            and i.get("VpcId") == landed["VpcId"]
+            and i.get("_account") == landed.get("_account")
+        ),
+        None,
+    )
     if dst is None:
         return Verdict(False, f"no instance has the address {dst_ip} in {landed['VpcId']}")
     if dst.get("Status") != "Running":
@@ -252,7 +311,14 @@ def ping(net: Network, source: Record, ip: str) -> Verdict:
     if back is None:
         return Verdict(False, why)
     if back["VpcId"] != src_vpc["VpcId"] or back.get("_account") != src_vpc.get("_account"):
-        return Verdict(False, f"the return route for {src_ip} in {landed['VpcId']} leads to {back['VpcId']}, "
-                              f"not to {src_vpc['VpcId']}")
-    return Verdict(True, f"{src_ip} -> {dst_ip} from {src_vpc['VpcId']} to {landed['VpcId']} through router interfaces",
-                   "peering", dst, cross_region=landed.get("_region") != src_vpc.get("_region"))
+        return Verdict(
+            False,
+            f"the return route for {src_ip} in {landed['VpcId']} leads to {back['VpcId']}, not to {src_vpc['VpcId']}",
+        )
+    return Verdict(
+        True,
+        f"{src_ip} -> {dst_ip} from {src_vpc['VpcId']} to {landed['VpcId']} through router interfaces",
+        "peering",
+        dst,
+        cross_region=landed.get("_region") != src_vpc.get("_region"),
+    )

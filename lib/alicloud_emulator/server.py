@@ -41,7 +41,7 @@ class _BadRequest(Exception):
 class _Handler(socketserver.BaseRequestHandler):
     """One connection: read a request, answer it, repeat while the client keeps it alive."""
 
-    server: "EmulatorServer"
+    server: EmulatorServer
 
     def setup(self) -> None:
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -84,7 +84,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 raise _BadRequest(431, f"request headers longer than {_MAX_HEAD} bytes")
             if not self._receive():
                 return None
-        head, self._buffer = self._buffer[:end].decode("latin-1"), self._buffer[end + 4:]
+        head, self._buffer = self._buffer[:end].decode("latin-1"), self._buffer[end + 4 :]
         request_line, *lines = head.split("\r\n")
         parts = request_line.split()
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
@@ -125,8 +125,13 @@ class _Handler(socketserver.BaseRequestHandler):
             return self.server.app.emulator.handle(req)
         except Exception as e:  # a bug must still answer like the cloud does, not hang the SDK
             log.exception("internal error")
-            return error_reply(500, "InternalError", f"The request processing has failed due to some unknown error. "
-                               f"({type(e).__name__})", str(uuid.uuid4()).upper(), "openapi.aliyuncs.com")
+            return error_reply(
+                500,
+                "InternalError",
+                f"The request processing has failed due to some unknown error. ({type(e).__name__})",
+                str(uuid.uuid4()).upper(),
+                "openapi.aliyuncs.com",
+            )
 
     def _send(self, reply: Reply) -> bool:
         try:
@@ -176,11 +181,12 @@ class EmulatorServer(socketserver.ThreadingTCPServer):
     def url(self) -> str:
         return f"http://{self.endpoint}"
 
-    def start(self) -> "EmulatorServer":
+    def start(self) -> EmulatorServer:
         """Serve in a background thread (tests, the embedded default)."""
         # a short poll interval makes stop() quick, which a test suite that starts many pays for
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02},
-                         name="alicloud-emulator", daemon=True).start()
+        threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.02}, name="alicloud-emulator", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -189,8 +195,14 @@ class EmulatorServer(socketserver.ThreadingTCPServer):
         self.app.store.close()
 
 
-def make_server(db: str | None = None, world: dict[str, Any] | None = None, host: str = "127.0.0.1",
-                port: int = 0, verify_signatures: bool = True, reset: bool = False) -> EmulatorServer:
+def make_server(
+    db: str | None = None,
+    world: dict[str, Any] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    verify_signatures: bool = True,
+    reset: bool = False,
+) -> EmulatorServer:
     """A server over ``db`` (in memory when ``None``). ``world`` (default: the built-in one) is
     loaded into an empty database, or with ``reset``; a database that already holds a world keeps
     its state, so a restart resumes where the last process stopped."""

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .reachability import Verdict
 
@@ -34,9 +34,9 @@ class Result:
 
     exit_code: int | None
     output: str
-    seconds: float          # how long the script would have run on a real instance
+    seconds: float  # how long the script would have run on a real instance
     timed_out: bool = False
-    explanation: str = ""   # why the emulator decided so (for its state dump, not for the output)
+    explanation: str = ""  # why the emulator decided so (for its state dump, not for the output)
 
 
 Pinger = Callable[[str], Verdict]
@@ -62,8 +62,13 @@ def run_script(script: str, pinger: Pinger, timeout: float) -> Result:
         if step.explanation:
             notes.append(step.explanation)
         if step.exit_code is None or seconds > timeout:
-            return Result(None, output + step.output, float(timeout), True,
-                          "; ".join(notes + [f"the script runs past its timeout of {timeout:g} s"]))
+            return Result(
+                None,
+                output + step.output,
+                float(timeout),
+                True,
+                "; ".join([*notes, f"the script runs past its timeout of {timeout:g} s"]),
+            )
         output += step.output
         exit_code = step.exit_code
     return Result(exit_code, output, seconds, False, "; ".join(notes))
@@ -77,8 +82,12 @@ def _run_line(line: str, pinger: Pinger) -> _Step:
     except ValueError as e:
         return _Step(2, f"sh: syntax error: {e}\n", 0.0)
     if any(w and set(w) <= _OPERATORS for w in words) or "$(" in line or "`" in line:
-        return _Step(127, f"sh: \"{line}\": shell syntax beyond one simple command per line is not modelled by the "
-                          "emulator (supported: ping, echo)\n", 0.0)
+        return _Step(
+            127,
+            f'sh: "{line}": shell syntax beyond one simple command per line is not modelled by the '
+            "emulator (supported: ping, echo)\n",
+            0.0,
+        )
     name, args = words[0], words[1:]
     if name == "ping" or name.endswith("/ping"):
         return _ping(args, pinger)
@@ -117,7 +126,11 @@ def _ping(args: list[str], pinger: Pinger) -> _Step:
                     number = float(value)
                 except ValueError:
                     return _Step(2, f"ping: invalid argument: '{value}'\n", 0.0)
-                if number < 0 or (flag == "c" and (number < 1 or number != int(number))) or (flag == "i" and number < 0.002):
+                if (
+                    number < 0
+                    or (flag == "c" and (number < 1 or number != int(number)))
+                    or (flag == "i" and number < 0.002)
+                ):
                     return _Step(2, f"ping: invalid argument: '{value}'\n", 0.0)
                 opts[flag] = number
             else:
@@ -130,16 +143,24 @@ def _ping(args: list[str], pinger: Pinger) -> _Step:
     host = hosts[-1]
     parts = host.split(".")
     if not (len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts)):
-        return _Step(2, f"ping: {host}: Name or service not known\n", 0.0,
-                     f"ping {host}: the emulator resolves no host names; give an IPv4 address")
+        return _Step(
+            2,
+            f"ping: {host}: Name or service not known\n",
+            0.0,
+            f"ping {host}: the emulator resolves no host names; give an IPv4 address",
+        )
     count = int(opts["c"]) if "c" in opts else None
     deadline = opts.get("w")
     interval = opts.get("i", 1.0)
     wait = opts.get("W", 10.0)
     size = int(opts.get("s", 56))
     if count is None and deadline is None:
-        return _Step(None, f"PING {host} ({host}) {size}({size + 28}) bytes of data.\n", float("inf"),
-                     f"ping {host} without -c or -w never ends")
+        return _Step(
+            None,
+            f"PING {host} ({host}) {size}({size + 28}) bytes of data.\n",
+            float("inf"),
+            f"ping {host} without -c or -w never ends",
+        )
     verdict = pinger(host)
     if count is None:
         count = max(1, int(deadline / interval) + 1)
@@ -151,16 +172,26 @@ def _ping(args: list[str], pinger: Pinger) -> _Step:
     if verdict.reachable:
         rtts = [_rtt(verdict, host, seq) for seq in range(1, count + 1)]
         if not quiet:
-            lines += [f"{size + 8} bytes from {host}: icmp_seq={seq} ttl=64 time={rtt:.{_digits(rtt)}f} ms"
-                      for seq, rtt in enumerate(rtts, start=1)]
+            lines += [
+                f"{size + 8} bytes from {host}: icmp_seq={seq} ttl=64 time={rtt:.{_digits(rtt)}f} ms"
+                for seq, rtt in enumerate(rtts, start=1)
+            ]
         mean = sum(rtts) / len(rtts)
         mdev = (sum((r - mean) ** 2 for r in rtts) / len(rtts)) ** 0.5
-        lines += ["", f"--- {host} ping statistics ---",
-                  f"{count} packets transmitted, {count} received, 0% packet loss, time {int((count - 1) * interval * 1000)}ms",
-                  f"rtt min/avg/max/mdev = {min(rtts):.3f}/{mean:.3f}/{max(rtts):.3f}/{mdev:.3f} ms"]
+        lines += [
+            "",
+            f"--- {host} ping statistics ---",
+            f"{count} packets transmitted, {count} received, 0% packet loss, "
+            f"time {int((count - 1) * interval * 1000)}ms",
+            f"rtt min/avg/max/mdev = {min(rtts):.3f}/{mean:.3f}/{max(rtts):.3f}/{mdev:.3f} ms",
+        ]
         return _Step(0, "\n".join(lines) + "\n", spent, f"ping {host}: {verdict.reason}")
-    lines += ["", f"--- {host} ping statistics ---",
-              f"{count} packets transmitted, 0 received, 100% packet loss, time {int(spent * 1000)}ms", ""]
+    lines += [
+        "",
+        f"--- {host} ping statistics ---",
+        f"{count} packets transmitted, 0 received, 100% packet loss, time {int(spent * 1000)}ms",
+        "",
+    ]
     return _Step(1, "\n".join(lines) + "\n", spent, f"ping {host}: {verdict.reason}")
 
 

@@ -55,11 +55,22 @@ def identify(method: str, query: dict[str, str], headers: dict[str, str]) -> Sig
         return SignedRequest(ak, style, fields)
     if "Signature" in query and "AccessKeyId" in query:
         return SignedRequest(query["AccessKeyId"], "HMAC-SHA1")
-    raise ApiError("MissingParameter", "The input parameter \"AccessKeyId\" that is mandatory for processing this request is not supplied.")
+    raise ApiError(
+        "MissingParameter",
+        'The input parameter "AccessKeyId" that is mandatory for processing this request is not supplied.',
+    )
 
 
-def verify(method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes,
-           signed: SignedRequest, secret: str, params: dict[str, str] | None = None) -> None:
+def verify(
+    method: str,
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: bytes,
+    signed: SignedRequest,
+    secret: str,
+    params: dict[str, str] | None = None,
+) -> None:
     """Raise ``SignatureDoesNotMatch`` unless the request was signed with ``secret``.
 
     ``params`` is the query merged with a form body: the RPC signature covers both."""
@@ -72,7 +83,9 @@ def verify(method: str, path: str, query: dict[str, str], headers: dict[str, str
         payload_hash = headers.get("x-acs-content-sha256", EMPTY_SHA256)
         if payload_hash != (EMPTY_SHA256 if not body else hashlib.sha256(body).hexdigest()):
             raise ApiError("SignatureDoesNotMatch", "The request body does not match x-acs-content-sha256.")
-        to_sign = acs3_string_to_sign(method, path, query, headers, signed.fields.get("SignedHeaders", ""), payload_hash)
+        to_sign = acs3_string_to_sign(
+            method, path, query, headers, signed.fields.get("SignedHeaders", ""), payload_hash
+        )
         expected = hmac.digest(secret.encode(), to_sign.encode(), "sha256").hex()
         given = signed.fields.get("Signature", "")
     else:
@@ -80,17 +93,21 @@ def verify(method: str, path: str, query: dict[str, str], headers: dict[str, str
     if not hmac.compare_digest(expected, given):
         # As the cloud does: the server's string to sign (no secret in it) lets a client tell a
         # wrong secret from a canonicalisation bug; the legacy SDK compares it with its own.
-        raise ApiError("SignatureDoesNotMatch",
-                       f"Specified signature does not match our calculation. server string to sign is:{to_sign}")
+        raise ApiError(
+            "SignatureDoesNotMatch",
+            f"Specified signature does not match our calculation. server string to sign is:{to_sign}",
+        )
 
 
-def acs3_string_to_sign(method: str, path: str, query: dict[str, str], headers: dict[str, str],
-                        signed_headers: str, payload_hash: str) -> str:
+def acs3_string_to_sign(
+    method: str, path: str, query: dict[str, str], headers: dict[str, str], signed_headers: str, payload_hash: str
+) -> str:
     canonical_query = "&".join([f"{k}={_enc(query[k])}" for k in sorted(query)])
     names = [h for h in signed_headers.split(";") if h]
     canonical_headers = "".join([f"{h}:{headers.get(h, '').strip()}\n" for h in names])
-    canonical_request = "\n".join([method, path or "/", canonical_query, canonical_headers,
-                                   ";".join(names), payload_hash])
+    canonical_request = "\n".join(
+        [method, path or "/", canonical_query, canonical_headers, ";".join(names), payload_hash]
+    )
     return "ACS3-HMAC-SHA256\n" + hashlib.sha256(canonical_request.encode()).hexdigest()
 
 

@@ -28,7 +28,8 @@ import json
 import sqlite3
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .jsoncodec import dumps_text, loads
 
@@ -39,13 +40,20 @@ HISTORY_KEEP = 6  # previous versions kept per resource, for stale reads
 
 _GET = "SELECT data, account FROM resources WHERE id=? AND type=?"
 # find(): by (account given, region given)
-_FIND = {(a, r): "SELECT id, data FROM resources WHERE type=?" + (" AND account=?" if a else "")
-         + (" AND region=?" if r else "") + " ORDER BY seq" for a in (False, True) for r in (False, True)}
+_FIND = {
+    (a, r): "SELECT id, data FROM resources WHERE type=?"
+    + (" AND account=?" if a else "")
+    + (" AND region=?" if r else "")
+    + " ORDER BY seq"
+    for a in (False, True)
+    for r in (False, True)
+}
 # new_id(): the ID counter (JSON text, a bare number) counted up in place, then read with the
 # world's seed (two statements: RETURNING would cost ~10 us more, measured)
 _COUNT_UP = "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='id_counter'"
-_COUNTER_AND_SEED = ("SELECT CAST(value AS INTEGER), (SELECT value FROM meta WHERE key='seed') "
-                     "FROM meta WHERE key='id_counter'")
+_COUNTER_AND_SEED = (
+    "SELECT CAST(value AS INTEGER), (SELECT value FROM meta WHERE key='seed') FROM meta WHERE key='id_counter'"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -157,8 +165,7 @@ class Store:
             self.set_meta("clock_offset", self._offset)
             return self.now()
 
-    def transaction(self, now: float | None = None, view_time: float | None = None,
-                    write: bool = True) -> "_Transaction":
+    def transaction(self, now: float | None = None, view_time: float | None = None, write: bool = True) -> _Transaction:
         """One request: ``with store.transaction() as tx:`` commits on success and rolls back on
         any exception.
 
@@ -232,20 +239,23 @@ class _Transaction:
     """The context manager ``Store.transaction`` returns (a class rather than a generator: it is
     entered on every request)."""
 
-    __slots__ = ("_store", "_now", "_view_time", "_write", "_flushed")
+    __slots__ = ("_flushed", "_now", "_store", "_view_time", "_write")
 
     def __init__(self, store: Store, now: float | None, view_time: float | None, write: bool):
         self._store, self._now, self._view_time, self._write = store, now, view_time, write
         self._flushed: list[str] = []
 
-    def __enter__(self) -> "Tx":
+    def __enter__(self) -> Tx:
         store = self._store
         store._lock.acquire()
         try:
             if self._write:
                 store._begin(self._flushed)
-            tx = Tx(store._db, store.now() if self._now is None else self._now,
-                    None if self._write else lambda: store._begin(self._flushed))
+            tx = Tx(
+                store._db,
+                store.now() if self._now is None else self._now,
+                None if self._write else lambda: store._begin(self._flushed),
+            )
         except BaseException:
             self._end(failed=True)
             raise
@@ -290,19 +300,26 @@ class Tx:
             begin()
 
     # -- resources -------------------------------------------------------------------------------
-    def get(self, type_: str, id_: str | None, account: str | None = None) -> dict[str, Any] | None:
-        """One resource by ID. With ``account`` the lookup is scoped to that account, so another
-        account's ID reads exactly like one that does not exist."""
+    def get(self, type_: str, id_: str | None, *, account: str) -> dict[str, Any] | None:
+        """One resource of ``account`` by ID: another account's ID reads exactly like one that does
+        not exist. Every product read names its account; see :meth:`find_in_every_account`."""
         if not id_:
             return None
         row = self._db.execute(_GET, (id_, type_)).fetchone()
-        if row is None or (account is not None and row[1] != account):
+        if row is None or row[1] != account:
             return None
         return self._view(id_, loads(row[0]))
 
-    def find(self, type_: str, account: str | None = None, region: str | None = None,
-             **where: Any) -> list[dict[str, Any]]:
-        """Resources of a type in creation order, optionally scoped and filtered by field equality."""
+    def find(self, type_: str, *, account: str, region: str | None = None, **where: Any) -> list[dict[str, Any]]:
+        """Resources of ``account`` of a type in creation order, filtered by field equality."""
+        return self._find(type_, account, region, where)
+
+    def find_in_every_account(self, type_: str) -> list[dict[str, Any]]:
+        """Resources of a type across all accounts. Only for what no single caller asks: the
+        network's reachability (a packet crosses accounts) and the control API's state dump."""
+        return self._find(type_, None, None, {})
+
+    def _find(self, type_: str, account: str | None, region: str | None, where: dict[str, Any]) -> list[dict[str, Any]]:
         args = [type_]
         if account is not None:
             args.append(account)
@@ -325,10 +342,11 @@ class Tx:
 
     def insert(self, type_: str, id_: str, account: str, region: str, data: dict[str, Any]) -> dict[str, Any]:
         self._writes()
-        rec = dict(data, _type=type_, _id=id_, _account=account, _region=region, _created=self.now,
-                   _transitions=[])
-        self._db.execute("INSERT INTO resources SELECT ?, ?, ?, ?, COALESCE(MAX(seq), 0) + 1, ? FROM resources",
-                         (id_, type_, account, region, dumps_text(rec)))
+        rec = dict(data, _type=type_, _id=id_, _account=account, _region=region, _created=self.now, _transitions=[])
+        self._db.execute(
+            "INSERT INTO resources SELECT ?, ?, ?, ?, COALESCE(MAX(seq), 0) + 1, ? FROM resources",
+            (id_, type_, account, region, dumps_text(rec)),
+        )
         return rec
 
     def put(self, rec: dict[str, Any]) -> dict[str, Any]:
@@ -337,8 +355,11 @@ class Tx:
         self._writes()
         id_ = rec["_id"]
         self._db.execute("INSERT INTO history SELECT id, ?, data FROM resources WHERE id=?", (self.now, id_))
-        self._db.execute("DELETE FROM history WHERE id=? AND rowid <= (SELECT rowid FROM history WHERE id=? "
-                         "ORDER BY rowid DESC LIMIT 1 OFFSET ?)", (id_, id_, HISTORY_KEEP))
+        self._db.execute(
+            "DELETE FROM history WHERE id=? AND rowid <= (SELECT rowid FROM history WHERE id=? "
+            "ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
+            (id_, id_, HISTORY_KEEP),
+        )
         self._db.execute("UPDATE resources SET data=? WHERE id=?", (dumps_text(rec), id_))
         return rec
 
@@ -379,22 +400,28 @@ class Tx:
         return prefix + "".join(alphabet[b % 36] for b in digest[:20])
 
     def token(self, account: str, action: str, token: str) -> tuple[str, dict[str, Any]] | None:
-        row = self._db.execute("SELECT params_hash, response FROM tokens WHERE account=? AND action=? AND token=?",
-                               (account, action, token)).fetchone()
+        row = self._db.execute(
+            "SELECT params_hash, response FROM tokens WHERE account=? AND action=? AND token=?",
+            (account, action, token),
+        ).fetchone()
         return (row[0], loads(row[1])) if row else None
 
     def save_token(self, account: str, action: str, token: str, params_hash: str, response: dict[str, Any]) -> None:
         self._writes()
-        self._db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?)",
-                         (account, action, token, params_hash, dumps_text(response)))
+        self._db.execute(
+            "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?)",
+            (account, action, token, params_hash, dumps_text(response)),
+        )
 
     def journal(self, entry: dict[str, Any]) -> None:
         self._writes()
         self._db.execute("INSERT INTO journal (entry) VALUES (?)", (dumps_text(entry),))
 
     def faults(self) -> list[tuple[int, dict[str, Any], int, int]]:
-        return [(r[0], json.loads(r[1]), r[2], r[3]) for r in
-                self._db.execute("SELECT id, rule, calls, fired FROM faults ORDER BY id")]
+        return [
+            (r[0], json.loads(r[1]), r[2], r[3])
+            for r in self._db.execute("SELECT id, rule, calls, fired FROM faults ORDER BY id")
+        ]
 
     def count_fault(self, fault_id: int, calls: int, fired: int) -> None:
         self._writes()

@@ -25,7 +25,7 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)  # query merged with a form body
 
     @classmethod
-    def parse(cls, method: str, target: str, headers: dict[str, str], body: bytes) -> "Request":
+    def parse(cls, method: str, target: str, headers: dict[str, str], body: bytes) -> Request:
         path, _, qs = target.partition("?")
         query = parse_form(qs)
         params = dict(query)
@@ -58,13 +58,18 @@ class Reply:
     drop: bool = False  # close the connection without answering
 
     @classmethod
-    def dropped(cls) -> "Reply":
+    def dropped(cls) -> Reply:
         return cls(0, {}, b"", drop=True)
 
     def to_bytes(self) -> bytes:
         status_line = _STATUS_LINES.get(self.status) or f"HTTP/1.1 {self.status} "
-        head = "".join([status_line, *[f"\r\n{k}: {v}" for k, v in self.headers.items()],
-                        f"\r\nContent-Length: {len(self.body)}\r\n\r\n"])
+        head = "".join(
+            [
+                status_line,
+                *[f"\r\n{k}: {v}" for k, v in self.headers.items()],
+                f"\r\nContent-Length: {len(self.body)}\r\n\r\n",
+            ]
+        )
         return head.encode("latin-1") + self.body
 
 
@@ -72,14 +77,22 @@ _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}" for s in HTTPStatus}
 
 
 def json_reply(body: dict[str, Any], request_id: str, status: int = 200) -> Reply:
-    return Reply(status, {"Content-Type": "application/json;charset=utf-8", "x-acs-request-id": request_id}, dumps(body))
+    return Reply(
+        status, {"Content-Type": "application/json;charset=utf-8", "x-acs-request-id": request_id}, dumps(body)
+    )
 
 
-def error_reply(status: int, code: str, message: str, request_id: str, host: str,
-                retry_after_ms: int | None = None) -> Reply:
+def error_reply(
+    status: int, code: str, message: str, request_id: str, host: str, retry_after_ms: int | None = None
+) -> Reply:
     product = host.split(".", 1)[0].capitalize()
-    body = {"RequestId": request_id, "HostId": host, "Code": code, "Message": message,
-            "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}&product={product}&requestId={request_id}"}
+    body = {
+        "RequestId": request_id,
+        "HostId": host,
+        "Code": code,
+        "Message": message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}&product={product}&requestId={request_id}",
+    }
     reply = json_reply(body, request_id, status)
     if retry_after_ms:
         reply.headers["x-acs-retry-after"] = str(int(retry_after_ms))

@@ -21,9 +21,14 @@ from .store import Store, Tx
 from .timefmt import iso, iso_minutes
 
 TIMING_KEYS = {
-    "router_interface_create": 2.0, "router_interface_modify": 0.0, "router_interface_connect": 4.0,
-    "router_interface_activate": 2.0, "router_interface_deactivate": 2.0,
-    "router_interface_delete": 2.0, "route_entry_create": 2.0, "route_entry_delete": 1.0,
+    "router_interface_create": 2.0,
+    "router_interface_modify": 0.0,
+    "router_interface_connect": 4.0,
+    "router_interface_activate": 2.0,
+    "router_interface_deactivate": 2.0,
+    "router_interface_delete": 2.0,
+    "route_entry_create": 2.0,
+    "route_entry_delete": 1.0,
     "command": 3.0,
 }
 
@@ -130,8 +135,9 @@ def _network(value: Any, where: str) -> ipaddress.IPv4Network:
 def _validate_vpc(v: Any, where: str, accounts: set[str], ids: set[str]) -> None:
     _mapping(v, where)
     if v.get("account") not in accounts:
-        raise WorldError(f"{where}.account: {v.get('account')!r} is not an account of this world "
-                         f"({', '.join(sorted(accounts))})")
+        raise WorldError(
+            f"{where}.account: {v.get('account')!r} is not an account of this world ({', '.join(sorted(accounts))})"
+        )
     if v.get("region") not in REGIONS:
         raise WorldError(f"{where}.region: {v.get('region')!r} is not a known region")
     net = _network(v.get("cidr"), f"{where}.cidr")
@@ -164,8 +170,10 @@ def _validate_vpc(v: Any, where: str, accounts: set[str], ids: set[str]) -> None
         _fixed_id(inst.get("id"), "i-", f"{here}.id", ids)
         sub = vswitches.get(inst.get("vswitch"))
         if sub is None:
-            raise WorldError(f"{here}.vswitch: {inst.get('vswitch')!r} is not a vSwitch of this VPC "
-                             f"({', '.join(vswitches) or 'none defined'})")
+            raise WorldError(
+                f"{here}.vswitch: {inst.get('vswitch')!r} is not a vSwitch of this VPC "
+                f"({', '.join(vswitches) or 'none defined'})"
+            )
         try:
             ip = ipaddress.ip_address(str(inst.get("private_ip")))
         except ValueError:
@@ -174,13 +182,17 @@ def _validate_vpc(v: Any, where: str, accounts: set[str], ids: set[str]) -> None
             raise WorldError(f"{here}.private_ip: {ip} is not inside its vSwitch's {sub}")
         for k, g in enumerate(inst.get("security_groups") or []):
             if g not in groups:
-                raise WorldError(f"{here}.security_groups[{k}]: {g!r} is not a security group of this VPC "
-                                 f"({', '.join(sorted(groups)) or 'none defined'})")
+                raise WorldError(
+                    f"{here}.security_groups[{k}]: {g!r} is not a security group of this VPC "
+                    f"({', '.join(sorted(groups)) or 'none defined'})"
+                )
 
 
 def accounts_of(world: dict[str, Any]) -> list[Account]:
-    return [Account(a["name"], str(a["uid"]), str(a["access_key_id"]), str(a["access_key_secret"]))
-            for a in world["accounts"]]
+    return [
+        Account(a["name"], str(a["uid"]), str(a["access_key_id"]), str(a["access_key_secret"]))
+        for a in world["accounts"]
+    ]
 
 
 def load_into(store: Store, world: dict[str, Any]) -> None:
@@ -205,40 +217,124 @@ def _seed_vpc(tx: Tx, owner: str, v: dict[str, Any]) -> None:
     for s in v.get("vswitches") or []:
         sid = s.get("id") or tx.new_id("vsw-")
         vsw_ids[s.get("id") or s.get("name")] = sid
-        tx.insert("vswitch", sid, owner, region, {
-            "VSwitchId": sid, "VSwitchName": s.get("name", ""), "VpcId": vpc_id, "ZoneId": s["zone"],
-            "CidrBlock": str(ipaddress.ip_network(s["cidr"])), "Status": "Available", "CreationTime": created,
-            "Description": "", "IsDefault": False, "RouteTableId": vtb_id})
+        tx.insert(
+            "vswitch",
+            sid,
+            owner,
+            region,
+            {
+                "VSwitchId": sid,
+                "VSwitchName": s.get("name", ""),
+                "VpcId": vpc_id,
+                "ZoneId": s["zone"],
+                "CidrBlock": str(ipaddress.ip_network(s["cidr"])),
+                "Status": "Available",
+                "CreationTime": created,
+                "Description": "",
+                "IsDefault": False,
+                "RouteTableId": vtb_id,
+            },
+        )
         rte_id = tx.new_id("rte-")
-        tx.insert("route_entry", rte_id, owner, region, {
-            "RouteEntryId": rte_id, "RouteTableId": vtb_id, "DestinationCidrBlock": str(ipaddress.ip_network(s["cidr"])),
-            "Type": "System", "Status": "Available", "NextHopType": "local", "NextHopId": "",
-            "RouteEntryName": "", "Description": "", "Origin": "SystemCreate", "GmtModified": created})
-    tx.insert("vpc", vpc_id, owner, region, {
-        "VpcId": vpc_id, "VpcName": v.get("name", ""), "RegionId": region, "Status": "Available",
-        "CidrBlock": str(ipaddress.ip_network(v["cidr"])), "VRouterId": vrt_id, "RouteTableId": vtb_id,
-        "IsDefault": False, "CreationTime": created, "Description": v.get("description", ""),
-        "VSwitchIds": list(vsw_ids.values())})
-    tx.insert("route_table", vtb_id, owner, region, {
-        "RouteTableId": vtb_id, "RouteTableName": "", "RouteTableType": "System", "RouterId": vrt_id,
-        "RouterType": "VRouter", "VpcId": vpc_id, "Status": "Available", "CreationTime": created,
-        "Description": "", "VSwitchIds": list(vsw_ids.values())})
+        tx.insert(
+            "route_entry",
+            rte_id,
+            owner,
+            region,
+            {
+                "RouteEntryId": rte_id,
+                "RouteTableId": vtb_id,
+                "DestinationCidrBlock": str(ipaddress.ip_network(s["cidr"])),
+                "Type": "System",
+                "Status": "Available",
+                "NextHopType": "local",
+                "NextHopId": "",
+                "RouteEntryName": "",
+                "Description": "",
+                "Origin": "SystemCreate",
+                "GmtModified": created,
+            },
+        )
+    tx.insert(
+        "vpc",
+        vpc_id,
+        owner,
+        region,
+        {
+            "VpcId": vpc_id,
+            "VpcName": v.get("name", ""),
+            "RegionId": region,
+            "Status": "Available",
+            "CidrBlock": str(ipaddress.ip_network(v["cidr"])),
+            "VRouterId": vrt_id,
+            "RouteTableId": vtb_id,
+            "IsDefault": False,
+            "CreationTime": created,
+            "Description": v.get("description", ""),
+            "VSwitchIds": list(vsw_ids.values()),
+        },
+    )
+    tx.insert(
+        "route_table",
+        vtb_id,
+        owner,
+        region,
+        {
+            "RouteTableId": vtb_id,
+            "RouteTableName": "",
+            "RouteTableType": "System",
+            "RouterId": vrt_id,
+            "RouterType": "VRouter",
+            "VpcId": vpc_id,
+            "Status": "Available",
+            "CreationTime": created,
+            "Description": "",
+            "VSwitchIds": list(vsw_ids.values()),
+        },
+    )
     sg_ids: dict[str, str] = {}
     for g in v.get("security_groups") or []:
         gid = g.get("id") or tx.new_id("sg-")
         sg_ids[g.get("id") or g.get("name")] = gid
-        tx.insert("security_group", gid, owner, region, {
-            "SecurityGroupId": gid, "SecurityGroupName": g.get("name", ""), "VpcId": vpc_id,
-            "Description": g.get("description", ""), "SecurityGroupType": "normal",
-            "CreationTime": created, "InnerAccessPolicy": "Accept", "Rules": []})
+        tx.insert(
+            "security_group",
+            gid,
+            owner,
+            region,
+            {
+                "SecurityGroupId": gid,
+                "SecurityGroupName": g.get("name", ""),
+                "VpcId": vpc_id,
+                "Description": g.get("description", ""),
+                "SecurityGroupType": "normal",
+                "CreationTime": created,
+                "InnerAccessPolicy": "Accept",
+                "Rules": [],
+            },
+        )
     for inst in v.get("instances") or []:
         iid = inst.get("id") or tx.new_id("i-")
         vsw = vsw_ids[inst["vswitch"]]
         zone = next(s["zone"] for s in v.get("vswitches") or [] if (s.get("id") or s.get("name")) == inst["vswitch"])
-        tx.insert("instance", iid, owner, region, {
-            "InstanceId": iid, "InstanceName": inst.get("name", ""), "Status": inst.get("status", "Running"),
-            "RegionId": region, "ZoneId": zone, "VpcId": vpc_id, "VSwitchId": vsw,
-            "PrivateIpAddress": str(inst["private_ip"]),
-            "SecurityGroupIds": [sg_ids.get(g, g) for g in inst.get("security_groups") or []],
-            "CreationTime": iso_minutes(tx.now), "OSType": "linux", "OSName": "Alibaba Cloud Linux 3.2104 LTS 64位",
-            "InstanceType": "ecs.g7.large", "CloudAssistant": inst.get("cloud_assistant", True)})
+        tx.insert(
+            "instance",
+            iid,
+            owner,
+            region,
+            {
+                "InstanceId": iid,
+                "InstanceName": inst.get("name", ""),
+                "Status": inst.get("status", "Running"),
+                "RegionId": region,
+                "ZoneId": zone,
+                "VpcId": vpc_id,
+                "VSwitchId": vsw,
+                "PrivateIpAddress": str(inst["private_ip"]),
+                "SecurityGroupIds": [sg_ids.get(g, g) for g in inst.get("security_groups") or []],
+                "CreationTime": iso_minutes(tx.now),
+                "OSType": "linux",
+                "OSName": "Alibaba Cloud Linux 3.2104 LTS 64位",
+                "InstanceType": "ecs.g7.large",
+                "CloudAssistant": inst.get("cloud_assistant", True),
+            },
+        )

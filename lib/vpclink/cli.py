@@ -12,9 +12,9 @@ import argparse
 import logging
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable, Sequence
 
 from . import embedded, peercard, peerexchange, phases
 from .params import ROLES, LinkParams, ParamsError, format_errors, load
@@ -36,26 +36,44 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def target_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--records", default="runs", metavar="DIR",
-                       help="where run records (and the embedded emulator's state) are kept (default: runs/)")
-        p.add_argument("--target", choices=("emulator", "alibabacloud"), default=None,
-                       help="emulator (default: embedded, or --emulator URL) or alibabacloud "
-                            "(the real cloud, with the credential profiles the parameters name)")
-        p.add_argument("--emulator", metavar="URL", help="use an emulator that is already running, e.g. http://127.0.0.1:8080")
+        p.add_argument(
+            "--records",
+            default="runs",
+            metavar="DIR",
+            help="where run records (and the embedded emulator's state) are kept (default: runs/)",
+        )
+        p.add_argument(
+            "--target",
+            choices=("emulator", "alibabacloud"),
+            default=None,
+            help="emulator (default: embedded, or --emulator URL) or alibabacloud "
+            "(the real cloud, with the credential profiles the parameters name)",
+        )
+        p.add_argument(
+            "--emulator", metavar="URL", help="use an emulator that is already running, e.g. http://127.0.0.1:8080"
+        )
         p.add_argument("--notebooks", metavar="DIR", help="the phase notebooks (default: the project's notebooks/)")
         p.add_argument("-v", "--verbose", action="store_true", help="stream the notebooks' output while they run")
 
     def side_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--side", choices=ROLES,
-                       help="two operators, one account each: run only this side's phases and steps, with "
-                            "only its credential profile; each side exports a peer card for the other")
-        p.add_argument("--peer-card", metavar="FILE",
-                       help="the other side's peer card (its .peercard.json); with --resume, a newer one")
+        p.add_argument(
+            "--side",
+            choices=ROLES,
+            help="two operators, one account each: run only this side's phases and steps, with "
+            "only its credential profile; each side exports a peer card for the other",
+        )
+        p.add_argument(
+            "--peer-card",
+            metavar="FILE",
+            help="the other side's peer card (its .peercard.json); with --resume, a newer one",
+        )
 
     run = sub.add_parser("run", help="run every phase and verify the link")
     run.add_argument("params", nargs="?", metavar="PARAMS", help="the link's parameter file (YAML)")
     target_options(run)
-    run.add_argument("--from", dest="from_phase", metavar="PHASE", help=f"start at this phase ({', '.join(phases.PHASES)})")
+    run.add_argument(
+        "--from", dest="from_phase", metavar="PHASE", help=f"start at this phase ({', '.join(phases.PHASES)})"
+    )
     run.add_argument("--to", dest="to_phase", metavar="PHASE", help="stop after this phase")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its records")
     run.add_argument("--dry-run", action="store_true", help="plan every phase; no mutating call")
@@ -72,8 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     teardown = sub.add_parser("teardown", help="remove what the runbook created, in reverse order")
     teardown.add_argument("source", metavar="PARAMS|RUN_DIR")
     target_options(teardown)
-    teardown.add_argument("--side", choices=ROLES, help="two operators: remove only this side's rules, routes "
-                                                       "and router interface, with its profile only")
+    teardown.add_argument(
+        "--side",
+        choices=ROLES,
+        help="two operators: remove only this side's rules, routes and router interface, with its profile only",
+    )
 
     emu = sub.add_parser("emulator", help="the embedded emulator's state")
     emu_sub = emu.add_subparsers(dest="emulator_command", required=True, metavar="ACTION")
@@ -82,8 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--emulator", metavar="URL", help="reset this running emulator to its world instead")
     world = emu_sub.add_parser("world", help="print the emulator world matching a parameter file (YAML)")
     world.add_argument("params", metavar="PARAMS")
-    serve = emu_sub.add_parser("serve", help="serve the embedded emulator until Ctrl-C, for running the notebooks "
-                                             "cell by cell in JupyterLab")
+    serve = emu_sub.add_parser(
+        "serve", help="serve the embedded emulator until Ctrl-C, for running the notebooks cell by cell in JupyterLab"
+    )
     serve.add_argument("params", metavar="PARAMS")
     serve.add_argument("--records", default="runs", metavar="DIR")
     return parser
@@ -91,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if getattr(args, "verbose", False):   # papermill streams the cells' output to its logger
+    if getattr(args, "verbose", False):  # papermill streams the cells' output to its logger
         logging.basicConfig(level=logging.INFO, format="    %(message)s", stream=sys.stdout)
     out: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     try:
@@ -112,8 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # -- helpers ----------------------------------------------------------------------------------
 
+
 def _load_params(path: str) -> LinkParams:
-    return load(path)   # ParamsError: main prints one line per bad field and exits 2
+    return load(path)  # ParamsError: main prints one line per bad field and exits 2
 
 
 def _target(args: argparse.Namespace, params: LinkParams, records: Path, recorded: RunState | None = None) -> Target:
@@ -152,8 +175,13 @@ def _import_card(args: argparse.Namespace, run_dir: Path, state: RunState, param
     own = params.side(state.side)  # type: ignore[arg-type]
     uid = (state.identities.get(state.side) or {}).get("AccountId") or own.account_uid
     try:
-        record = peerexchange.import_card(run_dir, args.peer_card, side=state.side, link=params.link,  # type: ignore[arg-type]
-                                          local=Local(account_uid=uid, vpc_cidr=own.vpc_cidr))
+        record = peerexchange.import_card(
+            run_dir,
+            args.peer_card,
+            side=state.side,
+            link=params.link,  # type: ignore[arg-type]
+            local=Local(account_uid=uid, vpc_cidr=own.vpc_cidr),
+        )
     except FileNotFoundError:
         raise UsageError(f"--peer-card {args.peer_card}: no such file") from None
     except peercard.PeerCardError as e:
@@ -174,9 +202,12 @@ def _resumable(run_dir: str) -> tuple[Path, RunState, LinkParams]:
     return path, state, _load_params(str(copy))
 
 
-def _header(out: Callable[[str], None], verb: str, params: LinkParams, target: Target, run_dir: Path,
-            side: str = "") -> None:
-    where = {"embedded": "the embedded emulator", "": "Alibaba Cloud"}.get(target.emulator, f"the emulator at {target.emulator}")
+def _header(
+    out: Callable[[str], None], verb: str, params: LinkParams, target: Target, run_dir: Path, side: str = ""
+) -> None:
+    where = {"embedded": "the embedded emulator", "": "Alibaba Cloud"}.get(
+        target.emulator, f"the emulator at {target.emulator}"
+    )
     who = f", {side} side only (profile {params.side(side).profile})" if side else ""  # type: ignore[arg-type]
     out(f"vpclink {verb}: link {params.link} on {where}{who}")
     out(f"  records: {run_dir}")
@@ -185,8 +216,11 @@ def _header(out: Callable[[str], None], verb: str, params: LinkParams, target: T
 def _summary(out: Callable[[str], None], result: RunResult) -> int:
     state: RunState = result.state
     outputs = state.observed_outputs()
-    pings = [(key.removeprefix("ping_").replace("_to_", " -> "), outputs[key])
-             for key in ("ping_initiator_to_acceptor", "ping_acceptor_to_initiator") if key in outputs]
+    pings = [
+        (key.removeprefix("ping_").replace("_to_", " -> "), outputs[key])
+        for key in ("ping_initiator_to_acceptor", "ping_acceptor_to_initiator")
+        if key in outputs
+    ]
     if pings and TEARDOWN not in result.ran:
         out("  ping " + "; ".join(f"{direction}: {value}" for direction, value in pings))
     total = sum(p.seconds or 0 for p in state.phases if p.name in result.ran)
@@ -202,11 +236,14 @@ def _summary(out: Callable[[str], None], result: RunResult) -> int:
 
 # -- commands ---------------------------------------------------------------------------------
 
+
 def _check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     params = _load_params(args.params)
-    out(f"{args.params}: valid. Link {params.link}: {params.initiator.vpc_id} ({params.initiator.region}, "
+    out(
+        f"{args.params}: valid. Link {params.link}: {params.initiator.vpc_id} ({params.initiator.region}, "
         f"profile {params.initiator.profile}) <-> {params.acceptor.vpc_id} ({params.acceptor.region}, "
-        f"profile {params.acceptor.profile}), {params.bandwidth_mbps} Mbps ({params.spec})")
+        f"profile {params.acceptor.profile}), {params.bandwidth_mbps} Mbps ({params.spec})"
+    )
     return EXIT_OK
 
 
@@ -230,8 +267,9 @@ def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         # later phases the IDs they need.
         todo = selected if selected[0] == "preflight" else ["preflight", *selected]
         side = _side(args)
-        run_dir, state = new_run(records, args.params, params, target, planned=list(phases.PHASES),
-                                 selected=todo, dry_run=dry, side=side)
+        run_dir, state = new_run(
+            records, args.params, params, target, planned=list(phases.PHASES), selected=todo, dry_run=dry, side=side
+        )
         _import_card(args, run_dir, state, params)
         _header(out, "plan" if dry else "run", params, target, run_dir, state.side)
         result = runner.execute(run_dir, state, todo, params)
@@ -243,8 +281,10 @@ def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 def _resume(args: argparse.Namespace, out: Callable[[str], None], selected: list[str]) -> int:
     run_dir, state, params = _resumable(args.resume)
     if args.params and Path(args.params).read_bytes() != (run_dir / PARAMS_COPY).read_bytes():
-        raise UsageError(f"{args.params} differs from the parameters this run started with "
-                         f"({run_dir / PARAMS_COPY}); start a new run instead of resuming")
+        raise UsageError(
+            f"{args.params} differs from the parameters this run started with "
+            f"({run_dir / PARAMS_COPY}); start a new run instead of resuming"
+        )
     ranged = bool(args.from_phase or args.to_phase)
     names = [p.name for p in state.phases]
     todo = [n for n in names if n in selected] if ranged else names
@@ -290,8 +330,9 @@ def _teardown(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             params = _load_params(str(source))
             target = stack.enter_context(_target(args, params, Path(args.records)))
             todo = ["preflight", TEARDOWN]
-            run_dir, state = new_run(args.records, source, params, target, planned=todo, selected=todo,
-                                     side=_side(args))
+            run_dir, state = new_run(
+                args.records, source, params, target, planned=todo, selected=todo, side=_side(args)
+            )
             rerun = frozenset()
         runner = Runner(target, notebooks_dir=args.notebooks, log=out, verbose=args.verbose)
         _header(out, "teardown", params, target, run_dir, state.side)
@@ -301,8 +342,10 @@ def _teardown(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 def _serve(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     params = _load_params(args.params)
     with embedded.start(params, args.records) as target:
-        out(f"the emulator for link {params.link} is serving at {target.control_url} "
-            f"(state in {embedded.state_dir(args.records)}); Ctrl-C stops it")
+        out(
+            f"the emulator for link {params.link} is serving at {target.control_url} "
+            f"(state in {embedded.state_dir(args.records)}); Ctrl-C stops it"
+        )
         out("In a notebook's parameters cell, for this session:")
         out(f'  target = "emulator"\n  endpoint = "{target.endpoint}"\n  profiles_file = "{target.profiles_file}"')
         try:
@@ -323,8 +366,10 @@ def _emulator(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         out(f"the emulator at {args.emulator} is back to its world")
         return EXIT_OK
     existed = embedded.reset(args.records)
-    out(f"{embedded.state_dir(args.records)}: {'removed; ' if existed else 'nothing to remove; '}"
-        "the next run starts with a fresh world built from its parameters")
+    out(
+        f"{embedded.state_dir(args.records)}: {'removed; ' if existed else 'nothing to remove; '}"
+        "the next run starts with a fresh world built from its parameters"
+    )
     return EXIT_OK
 
 

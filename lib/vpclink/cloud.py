@@ -42,8 +42,17 @@ TRANSPORT_ERROR = "TransportError"
 class CloudError(Exception):
     """A failed API call: the API's code, message and request ID, the action and the side."""
 
-    def __init__(self, code: str, message: str, request_id: str | None, action: str, role: str,
-                 status: int | None, *, retry_after_ms: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        request_id: str | None,
+        action: str,
+        role: str,
+        status: int | None,
+        *,
+        retry_after_ms: int | None = None,
+    ):
         self.code = code
         self.message = message
         self.request_id = request_id
@@ -75,10 +84,20 @@ class MutationRefused(RuntimeError):
 class Cloud:
     """SDK clients for the account sides of one link; see the module docstring."""
 
-    def __init__(self, params: LinkParams, *, endpoint: str | None, profiles_file: str | None,
-                 ledger: Ledger | None, phase: str, sides: tuple[Role, ...] = ROLES,
-                 clock: Clock | None = None, poll_scale: float = 1.0, retry: RetryPolicy | None = None,
-                 account_uids: dict[str, str] | None = None):
+    def __init__(
+        self,
+        params: LinkParams,
+        *,
+        endpoint: str | None,
+        profiles_file: str | None,
+        ledger: Ledger | None,
+        phase: str,
+        sides: tuple[Role, ...] = ROLES,
+        clock: Clock | None = None,
+        poll_scale: float = 1.0,
+        retry: RetryPolicy | None = None,
+        account_uids: dict[str, str] | None = None,
+    ):
         unknown = [s for s in sides if s not in ROLES]
         if unknown:
             raise ValueError(f"sides: {unknown} are not roles; valid: {', '.join(ROLES)}")
@@ -90,8 +109,10 @@ class Cloud:
         self.sides = tuple(sides)
         self.clock: Clock = clock if clock is not None else RealClock(poll_scale)
         self.retry = retry or RetryPolicy()
-        self._credentials = {role: profiles.credential_client(params.side(role).profile, self.profiles_file,
-                                                              field=f"{role}.profile") for role in self.sides}
+        self._credentials = {
+            role: profiles.credential_client(params.side(role).profile, self.profiles_file, field=f"{role}.profile")
+            for role in self.sides
+        }
         self._clients: dict[tuple[str, str], Any] = {}
         self._identities: dict[str, dict[str, Any]] = {}
         # Each ledger line names the account that acted: known from an earlier phase (preflight's
@@ -103,9 +124,18 @@ class Cloud:
     def region(self, role: Role) -> str:
         return self.params.side(role).region
 
-    def call(self, role: Role, product: Product, action: str, request: Any, *, mutating: bool,
-             retry_on: frozenset[str] = DEFAULT_RETRY_ON, phase: str | None = None,
-             idempotent: bool | None = None) -> dict[str, Any]:
+    def call(
+        self,
+        role: Role,
+        product: Product,
+        action: str,
+        request: Any,
+        *,
+        mutating: bool,
+        retry_on: frozenset[str] = DEFAULT_RETRY_ON,
+        phase: str | None = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
         """Send ``action`` with ``request`` (an SDK request model, None for GetCallerIdentity).
 
         ``idempotent``: whether repeating the call after an unknown outcome is harmless; by default
@@ -159,8 +189,10 @@ class Cloud:
     # -- internals -------------------------------------------------------------------------------
     def _client(self, role: Role, product: str) -> Any:
         if role not in self.sides:
-            raise ValueError(f"this {self.phase} step acts in the {role} account, but only "
-                             f"{', '.join(self.sides)} credentials were given")
+            raise ValueError(
+                f"this {self.phase} step acts in the {role} account, but only "
+                f"{', '.join(self.sides)} credentials were given"
+            )
         if product not in _CLIENTS:
             raise ValueError(f"product {product!r}: expected one of {', '.join(_CLIENTS)}")
         key = (role, product)
@@ -173,7 +205,9 @@ class Cloud:
             self._clients[key] = _CLIENTS[product](config)
         return self._clients[key]
 
-    def _attempt(self, role: Role, product: str, action: str, request: Any, mutating: bool, phase: str) -> dict[str, Any]:
+    def _attempt(
+        self, role: Role, product: str, action: str, request: Any, mutating: bool, phase: str
+    ) -> dict[str, Any]:
         client = self._client(role, product)
         method = _method(client, action)
         started = time.perf_counter()
@@ -188,16 +222,34 @@ class Cloud:
         if product == "sts" and action == "GetCallerIdentity":
             self._identities[role] = {k: v for k, v in body.items() if k != "RequestId"}
             self._uids[role] = str(body.get("AccountId", ""))
-        self.ledger.record(phase=phase, side=role, account_uid=self._uid_if_known(role), region=self.region(role),
-                           action=action, request_id=body.get("RequestId"), outcome="ok", error_code=None,
-                           duration_ms=(time.perf_counter() - started) * 1000, mutating=mutating)
+        self.ledger.record(
+            phase=phase,
+            side=role,
+            account_uid=self._uid_if_known(role),
+            region=self.region(role),
+            action=action,
+            request_id=body.get("RequestId"),
+            outcome="ok",
+            error_code=None,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            mutating=mutating,
+        )
         return body
 
     def _record(self, role: Role, action: str, phase: str, mutating: bool, exc: BaseException, outcome: str) -> None:
         if isinstance(exc, CloudError):
-            self.ledger.record(phase=phase, side=role, account_uid=self._uid_if_known(role), region=self.region(role),
-                               action=action, request_id=exc.request_id, outcome=outcome, error_code=exc.code,
-                               duration_ms=exc.duration_ms, mutating=mutating)
+            self.ledger.record(
+                phase=phase,
+                side=role,
+                account_uid=self._uid_if_known(role),
+                region=self.region(role),
+                action=action,
+                request_id=exc.request_id,
+                outcome=outcome,
+                error_code=exc.code,
+                duration_ms=exc.duration_ms,
+                mutating=mutating,
+            )
 
     def _uid_if_known(self, role: Role) -> str | None:
         return self._uids.get(role)
@@ -206,12 +258,25 @@ class Cloud:
         if isinstance(e, AlibabaCloudException):
             data = e.data if isinstance(e.data, dict) else {}
             message = data.get("Message") or e.message or ""
-            return CloudError(e.code or "UnknownError", self._scrub(role, str(message)), e.request_id or data.get("RequestId"),
-                              action, role, e.status_code, retry_after_ms=getattr(e, "retry_after", None))
-        if isinstance(e, UnretryableException) or isinstance(e, OSError):
+            return CloudError(
+                e.code or "UnknownError",
+                self._scrub(role, str(message)),
+                e.request_id or data.get("RequestId"),
+                action,
+                role,
+                e.status_code,
+                retry_after_ms=getattr(e, "retry_after", None),
+            )
+        if isinstance(e, (UnretryableException, OSError)):
             inner = getattr(e, "inner_exception", e)
-            return CloudError(TRANSPORT_ERROR, self._scrub(role, f"no answer from the API ({type(inner).__name__}: {inner})"),
-                              None, action, role, None)
+            return CloudError(
+                TRANSPORT_ERROR,
+                self._scrub(role, f"no answer from the API ({type(inner).__name__}: {inner})"),
+                None,
+                action,
+                role,
+                None,
+            )
         if isinstance(e, TeaException):
             return CloudError(e.code or "SdkError", self._scrub(role, str(e.message)), None, action, role, None)
         return CloudError(type(e).__name__, self._scrub(role, str(e)), None, action, role, None)
@@ -240,4 +305,4 @@ def _method(client: Any, action: str) -> Any:
 def _methods(client_class: type) -> dict[str, str]:
     """Lower-case action name -> synchronous ``*_with_options`` method of an SDK client class."""
     suffix = "_with_options"
-    return {name[:-len(suffix)].replace("_", ""): name for name in dir(client_class) if name.endswith(suffix)}
+    return {name[: -len(suffix)].replace("_", ""): name for name in dir(client_class) if name.endswith(suffix)}

@@ -23,8 +23,9 @@ import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -43,11 +44,13 @@ def state_dir(records: str | Path) -> Path:
 
 def _default_world() -> dict[str, Any]:
     from alicloud_emulator.world import default_world
+
     return default_world()
 
 
 # ---------------------------------------------------------------------------------------------
 # The world that matches a parameter file
+
 
 def world_for(params: LinkParams, timing_scale: float | None = None) -> dict[str, Any]:
     """A world with both accounts, their VPCs, vSwitches, security groups and Running instances
@@ -70,12 +73,21 @@ def world_for(params: LinkParams, timing_scale: float | None = None) -> dict[str
             continue
         all_builtin = False
         name = _unique(side.profile, {a["name"] for a in accounts})
-        accounts.append({"name": name, "uid": side.account_uid or _derived_uid(params.link, role, side.profile),
-                         "access_key_id": "LTAI5tEmu" + secrets.token_hex(8),
-                         "access_key_secret": secrets.token_urlsafe(24)})
+        accounts.append(
+            {
+                "name": name,
+                "uid": side.account_uid or _derived_uid(params.link, role, side.profile),
+                "access_key_id": "LTAI5tEmu" + secrets.token_hex(8),
+                "access_key_secret": secrets.token_urlsafe(24),
+            }
+        )
         vpcs.append(_vpc(side, role, name))
-    world: dict[str, Any] = {"seed": base.get("seed", "tutorial") if all_builtin else f"vpclink-{params.link}",
-                             "timing": dict(base.get("timing") or {}), "accounts": accounts, "vpcs": vpcs}
+    world: dict[str, Any] = {
+        "seed": base.get("seed", "tutorial") if all_builtin else f"vpclink-{params.link}",
+        "timing": dict(base.get("timing") or {}),
+        "accounts": accounts,
+        "vpcs": vpcs,
+    }
     if timing_scale is not None:
         world["timing"] = {k: v * timing_scale for k, v in world["timing"].items()}
     return world
@@ -83,9 +95,11 @@ def world_for(params: LinkParams, timing_scale: float | None = None) -> dict[str
 
 def _matches(vpc: dict[str, Any], side: Side) -> bool:
     instances = {i.get("id") for i in vpc.get("instances") or []}
-    return (_net(vpc["cidr"]) == _net(side.vpc_cidr)
-            and side.security_group_id in {g.get("id") for g in vpc.get("security_groups") or []}
-            and (side.instance_id is None or side.instance_id in instances))
+    return (
+        _net(vpc["cidr"]) == _net(side.vpc_cidr)
+        and side.security_group_id in {g.get("id") for g in vpc.get("security_groups") or []}
+        and (side.instance_id is None or side.instance_id in instances)
+    )
 
 
 def _net(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -120,26 +134,42 @@ def _vpc(side: Side, role: Role, account: str) -> dict[str, Any]:
     vsw_id = f"vsw-{s}"
     label = "A" if role == "initiator" else "B"
     vpc: dict[str, Any] = {
-        "account": account, "region": side.region, "name": f"VPC-{label}", "id": side.vpc_id,
-        "vrouter_id": f"vrt-{s}", "route_table_id": f"vtb-{s}", "cidr": str(net),
+        "account": account,
+        "region": side.region,
+        "name": f"VPC-{label}",
+        "id": side.vpc_id,
+        "vrouter_id": f"vrt-{s}",
+        "route_table_id": f"vtb-{s}",
+        "cidr": str(net),
         "vswitches": [{"id": vsw_id, "name": f"VSW-{label}", "zone": f"{side.region}-b", "cidr": str(vsw_net)}],
         "security_groups": [{"id": side.security_group_id, "name": f"SG-{label}"}],
         "instances": [],
     }
     if side.instance_id:
-        vpc["instances"].append({"id": side.instance_id, "name": f"ECS-{label}", "vswitch": vsw_id,
-                                 "private_ip": str(ip), "security_groups": [side.security_group_id]})
+        vpc["instances"].append(
+            {
+                "id": side.instance_id,
+                "name": f"ECS-{label}",
+                "vswitch": vsw_id,
+                "private_ip": str(ip),
+                "security_groups": [side.security_group_id],
+            }
+        )
     return vpc
 
 
 # ---------------------------------------------------------------------------------------------
 # Talking to an emulator's control API
 
+
 def _control(base_url: str, path: str, body: Any = None, method: str | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{base_url}/_emulator/{path}", data=data,
-                                 method=method or ("POST" if data is not None else "GET"),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{base_url}/_emulator/{path}",
+        data=data,
+        method=method or ("POST" if data is not None else "GET"),
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=15) as r:
             return json.loads(r.read())
@@ -147,8 +177,10 @@ def _control(base_url: str, path: str, body: Any = None, method: str | None = No
         raise TargetError(f"the emulator at {base_url} refused /_emulator/{path}: HTTP {e.code}") from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise TargetError(f"no emulator answers at {base_url} ({reason}); start one with "
-                          f"`alicloud-emulator serve` or leave out --emulator to use the embedded one") from None
+        raise TargetError(
+            f"no emulator answers at {base_url} ({reason}); start one with "
+            f"`alicloud-emulator serve` or leave out --emulator to use the embedded one"
+        ) from None
 
 
 def _base_url(url: str) -> tuple[str, str]:
@@ -177,9 +209,13 @@ def _owners(base_url: str, params: LinkParams, roles: tuple[Role, ...] = ROLES) 
                 groups = {g.get("SecurityGroupId") for g in held.get("security_group", [])}
                 instances = {i.get("InstanceId") for i in held.get("instance", [])}
                 if _net(vpcs[0].get("CidrBlock", "0.0.0.0/0")) != _net(side.vpc_cidr):
-                    problems.append(f"{role}.vpc_cidr: {side.vpc_id} has CIDR {vpcs[0].get('CidrBlock')}, not {side.vpc_cidr}")
+                    problems.append(
+                        f"{role}.vpc_cidr: {side.vpc_id} has CIDR {vpcs[0].get('CidrBlock')}, not {side.vpc_cidr}"
+                    )
                 if side.security_group_id not in groups:
-                    problems.append(f"{role}.security_group_id: {side.security_group_id} is not in account {account['name']}")
+                    problems.append(
+                        f"{role}.security_group_id: {side.security_group_id} is not in account {account['name']}"
+                    )
                 if side.instance_id and side.instance_id not in instances:
                     problems.append(f"{role}.instance_id: {side.instance_id} is not in account {account['name']}")
                 break
@@ -208,16 +244,24 @@ def _roles(side: Role | None) -> tuple[Role, ...]:
     return (side,) if side else ROLES
 
 
-def _profiles_target(base_url: str, endpoint: str, params: LinkParams, emulator: str,
-                     close: Callable[[], None] | None = None, side: Role | None = None) -> Target:
+def _profiles_target(
+    base_url: str,
+    endpoint: str,
+    params: LinkParams,
+    emulator: str,
+    close: Callable[[], None] | None = None,
+    side: Role | None = None,
+) -> Target:
     roles = _roles(side)
     owners = _owners(base_url, params, roles)
-    directory = scratch.private_dir("profiles")   # mode 0700, outside the records
+    directory = scratch.private_dir("profiles")  # mode 0700, outside the records
     profiles: list[AkProfile] = []
     for role in roles:
         side, account = params.side(role), owners[role]
         if side.profile not in {p.name for p in profiles}:
-            profiles.append(AkProfile(side.profile, account["access_key_id"], account["access_key_secret"], side.region))
+            profiles.append(
+                AkProfile(side.profile, account["access_key_id"], account["access_key_secret"], side.region)
+            )
     path = write_profiles(Path(directory) / "config.json", profiles)
     found = profile_secrets(path, [p.name for p in profiles])
 
@@ -226,8 +270,15 @@ def _profiles_target(base_url: str, endpoint: str, params: LinkParams, emulator:
         if close is not None:
             close()
 
-    return Target("emulator", endpoint=endpoint, profiles_file=str(path), emulator=emulator,
-                  control_url=base_url, secrets=found, _close=_close)
+    return Target(
+        "emulator",
+        endpoint=endpoint,
+        profiles_file=str(path),
+        emulator=emulator,
+        control_url=base_url,
+        secrets=found,
+        _close=_close,
+    )
 
 
 def attach(url: str, params: LinkParams, side: Role | None = None) -> Target:
@@ -239,8 +290,9 @@ def attach(url: str, params: LinkParams, side: Role | None = None) -> Target:
     return _profiles_target(base_url, endpoint, params, emulator=base_url, side=side)
 
 
-def start(params: LinkParams, records: str | Path, *, timing_scale: float | None = None,
-          side: Role | None = None) -> Target:
+def start(
+    params: LinkParams, records: str | Path, *, timing_scale: float | None = None, side: Role | None = None
+) -> Target:
     """Serve the emulator in this process over ``<records>/.emulator/state.db``; a new database
     starts with :func:`world_for` the parameters, an existing one keeps its state. Two operators
     rehearsing on one machine share it by using the same records directory."""
@@ -264,9 +316,11 @@ def start(params: LinkParams, records: str | Path, *, timing_scale: float | None
         return _profiles_target(server.url, server.endpoint, params, emulator="embedded", close=_stop, side=side)
     except WorldMismatch as e:
         _stop()
-        raise TargetError(f"{e}\nThe emulator state in {directory} was built for other parameters; "
-                          f"start it over with `vpclink emulator reset --records {records}` "
-                          f"or use another --records directory.") from None
+        raise TargetError(
+            f"{e}\nThe emulator state in {directory} was built for other parameters; "
+            f"start it over with `vpclink emulator reset --records {records}` "
+            f"or use another --records directory."
+        ) from None
     except BaseException:
         _stop()
         raise

@@ -38,11 +38,10 @@ def id_problem(value: object, prefix: str) -> str | None:
     rule = f"{a_kind} is {prefix} followed by 8 to 32 lowercase letters or digits"
     if not isinstance(value, str):
         return f"is not {a_kind}: {rule}"
-    if value.startswith(prefix) and _BODY.fullmatch(value[len(prefix):]):
+    if value.startswith(prefix) and _BODY.fullmatch(value[len(prefix) :]):
         return None
-    other = next((p for p in sorted(KINDS, key=len, reverse=True)
-                  if p != prefix and value.startswith(p)), None)
-    if other is not None and _BODY.fullmatch(value[len(other):]):
+    other = next((p for p in sorted(KINDS, key=len, reverse=True) if p != prefix and value.startswith(p)), None)
+    if other is not None and _BODY.fullmatch(value[len(other) :]):
         other_kind = KINDS[other]
         return f"is {'an' if other_kind[0] in 'AEIOU' else 'a'} {other_kind} ID, not {a_kind}: {rule}"
     if value.strip() != value:

@@ -35,14 +35,30 @@ class PrestartedEngine(NBClientEngine):
     it down and closes its client at the end, as it does for the kernels it starts itself."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
-                                 stdout_file: Any = None, stderr_file: Any = None, start_timeout: int = 60,
-                                 execution_timeout: int | None = None, **kwargs: Any) -> Any:
+    def execute_managed_notebook(
+        cls,
+        nb_man: Any,
+        kernel_name: str,
+        log_output: bool = False,
+        stdout_file: Any = None,
+        stderr_file: Any = None,
+        start_timeout: int = 60,
+        execution_timeout: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
         km = kwargs.pop("km")
-        client = PapermillNotebookClient(nb_man, km=km, kernel_name=kernel_name, timeout=execution_timeout,
-                                         startup_timeout=start_timeout, log=logger, log_output=log_output,
-                                         stdout_file=stdout_file, stderr_file=stderr_file,
-                                         shutdown_kernel="immediate")
+        client = PapermillNotebookClient(
+            nb_man,
+            km=km,
+            kernel_name=kernel_name,
+            timeout=execution_timeout,
+            startup_timeout=start_timeout,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            shutdown_kernel="immediate",
+        )
         return client.execute(cleanup_kc=True)
 
 
@@ -61,7 +77,7 @@ class KernelPool:
     def __init__(self, cwd: str | Path):
         self.cwd = str(cwd)
         self._spare: AsyncKernelManager | None = None
-        self._dir: str | None = None   # the kernels' sockets and connection files, private to this run
+        self._dir: str | None = None  # the kernels' sockets and connection files, private to this run
         self._count = 0
 
     def _start(self) -> AsyncKernelManager:
@@ -78,7 +94,7 @@ class KernelPool:
         """A kernel for the next notebook; with ``more``, start the one after it now."""
         km, self._spare = self._spare, None
         if km is not None and not run_sync(km.is_alive)():
-            run_sync(km.cleanup_resources)()   # the spare died (killed?): start another
+            run_sync(km.cleanup_resources)()  # the spare died (killed?): start another
             km = None
         km = km if km is not None else self._start()
         self._spare = self._start() if more else None

@@ -14,8 +14,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-FIELDS = ("time", "phase", "side", "account_uid", "region", "action", "request_id", "outcome",
-          "error_code", "duration_ms", "mutating")
+FIELDS = (
+    "time",
+    "phase",
+    "side",
+    "account_uid",
+    "region",
+    "action",
+    "request_id",
+    "outcome",
+    "error_code",
+    "duration_ms",
+    "mutating",
+)
 OUTCOMES = ("ok", "error", "retry")
 
 
@@ -31,14 +42,35 @@ class Ledger:
         self.entries: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
-    def record(self, *, phase: str, side: str, account_uid: str | None, region: str, action: str,
-               request_id: str | None, outcome: str, error_code: str | None, duration_ms: float,
-               mutating: bool) -> dict[str, Any]:
+    def record(
+        self,
+        *,
+        phase: str,
+        side: str,
+        account_uid: str | None,
+        region: str,
+        action: str,
+        request_id: str | None,
+        outcome: str,
+        error_code: str | None,
+        duration_ms: float,
+        mutating: bool,
+    ) -> dict[str, Any]:
         if outcome not in OUTCOMES:
             raise ValueError(f"ledger outcome {outcome!r}: expected one of {', '.join(OUTCOMES)}")
-        entry = {"time": utc_now(), "phase": phase, "side": side, "account_uid": account_uid or "",
-                 "region": region, "action": action, "request_id": request_id or "", "outcome": outcome,
-                 "error_code": error_code or "", "duration_ms": round(duration_ms, 1), "mutating": mutating}
+        entry = {
+            "time": utc_now(),
+            "phase": phase,
+            "side": side,
+            "account_uid": account_uid or "",
+            "region": region,
+            "action": action,
+            "request_id": request_id or "",
+            "outcome": outcome,
+            "error_code": error_code or "",
+            "duration_ms": round(duration_ms, 1),
+            "mutating": mutating,
+        }
         with self._lock:
             self.entries.append(entry)
             if self.path is not None:

@@ -86,11 +86,13 @@ class PhaseFailed(RuntimeError):
 
 def _display(*objs: Any, raw: bool = False) -> None:
     from IPython.display import display
+
     display(*objs, raw=raw)
 
 
 def _markdown(text: str) -> None:
     from IPython.display import Markdown
+
     _display(Markdown(text))
 
 
@@ -123,22 +125,41 @@ def _present(value: Any) -> bool:
 class Phase:
     """One phase as a notebook runs it. Build it with :meth:`start`."""
 
-    def __init__(self, name: str, *, params_file: str, run_dir: str = "", target: str = "", endpoint: str = "",
-                 profiles_file: str = "", apply: bool = False, run_id: str = "", interactive: bool | None = None,
-                 side: str = "", peer_card: str = "", inputs: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        params_file: str,
+        run_dir: str = "",
+        target: str = "",
+        endpoint: str = "",
+        profiles_file: str = "",
+        apply: bool = False,
+        run_id: str = "",
+        interactive: bool | None = None,
+        side: str = "",
+        peer_card: str = "",
+        inputs: Mapping[str, Any] | None = None,
+    ):
         if target not in TARGETS:
-            raise NotebookParameterError(f"target = {target!r}: expected \"\" (offline plan), \"emulator\" or \"alibabacloud\"")
+            raise NotebookParameterError(
+                f'target = {target!r}: expected "" (offline plan), "emulator" or "alibabacloud"'
+            )
         if target == "emulator" and not endpoint:
-            raise NotebookParameterError("endpoint: the emulator's host:port is required with target = \"emulator\"")
+            raise NotebookParameterError('endpoint: the emulator\'s host:port is required with target = "emulator"')
         if interactive not in (None, True, False):
-            raise NotebookParameterError(f"interactive = {interactive!r}: expected None (forms in JupyterLab), "
-                                         "True or False (batch: no form)")
+            raise NotebookParameterError(
+                f"interactive = {interactive!r}: expected None (forms in JupyterLab), True or False (batch: no form)"
+            )
         if side not in SIDES:
-            raise NotebookParameterError(f"side = {side!r}: expected \"\" (one operator holds both accounts' "
-                                         "profiles), \"initiator\" or \"acceptor\"")
+            raise NotebookParameterError(
+                f'side = {side!r}: expected "" (one operator holds both accounts\' profiles), "initiator" or "acceptor"'
+            )
         if peer_card and not side:
-            raise NotebookParameterError("peer_card: a peer card is for two operators; set side to this "
-                                         "operator's side (\"initiator\" or \"acceptor\") too")
+            raise NotebookParameterError(
+                "peer_card: a peer card is for two operators; set side to this "
+                'operator\'s side ("initiator" or "acceptor") too'
+            )
         self.name = name
         self.module = phases.get(name)
         self.params = params_module.load(params_file)
@@ -160,10 +181,18 @@ class Phase:
         self.card_export: dict[str, Any] = {}
 
         self.recorder: PhaseRecorder | None = None
-        if self.run_dir and interactive is not False and self.reads:   # batch runners keep run.json themselves
+        if self.run_dir and interactive is not False and self.reads:  # batch runners keep run.json themselves
             try:
-                self.recorder = PhaseRecorder(self.run_dir, name, params_file=params_file, params=self.params,
-                                              target=target, endpoint=endpoint, side=side, run_id=run_id)
+                self.recorder = PhaseRecorder(
+                    self.run_dir,
+                    name,
+                    params_file=params_file,
+                    params=self.params,
+                    target=target,
+                    endpoint=endpoint,
+                    side=side,
+                    run_id=run_id,
+                )
             except RecordError as e:
                 raise NotebookParameterError(str(e)) from None
             run_id = self.recorder.run_id
@@ -175,21 +204,37 @@ class Phase:
         self.card_sha256: str | None = None
         if self.side:
             own = self.params.side(self.side)
-            self.local = Local(account_uid=self._account_uids().get(self.side) or own.account_uid, vpc_cidr=own.vpc_cidr)
+            self.local = Local(
+                account_uid=self._account_uids().get(self.side) or own.account_uid, vpc_cidr=own.vpc_cidr
+            )
         if peer_card:
             self._read_card(peer_card)
 
         self.cloud: Cloud | None = None
         if target and self.acting:
             ledger = Ledger(self.run_dir / LEDGER_FILE if self.run_dir else None)
-            self.cloud = Cloud(self.params, endpoint=endpoint or None, profiles_file=profiles_file or None,
-                               ledger=ledger, phase=name, sides=self.acting, account_uids=self._account_uids())
+            self.cloud = Cloud(
+                self.params,
+                endpoint=endpoint or None,
+                profiles_file=profiles_file or None,
+                ledger=ledger,
+                phase=name,
+                sides=self.acting,
+                account_uids=self._account_uids(),
+            )
         batch = interactive is False
         if batch and target:
             _log_to_stdout()
-        self.ctx = PhaseContext(self.params, self.cloud, dict(self.inputs),  # type: ignore[arg-type]
-                                run_id, name, Progress("log" if batch else "auto"), side=self.side,
-                                peer_progress=self.card.phases_done if self.card else None)
+        self.ctx = PhaseContext(
+            self.params,
+            self.cloud,
+            dict(self.inputs),  # type: ignore[arg-type]
+            run_id,
+            name,
+            Progress("log" if batch else "auto"),
+            side=self.side,
+            peer_progress=self.card.phases_done if self.card else None,
+        )
         if self.recorder:
             self.recorder.begin(self.inputs)
 
@@ -200,8 +245,7 @@ class Phase:
         missing = [k for k in COMMON if k not in namespace]
         if missing:
             raise NotebookParameterError(f"the parameters cell must define {', '.join(missing)}")
-        phase = cls(name, **{k: namespace[k] for k in COMMON},
-                    inputs={k: namespace.get(k, "") for k in module.INPUTS})
+        phase = cls(name, **{k: namespace[k] for k in COMMON}, inputs={k: namespace.get(k, "") for k in module.INPUTS})
         phase.show_setting()
         return phase
 
@@ -214,8 +258,10 @@ class Phase:
         except RunStateError:
             return None
         if run is not None and run.link != self.params.link:
-            raise NotebookParameterError(f"run_dir: {self.run_dir} records link {run.link!r}, but the parameter "
-                                         f"file is for link {self.params.link!r}; give another run_dir")
+            raise NotebookParameterError(
+                f"run_dir: {self.run_dir} records link {run.link!r}, but the parameter "
+                f"file is for link {self.params.link!r}; give another run_dir"
+            )
         return run
 
     def _inputs(self, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -244,10 +290,13 @@ class Phase:
         try:
             self.card = peercard.read(path, expect_role=self.peer, expect_link=self.params.link, local=self.local)
         except FileNotFoundError:
-            raise NotebookParameterError(f"peer_card: {path} does not exist; give the path of the "
-                                         f"{self.peer}'s .peercard.json file") from None
-        try:     # as the run's records name it (a copy in the run directory), else its file name
-            self.card_file = str(Path(path).resolve().relative_to(self.run_dir.resolve())) if self.run_dir else Path(path).name
+            raise NotebookParameterError(
+                f"peer_card: {path} does not exist; give the path of the {self.peer}'s .peercard.json file"
+            ) from None
+        try:  # as the run's records name it (a copy in the run directory), else its file name
+            self.card_file = (
+                str(Path(path).resolve().relative_to(self.run_dir.resolve())) if self.run_dir else Path(path).name
+            )
         except ValueError:
             self.card_file = Path(path).name
         self.card_sha256 = peercard.file_digest(path)
@@ -289,14 +338,23 @@ class Phase:
 
     # -- cells --------------------------------------------------------------------------------
     def show_setting(self) -> None:
-        mode = ("**offline plan** (no API call: set `target` to plan against the cloud)" if not self.target
-                else "**apply**: changes are made" if self.applying
-                else "**plan only** (`apply = False`): nothing is changed")
-        rows = [f"| link | `{self.params.link}` |", f"| phase | {self.name} |", f"| mode | {mode} |",
-                f"| target | {self.target or '(none)'} |"]
+        mode = (
+            "**offline plan** (no API call: set `target` to plan against the cloud)"
+            if not self.target
+            else "**apply**: changes are made"
+            if self.applying
+            else "**plan only** (`apply = False`): nothing is changed"
+        )
+        rows = [
+            f"| link | `{self.params.link}` |",
+            f"| phase | {self.name} |",
+            f"| mode | {mode} |",
+            f"| target | {self.target or '(none)'} |",
+        ]
         if self.side:
-            rows.append(f"| operator | **{self.side} side only** (two operators: the {self.peer}'s account is "
-                        f"someone else's) |")
+            rows.append(
+                f"| operator | **{self.side} side only** (two operators: the {self.peer}'s account is someone else's) |"
+            )
         for role in self.module.SIDES:
             s = self.params.side(role)
             acts = "" if role in self.acting else " (the other operator's: not acted in here)"
@@ -320,15 +378,26 @@ class Phase:
         if not self.target or not needed(self.name, sg_mode=sg_mode):
             return widgets.settled(self.name, self.side, known, sg_mode=sg_mode, card=self.card)
         try:
-            return widgets.ask(self.name, self.side, known, interactive=self.interactive, local=self.local,
-                               link=self.params.link, sg_mode=sg_mode, card=self.card)
+            return widgets.ask(
+                self.name,
+                self.side,
+                known,
+                interactive=self.interactive,
+                local=self.local,
+                link=self.params.link,
+                sg_mode=sg_mode,
+                card=self.card,
+            )
         except widgets.PeerValuesMissing as e:
             if any(not err.message.startswith("required") for err in e.errors):
-                raise                      # a bad value is an error, not something to wait for
+                raise  # a bad value is an error, not something to wait for
             fields = peerexchange.missing_fields(e.errors, self.peer)  # type: ignore[arg-type]
             own = self._own_card_path()
-            text = (peerexchange.missing_message(self.name, self.side, e.errors) + "\nNext, "
-                    + peerexchange.next_for_peer(self.peer, fields, own.name if own else None))  # type: ignore[arg-type]
+            text = (
+                peerexchange.missing_message(self.name, self.side, e.errors)
+                + "\nNext, "
+                + peerexchange.next_for_peer(self.peer, fields, own.name if own else None)
+            )  # type: ignore[arg-type]
             waiting = self._waiting(text, needs_card=True)
             if self.recorder:
                 self.recorder.finish("waiting", str(waiting))
@@ -339,29 +408,45 @@ class Phase:
         parameter file, pass them to the phase, and record them with their source, time and card."""
         if peer is None:
             if self.side is None:
-                _markdown("One operator holds both accounts' profiles: the phase reads what it needs from "
-                          "both accounts itself.")
+                _markdown(
+                    "One operator holds both accounts' profiles: the phase reads what it needs from "
+                    "both accounts itself."
+                )
             else:
                 _markdown(f"This phase acts in the {self.peer}'s account only: its operator runs it.")
             return
-        values = peer.result()        # while a form is not confirmed: an error naming each parameter
+        values = peer.result()  # while a form is not confirmed: an error naming each parameter
         with self._recorded():
-            peerexchange.check_against_params(self.params, self.side, values.values,  # type: ignore[arg-type]
-                                              f"{values.source} {values.card or ''}".strip())
+            peerexchange.check_against_params(
+                self.params,
+                self.side,
+                values.values,  # type: ignore[arg-type]
+                f"{values.source} {values.card or ''}".strip(),
+            )
             if self.card is not None:
-                peerexchange.check_against_params(self.params, self.side, self.card.values(),  # type: ignore[arg-type]
-                                                  f"peer card {self.card_file}")
+                peerexchange.check_against_params(
+                    self.params,
+                    self.side,
+                    self.card.values(),  # type: ignore[arg-type]
+                    f"peer card {self.card_file}",
+                )
         self.inputs.update(values.inputs())
         self.ctx.inputs.update(values.inputs())
         print(values.text() if values.values else f"No value is needed from the {values.role} for this phase.")
         self.steps.append({"step": "peer values", "started": values.confirmed_at, "ended": utc_now()})
         self.peer_record = peerexchange.peer_record(values, self.card, self.card_file, self.card_sha256)
-        _record(PEER_MIME, dict(self.peer_record, phase=self.name, side=self.side),
-                f"{values.role}'s values from the {values.source}")
+        _record(
+            PEER_MIME,
+            dict(self.peer_record, phase=self.name, side=self.side),
+            f"{values.role}'s values from the {values.source}",
+        )
         if self.recorder:
             card = self.peer_record.get("card") if self.card else None
-            self.recorder.update(peer=self.peer_record, inputs=dict(self.inputs),
-                                 peer_card={k: card[k] for k in ("file", "sha256", "describes")} if card else None)
+            self.recorder.update(
+                peer=self.peer_record,
+                inputs=dict(self.inputs),
+                peer_card={k: card[k] for k in ("file", "sha256", "describes")} if card else None,
+            )
 
     def plan(self) -> Any:
         """The steps apply would take, as a table (read-only)."""
@@ -374,16 +459,23 @@ class Phase:
                 _markdown(f"*{offline.NOTE}*")
             else:
                 steps = self.module.plan(self.ctx)
-        _record(PLAN_MIME, {"phase": self.name, "offline": self.cloud is None, "steps": [asdict(s) for s in steps]},
-                f"{len(steps)} planned steps")
+        _record(
+            PLAN_MIME,
+            {"phase": self.name, "offline": self.cloud is None, "steps": [asdict(s) for s in steps]},
+            f"{len(steps)} planned steps",
+        )
         return steps_frame(steps)
 
     def apply(self) -> None:
         """Make the changes (only with a target and ``apply = True``) and show the outputs."""
         if not self.reads:
-            why = (f"the {self.peer}'s operator runs this phase" if not self.acting
-                   else "no target: this was an offline plan" if not self.target
-                   else "apply = False: this was a plan only")
+            why = (
+                f"the {self.peer}'s operator runs this phase"
+                if not self.acting
+                else "no target: this was an offline plan"
+                if not self.target
+                else "apply = False: this was a plan only"
+            )
             _markdown(f"Nothing applied ({why}).")
             return
         with self._recorded(), self._step("apply"):
@@ -413,13 +505,19 @@ class Phase:
     def outputs(self) -> None:
         """Record the outputs: a table for readers, JSON for the runner and later phases."""
         _markdown(f"### Outputs of {self.name}\n\n" + (self._table(self.outputs_) if self.outputs_ else "(none)"))
-        _record(OUTPUTS_MIME, {"phase": self.name, "applied": self.applied, "outputs": self.outputs_},
-                ", ".join(f"{k}={v}" for k, v in self.outputs_.items()) or "no outputs")
+        _record(
+            OUTPUTS_MIME,
+            {"phase": self.name, "applied": self.applied, "outputs": self.outputs_},
+            ", ".join(f"{k}={v}" for k, v in self.outputs_.items()) or "no outputs",
+        )
         identities = None
         if self.applied and self.name == "preflight" and self.cloud is not None:
             identities = {role: self.cloud.identity(role) for role in self.acting}
-            _record(IDENTITIES_MIME, identities, "identities: " + ", ".join(
-                f"{r}={i.get('AccountId')}" for r, i in identities.items()))
+            _record(
+                IDENTITIES_MIME,
+                identities,
+                "identities: " + ", ".join(f"{r}={i.get('AccountId')}" for r, i in identities.items()),
+            )
         self._record_steps()
         if self.recorder:
             self.recorder.update(outputs=dict(self.outputs_), steps=list(self.steps), identities=identities)
@@ -449,9 +547,12 @@ class Phase:
             path = peercard.write(card, self.run_dir) if self.run_dir else None
         where = f"written to {path}" if path else "(no run_dir: copy the text below)"
         print(f"Peer card of the {self.side} side for the {self.peer}'s operator, {where}:\n{card.to_json()}")
-        self.card_export = {"file": path.name if path else None,
-                            "sha256": peercard.file_digest(path) if path else None,
-                            "describes": card.describe(), "phases_done": list(card.phases_done)}
+        self.card_export = {
+            "file": path.name if path else None,
+            "sha256": peercard.file_digest(path) if path else None,
+            "describes": card.describe(),
+            "phases_done": list(card.phases_done),
+        }
         _record(CARD_MIME, dict(self.card_export, card=asdict(card)), f"peer card {card.describe()}")
         self._record_steps()
         if self.recorder:
@@ -463,6 +564,7 @@ class Phase:
         import pandas as pd
 
         from .ledger import FIELDS
+
         rows = self.cloud.ledger.entries if self.cloud is not None else []
         if not rows:
             _markdown("No API call was made.")
@@ -471,6 +573,7 @@ class Phase:
     def picture(self) -> None:
         """The link as a picture: both VPCs, the router interfaces, routes, rules and ping results."""
         from IPython.display import SVG
+
         known = dict(self.run.observed_outputs()) if self.run else {}
         known.update(self.inputs)
         known.update(self.outputs_)
@@ -480,9 +583,14 @@ class Phase:
         """Fail the notebook (and the run) when the phase did not reach its goal."""
         with self._recorded():
             if self.applying and self.outputs_.get("verified") is False:
-                raise PhaseFailed("the link does not verify: " + ", ".join(
-                    f"ping {k.removeprefix('ping_').replace('_to_', ' -> ')} {v}"
-                    for k, v in self.outputs_.items() if k.startswith("ping_") and not k.endswith("_output")))
+                raise PhaseFailed(
+                    "the link does not verify: "
+                    + ", ".join(
+                        f"ping {k.removeprefix('ping_').replace('_to_', ' -> ')} {v}"
+                        for k, v in self.outputs_.items()
+                        if k.startswith("ping_") and not k.endswith("_output")
+                    )
+                )
             if self.applying and self.outputs_.get("teardown_complete") is False:
                 raise PhaseFailed("teardown did not remove everything; see the verify table above")
         _markdown(f"**{self.name}: done.**" if self.applied else f"**{self.name}: planned.**")
@@ -498,9 +606,11 @@ class Phase:
         if self.cloud is None or self.side not in self.acting:
             return
         side: Role = self.side  # type: ignore[assignment]
-        readers = {"account_uid": lambda: self.cloud.account_uid(side),  # type: ignore[union-attr]
-                   "vrouter_id": lambda: lookup.vrouter_id(self.ctx, side),
-                   "instance_ip": lambda: lookup.instance_ip(self.ctx, side)}
+        readers = {
+            "account_uid": lambda: self.cloud.account_uid(side),  # type: ignore[union-attr]
+            "vrouter_id": lambda: lookup.vrouter_id(self.ctx, side),
+            "instance_ip": lambda: lookup.instance_ip(self.ctx, side),
+        }
         with self.cloud.read_only():
             for name, read in readers.items():
                 if not _present(known.get(f"{side}_{name}")):

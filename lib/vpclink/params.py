@@ -80,8 +80,18 @@ ROLES: tuple[Role, Role] = ("initiator", "acceptor")
 
 # Router interface Spec by bandwidth in Mbps (CreateRouterInterface); the acceptor's is "Negative".
 SPEC_BY_MBPS: dict[int, str] = {
-    2: "Mini.2", 5: "Mini.5", 10: "Small.1", 20: "Small.2", 50: "Small.5", 100: "Middle.1",
-    200: "Middle.2", 500: "Middle.5", 1000: "Large.1", 2000: "Large.2", 5000: "Large.5", 10000: "Xlarge.1",
+    2: "Mini.2",
+    5: "Mini.5",
+    10: "Small.1",
+    20: "Small.2",
+    50: "Small.5",
+    100: "Middle.1",
+    200: "Middle.2",
+    500: "Middle.5",
+    1000: "Large.1",
+    2000: "Large.2",
+    5000: "Large.5",
+    10000: "Xlarge.1",
 }
 
 
@@ -155,8 +165,8 @@ class LinkParams:
 
 @dataclass(frozen=True)
 class FieldError:
-    field: str     # dotted path, e.g. "acceptor.vpc_id"
-    message: str   # what is wrong and what would be valid
+    field: str  # dotted path, e.g. "acceptor.vpc_id"
+    message: str  # what is wrong and what would be valid
 
 
 class FieldErrors(ValueError):
@@ -181,12 +191,12 @@ class ParamsError(FieldErrors):
 # Validation. ``_Check`` collects every problem; each ``_parse_*`` returns what it could read (None
 # where a value is bad) so later cross-checks run only on values already known to be good.
 
-TIMEOUT_MAX = 3600.0          # seconds; a wait longer than an hour means something is wrong
+TIMEOUT_MAX = 3600.0  # seconds; a wait longer than an hour means something is wrong
 PING_COUNT_MIN, PING_COUNT_MAX = 1, 20
 PROTOCOLS = ("icmp", "tcp", "udp", "all")
 MODES = ("cidr", "group")
 VPC_PREFIX_MIN, VPC_PREFIX_MAX = 8, 28
-RULE_DESCRIPTION_MAX = 512    # AuthorizeSecurityGroup's limit
+RULE_DESCRIPTION_MAX = 512  # AuthorizeSecurityGroup's limit
 
 # Destinations that can never be routed through a router interface (nor be a VPC's CIDR).
 RESERVED_NETWORKS: dict[str, str] = {
@@ -197,14 +207,22 @@ RESERVED_NETWORKS: dict[str, str] = {
     "240.0.0.0/4": "reserved",
 }
 
-LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,63}")   # also the peer cards' rule
+LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,63}")  # also the peer cards' rule
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _PORT_RANGE = re.compile(r"(\d{1,5})/(\d{1,5})")
 
-_TOP_KEYS = ("link", "initiator", "acceptor", "bandwidth_mbps", "spec", "routes", "security_groups",
-             "timeouts", "verify")
-_SIDE_KEYS = ("profile", "account_uid", "region", "vpc_id", "vpc_cidr", "security_group_id",
-              "instance_id")
+_TOP_KEYS = (
+    "link",
+    "initiator",
+    "acceptor",
+    "bandwidth_mbps",
+    "spec",
+    "routes",
+    "security_groups",
+    "timeouts",
+    "verify",
+)
+_SIDE_KEYS = ("profile", "account_uid", "region", "vpc_id", "vpc_cidr", "security_group_id", "instance_id")
 _SIDE_REQUIRED = ("profile", "region", "vpc_id", "vpc_cidr", "security_group_id")
 _ID_PREFIX = {"vpc_id": "vpc-", "security_group_id": "sg-", "instance_id": "i-"}
 # Fields whose values are resource IDs or UIDs: random-looking text is expected there.
@@ -227,16 +245,18 @@ _KEY_HOME = {
 _ACCOUNT = {"initiator": "account A", "acceptor": "account B"}
 _SIDE_HELP = {
     "profile": "the credential profile of {account} (a profile name in the Alibaba Cloud CLI's "
-               "~/.aliyun/config.json, e.g. vpclink-a)",
+    "~/.aliyun/config.json, e.g. vpclink-a)",
     "region": "the region ID of this side's VPC, e.g. cn-qingdao",
     "vpc_id": "this side's VPC ID, vpc- followed by 8 to 32 lowercase letters or digits",
     "vpc_cidr": "this side's VPC CIDR block as the console shows it, e.g. 192.168.0.0/16",
     "security_group_id": "the security group of this side's ECS instances, sg- followed by 8 to 32 "
-                         "lowercase letters or digits",
+    "lowercase letters or digits",
 }
-_CREDENTIALS_ADVICE = ("a parameter file never holds credentials: keep the AccessKey in a credential "
-                       "profile (aliyun configure --profile NAME) and name that profile in "
-                       "initiator.profile / acceptor.profile")
+_CREDENTIALS_ADVICE = (
+    "a parameter file never holds credentials: keep the AccessKey in a credential "
+    "profile (aliyun configure --profile NAME) and name that profile in "
+    "initiator.profile / acceptor.profile"
+)
 
 
 class _Check:
@@ -256,8 +276,7 @@ class _Check:
     def mapping(self, value: object, path: str, keys: tuple[str, ...], what: str) -> dict[str, Any] | None:
         """``value`` as a mapping with only ``keys`` (each unknown key is reported), or None."""
         if not isinstance(value, dict):
-            self.error(path, f"{_show(value)} is not a mapping: {what} is a mapping with keys "
-                             f"{', '.join(keys)}")
+            self.error(path, f"{_show(value)} is not a mapping: {what} is a mapping with keys {', '.join(keys)}")
             return None
         known = {}
         for key, item in value.items():
@@ -376,8 +395,10 @@ def _reserved(net: ipaddress.IPv4Network) -> str | None:
 
 def _parse_link(check: _Check, raw: dict[str, Any]) -> str | None:
     value = check.take(raw, "", "link")
-    rule = ("2 to 64 characters: a letter first, then letters, digits, '-', '_' or '.'; it names "
-            "the router interfaces vpclink-<link>-initiator and vpclink-<link>-acceptor")
+    rule = (
+        "2 to 64 characters: a letter first, then letters, digits, '-', '_' or '.'; it names "
+        "the router interfaces vpclink-<link>-initiator and vpclink-<link>-acceptor"
+    )
     if value is None:
         if "link" not in check.refused:
             check.error("link", f"required: a name for this link, {rule}")
@@ -393,8 +414,10 @@ def _parse_side(check: _Check, role: Role, value: object) -> dict[str, Any] | No
     if value is None:
         if role not in check.refused:
             required = ", ".join(_SIDE_REQUIRED)
-            check.error(role, f"required: {_ACCOUNT[role]}'s side, a mapping with {required} "
-                              f"(account_uid and instance_id optional)")
+            check.error(
+                role,
+                f"required: {_ACCOUNT[role]}'s side, a mapping with {required} (account_uid and instance_id optional)",
+            )
         return None
     raw = check.mapping(value, role, _SIDE_KEYS, f"{role} ({_ACCOUNT[role]}'s side)")
     if raw is None:
@@ -417,8 +440,11 @@ def _parse_side(check: _Check, role: Role, value: object) -> dict[str, Any] | No
 def _side_profile(check: _Check, path: str, value: object) -> str | None:
     if isinstance(value, str) and _PROFILE_NAME.fullmatch(value):
         return value
-    check.error(path, f"{_show(value)} is not a profile name: 1 to 64 letters, digits, '.', '_', "
-                      f"'-' or '@', naming a profile in the Alibaba Cloud CLI's ~/.aliyun/config.json")
+    check.error(
+        path,
+        f"{_show(value)} is not a profile name: 1 to 64 letters, digits, '.', '_', "
+        f"'-' or '@', naming a profile in the Alibaba Cloud CLI's ~/.aliyun/config.json",
+    )
     return None
 
 
@@ -427,8 +453,7 @@ def _side_region(check: _Check, path: str, value: object) -> str | None:
         return value
     guess = closest(value) if isinstance(value, str) else None
     hint = f"did you mean '{guess}'? " if guess else ""
-    check.error(path, f"{_show(value)} is not a known Alibaba Cloud region ID; {hint}"
-                      f"valid: {', '.join(REGIONS)}")
+    check.error(path, f"{_show(value)} is not a known Alibaba Cloud region ID; {hint}valid: {', '.join(REGIONS)}")
     return None
 
 
@@ -453,20 +478,30 @@ def _side_vpc_cidr(check: _Check, path: str, value: object) -> ipaddress.IPv4Net
     if net is None:
         return None
     if not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
-        check.error(path, f"{net} is a /{net.prefixlen}: a VPC CIDR block is /{VPC_PREFIX_MIN} "
-                          f"to /{VPC_PREFIX_MAX}, e.g. 192.168.0.0/16")
+        check.error(
+            path,
+            f"{net} is a /{net.prefixlen}: a VPC CIDR block is /{VPC_PREFIX_MIN} "
+            f"to /{VPC_PREFIX_MAX}, e.g. 192.168.0.0/16",
+        )
         return None
     reserved = _reserved(net)
     if reserved:
-        check.error(path, f"{reserved}, which no VPC can use: use a private block such as "
-                          f"10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (or a part of one)")
+        check.error(
+            path,
+            f"{reserved}, which no VPC can use: use a private block such as "
+            f"10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (or a part of one)",
+        )
         return None
     return net
 
 
 _SIDE_FIELDS = {
-    "profile": _side_profile, "region": _side_region, "account_uid": _side_account_uid,
-    "vpc_id": _side_id, "security_group_id": _side_id, "instance_id": _side_id,
+    "profile": _side_profile,
+    "region": _side_region,
+    "account_uid": _side_account_uid,
+    "vpc_id": _side_id,
+    "security_group_id": _side_id,
+    "instance_id": _side_id,
     "vpc_cidr": _side_vpc_cidr,
 }
 
@@ -474,17 +509,24 @@ _SIDE_FIELDS = {
 def _cross_check_sides(check: _Check, a: dict[str, Any], b: dict[str, Any]) -> None:
     two = "the link connects two different accounts"
     if "profile" in a and a.get("profile") == b.get("profile"):
-        check.error("acceptor.profile", f"{_show(b['profile'])} is also initiator.profile: {two}; "
-                                        f"name account B's credential profile here")
+        check.error(
+            "acceptor.profile",
+            f"{_show(b['profile'])} is also initiator.profile: {two}; name account B's credential profile here",
+        )
     if "account_uid" in a and a.get("account_uid") == b.get("account_uid"):
-        check.error("acceptor.account_uid", f"{b['account_uid']} is also initiator.account_uid: {two}; "
-                                            f"give account B's UID here")
+        check.error(
+            "acceptor.account_uid",
+            f"{b['account_uid']} is also initiator.account_uid: {two}; give account B's UID here",
+        )
     if "vpc_id" in a and a.get("vpc_id") == b.get("vpc_id"):
         check.error("acceptor.vpc_id", f"{b['vpc_id']} is also initiator.vpc_id: give account B's VPC here")
     elif "vpc_cidr" in a and "vpc_cidr" in b and a["vpc_cidr"].overlaps(b["vpc_cidr"]):
-        check.error("acceptor.vpc_cidr", f"{b['vpc_cidr']} overlaps initiator.vpc_cidr {a['vpc_cidr']}: "
-                                         f"the two VPCs' CIDR blocks must not overlap (each is routed "
-                                         f"to the other); pick VPCs with disjoint blocks")
+        check.error(
+            "acceptor.vpc_cidr",
+            f"{b['vpc_cidr']} overlaps initiator.vpc_cidr {a['vpc_cidr']}: "
+            f"the two VPCs' CIDR blocks must not overlap (each is routed "
+            f"to the other); pick VPCs with disjoint blocks",
+        )
         # The routes would be wrong only as a consequence: judge them once the VPCs are fixed.
         del a["vpc_cidr"], b["vpc_cidr"]
 
@@ -500,33 +542,48 @@ def _parse_bandwidth(check: _Check, raw: dict[str, Any]) -> int | None:
     if value is None:
         if "bandwidth_mbps" not in check.refused:
             by_spec = {s: m for m, s in SPEC_BY_MBPS.items()}
-            hint = (f" (spec {spec} is bandwidth_mbps: {by_spec[spec]})"
-                    if isinstance(spec, str) and spec in by_spec else "")
-            check.error("bandwidth_mbps", f"required: the link's bandwidth in Mbps{hint}, one of "
-                                          f"{_spec_list()} (Mbps and the router interface Spec)")
+            hint = (
+                f" (spec {spec} is bandwidth_mbps: {by_spec[spec]})"
+                if isinstance(spec, str) and spec in by_spec
+                else ""
+            )
+            check.error(
+                "bandwidth_mbps",
+                f"required: the link's bandwidth in Mbps{hint}, one of "
+                f"{_spec_list()} (Mbps and the router interface Spec)",
+            )
     elif number is not None and number.is_integer() and int(number) in SPEC_BY_MBPS:
         mbps = int(number)
     else:
-        check.error("bandwidth_mbps", f"{_show(value)} is not an offered bandwidth: one of "
-                                      f"{_spec_list()} (Mbps and the router interface Spec)")
+        check.error(
+            "bandwidth_mbps",
+            f"{_show(value)} is not an offered bandwidth: one of {_spec_list()} (Mbps and the router interface Spec)",
+        )
     if spec is None:
         return mbps
     valid_specs = ", ".join(SPEC_BY_MBPS.values())
     if spec == "Negative":
-        check.error("spec", "Negative is the acceptor's Spec and is set automatically: spec here is "
-                            f"the initiator's, one of {valid_specs} (or leave spec out)")
+        check.error(
+            "spec",
+            "Negative is the acceptor's Spec and is set automatically: spec here is "
+            f"the initiator's, one of {valid_specs} (or leave spec out)",
+        )
     elif spec not in SPEC_BY_MBPS.values():
         guess = difflib.get_close_matches(str(spec), list(SPEC_BY_MBPS.values()), n=1, cutoff=0.6)
         hint = f"did you mean '{guess[0]}'? " if guess else ""
         check.error("spec", f"{_show(spec)} is not a router interface Spec; {hint}valid: {_spec_list()}")
     elif mbps is not None and SPEC_BY_MBPS[mbps] != spec:
-        check.error("spec", f"{spec} does not match bandwidth_mbps {mbps}, whose Spec is "
-                            f"{SPEC_BY_MBPS[mbps]}: make them agree ({_spec_list()}) or leave spec out")
+        check.error(
+            "spec",
+            f"{spec} does not match bandwidth_mbps {mbps}, whose Spec is "
+            f"{SPEC_BY_MBPS[mbps]}: make them agree ({_spec_list()}) or leave spec out",
+        )
     return mbps
 
 
-def _parse_routes(check: _Check, raw: dict[str, Any], sides: dict[Role, dict[str, Any] | None]
-                  ) -> dict[Role, tuple[str, ...]] | None:
+def _parse_routes(
+    check: _Check, raw: dict[str, Any], sides: dict[Role, dict[str, Any] | None]
+) -> dict[Role, tuple[str, ...]] | None:
     value = check.take(raw, "", "routes")
     routes_raw = {} if value is None else check.mapping(value, "routes", ROLES, "routes")
     if routes_raw is None:
@@ -544,8 +601,10 @@ def _parse_routes(check: _Check, raw: dict[str, Any], sides: dict[Role, dict[str
             continue
         omit = f"leave routes.{role} out to route the peer's vpc_cidr" + (f" ({peer})" if peer else "")
         if not isinstance(items, list) or not items:
-            check.error(path, f"{_show(items)}: expected a list of destination CIDR blocks, e.g. "
-                              f"[{peer or '172.16.0.0/16'}]; {omit}")
+            check.error(
+                path,
+                f"{_show(items)}: expected a list of destination CIDR blocks, e.g. [{peer or '172.16.0.0/16'}]; {omit}",
+            )
             continue
         good: list[str] = []
         for i, item in enumerate(items):
@@ -557,13 +616,18 @@ def _parse_routes(check: _Check, raw: dict[str, Any], sides: dict[Role, dict[str
                 continue
             reserved = _reserved(net)
             if reserved:
-                check.error(item_path, f"{reserved}, which cannot be a route destination; a destination "
-                                       f"is a network the peer VPC reaches, such as its vpc_cidr"
-                                       + (f" {peer}" if peer else ""))
+                check.error(
+                    item_path,
+                    f"{reserved}, which cannot be a route destination; a destination "
+                    f"is a network the peer VPC reaches, such as its vpc_cidr" + (f" {peer}" if peer else ""),
+                )
             elif own is not None and net.overlaps(own):
-                check.error(item_path, f"{net} overlaps this side's own VPC {own} ({role}.vpc_cidr): that "
-                                       f"traffic must stay in the VPC; a destination is a network the peer "
-                                       f"VPC reaches, such as its vpc_cidr" + (f" {peer}" if peer else ""))
+                check.error(
+                    item_path,
+                    f"{net} overlaps this side's own VPC {own} ({role}.vpc_cidr): that "
+                    f"traffic must stay in the VPC; a destination is a network the peer "
+                    f"VPC reaches, such as its vpc_cidr" + (f" {peer}" if peer else ""),
+                )
             elif str(net) in good:
                 check.error(item_path, f"{net} is listed twice in {path}: list each destination once")
             else:
@@ -580,13 +644,19 @@ def _parse_rule(check: _Check, path: str, value: object) -> Rule | None:
     protocol, ports = check.take(raw, path, "protocol"), check.take(raw, path, "port_range")
     description = check.take(raw, path, "description")
     ok = True
-    good_description = (isinstance(description, str) and len(description) <= RULE_DESCRIPTION_MAX
-                        and not description.startswith(("http://", "https://")))
+    good_description = (
+        isinstance(description, str)
+        and len(description) <= RULE_DESCRIPTION_MAX
+        and not description.startswith(("http://", "https://"))
+    )
     if description is not None and not good_description:
         if f"{path}.description" not in check.refused:
-            check.error(f"{path}.description", f"{_show(description)} is not a rule description: text "
-                                               f"up to {RULE_DESCRIPTION_MAX} characters, not starting "
-                                               f"with http:// or https://")
+            check.error(
+                f"{path}.description",
+                f"{_show(description)} is not a rule description: text "
+                f"up to {RULE_DESCRIPTION_MAX} characters, not starting "
+                f"with http:// or https://",
+            )
         ok = False
     if protocol is None:
         if f"{path}.protocol" not in check.refused:
@@ -604,22 +674,25 @@ def _parse_rule(check: _Check, path: str, value: object) -> Rule | None:
             return None
         match = _PORT_RANGE.fullmatch(ports) if isinstance(ports, str) else None
         if not match or not 1 <= int(match[1]) <= int(match[2]) <= 65535:
-            what = ("is a number, not a range (YAML reads an unquoted 22:22 as the number 1342)"
-                    if isinstance(ports, int) else "is not a port range")
+            what = (
+                "is a number, not a range (YAML reads an unquoted 22:22 as the number 1342)"
+                if isinstance(ports, int)
+                else "is not a port range"
+            )
             check.error(f"{path}.port_range", f"{_show(ports)} {what}: {rule}")
             return None
         ports = f"{int(match[1])}/{int(match[2])}"
     elif ports is not None and ports != "-1/-1":
-        check.error(f"{path}.port_range", f"{_show(ports)}: {protocol} has no ports; use -1/-1 or "
-                                          f"leave port_range out")
+        check.error(f"{path}.port_range", f"{_show(ports)}: {protocol} has no ports; use -1/-1 or leave port_range out")
         return None
     else:
         ports = "-1/-1"
     return Rule(protocol, ports, description or "") if ok else None
 
 
-def _parse_security_groups(check: _Check, raw: dict[str, Any], sides: dict[Role, dict[str, Any] | None]
-                           ) -> SecurityGroups | None:
+def _parse_security_groups(
+    check: _Check, raw: dict[str, Any], sides: dict[Role, dict[str, Any] | None]
+) -> SecurityGroups | None:
     value = check.take(raw, "", "security_groups")
     sg = {} if value is None else check.mapping(value, "security_groups", _SG_KEYS, "security_groups")
     if sg is None:
@@ -630,22 +703,30 @@ def _parse_security_groups(check: _Check, raw: dict[str, Any], sides: dict[Role,
     if mode is None:
         mode = default.mode
     elif mode not in MODES:
-        check.error("security_groups.mode", f"{_show(mode)} is not a mode: cidr (authorize the peer "
-                                            f"VPC's CIDR block; any regions) or group (authorize the "
-                                            f"peer security group and account; one region only)")
+        check.error(
+            "security_groups.mode",
+            f"{_show(mode)} is not a mode: cidr (authorize the peer "
+            f"VPC's CIDR block; any regions) or group (authorize the "
+            f"peer security group and account; one region only)",
+        )
         ok = False
     regions = [(sides[r] or {}).get("region") for r in ROLES]
     if mode == "group" and None not in regions and regions[0] != regions[1]:
-        check.error("security_groups.mode", f"group authorizes the peer's security group, which works "
-                                            f"only within one region; these VPCs are in {regions[0]} "
-                                            f"and {regions[1]}: use mode: cidr")
+        check.error(
+            "security_groups.mode",
+            f"group authorizes the peer's security group, which works "
+            f"only within one region; these VPCs are in {regions[0]} "
+            f"and {regions[1]}: use mode: cidr",
+        )
         ok = False
     rules: tuple[Rule, ...] = default.rules
     if rules_raw is not None:
         if not isinstance(rules_raw, list) or not rules_raw:
             example = "[{protocol: icmp}, {protocol: tcp, port_range: 22/22}]"
-            check.error("security_groups.rules", f"{_show(rules_raw)}: expected a list of rules, e.g. "
-                                                 f"{example}; leave rules out for ICMP only")
+            check.error(
+                "security_groups.rules",
+                f"{_show(rules_raw)}: expected a list of rules, e.g. {example}; leave rules out for ICMP only",
+            )
             return None
         parsed: list[Rule] = []
         for i, item in enumerate(rules_raw):
@@ -660,8 +741,10 @@ def _parse_security_groups(check: _Check, raw: dict[str, Any], sides: dict[Role,
             key = (rule.protocol, rule.port_range)
             same = next((j for j, r in enumerate(parsed) if (r.protocol, r.port_range) == key), None)
             if same is not None:
-                check.error(path, f"repeats security_groups.rules[{same}] ({rule.protocol} "
-                                  f"{rule.port_range}): list each rule once")
+                check.error(
+                    path,
+                    f"repeats security_groups.rules[{same}] ({rule.protocol} {rule.port_range}): list each rule once",
+                )
                 ok = False
             parsed.append(rule)
         rules = tuple(parsed)
@@ -681,9 +764,12 @@ def _parse_timeouts(check: _Check, raw: dict[str, Any]) -> Timeouts | None:
             continue
         seconds = _number(item)
         if seconds is None or not 0 < seconds <= TIMEOUT_MAX:
-            check.error(f"timeouts.{key}", f"{_show(item)} is not a timeout: a number of seconds above 0 "
-                                           f"and at most {TIMEOUT_MAX:g} (default "
-                                           f"{getattr(Timeouts, key):g})")
+            check.error(
+                f"timeouts.{key}",
+                f"{_show(item)} is not a timeout: a number of seconds above 0 "
+                f"and at most {TIMEOUT_MAX:g} (default "
+                f"{getattr(Timeouts, key):g})",
+            )
             ok = False
         else:
             good[key] = seconds
@@ -699,9 +785,12 @@ def _parse_verify(check: _Check, raw: dict[str, Any]) -> Verify | None:
     if count is None:
         return Verify()
     if isinstance(count, bool) or not isinstance(count, int) or not PING_COUNT_MIN <= count <= PING_COUNT_MAX:
-        check.error("verify.ping_count", f"{_show(count)} is not a ping count: a whole number from "
-                                         f"{PING_COUNT_MIN} to {PING_COUNT_MAX} "
-                                         f"(default {Verify.ping_count})")
+        check.error(
+            "verify.ping_count",
+            f"{_show(count)} is not a ping count: a whole number from "
+            f"{PING_COUNT_MIN} to {PING_COUNT_MAX} "
+            f"(default {Verify.ping_count})",
+        )
         return None
     return Verify(count)
 
@@ -714,15 +803,17 @@ def parse(data: object, source: str = "<parameters>") -> LinkParams:
     check = _Check()
     if not isinstance(data, dict):
         what = "is empty" if data is None else f"holds {_show(data)}"
-        check.error("(file)", f"{what}: a parameter file is a YAML mapping with the keys "
-                              f"{', '.join(_TOP_KEYS)} (see params/example.yaml)")
+        check.error(
+            "(file)",
+            f"{what}: a parameter file is a YAML mapping with the keys "
+            f"{', '.join(_TOP_KEYS)} (see params/example.yaml)",
+        )
         raise ParamsError(source, check.errors)
     _scan_credentials(data, "", check)
     raw = check.mapping(data, "", _TOP_KEYS, "a parameter file")
     assert raw is not None  # data is a dict
     link = _parse_link(check, raw)
-    sides: dict[Role, dict[str, Any] | None] = {
-        r: _parse_side(check, r, check.take(raw, "", r)) for r in ROLES}
+    sides: dict[Role, dict[str, Any] | None] = {r: _parse_side(check, r, check.take(raw, "", r)) for r in ROLES}
     if sides["initiator"] is not None and sides["acceptor"] is not None:
         _cross_check_sides(check, sides["initiator"], sides["acceptor"])
     mbps = _parse_bandwidth(check, raw)
@@ -735,19 +826,34 @@ def parse(data: object, source: str = "<parameters>") -> LinkParams:
     # No error means every required value above was read.
     assert link and mbps and routes and security_groups and timeouts and verify
     built = {r: _side(r, sides[r]) for r in ROLES}  # type: ignore[arg-type]
-    return LinkParams(link=link, initiator=built["initiator"], acceptor=built["acceptor"],
-                      bandwidth_mbps=mbps, routes=routes, security_groups=security_groups,
-                      timeouts=timeouts, verify=verify)
+    return LinkParams(
+        link=link,
+        initiator=built["initiator"],
+        acceptor=built["acceptor"],
+        bandwidth_mbps=mbps,
+        routes=routes,
+        security_groups=security_groups,
+        timeouts=timeouts,
+        verify=verify,
+    )
 
 
 def _side(role: Role, good: dict[str, Any]) -> Side:
-    return Side(role=role, profile=good["profile"], region=good["region"], vpc_id=good["vpc_id"],
-                vpc_cidr=str(good["vpc_cidr"]), security_group_id=good["security_group_id"],
-                account_uid=good.get("account_uid"), instance_id=good.get("instance_id"))
+    return Side(
+        role=role,
+        profile=good["profile"],
+        region=good["region"],
+        vpc_id=good["vpc_id"],
+        vpc_cidr=str(good["vpc_cidr"]),
+        security_group_id=good["security_group_id"],
+        account_uid=good.get("account_uid"),
+        instance_id=good.get("instance_id"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Loading.
+
 
 def _duplicate_keys(node: yaml.Node | None, path: str, check: _Check, seen: set[int] | None = None) -> None:
     """Report keys repeated in one mapping: YAML would silently keep the last one."""
@@ -762,8 +868,11 @@ def _duplicate_keys(node: yaml.Node | None, path: str, check: _Check, seen: set[
                 continue
             sub, line = _join(path, key_node.value), key_node.start_mark.line + 1
             if key_node.value in first_line:
-                check.error(sub, f"appears twice (lines {first_line[key_node.value]} and {line}); YAML "
-                                 f"would silently keep the last one: keep one")
+                check.error(
+                    sub,
+                    f"appears twice (lines {first_line[key_node.value]} and {line}); YAML "
+                    f"would silently keep the last one: keep one",
+                )
             else:
                 first_line[key_node.value] = line
             _duplicate_keys(value_node, sub, check, seen)
@@ -781,6 +890,7 @@ def _yaml_problem(e: yaml.YAMLError) -> str:
     # Built from the parts, not str(e): that quotes the offending line, which may hold a secret.
     def at(mark: Any) -> str:
         return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
     problem = getattr(e, "problem", None) or str(e).split("\n")[0]
     text = f"is not valid YAML{at(getattr(e, 'problem_mark', None))}: {_scrub(problem)}"
     context = getattr(e, "context", None)

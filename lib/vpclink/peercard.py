@@ -25,24 +25,25 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
-from vpclink.params import LINK_NAME, ROLES, FieldError, FieldErrors, LinkParams, Role
-from vpclink.phases import PHASES
 from vpclink.ids import parse_account_uid
+from vpclink.params import LINK_NAME, ROLES, FieldError, FieldErrors, LinkParams, Role
 from vpclink.peervalues import Local, check_values, utc_now
+from vpclink.phases import PHASES
 from vpclink.secretlike import credential_key, looks_like_credential
 
 VERSION = 1
 _VERSION_KEY = "vpclink_peer_card"
 _REQUIRED = ("link", "role", "account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id", "created")
-_OPTIONAL = ("router_interface_id", "security_group_id", "instance_ip")   # known after later phases
-_PEER_FIELDS = ("account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id") + _OPTIONAL
+_OPTIONAL = ("router_interface_id", "security_group_id", "instance_ip")  # known after later phases
+_PEER_FIELDS = ("account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id", *_OPTIONAL)
 _PROGRESS = "phases_done"
 
 
@@ -67,7 +68,7 @@ class PeerCard:
     router_interface_id: str | None = None
     security_group_id: str | None = None
     instance_ip: str | None = None
-    phases_done: tuple[str, ...] = ()      # the phases the side had completed, in run order
+    phases_done: tuple[str, ...] = ()  # the phases the side had completed, in run order
 
     def __post_init__(self) -> None:
         if problems := _problems(asdict(self)):
@@ -103,10 +104,10 @@ def _problems(data: Mapping[str, Any], local: Local = Local()) -> list[FieldErro
     known = set(_REQUIRED) | set(_OPTIONAL) | {_PROGRESS}
     for key in data:
         if key not in known:
-            why = ("a peer card never carries credentials" if credential_key(key)
-                   else "unknown key")
-            errors.append(FieldError(str(key), f"{why}; a card holds only: "
-                                               f"{', '.join(_REQUIRED + _OPTIONAL + (_PROGRESS,))}"))
+            why = "a peer card never carries credentials" if credential_key(key) else "unknown key"
+            errors.append(
+                FieldError(str(key), f"{why}; a card holds only: {', '.join(_REQUIRED + _OPTIONAL + (_PROGRESS,))}")
+            )
     progress = data.get(_PROGRESS) or ()
     if not isinstance(progress, (list, tuple)) or any(p not in PHASES for p in progress):
         errors.append(FieldError(_PROGRESS, f"must be a list of phase names ({', '.join(PHASES)})"))
@@ -124,8 +125,13 @@ def _problems(data: Mapping[str, Any], local: Local = Local()) -> list[FieldErro
 
     link = strings.get("link")
     if link is not None and (looks_like_credential(link) or not LINK_NAME.fullmatch(link)):
-        errors.append(FieldError("link", "must be the link name: 2-64 characters, a letter first, "
-                                         "then letters, digits, '-', '_', '.' (never a credential)"))
+        errors.append(
+            FieldError(
+                "link",
+                "must be the link name: 2-64 characters, a letter first, "
+                "then letters, digits, '-', '_', '.' (never a credential)",
+            )
+        )
     role = strings.get("role")
     if role is not None and role not in ROLES:
         errors.append(FieldError("role", f"must be one of {', '.join(ROLES)}"))
@@ -140,8 +146,14 @@ def _problems(data: Mapping[str, Any], local: Local = Local()) -> list[FieldErro
     return errors
 
 
-def from_dict(data: Any, source: str = "<peer card>", *, expect_role: Role | None = None,
-              expect_link: str | None = None, local: Local = Local()) -> PeerCard:
+def from_dict(
+    data: Any,
+    source: str = "<peer card>",
+    *,
+    expect_role: Role | None = None,
+    expect_link: str | None = None,
+    local: Local = Local(),
+) -> PeerCard:
     """A card from its decoded content, checked against what the importing side expects: the peer's
     role, this link's name, and this side's own account and CIDR (no overlap)."""
     if not isinstance(data, dict):
@@ -151,25 +163,23 @@ def from_dict(data: Any, source: str = "<peer card>", *, expect_role: Role | Non
     errors: list[FieldError] = []
     if version != VERSION:
         errors.append(FieldError(_VERSION_KEY, f"must be {VERSION} (the card format version); got {version!r}"))
-    if isinstance(body.get("account_uid"), (int, float)):   # unquoted in pasted YAML
+    if isinstance(body.get("account_uid"), (int, float)):  # unquoted in pasted YAML
         try:
             body["account_uid"] = parse_account_uid(body["account_uid"])
         except ValueError as e:
             errors.append(FieldError("account_uid", str(e)))
             body.pop("account_uid")
-    if isinstance(body.get("created"), datetime):            # YAML reads an unquoted time
+    if isinstance(body.get("created"), datetime):  # YAML reads an unquoted time
         created = body["created"]
-        if created.tzinfo is None:                           # PyYAML drops a "Z" it has applied
+        if created.tzinfo is None:  # PyYAML drops a "Z" it has applied
             created = created.replace(tzinfo=timezone.utc)
         body["created"] = created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     reported = {e.field for e in errors}
     errors += [e for e in _problems(body, local) if e.field not in reported]
     if not errors and expect_role and body["role"] != expect_role:
-        errors.append(FieldError("role", f"this is the {body['role']}'s card; this side needs the "
-                                         f"{expect_role}'s"))
+        errors.append(FieldError("role", f"this is the {body['role']}'s card; this side needs the {expect_role}'s"))
     if not errors and expect_link and body["link"] != expect_link:
-        errors.append(FieldError("link", f"the card is for link {body['link']!r}, this run is for "
-                                         f"{expect_link!r}"))
+        errors.append(FieldError("link", f"the card is for link {body['link']!r}, this run is for {expect_link!r}"))
     if errors:
         raise PeerCardError(source, errors)
     if _PROGRESS in body:
@@ -185,8 +195,9 @@ def parse(text: str, source: str = "<pasted card>", **expect: Any) -> PeerCard:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError:
-            raise PeerCardError(source, [FieldError("(card)", "is neither JSON nor YAML; paste the "
-                                                              "whole .peercard.json file")]) from None
+            raise PeerCardError(
+                source, [FieldError("(card)", "is neither JSON nor YAML; paste the whole .peercard.json file")]
+            ) from None
     return from_dict(data, source, **expect)
 
 
@@ -214,26 +225,49 @@ def write(card: PeerCard, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _card(link: str, role: Role, side: Mapping[str, Any], outputs: Mapping[str, Any],
-          created: str | None, phases_done: Iterable[str] = ()) -> PeerCard:
+def _card(
+    link: str,
+    role: Role,
+    side: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    created: str | None,
+    phases_done: Iterable[str] = (),
+) -> PeerCard:
     def output(name: str) -> Any:
         return outputs.get(f"{role}_{name}") or None
 
     uid = output("account_uid") or side.get("account_uid")
-    missing = [FieldError(f"{role}_{name}", "not in the run's outputs yet: run the preflight phase first")
-               for name, value in (("account_uid", uid), ("vrouter_id", output("vrouter_id"))) if not value]
+    missing = [
+        FieldError(f"{role}_{name}", "not in the run's outputs yet: run the preflight phase first")
+        for name, value in (("account_uid", uid), ("vrouter_id", output("vrouter_id")))
+        if not value
+    ]
     if missing:
         raise PeerCardError(f"{role} side of {link}", missing)
     return PeerCard(
-        link=link, role=role, account_uid=str(uid), region=side["region"], vpc_id=side["vpc_id"],
-        vpc_cidr=side["vpc_cidr"], vrouter_id=output("vrouter_id"), created=created or utc_now(),
+        link=link,
+        role=role,
+        account_uid=str(uid),
+        region=side["region"],
+        vpc_id=side["vpc_id"],
+        vpc_cidr=side["vpc_cidr"],
+        vrouter_id=output("vrouter_id"),
+        created=created or utc_now(),
         router_interface_id=output("router_interface_id"),
-        security_group_id=side.get("security_group_id") or None, instance_ip=output("instance_ip"),
-        phases_done=tuple(p for p in PHASES if p in set(phases_done)))
+        security_group_id=side.get("security_group_id") or None,
+        instance_ip=output("instance_ip"),
+        phases_done=tuple(p for p in PHASES if p in set(phases_done)),
+    )
 
 
-def from_outputs(params: LinkParams, role: Role, outputs: Mapping[str, Any], *,
-                 created: str | None = None, phases_done: Iterable[str] = ()) -> PeerCard:
+def from_outputs(
+    params: LinkParams,
+    role: Role,
+    outputs: Mapping[str, Any],
+    *,
+    created: str | None = None,
+    phases_done: Iterable[str] = (),
+) -> PeerCard:
     """``role``'s card from the parameters and the (merged) outputs of the phases run so far;
     ``phases_done``: the phases that side has completed."""
     return _card(params.link, role, asdict(params.side(role)), outputs, created, phases_done)

@@ -23,7 +23,7 @@ from . import peercard
 from .params import FieldError, LinkParams, Role
 from .peervalues import FIELDS, PeerValues, input_key, peer_of, utc_now
 
-CARDS_DIR = "peer-cards"     # inside a run directory: every card the run imported, as received
+CARDS_DIR = "peer-cards"  # inside a run directory: every card the run imported, as received
 
 # What the parameter file says of a side, by peer field (account_uid only when given there).
 _FROM_PARAMS = ("account_uid", "region", "vpc_id", "vpc_cidr", "security_group_id")
@@ -35,42 +35,54 @@ class PeerMismatch(ValueError):
     def __init__(self, errors: list[FieldError]):
         self.errors = errors
         lines = "\n".join(f"  {e.field}: {e.message}" for e in errors)
-        super().__init__(f"the peer's values disagree with the parameter file:\n{lines}\n"
-                         "Both operators must run the same parameter file; fix it (or ask for the right card).")
+        super().__init__(
+            f"the peer's values disagree with the parameter file:\n{lines}\n"
+            "Both operators must run the same parameter file; fix it (or ask for the right card)."
+        )
 
 
 def known_values(params: LinkParams, side: Role, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The peer's values at hand, by parameter name: the parameter file's, then the phase inputs."""
     peer = params.side(peer_of(side))
-    known: dict[str, Any] = {input_key(peer.role, name): getattr(peer, name) for name in _FROM_PARAMS
-                             if getattr(peer, name)}
+    known: dict[str, Any] = {
+        input_key(peer.role, name): getattr(peer, name) for name in _FROM_PARAMS if getattr(peer, name)
+    }
     known.update({k: v for k, v in inputs.items() if v not in ("", None, [], ())})
     return known
 
 
-def check_against_params(params: LinkParams, side: Role, values: Mapping[str, str],
-                         source: str) -> None:
+def check_against_params(params: LinkParams, side: Role, values: Mapping[str, str], source: str) -> None:
     """Refuse peer values (field -> value) that contradict the parameter file, naming the parameter."""
     peer = params.side(peer_of(side))
     errors = []
     for name in _FROM_PARAMS:
         declared, given = getattr(peer, name), values.get(name)
         if declared and given and str(given) != str(declared):
-            errors.append(FieldError(f"{peer.role}.{name}", f"the parameter file says {declared}, the {source} "
-                                                            f"says {given}"))
+            errors.append(
+                FieldError(f"{peer.role}.{name}", f"the parameter file says {declared}, the {source} says {given}")
+            )
     if errors:
         raise PeerMismatch(errors)
 
 
-def peer_record(values: PeerValues, card: peercard.PeerCard | None, card_file: str | None,
-                card_sha256: str | None) -> dict[str, Any]:
+def peer_record(
+    values: PeerValues, card: peercard.PeerCard | None, card_file: str | None, card_sha256: str | None
+) -> dict[str, Any]:
     """What the records keep of the peer's values a phase used (JSON-serialisable)."""
-    record: dict[str, Any] = {"role": values.role, "values": values.inputs(), "source": values.source,
-                              "confirmed_at": values.confirmed_at}
+    record: dict[str, Any] = {
+        "role": values.role,
+        "values": values.inputs(),
+        "source": values.source,
+        "confirmed_at": values.confirmed_at,
+    }
     if card is not None:
-        record["card"] = {"file": card_file, "sha256": card_sha256, "describes": card.describe(),
-                          "phases_done": list(card.phases_done)}
-    elif values.card:            # pasted into the form: no file, the card's own description
+        record["card"] = {
+            "file": card_file,
+            "sha256": card_sha256,
+            "describes": card.describe(),
+            "phases_done": list(card.phases_done),
+        }
+    elif values.card:  # pasted into the form: no file, the card's own description
         record["card"] = {"file": None, "sha256": None, "describes": values.card, "phases_done": None}
     return record
 
@@ -82,13 +94,19 @@ def next_for_peer(peer: Role, missing: Iterable[str], own_card: str | None) -> s
     card = own_card or "THIS_SIDES_CARD"
     if "router_interface_id" in missing:
         if peer == "initiator":
-            return ("the initiator's operator runs the initiator phase "
-                    "(vpclink run PARAMS --side initiator) and sends you their peer card")
-        return (f"the acceptor's operator runs the acceptor and connect phases with {card} "
-                f"(vpclink run PARAMS --side acceptor --peer-card {card}) and sends you their peer card")
+            return (
+                "the initiator's operator runs the initiator phase "
+                "(vpclink run PARAMS --side initiator) and sends you their peer card"
+            )
+        return (
+            f"the acceptor's operator runs the acceptor and connect phases with {card} "
+            f"(vpclink run PARAMS --side acceptor --peer-card {card}) and sends you their peer card"
+        )
     if missing & {"account_uid", "vrouter_id", "instance_ip"}:
-        return (f"the {peer}'s operator runs the preflight phase (vpclink run PARAMS --side {peer}) and sends you "
-                "their peer card")
+        return (
+            f"the {peer}'s operator runs the preflight phase (vpclink run PARAMS --side {peer}) and sends you "
+            "their peer card"
+        )
     return f"the {peer}'s operator sends you their peer card"
 
 
@@ -101,7 +119,7 @@ def missing_message(phase: str, side: Role, errors: list[FieldError]) -> str:
 def missing_fields(errors: list[FieldError], peer: Role) -> list[str]:
     """The peer fields named by FieldErrors on parameters such as ``initiator_router_interface_id``."""
     prefix = f"{peer}_"
-    return [e.field[len(prefix):] for e in errors if e.field.startswith(prefix) and e.field[len(prefix):] in FIELDS]
+    return [e.field[len(prefix) :] for e in errors if e.field.startswith(prefix) and e.field[len(prefix) :] in FIELDS]
 
 
 def resume_hint(run_dir: Path | None, *, needs_card: bool, own_card: Path | None) -> str:
@@ -110,16 +128,20 @@ def resume_hint(run_dir: Path | None, *, needs_card: bool, own_card: Path | None
     if own_card is not None and own_card.exists():
         lines.append(f"This side's peer card, for the other operator: {own_card}")
     if run_dir is not None:
-        lines.append(f"Then continue this side: vpclink run --resume {run_dir}"
-                     + (" --peer-card THEIR_CARD" if needs_card else ""))
+        lines.append(
+            f"Then continue this side: vpclink run --resume {run_dir}"
+            + (" --peer-card THEIR_CARD" if needs_card else "")
+        )
     else:
-        lines.append("Then set peer_card to the path of their card and run this notebook again" if needs_card
-                     else "Then run this notebook again")
+        lines.append(
+            "Then set peer_card to the path of their card and run this notebook again"
+            if needs_card
+            else "Then run this notebook again"
+        )
     return "\n".join(lines)
 
 
-def import_card(run_dir: Path, source: str | Path, *, side: Role, link: str,
-                local: Any = None) -> dict[str, Any]:
+def import_card(run_dir: Path, source: str | Path, *, side: Role, link: str, local: Any = None) -> dict[str, Any]:
     """Check the other side's card, keep a copy in ``run_dir/peer-cards/`` and return its record
     (``file`` relative to the run directory, ``source`` name, ``sha256``, ``imported`` time). A card
     already imported (same digest) is not copied twice."""
@@ -136,5 +158,11 @@ def import_card(run_dir: Path, source: str | Path, *, side: Role, link: str,
     target = same or directory / f"{len(existing) + 1}-{source.name}"
     if same is None:
         shutil.copyfile(source, target)
-    return {"file": str(target.relative_to(run_dir)), "source": source.name, "sha256": digest,
-            "describes": card.describe(), "phases_done": list(card.phases_done), "imported": utc_now()}
+    return {
+        "file": str(target.relative_to(run_dir)),
+        "source": source.name,
+        "sha256": digest,
+        "describes": card.describe(),
+        "phases_done": list(card.phases_done),
+        "imported": utc_now(),
+    }

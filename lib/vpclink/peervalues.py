@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping
 
 from vpclink import ids
 from vpclink.params import RESERVED_NETWORKS, ROLES, VPC_PREFIX_MAX, VPC_PREFIX_MIN, FieldError, Role
@@ -27,20 +27,23 @@ from vpclink.secretlike import looks_like_credential
 @dataclass(frozen=True)
 class PeerField:
     name: str
-    label: str          # shown in the form, after the peer's role ("Initiator account UID")
-    example: str        # shown as the input's placeholder and in error messages
+    label: str  # shown in the form, after the peer's role ("Initiator account UID")
+    example: str  # shown as the input's placeholder and in error messages
 
 
-FIELDS: dict[str, PeerField] = {f.name: f for f in (
-    PeerField("account_uid", "account UID", "1637243907412983"),
-    PeerField("region", "region", "cn-qingdao"),
-    PeerField("vpc_id", "VPC ID", "vpc-m5e1abcdefgh12345678"),
-    PeerField("vpc_cidr", "VPC CIDR", "192.168.0.0/16"),
-    PeerField("vrouter_id", "VRouter ID", "vrt-m5e1abcdefgh12345678"),
-    PeerField("router_interface_id", "router interface ID", "ri-m5e1abcdefgh12345678"),
-    PeerField("security_group_id", "security group ID", "sg-m5e1abcdefgh1234567"),
-    PeerField("instance_ip", "instance private IP", "192.168.1.10"),
-)}
+FIELDS: dict[str, PeerField] = {
+    f.name: f
+    for f in (
+        PeerField("account_uid", "account UID", "1637243907412983"),
+        PeerField("region", "region", "cn-qingdao"),
+        PeerField("vpc_id", "VPC ID", "vpc-m5e1abcdefgh12345678"),
+        PeerField("vpc_cidr", "VPC CIDR", "192.168.0.0/16"),
+        PeerField("vrouter_id", "VRouter ID", "vrt-m5e1abcdefgh12345678"),
+        PeerField("router_interface_id", "router interface ID", "ri-m5e1abcdefgh12345678"),
+        PeerField("security_group_id", "security group ID", "sg-m5e1abcdefgh1234567"),
+        PeerField("instance_ip", "instance private IP", "192.168.1.10"),
+    )
+}
 
 # The peer fields each phase's steps use on one side: the other side's values, which this side's
 # credentials cannot describe (``phases.lookup`` raises MissingInput for them). Phases not listed
@@ -51,14 +54,14 @@ _NEEDED: dict[str, tuple[str, ...]] = {
     "initiator": ("region",),
     "acceptor": ("account_uid", "region", "vrouter_id", "router_interface_id"),
     "connect": ("account_uid", "region", "vrouter_id", "router_interface_id"),  # Opposite* fields
-    "routes": ("vpc_cidr",),                                           # destination
-    "security_groups": ("vpc_cidr",),                                  # SourceCidrIp
-    "verify": ("instance_ip",),                                        # ping target
+    "routes": ("vpc_cidr",),  # destination
+    "security_groups": ("vpc_cidr",),  # SourceCidrIp
+    "verify": ("instance_ip",),  # ping target
 }
 # Same-region "group" mode authorizes the peer's security group in the peer's account instead.
 _NEEDED_GROUP_MODE = ("account_uid", "security_group_id")
 
-_UID = re.compile(r"[0-9]{16}")     # ASCII digits only: \d also matches other scripts' digits
+_UID = re.compile(r"[0-9]{16}")  # ASCII digits only: \d also matches other scripts' digits
 _ID_PREFIX = {"vpc_id": "vpc-", "vrouter_id": "vrt-", "router_interface_id": "ri-", "security_group_id": "sg-"}
 
 
@@ -158,8 +161,7 @@ class Local:
     vpc_cidr: str | None = None
 
 
-def check_values(values: Mapping[str, str], *, required: Iterable[str] = (),
-                 local: Local = Local()) -> dict[str, str]:
+def check_values(values: Mapping[str, str], *, required: Iterable[str] = (), local: Local = Local()) -> dict[str, str]:
     """Every problem in ``values`` (field -> stripped value), as field -> message: missing required
     fields, formats, and the cross-checks (the peer CIDR must not overlap this side's, the peer
     account is not this side's own, the instance IP lies in the peer CIDR)."""
@@ -177,8 +179,7 @@ def check_values(values: Mapping[str, str], *, required: Iterable[str] = (),
     cidr = values.get("vpc_cidr")
     if cidr and "vpc_cidr" not in errors:
         if local.vpc_cidr and ipaddress.ip_network(cidr).overlaps(ipaddress.ip_network(local.vpc_cidr)):
-            errors["vpc_cidr"] = (f"overlaps this side's VPC CIDR {local.vpc_cidr}; the two VPCs "
-                                  f"must not overlap")
+            errors["vpc_cidr"] = f"overlaps this side's VPC CIDR {local.vpc_cidr}; the two VPCs must not overlap"
         ip = values.get("instance_ip")
         if ip and "instance_ip" not in errors and ipaddress.ip_address(ip) not in ipaddress.ip_network(cidr):
             errors["instance_ip"] = f"is not inside the peer VPC CIDR {cidr}"
@@ -198,11 +199,11 @@ def utc_now() -> str:
 class PeerValues:
     """Peer values a phase will use, and where they came from (for the record)."""
 
-    role: Role                       # whose values these are (the peer of the side running)
-    values: dict[str, str]           # field -> value
-    source: str                      # "parameters", "form" or "peer card"
+    role: Role  # whose values these are (the peer of the side running)
+    values: dict[str, str]  # field -> value
+    source: str  # "parameters", "form" or "peer card"
     confirmed_at: str = field(default_factory=utc_now)
-    card: str | None = None          # the peer card's description (link, role, created, fingerprint)
+    card: str | None = None  # the peer card's description (link, role, created, fingerprint)
 
     def inputs(self) -> dict[str, str]:
         """As phase inputs / notebook parameters: ``{"initiator_router_interface_id": "ri-..."}``."""

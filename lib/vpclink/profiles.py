@@ -53,22 +53,28 @@ def check_profile(name: str, profiles_file: str | os.PathLike[str] | None, *, fi
     """The profiles file holding a usable profile ``name``; ``ProfileError`` naming ``field`` if not."""
     path = profiles_path(profiles_file)
     if not path.is_file():
-        raise ProfileError(field, f"profile {name!r} cannot be read: the profiles file {path} does not exist "
-                                  "(create it with `aliyun configure --profile NAME`)")
+        raise ProfileError(
+            field,
+            f"profile {name!r} cannot be read: the profiles file {path} does not exist "
+            "(create it with `aliyun configure --profile NAME`)",
+        )
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ProfileError(field, f"the profiles file {path} is not valid JSON ({type(e).__name__})") from None
     profiles = config.get("profiles") if isinstance(config, dict) else None
     if not isinstance(profiles, list):
-        raise ProfileError(field, f"the profiles file {path} has no \"profiles\" list")
+        raise ProfileError(field, f'the profiles file {path} has no "profiles" list')
     found = next((p for p in profiles if isinstance(p, dict) and p.get("name") == name), None)
     if found is None:
         names = sorted(str(p.get("name")) for p in profiles if isinstance(p, dict) and p.get("name"))
-        raise ProfileError(field, f"no profile named {name!r} in {path}; profiles there: "
-                                  f"{', '.join(names) if names else 'none'}")
+        raise ProfileError(
+            field, f"no profile named {name!r} in {path}; profiles there: {', '.join(names) if names else 'none'}"
+        )
     if found.get("mode") not in MODES:
-        raise ProfileError(field, f"profile {name!r} has mode {found.get('mode')!r}; supported modes: {', '.join(MODES)}")
+        raise ProfileError(
+            field, f"profile {name!r} has mode {found.get('mode')!r}; supported modes: {', '.join(MODES)}"
+        )
     return path
 
 
@@ -81,10 +87,21 @@ def credential_client(name: str, profiles_file: str | os.PathLike[str] | None, *
 def write_profiles(path: str | os.PathLike[str], profiles: Iterable[AkProfile], current: str | None = None) -> Path:
     """Write an AccessKey profiles file readable by its owner only (0600)."""
     items = list(profiles)
-    data = {"current": current or (items[0].name if items else ""),
-            "profiles": [{"name": p.name, "mode": "AK", "access_key_id": p.access_key_id,
-                          "access_key_secret": p.access_key_secret, "region_id": p.region_id,
-                          "output_format": "json", "language": "en"} for p in items]}
+    data = {
+        "current": current or (items[0].name if items else ""),
+        "profiles": [
+            {
+                "name": p.name,
+                "mode": "AK",
+                "access_key_id": p.access_key_id,
+                "access_key_secret": p.access_key_secret,
+                "region_id": p.region_id,
+                "output_format": "json",
+                "language": "en",
+            }
+            for p in items
+        ],
+    }
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

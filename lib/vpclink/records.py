@@ -13,11 +13,12 @@ import os
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import nbformat
 
@@ -47,6 +48,7 @@ class HtmlRenderer:
 
     def __init__(self) -> None:
         from nbconvert import HTMLExporter
+
         # its own quiet logger: nbconvert warns about every image without alternative text
         self._exporter = HTMLExporter(log=logging.Logger("vpclink.html", level=logging.ERROR))
 
@@ -77,7 +79,7 @@ def read_ledger(run_dir: str | Path) -> list[dict[str, Any]]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError:
-                continue   # a line cut short by kill -9 is not a call we can account for
+                continue  # a line cut short by kill -9 is not a call we can account for
     return rows
 
 
@@ -88,14 +90,23 @@ def _short(value: Any, limit: int = 60) -> str:
     return first if len(first) <= limit and first == text else first[:limit].rstrip() + "…"
 
 
-_STATUS_COLOUR = {"ok": "#2e7d32", "failed": "#c62828", "running": "#ef6c00", "pending": "#757575", "skipped": "#757575",
-                  "waiting": "#1565c0"}
+_STATUS_COLOUR = {
+    "ok": "#2e7d32",
+    "failed": "#c62828",
+    "running": "#ef6c00",
+    "pending": "#757575",
+    "skipped": "#757575",
+    "waiting": "#1565c0",
+}
 
 
 def _links(run_dir: Path, p: PhaseRecord) -> list[str]:
     html = Path(p.notebook).with_suffix(".html").name
-    links = [f'<a href="{escape(name)}">{label}</a>' for name, label in ((html, "HTML"), (p.notebook, "notebook"))
-             if (run_dir / name).exists()]
+    links = [
+        f'<a href="{escape(name)}">{label}</a>'
+        for name, label in ((html, "HTML"), (p.notebook, "notebook"))
+        if (run_dir / name).exists()
+    ]
     for a in p.attempts:
         if a.get("notebook") and (run_dir / a["notebook"]).exists():
             earlier = Path(a["notebook"]).with_suffix(".html").name
@@ -111,17 +122,25 @@ def _phase_row(run_dir: Path, p: PhaseRecord, calls: int) -> str:
     label = "waiting for the other operator" if p.status == "waiting" else "error"
     error = f"<br><b>{label}:</b> {escape(p.error)}" if p.error else ""
     if p.peer:
-        card = (p.peer.get("card") or {})
-        used = f" (card {escape(str(card.get('file') or 'pasted'))}, sha256 {escape(str(card.get('sha256') or '')[:12])})" if card else ""
+        card = p.peer.get("card") or {}
+        used = (
+            f" (card {escape(str(card.get('file') or 'pasted'))}, sha256 {escape(str(card.get('sha256') or '')[:12])})"
+            if card
+            else ""
+        )
         error += f"<br><b>peer values</b> from the {escape(str(p.peer.get('source')))}{used}"
-    return (f"<tr><td>{escape(p.name)}</td>{status}<td>{escape(p.started or '')}</td><td>{seconds}</td><td>{calls}</td>"
-            f"<td>{' · '.join(_links(run_dir, p))}</td><td><code>{outputs}</code>{error}</td></tr>")
+    return (
+        f"<tr><td>{escape(p.name)}</td>{status}<td>{escape(p.started or '')}</td><td>{seconds}</td><td>{calls}</td>"
+        f"<td>{' · '.join(_links(run_dir, p))}</td><td><code>{outputs}</code>{error}</td></tr>"
+    )
 
 
 def _identities(state: RunState) -> str:
-    items = "".join(f"<li>{escape(role)}: account {escape(str(i.get('AccountId', '')))} as "
-                    f"<code>{escape(str(i.get('Arn', '')))}</code> ({escape(str(i.get('IdentityType', '')))})</li>"
-                    for role, i in state.identities.items())
+    items = "".join(
+        f"<li>{escape(role)}: account {escape(str(i.get('AccountId', '')))} as "
+        f"<code>{escape(str(i.get('Arn', '')))}</code> ({escape(str(i.get('IdentityType', '')))})</li>"
+        for role, i in state.identities.items()
+    )
     return f"<p>Identities (STS GetCallerIdentity):</p><ul>{items}</ul>" if items else ""
 
 
@@ -137,22 +156,37 @@ def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
     ledger = read_ledger(run_dir)
     calls = Counter(row.get("phase", "?") for row in ledger)
     target = escape(state.target) + (f" ({escape(state.emulator)})" if state.emulator else "")
-    facts = [f"Result: <b>{escape(state.result)}</b>", f"target {target}",
-             *(["dry run (nothing changed)"] if state.dry_run else []),
-             f"run ID <code>{escape(state.run_id)}</code>", f"started {escape(state.created)}",
-             f'parameters <a href="{PARAMS_COPY}">{PARAMS_COPY}</a>', f'<a href="{RUN_FILE}">{RUN_FILE}</a>',
-             f'<a href="{LEDGER_FILE}">{LEDGER_FILE}</a> ({len(ledger)} API calls)']
+    facts = [
+        f"Result: <b>{escape(state.result)}</b>",
+        f"target {target}",
+        *(["dry run (nothing changed)"] if state.dry_run else []),
+        f"run ID <code>{escape(state.run_id)}</code>",
+        f"started {escape(state.created)}",
+        f'parameters <a href="{PARAMS_COPY}">{PARAMS_COPY}</a>',
+        f'<a href="{RUN_FILE}">{RUN_FILE}</a>',
+        f'<a href="{LEDGER_FILE}">{LEDGER_FILE}</a> ({len(ledger)} API calls)',
+    ]
     if state.side:
         facts.insert(2, f"<b>{escape(state.side)} side only</b> (two operators)")
-        facts += [f'peer card <a href="{escape(c["file"])}">{escape(c.get("source", c["file"]))}</a> '
-                  f'(sha256 {escape(c["sha256"][:12])})' for c in state.peer_cards]
-    header = "<tr>" + "".join(f"<th>{h}</th>" for h in
-                              ("phase", "status", "started (UTC)", "time", "API calls", "records", "outputs")) + "</tr>"
+        facts += [
+            f'peer card <a href="{escape(c["file"])}">{escape(c.get("source", c["file"]))}</a> '
+            f"(sha256 {escape(c['sha256'][:12])})"
+            for c in state.peer_cards
+        ]
+    header = (
+        "<tr>"
+        + "".join(
+            f"<th>{h}</th>" for h in ("phase", "status", "started (UTC)", "time", "API calls", "records", "outputs")
+        )
+        + "</tr>"
+    )
     rows = "\n".join(_phase_row(run_dir, p, calls.get(p.name, 0)) for p in state.phases)
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>vpclink run {escape(state.link)} {escape(state.created)}</title><style>{_STYLE}</style></head>\n"
-            f"<body>\n<h1>vpclink run: {escape(state.link)}</h1>\n<p>{' · '.join(facts)}</p>\n{_identities(state)}\n"
-            f"<figure>{svg}</figure>\n<table>{header}\n{rows}\n</table>\n</body></html>\n")
+    page = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>vpclink run {escape(state.link)} {escape(state.created)}</title><style>{_STYLE}</style></head>\n"
+        f"<body>\n<h1>vpclink run: {escape(state.link)}</h1>\n<p>{' · '.join(facts)}</p>\n{_identities(state)}\n"
+        f"<figure>{svg}</figure>\n<table>{header}\n{rows}\n</table>\n</body></html>\n"
+    )
     out = run_dir / INDEX_FILE
     _write_atomic(out, page)
     return out
@@ -160,8 +194,8 @@ def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
 
 @dataclass(frozen=True)
 class SecretHit:
-    file: str        # path relative to the run directory
-    label: str       # which credential field, never its value
+    file: str  # path relative to the run directory
+    label: str  # which credential field, never its value
 
 
 def scan_for_secrets(run_dir: str | Path, secrets: Iterable[Secret]) -> list[SecretHit]:
@@ -169,7 +203,7 @@ def scan_for_secrets(run_dir: str | Path, secrets: Iterable[Secret]) -> list[Sec
     run_dir = Path(run_dir)
     needles = []
     for s in secrets:
-        if len(s.value) >= 8:   # shorter values would match by chance; real keys are far longer
+        if len(s.value) >= 8:  # shorter values would match by chance; real keys are far longer
             forms = {s.value, json.dumps(s.value)[1:-1], escape(s.value)}
             needles.append((s.label, [f.encode() for f in forms]))
     hits: list[SecretHit] = []

@@ -29,13 +29,22 @@ if TYPE_CHECKING:
     from .waits import Clock
 
 # Transient state conflicts of VPC writes (route tables are changed one entry at a time).
-STATE_CONFLICTS = frozenset({"TaskConflict", "IncorrectRouteEntryStatus", "IncorrectStatus.RouterInterface",
-                             "OperationConflict"})
+STATE_CONFLICTS = frozenset(
+    {"TaskConflict", "IncorrectRouteEntryStatus", "IncorrectStatus.RouterInterface", "OperationConflict"}
+)
 # Connect before the acceptor's Opposite* fields are visible: terraform retries for 2 minutes.
 CONNECT_NOT_SET = "IncorrectOppositeInterfaceInfo.NotSet"
 # Codes a server uses for "try again later" with a 4xx status.
-TRANSIENT_CODES = frozenset({"ServiceUnavailable", "InternalError", "SystemBusy", "UnknownError",
-                             "LastTokenProcessing", "OperationFailed.DistibuteLock"})  # sic
+TRANSIENT_CODES = frozenset(
+    {
+        "ServiceUnavailable",
+        "InternalError",
+        "SystemBusy",
+        "UnknownError",
+        "LastTokenProcessing",
+        "OperationFailed.DistibuteLock",
+    }
+)  # sic
 
 
 def is_throttling(code: str | None) -> bool:
@@ -46,8 +55,8 @@ def is_throttling(code: str | None) -> bool:
 class RetryPolicy:
     """How often and how long to retry one call."""
 
-    max_attempts: int = 14      # with the delays below, at most about 95 s of pauses in all
-    first_delay: float = 0.5    # seconds; doubles per attempt (before jitter)
+    max_attempts: int = 14  # with the delays below, at most about 95 s of pauses in all
+    first_delay: float = 0.5  # seconds; doubles per attempt (before jitter)
     max_delay: float = 10.0
     max_elapsed: float = 120.0  # seconds of waiting in total: terraform's window for Connect
 
@@ -57,8 +66,12 @@ class RetryPolicy:
         jittered = backoff / 2 + rng() * backoff / 2
         return max(jittered, (retry_after_ms or 0) / 1000.0)
 
-    def retrying(self, clock: "Clock", should_retry: Callable[[BaseException], bool],
-                 before_sleep: Callable[[BaseException, float], None]) -> tenacity.Retrying:
+    def retrying(
+        self,
+        clock: Clock,
+        should_retry: Callable[[BaseException], bool],
+        before_sleep: Callable[[BaseException, float], None],
+    ) -> tenacity.Retrying:
         """A tenacity ``Retrying`` following this policy; sleeps go through ``clock``."""
         began = clock.now()
         waited = [0.0]
@@ -75,11 +88,17 @@ class RetryPolicy:
             waited[0] += pause
             before_sleep(rs.outcome.exception(), pause)
 
-        return tenacity.Retrying(sleep=clock.sleep, stop=stop, wait=wait, reraise=True,
-                                 retry=tenacity.retry_if_exception(should_retry), before_sleep=announce)
+        return tenacity.Retrying(
+            sleep=clock.sleep,
+            stop=stop,
+            wait=wait,
+            reraise=True,
+            retry=tenacity.retry_if_exception(should_retry),
+            before_sleep=announce,
+        )
 
 
-def retry_reason(error: "CloudError", retry_on: frozenset[str], idempotent: bool) -> str | None:
+def retry_reason(error: CloudError, retry_on: frozenset[str], idempotent: bool) -> str | None:
     """Why ``error`` may be retried (a short word for logs), or None when it must be raised."""
     if error.throttled:
         return "throttled"

@@ -19,11 +19,12 @@ import dataclasses
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import phases
 from .kernels import KERNEL, KernelPool, register_engine
@@ -48,7 +49,7 @@ from .targets import Target
 
 TEARDOWN = "teardown"
 COMMON = COMMON_PARAMETERS
-WAITING = "WaitingForPeer"        # the exception a phase notebook raises to wait for the other operator
+WAITING = "WaitingForPeer"  # the exception a phase notebook raises to wait for the other operator
 
 
 class RunError(RuntimeError):
@@ -74,16 +75,16 @@ def select(from_phase: str | None = None, to_phase: str | None = None) -> list[s
     last = order.index(to_phase) if to_phase else len(order) - 1
     if first > last:
         raise RunError(f"--from {from_phase} comes after --to {to_phase}; phases in order: {', '.join(order)}")
-    return order[first:last + 1]
+    return order[first : last + 1]
 
 
 @dataclass
 class RunResult:
     run_dir: Path
     state: RunState
-    exit_code: int                       # 0 success, 1 failure, 3 waiting for the other operator
+    exit_code: int  # 0 success, 1 failure, 3 waiting for the other operator
     message: str
-    ran: list[str] = field(default_factory=list)    # the phases executed by this invocation
+    ran: list[str] = field(default_factory=list)  # the phases executed by this invocation
     secret_hits: list[SecretHit] = field(default_factory=list)
 
 
@@ -92,20 +93,37 @@ def side_phases(names: list[str], side: str) -> list[str]:
     return [n for n in names if not side or side in phases.get(n).SIDES]
 
 
-def new_run(records: str | Path, params_file: str | Path, params: LinkParams, target: Target, *,
-            planned: list[str], selected: list[str], dry_run: bool = False,
-            side: str = "") -> tuple[Path, RunState]:
+def new_run(
+    records: str | Path,
+    params_file: str | Path,
+    params: LinkParams,
+    target: Target,
+    *,
+    planned: list[str],
+    selected: list[str],
+    dry_run: bool = False,
+    side: str = "",
+) -> tuple[Path, RunState]:
     """A new run directory with a copy of the parameters and a ``run.json`` listing ``planned``
     phases; those not in ``selected``, or not of ``side`` (two operators), are marked skipped."""
     run_dir = new_run_dir(records, params.link)
     shutil.copyfile(params_file, run_dir / PARAMS_COPY)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     selected = side_phases(selected, side)
-    state = RunState(run_id=f"{stamp}-{uuid.uuid4().hex[:8]}", link=params.link, params_file=str(params_file),
-                     params=dataclasses.asdict(params), target=target.name, emulator=target.emulator,
-                     endpoint=target.endpoint, dry_run=dry_run, side=side,
-                     phases=[PhaseRecord(name, notebook_name(name), "pending" if name in selected else "skipped")
-                             for name in planned])
+    state = RunState(
+        run_id=f"{stamp}-{uuid.uuid4().hex[:8]}",
+        link=params.link,
+        params_file=str(params_file),
+        params=dataclasses.asdict(params),
+        target=target.name,
+        emulator=target.emulator,
+        endpoint=target.endpoint,
+        dry_run=dry_run,
+        side=side,
+        phases=[
+            PhaseRecord(name, notebook_name(name), "pending" if name in selected else "skipped") for name in planned
+        ],
+    )
     save(run_dir, state)
     return run_dir, state
 
@@ -113,8 +131,15 @@ def new_run(records: str | Path, params_file: str | Path, params: LinkParams, ta
 class Runner:
     """Executes phases of one run directory against one target."""
 
-    def __init__(self, target: Target, *, notebooks_dir: str | Path | None = None,
-                 log: Callable[[str], None] = print, verbose: bool = False, cell_timeout: int | None = None):
+    def __init__(
+        self,
+        target: Target,
+        *,
+        notebooks_dir: str | Path | None = None,
+        log: Callable[[str], None] = print,
+        verbose: bool = False,
+        cell_timeout: int | None = None,
+    ):
         self.target = target
         self.notebooks_dir = (Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()).resolve()
         self.log = log
@@ -130,13 +155,20 @@ class Runner:
             raise RunError(f"the phase notebooks are not in {self.notebooks_dir}; pass --notebooks DIR")
 
     # -- the whole run --------------------------------------------------------------------------
-    def execute(self, run_dir: str | Path, state: RunState, todo: list[str], params: LinkParams, *,
-                rerun: frozenset[str] = frozenset()) -> RunResult:
+    def execute(
+        self,
+        run_dir: str | Path,
+        state: RunState,
+        todo: list[str],
+        params: LinkParams,
+        *,
+        rerun: frozenset[str] = frozenset(),
+    ) -> RunResult:
         """Run the phases of ``todo`` that are not ok yet (or are in ``rerun``), in order."""
         run_dir = Path(run_dir)
         state.endpoint, state.result = self.target.endpoint, "running"
         others = [n for n in todo if n not in side_phases(todo, state.side)]
-        todo = [n for n in todo if n not in others]   # never the other operator's phases
+        todo = [n for n in todo if n not in others]  # never the other operator's phases
         for name in todo:
             if not state.has_phase(name):
                 state.phases.append(PhaseRecord(name, notebook_name(name)))
@@ -149,8 +181,10 @@ class Runner:
         try:
             for name in phases.ordered(todo + others):
                 if name in others:
-                    self.log(f"  {phases.NOTEBOOKS[name]:<20} -- the other operator's phase (this run acts in the "
-                             f"{state.side}'s account only)")
+                    self.log(
+                        f"  {phases.NOTEBOOKS[name]:<20} -- the other operator's phase (this run acts in the "
+                        f"{state.side}'s account only)"
+                    )
                     continue
                 record = state.phase(name)
                 if name not in pending:
@@ -177,17 +211,23 @@ class Runner:
         result.ran = ran
         return result
 
-    def _conclude(self, run_dir: Path, state: RunState, params: LinkParams, failed: PhaseRecord | None,
-                  todo: list[str]) -> RunResult:
+    def _conclude(
+        self, run_dir: Path, state: RunState, params: LinkParams, failed: PhaseRecord | None, todo: list[str]
+    ) -> RunResult:
         outputs = state.merged_outputs()
         if failed is not None and failed.status == "waiting":
             state.result = "waiting"
-            message = (f"{failed.name} waits for the other operator: {failed.error}\n"
-                       f"  record: {run_dir / failed.notebook.replace('.ipynb', '.html')}")
+            message = (
+                f"{failed.name} waits for the other operator: {failed.error}\n"
+                f"  record: {run_dir / failed.notebook.replace('.ipynb', '.html')}"
+            )
         elif failed is not None:
             state.result = "failed"
-            message = (f"{failed.name} failed: {failed.error}\n  record: {run_dir / failed.notebook.replace('.ipynb', '.html')}\n"
-                       f"  resume: vpclink run --resume {run_dir}")
+            message = (
+                f"{failed.name} failed: {failed.error}\n"
+                f"  record: {run_dir / failed.notebook.replace('.ipynb', '.html')}\n"
+                f"  resume: vpclink run --resume {run_dir}"
+            )
         elif state.dry_run:
             state.result, message = "planned", "dry run: nothing was changed"
         elif TEARDOWN in todo:
@@ -202,8 +242,9 @@ class Runner:
         if hits:
             state.result = "failed"
             save(run_dir, state)
-            message = ("secrets of the credentials were found in the records (delete them now):\n"
-                       + "\n".join(f"  {h.file}: {h.label}" for h in hits))
+            message = "secrets of the credentials were found in the records (delete them now):\n" + "\n".join(
+                f"  {h.file}: {h.label}" for h in hits
+            )
         ok = state.result in ("verified", "planned", "torn down", "ok")
         code = 0 if ok else 3 if state.result == "waiting" else 1
         return RunResult(run_dir, state, code, message, secret_hits=hits)
@@ -230,10 +271,16 @@ class Runner:
             raise RunError(f"{source.name}: its parameters cell does not define {', '.join(missing)}")
         card = state.peer_cards[-1]["file"] if state.peer_cards else ""
         values: dict[str, Any] = {
-            "params_file": str((run_dir / PARAMS_COPY).resolve()), "run_dir": str(run_dir.resolve()),
-            "target": self.target.name, "endpoint": self.target.endpoint,
-            "profiles_file": self.target.profiles_file, "apply": not state.dry_run, "run_id": state.run_id,
-            "interactive": False, "side": state.side, "peer_card": str((run_dir / card).resolve()) if card else "",
+            "params_file": str((run_dir / PARAMS_COPY).resolve()),
+            "run_dir": str(run_dir.resolve()),
+            "target": self.target.name,
+            "endpoint": self.target.endpoint,
+            "profiles_file": self.target.profiles_file,
+            "apply": not state.dry_run,
+            "run_id": state.run_id,
+            "interactive": False,
+            "side": state.side,
+            "peer_card": str((run_dir / card).resolve()) if card else "",
         }
         earlier = {}
         for p in state.phases:
@@ -255,9 +302,15 @@ class Runner:
         html = executed.with_suffix(".html")
         if html.exists():
             html.rename(kept.with_suffix(".html"))
-        record.attempts.append({"status": record.status if record.status in ("failed", "waiting") else "interrupted",
-                                "started": record.started, "ended": record.ended, "error": record.error,
-                                "notebook": kept.name})
+        record.attempts.append(
+            {
+                "status": record.status if record.status in ("failed", "waiting") else "interrupted",
+                "started": record.started,
+                "ended": record.ended,
+                "error": record.error,
+                "notebook": kept.name,
+            }
+        )
 
     def _run_phase(self, run_dir: Path, state: RunState, record: PhaseRecord, params: LinkParams, kernel: Any) -> None:
         import papermill
@@ -275,9 +328,17 @@ class Runner:
         began = time.perf_counter()
         try:
             # no cwd: papermill would chdir this whole process; the kernel starts in the notebooks' directory
-            papermill.execute_notebook(str(source), str(out.resolve()), parameters=parameters, kernel_name=KERNEL,
-                                       engine_name=self._engine, km=kernel, progress_bar=False,
-                                       log_output=self.verbose, execution_timeout=self.cell_timeout)
+            papermill.execute_notebook(
+                str(source),
+                str(out.resolve()),
+                parameters=parameters,
+                kernel_name=KERNEL,
+                engine_name=self._engine,
+                km=kernel,
+                progress_bar=False,
+                log_output=self.verbose,
+                execution_timeout=self.cell_timeout,
+            )
         except PapermillExecutionError as e:
             if e.ename == WAITING:
                 record.status, record.error = "waiting", e.evalue
@@ -288,7 +349,9 @@ class Runner:
         else:
             record.status = "ok"
         # What the notebook recorded, even if a later cell failed: a failed ping still has results.
-        found = read_records(out, OUTPUTS_MIME, IDENTITIES_MIME, PEER_MIME, STEPS_MIME, CARD_MIME) if out.exists() else {}
+        found = (
+            read_records(out, OUTPUTS_MIME, IDENTITIES_MIME, PEER_MIME, STEPS_MIME, CARD_MIME) if out.exists() else {}
+        )
         recorded = found.get(OUTPUTS_MIME)
         if isinstance(recorded, dict):
             record.outputs = dict(recorded.get("outputs") or {})
@@ -306,8 +369,13 @@ class Runner:
         self._render(out)
         write_index(run_dir, state, link_svg(params, state.shown_values()))
         status = {"ok": "ok", "waiting": "WAITING"}.get(record.status, "FAILED")
-        why = ("  (for the other operator: see below)" if record.status == "waiting"
-               else f"  {record.error.splitlines()[0] if record.error else ''}" if record.status != "ok" else "")
+        why = (
+            "  (for the other operator: see below)"
+            if record.status == "waiting"
+            else f"  {record.error.splitlines()[0] if record.error else ''}"
+            if record.status != "ok"
+            else ""
+        )
         self.log(f"  {phases.NOTEBOOKS[record.name]:<20} {status:<6} {record.seconds:6.1f} s{why}")
 
     def _render(self, notebook: Path) -> None:

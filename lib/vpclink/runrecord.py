@@ -45,8 +45,18 @@ def existing(run_dir: Path) -> RunState | None:
 class PhaseRecorder:
     """One phase's entry in ``run.json``, kept up to date from the notebook."""
 
-    def __init__(self, run_dir: Path, phase: str, *, params_file: str, params: LinkParams, target: str,
-                 endpoint: str, side: str, run_id: str):
+    def __init__(
+        self,
+        run_dir: Path,
+        phase: str,
+        *,
+        params_file: str,
+        params: LinkParams,
+        target: str,
+        endpoint: str,
+        side: str,
+        run_id: str,
+    ):
         self.run_dir = run_dir
         self.phase = phase
         self.params = params
@@ -55,24 +65,44 @@ class PhaseRecorder:
         if not copy.exists():
             shutil.copyfile(params_file, copy)
         elif load(copy) != params:
-            raise RecordError(f"run_dir: {run_dir} holds a run of other parameters ({copy}); give another "
-                              f"run_dir, or params_file = {str(copy)!r}")
+            raise RecordError(
+                f"run_dir: {run_dir} holds a run of other parameters ({copy}); give another "
+                f"run_dir, or params_file = {str(copy)!r}"
+            )
         state = existing(run_dir)
         if state is None:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            state = RunState(run_id=run_id or f"{stamp}-{uuid.uuid4().hex[:8]}", link=params.link,
-                             params_file=str(params_file), params=dataclasses.asdict(params), target=target,
-                             emulator=f"http://{endpoint}" if target == "emulator" and endpoint else "",
-                             endpoint=endpoint, side=side,
-                             phases=[PhaseRecord(name, _notebook(name), "skipped" if side and side not in
-                                                 phases.get(name).SIDES else "pending") for name in phases.PHASES])
-        problems = [f"{name}: this run has {have!r}, the notebook {want!r}"
-                    for name, have, want in (("run_id", state.run_id, run_id or state.run_id),
-                                             ("side", state.side, side), ("target", state.target, target))
-                    if have != want]
+            state = RunState(
+                run_id=run_id or f"{stamp}-{uuid.uuid4().hex[:8]}",
+                link=params.link,
+                params_file=str(params_file),
+                params=dataclasses.asdict(params),
+                target=target,
+                emulator=f"http://{endpoint}" if target == "emulator" and endpoint else "",
+                endpoint=endpoint,
+                side=side,
+                phases=[
+                    PhaseRecord(
+                        name, _notebook(name), "skipped" if side and side not in phases.get(name).SIDES else "pending"
+                    )
+                    for name in phases.PHASES
+                ],
+            )
+        problems = [
+            f"{name}: this run has {have!r}, the notebook {want!r}"
+            for name, have, want in (
+                ("run_id", state.run_id, run_id or state.run_id),
+                ("side", state.side, side),
+                ("target", state.target, target),
+            )
+            if have != want
+        ]
         if problems:
-            raise RecordError(f"run_dir: {run_dir} is another run than these parameters describe ("
-                              + "; ".join(problems) + "); leave run_id empty to continue it, or give another run_dir")
+            raise RecordError(
+                f"run_dir: {run_dir} is another run than these parameters describe ("
+                + "; ".join(problems)
+                + "); leave run_id empty to continue it, or give another run_dir"
+            )
         self.run_id = state.run_id
         if not state.has_phase(phase):
             state.phases.append(PhaseRecord(phase, _notebook(phase)))
@@ -82,11 +112,12 @@ class PhaseRecorder:
         state.outputs = state.merged_outputs()
         save(self.run_dir, state)
 
-    def update(self, *, identities: dict[str, Any] | None = None, peer_card: dict[str, Any] | None = None,
-               **fields: Any) -> None:
+    def update(
+        self, *, identities: dict[str, Any] | None = None, peer_card: dict[str, Any] | None = None, **fields: Any
+    ) -> None:
         """Set fields of the phase's entry (``status``, ``outputs``, ``peer``, ...) and of the run."""
         state = existing(self.run_dir)
-        if state is None:     # removed under our feet: start it again rather than lose the phase
+        if state is None:  # removed under our feet: start it again rather than lose the phase
             raise RecordError(f"run_dir: {self.run_dir / RUN_FILE} has disappeared")
         record = state.phase(self.phase)
         for key, value in fields.items():
@@ -95,7 +126,7 @@ class PhaseRecorder:
             state.identities.update(identities)
         if peer_card and all(c.get("sha256") != peer_card.get("sha256") for c in state.peer_cards):
             state.peer_cards.append(peer_card)
-        if "status" in fields:      # the run's result follows its latest phase, as the runner's does
+        if "status" in fields:  # the run's result follows its latest phase, as the runner's does
             state.result = _result(self.phase, fields["status"], state.phase(self.phase).outputs)
         self._save(state)
 

@@ -21,7 +21,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True   # somebody else's process: not ours to judge
+        return True  # somebody else's process: not ours to judge
     return True
 
 

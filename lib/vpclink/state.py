@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import nbformat
 
 RUN_FILE = "run.json"
-PARAMS_COPY = "params.yaml"      # the parameter file as it was when the run started
+PARAMS_COPY = "params.yaml"  # the parameter file as it was when the run started
 LEDGER_FILE = "ledger.jsonl"
 
 # Machine-readable records inside executed notebooks (display outputs with these mimetypes).
@@ -28,16 +28,26 @@ OUTPUTS_MIME = "application/vnd.vpclink.outputs+json"
 PLAN_MIME = "application/vnd.vpclink.plan+json"
 IDENTITIES_MIME = "application/vnd.vpclink.identities+json"
 VERIFY_MIME = "application/vnd.vpclink.verify+json"
-PEER_MIME = "application/vnd.vpclink.peer+json"      # the peer's values a phase used, their source and card
-STEPS_MIME = "application/vnd.vpclink.steps+json"    # when each step of the phase ran
-CARD_MIME = "application/vnd.vpclink.card+json"      # the peer card the phase exported (two operators)
+PEER_MIME = "application/vnd.vpclink.peer+json"  # the peer's values a phase used, their source and card
+STEPS_MIME = "application/vnd.vpclink.steps+json"  # when each step of the phase ran
+CARD_MIME = "application/vnd.vpclink.card+json"  # the peer card the phase exported (two operators)
 
 # "waiting": the phase needs the other operator's part first (two operators); resuming continues it.
 STATUSES = ("pending", "running", "ok", "failed", "skipped", "waiting")
 
 # The parameters every phase notebook declares (then the phase's INPUTS); the runner sets them all.
-COMMON_PARAMETERS = ("params_file", "run_dir", "target", "endpoint", "profiles_file", "apply", "run_id",
-                     "interactive", "side", "peer_card")
+COMMON_PARAMETERS = (
+    "params_file",
+    "run_dir",
+    "target",
+    "endpoint",
+    "profiles_file",
+    "apply",
+    "run_id",
+    "interactive",
+    "side",
+    "peer_card",
+)
 
 
 def utc_now() -> str:
@@ -47,7 +57,7 @@ def utc_now() -> str:
 @dataclass
 class PhaseRecord:
     name: str
-    notebook: str                      # file name of the executed notebook in the run directory
+    notebook: str  # file name of the executed notebook in the run directory
     status: str = "pending"
     started: str | None = None
     ended: str | None = None
@@ -55,29 +65,29 @@ class PhaseRecord:
     outputs: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
-    attempts: list[dict[str, Any]] = field(default_factory=list)   # earlier, unfinished or failed tries
-    peer: dict[str, Any] = field(default_factory=dict)      # the other side's values used, source, card
-    steps: list[dict[str, Any]] = field(default_factory=list)      # {step, started, ended} in order
-    card: dict[str, Any] = field(default_factory=dict)      # this side's peer card as exported after it
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # earlier, unfinished or failed tries
+    peer: dict[str, Any] = field(default_factory=dict)  # the other side's values used, source, card
+    steps: list[dict[str, Any]] = field(default_factory=list)  # {step, started, ended} in order
+    card: dict[str, Any] = field(default_factory=dict)  # this side's peer card as exported after it
 
 
 @dataclass
 class RunState:
     run_id: str
     link: str
-    params_file: str                   # the file the run was started with
-    params: dict[str, Any]             # as loaded (parameters never hold secrets)
-    target: str                        # "emulator" | "alibabacloud"
-    emulator: str = ""                 # "embedded", or the URL of an emulator that was already running
-    endpoint: str = ""                 # host:port the notebooks used last
+    params_file: str  # the file the run was started with
+    params: dict[str, Any]  # as loaded (parameters never hold secrets)
+    target: str  # "emulator" | "alibabacloud"
+    emulator: str = ""  # "embedded", or the URL of an emulator that was already running
+    endpoint: str = ""  # host:port the notebooks used last
     dry_run: bool = False
-    side: str = ""                     # "" one operator with both accounts; else the only side acted in
-    peer_cards: list[dict[str, Any]] = field(default_factory=list)   # the other side's cards imported
+    side: str = ""  # "" one operator with both accounts; else the only side acted in
+    peer_cards: list[dict[str, Any]] = field(default_factory=list)  # the other side's cards imported
     created: str = field(default_factory=utc_now)
     identities: dict[str, Any] = field(default_factory=dict)
     phases: list[PhaseRecord] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
-    result: str = "running"            # "running" | "verified" | "ok" | "failed" | "not verified" | "waiting"
+    result: str = "running"  # "running" | "verified" | "ok" | "failed" | "not verified" | "waiting"
 
     def phase(self, name: str) -> PhaseRecord:
         for p in self.phases:
@@ -117,7 +127,7 @@ class RunState:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunState":
+    def from_dict(cls, data: dict[str, Any]) -> RunState:
         data = dict(data)
         known_phase = set(PhaseRecord.__dataclass_fields__)
         phases = [PhaseRecord(**{k: v for k, v in p.items() if k in known_phase}) for p in data.pop("phases", [])]
@@ -161,12 +171,12 @@ def load(run_dir: str | Path) -> RunState:
         raise RunStateError(f"{path}: not a vpclink run record ({e})") from None
 
 
-def read_record(notebook: "str | Path | nbformat.NotebookNode", mime: str) -> Any | None:
+def read_record(notebook: str | Path | nbformat.NotebookNode, mime: str) -> Any | None:
     """The last value a notebook displayed with ``mime``, or None. Works on any saved notebook."""
     return read_records(notebook, mime).get(mime)
 
 
-def read_records(notebook: "str | Path | nbformat.NotebookNode", *mimes: str) -> dict[str, Any]:
+def read_records(notebook: str | Path | nbformat.NotebookNode, *mimes: str) -> dict[str, Any]:
     """The last value a notebook displayed with each of ``mimes`` (absent ones left out)."""
     import nbformat  # imported here: kernels load this module, and nbformat costs them ~1 s
 

@@ -9,9 +9,9 @@ passed to a notebook or written anywhere.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .params import ROLES, LinkParams
 from .profiles import profiles_path
@@ -26,17 +26,17 @@ class TargetError(RuntimeError):
 
 @dataclass(frozen=True)
 class Secret:
-    label: str      # e.g. "access_key_secret of profile vpclink-a": safe to print
+    label: str  # e.g. "access_key_secret of profile vpclink-a": safe to print
     value: str = field(repr=False)
 
 
 @dataclass
 class Target:
-    name: str                       # "emulator" | "alibabacloud"
-    endpoint: str                   # "host:port" of an emulator; "" for the real cloud's endpoints
-    profiles_file: str              # "" = the Alibaba Cloud CLI's ~/.aliyun/config.json
-    emulator: str = ""              # "embedded", the URL of a running emulator, or "" (real cloud)
-    control_url: str = ""           # base URL of the emulator's control API, when there is one
+    name: str  # "emulator" | "alibabacloud"
+    endpoint: str  # "host:port" of an emulator; "" for the real cloud's endpoints
+    profiles_file: str  # "" = the Alibaba Cloud CLI's ~/.aliyun/config.json
+    emulator: str = ""  # "embedded", the URL of a running emulator, or "" (real cloud)
+    control_url: str = ""  # base URL of the emulator's control API, when there is one
     secrets: list[Secret] = field(default_factory=list, repr=False)
     _close: Callable[[], None] | None = field(default=None, repr=False)
 
@@ -45,7 +45,7 @@ class Target:
             close, self._close = self._close, None
             close()
 
-    def __enter__(self) -> "Target":
+    def __enter__(self) -> Target:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -58,11 +58,14 @@ def profile_secrets(profiles_file: str | Path | None, names: list[str]) -> list[
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TargetError(f"{path} does not exist: create the credential profiles "
-                          f"{', '.join(names)} with `aliyun configure --profile NAME`") from None
+        raise TargetError(
+            f"{path} does not exist: create the credential profiles "
+            f"{', '.join(names)} with `aliyun configure --profile NAME`"
+        ) from None
     except (OSError, json.JSONDecodeError) as e:
-        raise TargetError(f"{path}: cannot be read as an Alibaba Cloud CLI profiles file "
-                          f"({type(e).__name__})") from None
+        raise TargetError(
+            f"{path}: cannot be read as an Alibaba Cloud CLI profiles file ({type(e).__name__})"
+        ) from None
     profiles = {p.get("name"): p for p in config.get("profiles", []) if isinstance(p, dict)}
     secrets: list[Secret] = []
     todo, seen = list(names), set()
@@ -73,9 +76,11 @@ def profile_secrets(profiles_file: str | Path | None, names: list[str]) -> list[
         seen.add(name)
         profile = profiles.get(name)
         if profile is None:
-            raise TargetError(f"profile {name!r} is not in {path} (profiles there: "
-                              f"{', '.join(sorted(str(n) for n in profiles)) or 'none'}); "
-                              f"create it with `aliyun configure --profile {name}`")
+            raise TargetError(
+                f"profile {name!r} is not in {path} (profiles there: "
+                f"{', '.join(sorted(str(n) for n in profiles)) or 'none'}); "
+                f"create it with `aliyun configure --profile {name}`"
+            )
         for key in SECRET_FIELDS:
             value = profile.get(key)
             if isinstance(value, str) and value:
@@ -89,5 +94,6 @@ def alibabacloud(params: LinkParams, profiles_file: str = "", side: str | None =
     """The real cloud, with the credential profiles named in the parameters (``side``'s only, for
     one of two operators: the other profile need not exist)."""
     names = sorted({params.side(r).profile for r in ROLES if side in (None, "", r)})
-    return Target("alibabacloud", endpoint="", profiles_file=profiles_file,
-                  secrets=profile_secrets(profiles_file or None, names))
+    return Target(
+        "alibabacloud", endpoint="", profiles_file=profiles_file, secrets=profile_secrets(profiles_file or None, names)
+    )

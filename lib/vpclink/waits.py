@@ -53,13 +53,13 @@ class RealClock:
 class WaitEvent:
     """One thing a wait reports: it started, saw a new state, finished, or gave up."""
 
-    kind: str          # "start" | "state" | "done" | "timeout" | "failed" | "error"
-    what: str          # e.g. "router interface"
+    kind: str  # "start" | "state" | "done" | "timeout" | "failed" | "error"
+    what: str  # e.g. "router interface"
     resource_id: str
     state: str | None
     expected: tuple[str, ...]
     elapsed: float
-    goal: str = ""     # the expected states in words ("finished"), when listing them reads badly
+    goal: str = ""  # the expected states in words ("finished"), when listing them reads badly
 
     @property
     def target(self) -> str:
@@ -69,13 +69,22 @@ class WaitEvent:
 class WaitTimeout(TimeoutError):
     """A wait that ran out of time; says what was reached and what was expected."""
 
-    def __init__(self, what: str, resource_id: str, reached: str | None, expected: Collection[str], timeout: float,
-                 goal: str = ""):
+    def __init__(
+        self,
+        what: str,
+        resource_id: str,
+        reached: str | None,
+        expected: Collection[str],
+        timeout: float,
+        goal: str = "",
+    ):
         self.what, self.resource_id, self.reached = what, resource_id, reached
         self.expected, self.timeout = tuple(expected), timeout
         now = "it was not found" if reached == GONE else f"its state was still {reached or 'unknown'}"
-        super().__init__(f"timed out after {timeout:g} s waiting for {what} {resource_id} to be "
-                         f"{goal or _either(self.expected)}; {now}")
+        super().__init__(
+            f"timed out after {timeout:g} s waiting for {what} {resource_id} to be "
+            f"{goal or _either(self.expected)}; {now}"
+        )
 
 
 class WaitFailed(RuntimeError):
@@ -83,8 +92,9 @@ class WaitFailed(RuntimeError):
 
     def __init__(self, what: str, resource_id: str, reached: str, expected: Collection[str], goal: str = ""):
         self.what, self.resource_id, self.reached, self.expected = what, resource_id, reached, tuple(expected)
-        super().__init__(f"{what} {resource_id} became {reached} while waiting for it to be "
-                         f"{goal or _either(self.expected)}")
+        super().__init__(
+            f"{what} {resource_id} became {reached} while waiting for it to be {goal or _either(self.expected)}"
+        )
 
 
 def _either(states: Collection[str]) -> str:
@@ -107,8 +117,13 @@ class Progress:
     ``on_event`` receives every ``WaitEvent`` (tests, records).
     """
 
-    def __init__(self, mode: str = "auto", *, logger: logging.Logger | None = None,
-                 on_event: Callable[[WaitEvent], None] | None = None):
+    def __init__(
+        self,
+        mode: str = "auto",
+        *,
+        logger: logging.Logger | None = None,
+        on_event: Callable[[WaitEvent], None] | None = None,
+    ):
         if mode not in ("auto", "bar", "log", "silent"):
             raise ValueError(f"Progress mode {mode!r}: expected auto, bar, log or silent")
         self.mode = ("bar" if in_jupyter_kernel() else "log") if mode == "auto" else mode
@@ -129,15 +144,24 @@ class Progress:
         if e.kind == "start":
             self.logger.info("waiting for %s %s to be %s", e.what, e.resource_id, target)
         elif e.kind == "state":
-            self.logger.info("%s %s is %s after %.1f s (waiting for %s)", e.what, e.resource_id, e.state, e.elapsed, target)
+            self.logger.info(
+                "%s %s is %s after %.1f s (waiting for %s)", e.what, e.resource_id, e.state, e.elapsed, target
+            )
         elif e.kind == "done":
             self.logger.info("%s %s is %s after %.1f s", e.what, e.resource_id, e.state, e.elapsed)
         elif e.kind == "error":
-            self.logger.warning("stopped waiting for %s %s after %.1f s: reading its state failed",
-                                e.what, e.resource_id, e.elapsed)
+            self.logger.warning(
+                "stopped waiting for %s %s after %.1f s: reading its state failed", e.what, e.resource_id, e.elapsed
+            )
         else:
-            self.logger.warning("%s %s: gave up after %.1f s in state %s (expected %s)",
-                                e.what, e.resource_id, e.elapsed, e.state, target)
+            self.logger.warning(
+                "%s %s: gave up after %.1f s in state %s (expected %s)",
+                e.what,
+                e.resource_id,
+                e.elapsed,
+                e.state,
+                target,
+            )
 
     def _draw(self, e: WaitEvent) -> None:
         from tqdm.auto import tqdm  # imported late: only notebooks need it
@@ -156,9 +180,20 @@ class Progress:
             self._bar = None
 
 
-def wait_for(read: Callable[[], str], *, what: str, resource_id: str, expected: Collection[str],
-             timeout: float, progress: Progress, clock: Clock, failed: Collection[str] = (),
-             goal: str = "", start: float = POLL_START, cap: float = POLL_CAP) -> str:
+def wait_for(
+    read: Callable[[], str],
+    *,
+    what: str,
+    resource_id: str,
+    expected: Collection[str],
+    timeout: float,
+    progress: Progress,
+    clock: Clock,
+    failed: Collection[str] = (),
+    goal: str = "",
+    start: float = POLL_START,
+    cap: float = POLL_CAP,
+) -> str:
     """Poll ``read`` until it returns one of ``expected``; return that state.
 
     Raises ``WaitTimeout`` after ``timeout`` seconds (by ``clock``) and ``WaitFailed`` when a state
@@ -194,9 +229,13 @@ def wait_for(read: Callable[[], str], *, what: str, resource_id: str, expected: 
         return max(0.0, min(step, timeout - elapsed()))
 
     progress.report(event("start", None))
-    retrying = tenacity.Retrying(sleep=clock.sleep, stop=out_of_time, wait=pause,
-                                 retry=tenacity.retry_if_result(lambda s: s not in expected),
-                                 retry_error_callback=lambda rs: None)
+    retrying = tenacity.Retrying(
+        sleep=clock.sleep,
+        stop=out_of_time,
+        wait=pause,
+        retry=tenacity.retry_if_result(lambda s: s not in expected),
+        retry_error_callback=lambda rs: None,
+    )
     try:
         state = retrying(poll)
     except WaitFailed:

@@ -22,14 +22,14 @@ into the form to fill it.
 from __future__ import annotations
 
 import html
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import ipywidgets as w
 
 from vpclink import peercard
 from vpclink.params import FieldError, Role
-from vpclink.peervalues import (FIELDS, Local, PeerValues, check_values, field_errors, input_key,
-                                needed, peer_of)
+from vpclink.peervalues import FIELDS, Local, PeerValues, check_values, field_errors, input_key, needed, peer_of
 from vpclink.regions import REGIONS
 
 _LABEL_WIDTH = "14em"
@@ -68,10 +68,18 @@ class PeerForm:
     """The peer values one phase needs on one side: a form when some are missing, else a settled
     result. ``result()`` gives the confirmed ``PeerValues``; ``on_confirm`` is called with them too."""
 
-    def __init__(self, phase: str, role: Role, fields: tuple[str, ...], initial: Mapping[str, str], *,
-                 local: Local = Local(), link: str | None = None,
-                 on_confirm: Callable[[PeerValues], None] | None = None,
-                 settled: PeerValues | None = None):
+    def __init__(
+        self,
+        phase: str,
+        role: Role,
+        fields: tuple[str, ...],
+        initial: Mapping[str, str],
+        *,
+        local: Local = Local(),
+        link: str | None = None,
+        on_confirm: Callable[[PeerValues], None] | None = None,
+        settled: PeerValues | None = None,
+    ):
         self.phase = phase
         self.role = role
         self.peer: Role = peer_of(role)
@@ -81,7 +89,7 @@ class PeerForm:
         self.on_confirm = on_confirm
         self.confirmed: PeerValues | None = settled
         self.card: peercard.PeerCard | None = None
-        self._tried = False          # after a first Confirm, empty required fields show as errors
+        self._tried = False  # after a first Confirm, empty required fields show as errors
         self.inputs: dict[str, w.Text | w.Combobox] = {}
         self.messages: dict[str, w.HTML] = {}
         self.widget: w.VBox | None = None
@@ -94,11 +102,18 @@ class PeerForm:
         rows = []
         for name in self.fields:
             spec = FIELDS[name]
-            common = dict(value=initial.get(name, ""), description=f"{peer_title} {spec.label}",
-                          placeholder=spec.example, style={"description_width": _LABEL_WIDTH},
-                          layout=w.Layout(width="34em", flex="0 0 auto"))   # the message wraps, not the input
-            box = (w.Combobox(options=sorted(REGIONS), ensure_option=False, **common) if name == "region"
-                   else w.Text(**common))
+            common = dict(
+                value=initial.get(name, ""),
+                description=f"{peer_title} {spec.label}",
+                placeholder=spec.example,
+                style={"description_width": _LABEL_WIDTH},
+                layout=w.Layout(width="34em", flex="0 0 auto"),
+            )  # the message wraps, not the input
+            box = (
+                w.Combobox(options=sorted(REGIONS), ensure_option=False, **common)
+                if name == "region"
+                else w.Text(**common)
+            )
             box.add_class("vpclink-field").add_class(f"vpclink-field-{name}")
             message = w.HTML(layout=w.Layout(flex="1 1 auto"))
             message.add_class("vpclink-error").add_class(f"vpclink-error-{name}")
@@ -112,21 +127,30 @@ class PeerForm:
         self.status.add_class("vpclink-status")
         self.output = w.Output()
 
-        self.card_text = w.Textarea(placeholder=f"Paste the {self.peer}'s peer card here (the text of "
-                                                f"its .peercard.json file)",
-                                    layout=w.Layout(width="34em", height="6em"))
+        self.card_text = w.Textarea(
+            placeholder=f"Paste the {self.peer}'s peer card here (the text of its .peercard.json file)",
+            layout=w.Layout(width="34em", height="6em"),
+        )
         self.card_text.add_class("vpclink-card-text")
         self.card_button = w.Button(description="Use card", icon="paste")
         self.card_button.on_click(self._on_card)
         self.card_message = w.HTML()
         self.card_message.add_class("vpclink-error").add_class("vpclink-error-card")
 
-        title = w.HTML(f"<b>{html.escape(self.phase)} phase, {html.escape(self.role)} side:</b> "
-                       f"values from the {html.escape(self.peer)}'s operator (or their peer card)")
-        form = w.VBox([title, *rows, w.HBox([self.confirm_button, self.status]),
-                       w.HTML(f"Or paste the {html.escape(self.peer)}'s peer card:"),
-                       w.HBox([self.card_text, w.VBox([self.card_button, self.card_message])]),
-                       self.output])
+        title = w.HTML(
+            f"<b>{html.escape(self.phase)} phase, {html.escape(self.role)} side:</b> "
+            f"values from the {html.escape(self.peer)}'s operator (or their peer card)"
+        )
+        form = w.VBox(
+            [
+                title,
+                *rows,
+                w.HBox([self.confirm_button, self.status]),
+                w.HTML(f"Or paste the {html.escape(self.peer)}'s peer card:"),
+                w.HBox([self.card_text, w.VBox([self.card_button, self.card_message])]),
+                self.output,
+            ]
+        )
         form.add_class("vpclink-peer-form")
         self._refresh()
         return form
@@ -163,25 +187,32 @@ class PeerForm:
         errors = self._refresh()
         if errors:
             self.confirmed = None
-            self._set_status(f"Not confirmed: fix {len(errors)} field(s): "
-                             f"{', '.join(FIELDS[name].label for name in errors)}.", _ERROR_STYLE)
+            self._set_status(
+                f"Not confirmed: fix {len(errors)} field(s): {', '.join(FIELDS[name].label for name in errors)}.",
+                _ERROR_STYLE,
+            )
             return
         values = self.values()
         from_card = self.card is not None and all(self.card.values().get(k) == v for k, v in values.items())
-        confirmed = PeerValues(self.peer, values, "peer card" if from_card else "form",
-                               card=self.card.describe() if from_card and self.card else None)
+        confirmed = PeerValues(
+            self.peer,
+            values,
+            "peer card" if from_card else "form",
+            card=self.card.describe() if from_card and self.card else None,
+        )
         self.confirmed = confirmed
         self._set_status("Confirmed: the next cell uses these values.", _OK_STYLE)
-        self.output.outputs = ()               # one confirmation shown, the latest
-        with self.output:                      # in a kernel this lands in the Output widget only
+        self.output.outputs = ()  # one confirmation shown, the latest
+        with self.output:  # in a kernel this lands in the Output widget only
             print(confirmed.text())
             if self.on_confirm:
                 self.on_confirm(confirmed)
 
     def _on_card(self, _button: w.Button | None = None) -> None:
         try:
-            card = peercard.parse(self.card_text.value, "pasted card", expect_role=self.peer,
-                                  expect_link=self.link, local=self.local)
+            card = peercard.parse(
+                self.card_text.value, "pasted card", expect_role=self.peer, expect_link=self.link, local=self.local
+            )
         except peercard.PeerCardError as e:
             items = "".join(f"<li>{html.escape(err.field)}: {html.escape(err.message)}</li>" for err in e.errors)
             self.card_message.value = f'<span style="{_ERROR_STYLE}">✗ Card not used:<ul>{items}</ul></span>'
@@ -203,11 +234,13 @@ class PeerForm:
             return self.confirmed
         current = self.values()
         errors = check_values(current, required=self.fields, local=self.local) or {
-            name: "typed but not confirmed" for name in self.fields}
+            name: "typed but not confirmed" for name in self.fields
+        }
         raise PeerValuesMissing(
             f"The {self.phase} phase needs the {self.peer}'s values, not confirmed in the form yet",
             field_errors(errors, self.peer),
-            "Fill the form above, press Confirm, then run this cell again.")
+            "Fill the form above, press Confirm, then run this cell again.",
+        )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         if self.widget is None:
@@ -218,10 +251,18 @@ class PeerForm:
         return bundle
 
 
-def ask(phase: str, role: Role, known: Mapping[str, Any], *, interactive: bool | None = None,
-        local: Local = Local(), link: str | None = None, sg_mode: str = "cidr",
-        card: peercard.PeerCard | None = None,
-        on_confirm: Callable[[PeerValues], None] | None = None) -> PeerForm:
+def ask(
+    phase: str,
+    role: Role,
+    known: Mapping[str, Any],
+    *,
+    interactive: bool | None = None,
+    local: Local = Local(),
+    link: str | None = None,
+    sg_mode: str = "cidr",
+    card: peercard.PeerCard | None = None,
+    on_confirm: Callable[[PeerValues], None] | None = None,
+) -> PeerForm:
     """The peer values ``phase`` needs on ``role``'s side.
 
     ``known`` holds the values at hand by parameter name (``initiator_router_interface_id``: the
@@ -238,20 +279,27 @@ def ask(phase: str, role: Role, known: Mapping[str, Any], *, interactive: bool |
     errors = check_values(initial, required=fields, local=local)
     if not errors:
         used_card = card is not None and any(not from_params[n] for n in fields)
-        settled = PeerValues(peer, initial, "peer card" if used_card else "parameters",
-                             card=card.describe() if used_card and card else None)
+        settled = PeerValues(
+            peer,
+            initial,
+            "peer card" if used_card else "parameters",
+            card=card.describe() if used_card and card else None,
+        )
         if on_confirm:
             on_confirm(settled)
         return PeerForm(phase, role, fields, initial, local=local, link=link, settled=settled)
     if not is_interactive(interactive):
         raise PeerValuesMissing(
-            f"The {phase} phase on the {role} side needs the {peer}'s values", field_errors(errors, peer),
-            f"Pass them as notebook parameters (papermill -p NAME VALUE) or import the {peer}'s peer card.")
+            f"The {phase} phase on the {role} side needs the {peer}'s values",
+            field_errors(errors, peer),
+            f"Pass them as notebook parameters (papermill -p NAME VALUE) or import the {peer}'s peer card.",
+        )
     return PeerForm(phase, role, fields, initial, local=local, link=link, on_confirm=on_confirm)
 
 
-def settled(phase: str, role: Role, known: Mapping[str, Any], *, sg_mode: str = "cidr",
-            card: peercard.PeerCard | None = None) -> PeerForm:
+def settled(
+    phase: str, role: Role, known: Mapping[str, Any], *, sg_mode: str = "cidr", card: peercard.PeerCard | None = None
+) -> PeerForm:
     """The peer values at hand for ``phase`` on ``role``'s side, settled as they are: no form and no
     error for what is missing. For a plan that calls no API, where nothing uses them yet."""
     peer = peer_of(role)
@@ -261,6 +309,7 @@ def settled(phase: str, role: Role, known: Mapping[str, Any], *, sg_mode: str = 
     values = {name: from_params[name] or carried.get(name, "") for name in fields}
     values = {name: value for name, value in values.items() if value}
     used_card = card is not None and any(name in values and not from_params[name] for name in fields)
-    result = PeerValues(peer, values, "peer card" if used_card else "parameters",
-                        card=card.describe() if used_card and card else None)
+    result = PeerValues(
+        peer, values, "peer card" if used_card else "parameters", card=card.describe() if used_card and card else None
+    )
     return PeerForm(phase, role, fields, values, settled=result)

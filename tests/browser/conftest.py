@@ -25,19 +25,27 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SERVER_START_TIMEOUT = 60.0
 SERVER_STOP_TIMEOUT = 15.0
-KERNEL_IDLE_TIMEOUT_MS = 60_000      # opening a notebook starts a kernel: seconds on a busy machine
-STEP_TIMEOUT_MS = 10_000             # one interaction: short, so a broken selector fails fast
+KERNEL_IDLE_TIMEOUT_MS = 60_000  # opening a notebook starts a kernel: seconds on a busy machine
+STEP_TIMEOUT_MS = 10_000  # one interaction: short, so a broken selector fails fast
 
 _REPORTS = pytest.StashKey[dict]()
 
@@ -66,8 +74,10 @@ def _free_port() -> int:
 
 def _settings(settings_dir: Path) -> None:
     files = {
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-            {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
         # Keeps widget values in the saved notebook, so a test can read them back from the file.
         "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
     }
@@ -87,8 +97,9 @@ class Lab:
     process: subprocess.Popen
 
     def api(self, method: str, path: str) -> Any:
-        request = urllib.request.Request(f"{self.url}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -120,7 +131,7 @@ def _wait_ready(lab: Lab) -> None:
 def _stop(lab: Lab) -> None:
     # SIGTERM makes the server shut its kernels down (all at once) before it exits; kernels run in
     # sessions of their own, and one that outlives the server exits when it sees its parent gone.
-    group = os.getpgid(lab.process.pid)   # the server's own session: nothing else is in it
+    group = os.getpgid(lab.process.pid)  # the server's own session: nothing else is in it
     os.killpg(group, signal.SIGTERM)
     try:
         lab.process.wait(SERVER_STOP_TIMEOUT)
@@ -134,26 +145,50 @@ def lab(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[La
     base = tmp_path_factory.mktemp("jupyterlab")
     root = base / "root"
     root.mkdir()
-    dirs = {name: base / name.lower() for name in (
-        "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR",
-        "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "HOME",
-        "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")}
+    dirs = {
+        name: base / name.lower()
+        for name in (
+            "JUPYTER_CONFIG_DIR",
+            "JUPYTER_RUNTIME_DIR",
+            "JUPYTER_DATA_DIR",
+            "IPYTHONDIR",
+            "JUPYTERLAB_SETTINGS_DIR",
+            "JUPYTERLAB_WORKSPACES_DIR",
+            "HOME",
+            "XDG_CONFIG_HOME",
+            "XDG_CACHE_HOME",
+            "XDG_DATA_HOME",
+        )
+    }
     for path in dirs.values():
         path.mkdir()
     _settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
-    env = {**os.environ, **{k: str(v) for k, v in dirs.items()}, "JUPYTER_PLATFORM_DIRS": "1",
-           # kernels run with this interpreter, which has vpclink installed
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in dirs.items()},
+        "JUPYTER_PLATFORM_DIRS": "1",
+        # kernels run with this interpreter, which has vpclink installed
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     token = secrets.token_hex(24)
     port = _free_port()
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-               "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
-               f"--IdentityProvider.token={token}", "--allow-root", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LanguageServerManager.autodetect=False"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
+        "--allow-root",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LanguageServerManager.autodetect=False",
+    ]
     log = (base / "server.log").open("wb")
-    process = subprocess.Popen(command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     lab = Lab(f"http://127.0.0.1:{port}", token, root, process)
     try:
         _wait_ready(lab)
@@ -169,8 +204,12 @@ def browser_context(chromium: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(chromium),
-            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
         try:
             yield context
         finally:

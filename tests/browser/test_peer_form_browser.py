@@ -23,7 +23,7 @@ def test_peer_form_flags_a_bad_value_then_confirms_good_ones(page, lab, expect, 
     run_all(page)
 
     form = panel.locator(".vpclink-peer-form")
-    expect(form).to_have_count(1, timeout=KERNEL_IDLE_TIMEOUT_MS)     # the cells' imports run first
+    expect(form).to_have_count(1, timeout=KERNEL_IDLE_TIMEOUT_MS)  # the cells' imports run first
     cells = panel.locator(".jp-CodeCell")
     expect(cells).to_have_count(3)
     # Run All went through: the cell after the form stopped, naming what is missing.
@@ -50,7 +50,7 @@ def test_peer_form_flags_a_bad_value_then_confirms_good_ones(page, lab, expect, 
     for label, value in INITIATOR.items():
         form.get_by_label(label).fill(value)
     expect(uid_error).to_have_text("")
-    expect(form.locator(".vpclink-error")).to_have_count(5)       # four fields and the card box
+    expect(form.locator(".vpclink-error")).to_have_count(5)  # four fields and the card box
     for error in form.locator(".vpclink-error").all():
         expect(error).to_have_text("")
     form.get_by_role("button", name="Confirm").click()
@@ -63,23 +63,34 @@ def test_peer_form_flags_a_bad_value_then_confirms_good_ones(page, lab, expect, 
     page.keyboard.press("Shift+Enter")
     output = result_cell.locator(".jp-OutputArea-output")
     expect(output).to_contain_text("initiator's values from the form")
-    for key, value in (("initiator_account_uid", "1637243907412983"), ("initiator_region", "cn-qingdao"),
-                       ("initiator_vrouter_id", "vrt-m5e1tutorialvrt1qd00001"),
-                       ("initiator_router_interface_id", "ri-m5e1tutorialri1qd000001")):
+    for key, value in (
+        ("initiator_account_uid", "1637243907412983"),
+        ("initiator_region", "cn-qingdao"),
+        ("initiator_vrouter_id", "vrt-m5e1tutorialvrt1qd00001"),
+        ("initiator_router_interface_id", "ri-m5e1tutorialri1qd000001"),
+    ):
         expect(output).to_contain_text(f"{key} = {value}")
     expect(output).not_to_contain_text("PeerValuesMissing")
 
 
 def test_a_pasted_peer_card_fills_the_form(page, lab, expect):
-    card = {"vpclink_peer_card": 1, "link": "tutorial-qingdao-beijing", "role": "initiator",
-            "account_uid": "1637243907412983", "region": "cn-qingdao", "vpc_id": "vpc-m5e1tutorialvpc1qd00001",
-            "vpc_cidr": "192.168.0.0/16", "vrouter_id": "vrt-m5e1tutorialvrt1qd00001",
-            "router_interface_id": "ri-m5e1tutorialri1qd000001", "created": "2026-01-02T03:04:05Z"}
+    card = {
+        "vpclink_peer_card": 1,
+        "link": "tutorial-qingdao-beijing",
+        "role": "initiator",
+        "account_uid": "1637243907412983",
+        "region": "cn-qingdao",
+        "vpc_id": "vpc-m5e1tutorialvpc1qd00001",
+        "vpc_cidr": "192.168.0.0/16",
+        "vrouter_id": "vrt-m5e1tutorialvrt1qd00001",
+        "router_interface_id": "ri-m5e1tutorialri1qd000001",
+        "created": "2026-01-02T03:04:05Z",
+    }
     notebook = lab.add_notebook(HERE / "peer_form.ipynb", "peer_form_card.ipynb")
     panel = open_notebook(page, lab, notebook)
     run_all(page)
     form = panel.locator(".vpclink-peer-form")
-    expect(form).to_have_count(1, timeout=KERNEL_IDLE_TIMEOUT_MS)     # the cells' imports run first
+    expect(form).to_have_count(1, timeout=KERNEL_IDLE_TIMEOUT_MS)  # the cells' imports run first
 
     card_text = form.locator(".vpclink-card-text textarea")
     card_text.fill(json.dumps({**card, "role": "acceptor"}))

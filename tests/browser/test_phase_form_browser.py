@@ -27,12 +27,12 @@ from vpclink.state import load as load_run
 from .conftest import KERNEL_IDLE_TIMEOUT_MS, open_notebook
 
 LINK = "tutorial-qingdao-beijing"
-APPLY_TIMEOUT_MS = 60_000        # the remaining cells: plan, create, wait for Idle, read back (zero delays)
+APPLY_TIMEOUT_MS = 60_000  # the remaining cells: plan, create, wait for Idle, read back (zero delays)
 
 
 @pytest.fixture
 def emulator() -> Any:
-    emu = Emulator()                 # a thread of this process, every asynchronous step immediate
+    emu = Emulator()  # a thread of this process, every asynchronous step immediate
     yield emu
     emu.stop()
 
@@ -43,18 +43,35 @@ def initiator_card(emu: Emulator, tmp_path: Path) -> peercard.PeerCard:
     run_dir = tmp_path / "a-run"
     endpoint = emu.url.split("://", 1)[1]
     for name in ("preflight", "initiator"):
-        run_cells(Phase(name, params_file=str(EXAMPLE), run_dir=str(run_dir), target="emulator", endpoint=endpoint,
-                        profiles_file=str(profiles), apply=True, side="initiator"))
+        run_cells(
+            Phase(
+                name,
+                params_file=str(EXAMPLE),
+                run_dir=str(run_dir),
+                target="emulator",
+                endpoint=endpoint,
+                profiles_file=str(profiles),
+                apply=True,
+                side="initiator",
+            )
+        )
     return peercard.read(run_dir / peercard.file_name(LINK, "initiator"))
 
 
 def acceptor_notebook(lab: Any, emu: Emulator, tmp_path: Path) -> tuple[str, Path]:
     """The committed notebook with B's operator's parameters injected, in the Lab's root."""
-    nb = load_notebook_node(str(NOTEBOOKS / "02_acceptor.ipynb"))     # as papermill reads it
+    nb = load_notebook_node(str(NOTEBOOKS / "02_acceptor.ipynb"))  # as papermill reads it
     run_dir = tmp_path / "b-run"
-    parameters = {"params_file": str(EXAMPLE), "run_dir": str(run_dir), "target": "emulator",
-                  "endpoint": emu.url.split("://", 1)[1], "apply": True, "interactive": True, "side": "acceptor",
-                  "profiles_file": str(side_profiles(emu, tmp_path / "b-profiles.json", ("acceptor",)))}
+    parameters = {
+        "params_file": str(EXAMPLE),
+        "run_dir": str(run_dir),
+        "target": "emulator",
+        "endpoint": emu.url.split("://", 1)[1],
+        "apply": True,
+        "interactive": True,
+        "side": "acceptor",
+        "profiles_file": str(side_profiles(emu, tmp_path / "b-profiles.json", ("acceptor",))),
+    }
     nb = parameterize_notebook(nb, parameters, kernel_name="python3", language="python")
     name = "02_acceptor-operator-b.ipynb"
     nbformat.write(nb, str(lab.root / name))
@@ -62,7 +79,8 @@ def acceptor_notebook(lab: Any, emu: Emulator, tmp_path: Path) -> tuple[str, Pat
 
 
 def test_the_acceptors_operator_confirms_the_initiators_values_and_the_phase_runs(
-        page: Any, lab: Any, expect: Any, screenshots: Path, emulator: Emulator, tmp_path: Path) -> None:
+    page: Any, lab: Any, expect: Any, screenshots: Path, emulator: Emulator, tmp_path: Path
+) -> None:
     a_card = initiator_card(emulator, tmp_path)
     notebook, run_dir = acceptor_notebook(lab, emulator, tmp_path)
     panel = open_notebook(page, lab, notebook)
@@ -77,8 +95,8 @@ def test_the_acceptors_operator_confirms_the_initiators_values_and_the_phase_run
     use_output = use_cell.locator(".jp-Cell-outputArea")
     expect(use_output).to_contain_text("PeerValuesMissing", timeout=KERNEL_IDLE_TIMEOUT_MS)
     expect(use_output).to_contain_text("initiator_router_interface_id")
-    expect(form.get_by_label("Initiator region")).to_have_value("cn-qingdao")        # from the parameter file
-    assert emulator.state()["account-b"].get("router_interface", []) == []            # nothing ran past the form
+    expect(form.get_by_label("Initiator region")).to_have_value("cn-qingdao")  # from the parameter file
+    assert emulator.state()["account-b"].get("router_interface", []) == []  # nothing ran past the form
 
     ri = form.get_by_label("Initiator router interface ID")
     ri_error = form.locator(".vpclink-error-router_interface_id")
@@ -113,9 +131,10 @@ def test_the_acceptors_operator_confirms_the_initiators_values_and_the_phase_run
 
     # The phase did its work in account B: the acceptor interface, opposite the initiator.
     interfaces = emulator.state()["account-b"]["router_interface"]
-    assert [(ri["Role"], ri["OppositeInterfaceId"], ri["OppositeRouterId"], str(ri["OppositeInterfaceOwnerId"]))
-            for ri in interfaces] == [("AcceptingSide", a_card.router_interface_id, a_card.vrouter_id,
-                                       a_card.account_uid)]
+    assert [
+        (ri["Role"], ri["OppositeInterfaceId"], ri["OppositeRouterId"], str(ri["OppositeInterfaceOwnerId"]))
+        for ri in interfaces
+    ] == [("AcceptingSide", a_card.router_interface_id, a_card.vrouter_id, a_card.account_uid)]
     # ... and kept the same records as a batch run: run.json and the ledger, B's account only.
     run = load_run(run_dir)
     acceptor = run.phase("acceptor")

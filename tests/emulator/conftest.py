@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List
+from typing import Any
 
 import pytest
 from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_vpc20160428.client import Client as VpcClient
+from alicloud_emulator.server import make_server
+from alicloud_emulator.world import default_world, with_timing
 from darabonba.model import DaraModel
 
-from alicloud_emulator.server import make_server
-
 from .control_client import ControlMixin
-from alicloud_emulator.world import default_world, with_timing
 
 
 @dataclass
@@ -111,16 +111,18 @@ def _value_errors(value: Any, hint: Any, where: str) -> list[str]:
     if value is None:
         return []
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (list, List):
+    if origin in (list, list):
         if not isinstance(value, list):
             return [f"{where}: {value!r} is not a list"]
         return [e for i, v in enumerate(value) for e in _value_errors(v, args[0] if args else Any, f"{where}[{i}]")]
-    if origin in (dict, Dict):
+    if origin in (dict, dict):
         return [] if isinstance(value, dict) else [f"{where}: {value!r} is not an object"]
     if hint is Any:
         return []
     if isinstance(hint, type) and issubclass(hint, DaraModel):
-        return _type_errors(value, where) if isinstance(value, hint) else [f"{where}: {value!r} is not a {hint.__name__}"]
+        return (
+            _type_errors(value, where) if isinstance(value, hint) else [f"{where}: {value!r} is not a {hint.__name__}"]
+        )
     if hint is bool:
         ok = isinstance(value, bool)
     elif hint is int:
@@ -131,4 +133,8 @@ def _value_errors(value: Any, hint: Any, where: str) -> list[str]:
         ok = isinstance(value, str)
     else:
         ok = True  # a hint this check does not know; the to_map() equality above still holds
-    return [] if ok else [f"{where}: {value!r} is {type(value).__name__}, the SDK declares {getattr(hint, '__name__', hint)}"]
+    return (
+        []
+        if ok
+        else [f"{where}: {value!r} is {type(value).__name__}, the SDK declares {getattr(hint, '__name__', hint)}"]
+    )

@@ -12,9 +12,12 @@ from alibabacloud_tea_openapi.utils_models import Config
 def control(base_url: str, path: str, body: Any = None, method: str | None = None) -> Any:
     """Call ``/_emulator/<path>``: POST a JSON body when one is given, GET otherwise."""
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{base_url}/_emulator/{path}", data=data,
-                                 method=method or ("POST" if data is not None else "GET"),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{base_url}/_emulator/{path}",
+        data=data,
+        method=method or ("POST" if data is not None else "GET"),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10) as r:
         return json.loads(r.read())
 
@@ -33,5 +36,11 @@ class ControlMixin:
 
     def config(self, name: str, region: str, **extra: Any) -> Config:
         a = self.account(name)
-        return Config(access_key_id=a["access_key_id"], access_key_secret=a["access_key_secret"],
-                      region_id=region, endpoint=self.endpoint, protocol="http", **extra)
+        return Config(
+            access_key_id=a["access_key_id"],
+            access_key_secret=a["access_key_secret"],
+            region_id=region,
+            endpoint=self.endpoint,
+            protocol="http",
+            **extra,
+        )

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from alibabacloud_tea_openapi import utils_models as open_api_models
-from alibabacloud_vpc20160428 import models as vpc_models
-from alibabacloud_vpc20160428.client import Client as VpcClient
 from alibabacloud_tea_openapi.client import Client as OpenApiClient
 from alibabacloud_tea_openapi.utils_models import Config
+from alibabacloud_vpc20160428 import models as vpc_models
+from alibabacloud_vpc20160428.client import Client as VpcClient
 from aliyunsdkcore.auth.composer import rpc_signature_composer
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
@@ -31,13 +31,22 @@ from .control_client import ControlMixin
 VERSIONS = {"vpc": "2016-04-28", "ecs": "2014-05-26", "sts": "2015-04-01"}
 
 
-def call(config: Config, product: str, action: str, query: dict[str, Any] | None = None,
-         version: str | None = None) -> dict[str, Any]:
+def call(
+    config: Config, product: str, action: str, query: dict[str, Any] | None = None, version: str | None = None
+) -> dict[str, Any]:
     """Any RPC action through the official tea-openapi client, signed as ``config`` says.
     Returns the SDK's raw result: ``{"body", "headers", "statusCode"}``."""
-    params = open_api_models.Params(action=action, version=version or VERSIONS[product], protocol="HTTP", pathname="/",
-                                    method="POST", auth_type="AK", style="RPC", req_body_type="formData",
-                                    body_type="json")
+    params = open_api_models.Params(
+        action=action,
+        version=version or VERSIONS[product],
+        protocol="HTTP",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
     request = open_api_models.OpenApiRequest(query={k: v for k, v in (query or {}).items()})
     return OpenApiClient(config).call_api(params, request, RuntimeOptions())
 
@@ -56,17 +65,20 @@ def legacy_request(endpoint: str, product: str, action: str, params: dict[str, A
     return req
 
 
-def legacy_call(client: AcsClient, endpoint: str, product: str, action: str,
-                params: dict[str, Any] | None = None) -> dict[str, Any]:
+def legacy_call(
+    client: AcsClient, endpoint: str, product: str, action: str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return json.loads(client.do_action_with_exception(legacy_request(endpoint, product, action, params)))
 
 
-def signed_path(account: dict[str, Any], product: str, action: str, params: dict[str, str],
-                method: str = "POST") -> str:
+def signed_path(
+    account: dict[str, Any], product: str, action: str, params: dict[str, str], method: str = "POST"
+) -> str:
     """``/?...`` with an HMAC-SHA1 RPC signature, computed by the legacy SDK's own signer."""
     query = dict(params, Action=action, Version=VERSIONS[product])
-    path, _ = rpc_signature_composer.get_signed_url(query, account["access_key_id"], account["access_key_secret"],
-                                                    "JSON", method, {})
+    path, _ = rpc_signature_composer.get_signed_url(
+        query, account["access_key_id"], account["access_key_secret"], "JSON", method, {}
+    )
     return path
 
 
@@ -82,7 +94,9 @@ def raw_exchange(endpoint: str, request: bytes, timeout: float = 5.0) -> tuple[b
     return sock.recv(1 << 20), sock
 
 
-def http_request(method: str, path: str, endpoint: str, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+def http_request(
+    method: str, path: str, endpoint: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> bytes:
     head = [f"{method} {path} HTTP/1.1", f"Host: {endpoint}", f"Content-Length: {len(body)}"]
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
@@ -117,9 +131,9 @@ class EmulatorProcess(ControlMixin):
         self.port: int | None = None
         self.output = ""
 
-    def start(self, timeout: float = 20.0) -> "EmulatorProcess":
+    def start(self, timeout: float = 20.0) -> EmulatorProcess:
         port_file = self.workdir / f"port-{time.monotonic_ns()}"
-        cmd = emulator_command() + ["serve", "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)]
+        cmd = [*emulator_command(), "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)]
         if self.db is not None:
             cmd += ["--db", str(self.db)]
         if self.world is not None:
@@ -168,44 +182,79 @@ SG_A, SG_B = "sg-m5e1tutorialsg1qd000001", "sg-2ze2tutorialsg2bj000001"
 
 def create_initiator(vpc: VpcClient, client_token: str | None = None, name: str | None = None) -> str:
     """Account A's initiator router interface toward cn-beijing; returns its ID."""
-    return vpc.create_router_interface(vpc_models.CreateRouterInterfaceRequest(
-        region_id="cn-qingdao", role="InitiatingSide", router_type="VRouter", router_id=VRT_A, spec="Mini.2",
-        opposite_region_id="cn-beijing", client_token=client_token, name=name)).body.router_interface_id
+    return vpc.create_router_interface(
+        vpc_models.CreateRouterInterfaceRequest(
+            region_id="cn-qingdao",
+            role="InitiatingSide",
+            router_type="VRouter",
+            router_id=VRT_A,
+            spec="Mini.2",
+            opposite_region_id="cn-beijing",
+            client_token=client_token,
+            name=name,
+        )
+    ).body.router_interface_id
 
 
 def create_acceptor(vpc: VpcClient) -> str:
-    return vpc.create_router_interface(vpc_models.CreateRouterInterfaceRequest(
-        region_id="cn-beijing", role="AcceptingSide", router_type="VRouter", router_id=VRT_B, spec="Negative",
-        opposite_region_id="cn-qingdao")).body.router_interface_id
+    return vpc.create_router_interface(
+        vpc_models.CreateRouterInterfaceRequest(
+            region_id="cn-beijing",
+            role="AcceptingSide",
+            router_type="VRouter",
+            router_id=VRT_B,
+            spec="Negative",
+            opposite_region_id="cn-qingdao",
+        )
+    ).body.router_interface_id
 
 
 def connect_pair(vpc_a: VpcClient, vpc_b: VpcClient, uid_a: str, uid_b: str) -> tuple[str, str]:
     """Create both interfaces, point each at the other, and initiate the connection from A."""
     ri_a, ri_b = create_initiator(vpc_a), create_acceptor(vpc_b)
-    vpc_b.modify_router_interface_attribute(vpc_models.ModifyRouterInterfaceAttributeRequest(
-        region_id="cn-beijing", router_interface_id=ri_b, opposite_interface_id=ri_a, opposite_router_id=VRT_A,
-        opposite_router_type="VRouter", opposite_interface_owner_id=int(uid_a)))
-    vpc_a.modify_router_interface_attribute(vpc_models.ModifyRouterInterfaceAttributeRequest(
-        region_id="cn-qingdao", router_interface_id=ri_a, opposite_interface_id=ri_b, opposite_router_id=VRT_B,
-        opposite_router_type="VRouter", opposite_interface_owner_id=int(uid_b)))
-    vpc_a.connect_router_interface(vpc_models.ConnectRouterInterfaceRequest(
-        region_id="cn-qingdao", router_interface_id=ri_a))
+    vpc_b.modify_router_interface_attribute(
+        vpc_models.ModifyRouterInterfaceAttributeRequest(
+            region_id="cn-beijing",
+            router_interface_id=ri_b,
+            opposite_interface_id=ri_a,
+            opposite_router_id=VRT_A,
+            opposite_router_type="VRouter",
+            opposite_interface_owner_id=int(uid_a),
+        )
+    )
+    vpc_a.modify_router_interface_attribute(
+        vpc_models.ModifyRouterInterfaceAttributeRequest(
+            region_id="cn-qingdao",
+            router_interface_id=ri_a,
+            opposite_interface_id=ri_b,
+            opposite_router_id=VRT_B,
+            opposite_router_type="VRouter",
+            opposite_interface_owner_id=int(uid_b),
+        )
+    )
+    vpc_a.connect_router_interface(
+        vpc_models.ConnectRouterInterfaceRequest(region_id="cn-qingdao", router_interface_id=ri_a)
+    )
     return ri_a, ri_b
 
 
 def interfaces(vpc: VpcClient, region: str) -> dict[str, Any]:
     """The caller's router interfaces in ``region``: ID -> the SDK model."""
-    body = vpc.describe_router_interfaces(vpc_models.DescribeRouterInterfacesRequest(
-        region_id=region, page_size=50)).body
+    body = vpc.describe_router_interfaces(
+        vpc_models.DescribeRouterInterfacesRequest(region_id=region, page_size=50)
+    ).body
     return {ri.router_interface_id: ri for ri in body.router_interface_set.router_interface_type}
 
 
 def control_status(endpoint: str, path: str, body: Any = None, method: str | None = None) -> tuple[int, Any]:
     """A control API call that may fail: (HTTP status, JSON body)."""
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    req = urllib.request.Request(f"http://{endpoint}/_emulator/{path}", data=data,
-                                 method=method or ("POST" if data is not None else "GET"),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://{endpoint}/_emulator/{path}",
+        data=data,
+        method=method or ("POST" if data is not None else "GET"),
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -219,19 +268,29 @@ def hammer(endpoint: str, key: str, secret: str, worker: int, calls: int) -> dic
     from alibabacloud_ecs20140526 import models as ecs_models
     from alibabacloud_ecs20140526.client import Client as EcsClient
 
-    cfg = Config(access_key_id=key, access_key_secret=secret, region_id="cn-qingdao", endpoint=endpoint, protocol="http")
+    cfg = Config(
+        access_key_id=key, access_key_secret=secret, region_id="cn-qingdao", endpoint=endpoint, protocol="http"
+    )
     ecs, vpc = EcsClient(cfg), VpcClient(cfg)
     errors: list[str] = []
     describes = 0
     for i in range(calls):
         port = 10000 + worker * 1000 + i
         try:
-            ecs.authorize_security_group(ecs_models.AuthorizeSecurityGroupRequest(
-                region_id="cn-qingdao", security_group_id=SG_A, permissions=[
-                    ecs_models.AuthorizeSecurityGroupRequestPermissions(
-                        ip_protocol="TCP", port_range=f"{port}/{port}", source_cidr_ip="172.16.0.0/16")]))
-            ecs.describe_security_group_attribute(ecs_models.DescribeSecurityGroupAttributeRequest(
-                region_id="cn-qingdao", security_group_id=SG_A))
+            ecs.authorize_security_group(
+                ecs_models.AuthorizeSecurityGroupRequest(
+                    region_id="cn-qingdao",
+                    security_group_id=SG_A,
+                    permissions=[
+                        ecs_models.AuthorizeSecurityGroupRequestPermissions(
+                            ip_protocol="TCP", port_range=f"{port}/{port}", source_cidr_ip="172.16.0.0/16"
+                        )
+                    ],
+                )
+            )
+            ecs.describe_security_group_attribute(
+                ecs_models.DescribeSecurityGroupAttributeRequest(region_id="cn-qingdao", security_group_id=SG_A)
+            )
             interfaces(vpc, "cn-qingdao")
             describes += 2
         except Exception as e:  # every error is a finding: report it, keep going

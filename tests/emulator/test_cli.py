@@ -13,7 +13,6 @@ import pytest
 import yaml
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.utils_models import Config
-
 from alicloud_emulator.world import default_world
 
 from .support import EmulatorProcess, emulator_command
@@ -21,12 +20,13 @@ from .support import EmulatorProcess, emulator_command
 
 def _serve(*args: str, timeout: float = 20) -> subprocess.CompletedProcess:
     """Run ``serve`` expecting it to exit by itself (it refuses its input)."""
-    return subprocess.run(emulator_command() + ["serve", "--port", "0", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [*emulator_command(), "serve", "--port", "0", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_help_names_the_serve_flags():
-    out = subprocess.run(emulator_command() + ["serve", "--help"], capture_output=True, text=True, timeout=20).stdout
+    out = subprocess.run([*emulator_command(), "serve", "--help"], capture_output=True, text=True, timeout=20).stdout
     for flag in ("--host", "--port", "--port-file", "--db", "--world", "--reset", "--no-verify-signatures"):
         assert flag in out
 
@@ -47,8 +47,10 @@ BAD_WORLDS = [
     ("vpcs[0].vswitches[0].zone", lambda w: w["vpcs"][0]["vswitches"][0].update(zone="cn-beijing-h")),
     ("vpcs[1].instances[0].vswitch", lambda w: w["vpcs"][1]["instances"][0].update(vswitch="vsw-nope")),
     ("vpcs[1].instances[0].private_ip", lambda w: w["vpcs"][1]["instances"][0].update(private_ip="10.9.9.9")),
-    ("vpcs[0].instances[0].security_groups[0]",
-     lambda w: w["vpcs"][0]["instances"][0].update(security_groups=["sg-elsewhere00000001"])),
+    (
+        "vpcs[0].instances[0].security_groups[0]",
+        lambda w: w["vpcs"][0]["instances"][0].update(security_groups=["sg-elsewhere00000001"]),
+    ),
     ("vpcs[1].id", lambda w: w["vpcs"][1].update(id=w["vpcs"][0]["id"])),
     ("timing.router_interface_conect", lambda w: w["timing"].update(router_interface_conect=4)),
     ("timing.command", lambda w: w["timing"].update(command=-1)),
@@ -81,8 +83,17 @@ def test_a_missing_world_file_exits_2(tmp_path):
 
 
 def test_serve_with_a_world_file_host_and_port_file(tmp_path):
-    world = {"accounts": [{"name": "ops", "uid": "1111222233334444", "access_key_id": "LTAI5tEmuOps0000000001",
-                           "access_key_secret": "emuSecretOps000000000000000000001"}], "vpcs": []}
+    world = {
+        "accounts": [
+            {
+                "name": "ops",
+                "uid": "1111222233334444",
+                "access_key_id": "LTAI5tEmuOps0000000001",
+                "access_key_secret": "emuSecretOps000000000000000000001",
+            }
+        ],
+        "vpcs": [],
+    }
     path = tmp_path / "world.yaml"
     path.write_text(yaml.safe_dump(world))
     server = EmulatorProcess(tmp_path, None, path, "--host", "127.0.0.2")
@@ -92,8 +103,13 @@ def test_serve_with_a_world_file_host_and_port_file(tmp_path):
         with urllib.request.urlopen(f"http://{endpoint}/_emulator/health", timeout=10) as r:
             health = json.loads(r.read())
         assert health["accounts"] == ["ops"] and health["db"] == ":memory:"
-        cfg = Config(access_key_id="LTAI5tEmuOps0000000001", access_key_secret="emuSecretOps000000000000000000001",
-                     region_id="cn-shanghai", endpoint=endpoint, protocol="http")
+        cfg = Config(
+            access_key_id="LTAI5tEmuOps0000000001",
+            access_key_secret="emuSecretOps000000000000000000001",
+            region_id="cn-shanghai",
+            endpoint=endpoint,
+            protocol="http",
+        )
         assert StsClient(cfg).get_caller_identity().body.account_id == "1111222233334444"
         with pytest.raises(OSError):  # bound to the address it was given, not every address
             socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
@@ -116,8 +132,9 @@ def test_a_database_from_a_newer_emulator_is_refused(tmp_path):
 def test_a_taken_port_is_reported(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        result = subprocess.run(emulator_command() + ["serve", "--port", str(port)], capture_output=True, text=True,
-                                timeout=20)
+        result = subprocess.run(
+            [*emulator_command(), "serve", "--port", str(port)], capture_output=True, text=True, timeout=20
+        )
     assert result.returncode == 1 and "cannot serve" in result.stderr
 
 

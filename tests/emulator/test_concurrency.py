@@ -17,8 +17,9 @@ CALLS = 12
 
 
 def _check_rules(ecs: EcsClient, workers: int) -> None:
-    body = ecs.describe_security_group_attribute(ecs_models.DescribeSecurityGroupAttributeRequest(
-        region_id="cn-qingdao", security_group_id=SG_A)).body
+    body = ecs.describe_security_group_attribute(
+        ecs_models.DescribeSecurityGroupAttributeRequest(region_id="cn-qingdao", security_group_id=SG_A)
+    ).body
     rules = body.permissions.permission
     ports = sorted(r.port_range for r in rules)
     expected = sorted(f"{p}/{p}" for w in range(workers) for p in range(10000 + w * 1000, 10000 + w * 1000 + CALLS))
@@ -31,8 +32,11 @@ def test_threads_hammering_one_emulator(emu):
     a = emu.account("account-a")
     workers = 6
     with ThreadPoolExecutor(workers) as pool:
-        results = list(pool.map(lambda w: hammer(emu.endpoint, a["access_key_id"], a["access_key_secret"], w, CALLS),
-                                range(workers)))
+        results = list(
+            pool.map(
+                lambda w: hammer(emu.endpoint, a["access_key_id"], a["access_key_secret"], w, CALLS), range(workers)
+            )
+        )
     assert [r["errors"] for r in results] == [[]] * workers
     _check_rules(EcsClient(emu.config("account-a", "cn-qingdao")), workers)
     assert len(emu.journal(action="AuthorizeSecurityGroup")) == workers * CALLS
@@ -48,8 +52,10 @@ def test_processes_hammering_one_emulator_with_a_database(tmp_path):
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([hammer.__module__])
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [pool.submit(hammer, server.endpoint, a["access_key_id"], a["access_key_secret"], w, CALLS)
-                       for w in range(workers)]
+            futures = [
+                pool.submit(hammer, server.endpoint, a["access_key_id"], a["access_key_secret"], w, CALLS)
+                for w in range(workers)
+            ]
             results = [f.result(timeout=120) for f in futures]
         assert [r["errors"] for r in results] == [[]] * workers
         assert sum(r["describes"] for r in results) == workers * CALLS * 2
@@ -61,6 +67,7 @@ def test_processes_hammering_one_emulator_with_a_database(tmp_path):
 def test_racing_creates_respect_the_per_router_limit_exactly(emu):
     """Eight clients race to create router interfaces on one router, which takes five: the check
     and the insert are one transaction, so exactly five succeed and every ID is distinct."""
+
     def attempt(i: int) -> str:
         try:
             return create_initiator(VpcClient(emu.config("account-a", "cn-qingdao")), name=f"race-{i}")

@@ -11,29 +11,44 @@ from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.utils_models import Config
 from alibabacloud_vpc20160428 import models as vpc_models
-
 from alicloud_emulator import server as server_module
 from alicloud_emulator.world import default_world, with_timing
 
 from .conftest import start_emulator
 from .support import call, connect_pair, control_status, create_initiator, interfaces, legacy_call, legacy_client
 
-THIRD = {"name": "account-c", "uid": "1234567890123456", "access_key_id": "LTAI5tEmuAccountC0000001",
-         "access_key_secret": "emuSecretC0000000000000000000000"}
+THIRD = {
+    "name": "account-c",
+    "uid": "1234567890123456",
+    "access_key_id": "LTAI5tEmuAccountC0000001",
+    "access_key_secret": "emuSecretC0000000000000000000000",
+}
 
 
 def _world_with_third_account() -> dict:
     world = default_world()
     world["accounts"].append(dict(THIRD))
-    world["vpcs"].append({"account": "account-c", "region": "cn-hangzhou", "name": "VPC3", "cidr": "10.0.0.0/16",
-                          "vswitches": [{"name": "VSW3", "zone": "cn-hangzhou-h", "cidr": "10.0.1.0/24"}]})
+    world["vpcs"].append(
+        {
+            "account": "account-c",
+            "region": "cn-hangzhou",
+            "name": "VPC3",
+            "cidr": "10.0.0.0/16",
+            "vswitches": [{"name": "VSW3", "zone": "cn-hangzhou-h", "cidr": "10.0.1.0/24"}],
+        }
+    )
     return world
 
 
 def _timeless(state: dict) -> dict:
     """A state dump without its timestamps (a reset re-creates the world at the current time)."""
-    return {acct: {t: [{k: v for k, v in r.items() if "Time" not in k and "Gmt" not in k} for r in rs]
-                   for t, rs in types.items()} for acct, types in state.items()}
+    return {
+        acct: {
+            t: [{k: v for k, v in r.items() if "Time" not in k and "Gmt" not in k} for r in rs]
+            for t, rs in types.items()
+        }
+        for acct, types in state.items()
+    }
 
 
 def _secrets(emu) -> list[str]:
@@ -91,22 +106,38 @@ def test_world_post_loads_a_file_by_path_and_old_keys_stop_working(emu, tmp_path
     path.write_text(yaml.safe_dump(world))
     emu.control("world", {"path": str(path)})
     with pytest.raises(ClientException) as info:
-        call(Config(access_key_id=old_b["access_key_id"], access_key_secret=old_b["access_key_secret"],
-                    region_id="cn-beijing", endpoint=emu.endpoint, protocol="http"), "sts", "GetCallerIdentity")
+        call(
+            Config(
+                access_key_id=old_b["access_key_id"],
+                access_key_secret=old_b["access_key_secret"],
+                region_id="cn-beijing",
+                endpoint=emu.endpoint,
+                protocol="http",
+            ),
+            "sts",
+            "GetCallerIdentity",
+        )
     assert info.value.code == "InvalidAccessKeyId.NotFound"
     assert [a["name"] for a in emu.control("accounts")["accounts"]] == ["account-c"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"accounts": []}, "accounts"),
-    ({"accounts": [dict(THIRD, uid="12")]}, "accounts[0].uid"),
-    ({"accounts": [THIRD], "vpcs": [{"account": "nobody", "region": "cn-hangzhou", "cidr": "10.0.0.0/8"}]},
-     "vpcs[0].account"),
-    ({"accounts": [THIRD], "vpcs": [{"account": "account-c", "region": "cn-hangzhou", "cidr": "10.0.0.0/99"}]},
-     "vpcs[0].cidr"),
-    ({"path": "/nonexistent/world.yaml"}, "/nonexistent/world.yaml"),
-    (["not", "a", "world"], "mapping"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"accounts": []}, "accounts"),
+        ({"accounts": [dict(THIRD, uid="12")]}, "accounts[0].uid"),
+        (
+            {"accounts": [THIRD], "vpcs": [{"account": "nobody", "region": "cn-hangzhou", "cidr": "10.0.0.0/8"}]},
+            "vpcs[0].account",
+        ),
+        (
+            {"accounts": [THIRD], "vpcs": [{"account": "account-c", "region": "cn-hangzhou", "cidr": "10.0.0.0/99"}]},
+            "vpcs[0].cidr",
+        ),
+        ({"path": "/nonexistent/world.yaml"}, "/nonexistent/world.yaml"),
+        (["not", "a", "world"], "mapping"),
+    ],
+)
 def test_a_bad_world_is_refused_naming_the_field_and_the_old_world_stays(emu, a, body, field):
     create_initiator(a.vpc)
     status, reply = control_status(emu.endpoint, "world", body)
@@ -161,15 +192,29 @@ def test_journal_records_each_request_without_secrets(emu, a):
     with pytest.raises(ClientException):
         a.vpc.describe_vpcs(vpc_models.DescribeVpcsRequest())
     with pytest.raises(ClientException):
-        call(Config(access_key_id=acct["access_key_id"], access_key_secret="wrong", region_id="cn-qingdao",
-                    endpoint=emu.endpoint, protocol="http", signature_algorithm="v2"), "sts", "GetCallerIdentity")
+        call(
+            Config(
+                access_key_id=acct["access_key_id"],
+                access_key_secret="wrong",
+                region_id="cn-qingdao",
+                endpoint=emu.endpoint,
+                protocol="http",
+                signature_algorithm="v2",
+            ),
+            "sts",
+            "GetCallerIdentity",
+        )
     entries = emu.journal()
     assert len(entries) == 5
     for e in entries:
         assert {"time", "action", "params", "status", "error_code", "request_id", "duration_ms"} <= set(e)
     assert [(e["action"], e["status"], e["error_code"]) for e in entries] == [
-        ("GetCallerIdentity", 200, None), ("GetCallerIdentity", 200, None), ("GetCallerIdentity", 200, None),
-        ("DescribeVpcs", 400, "MissingParameter"), ("GetCallerIdentity", 400, "SignatureDoesNotMatch")]
+        ("GetCallerIdentity", 200, None),
+        ("GetCallerIdentity", 200, None),
+        ("GetCallerIdentity", 200, None),
+        ("DescribeVpcs", 400, "MissingParameter"),
+        ("GetCallerIdentity", 400, "SignatureDoesNotMatch"),
+    ]
     assert [e.get("account") for e in entries] == ["account-a"] * 4 + [None]
     assert entries[1]["params"]["Note"] == "v2" and entries[2]["params"]["Note"] == "legacy"
     text = json.dumps(entries)

@@ -10,7 +10,6 @@ import yaml
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_vpc20160428.client import Client as VpcClient
-
 from alicloud_emulator.world import default_world
 
 from .support import SG_A, EmulatorProcess, connect_pair, create_initiator, interfaces
@@ -22,16 +21,24 @@ def workdir(tmp_path):
 
 
 def _ports(ecs: EcsClient) -> list[str]:
-    body = ecs.describe_security_group_attribute(ecs_models.DescribeSecurityGroupAttributeRequest(
-        region_id="cn-qingdao", security_group_id=SG_A)).body
+    body = ecs.describe_security_group_attribute(
+        ecs_models.DescribeSecurityGroupAttributeRequest(region_id="cn-qingdao", security_group_id=SG_A)
+    ).body
     return sorted(p.port_range for p in body.permissions.permission)
 
 
 def _authorize(ecs: EcsClient, port: int) -> None:
-    ecs.authorize_security_group(ecs_models.AuthorizeSecurityGroupRequest(
-        region_id="cn-qingdao", security_group_id=SG_A, permissions=[
-            ecs_models.AuthorizeSecurityGroupRequestPermissions(
-                ip_protocol="TCP", port_range=f"{port}/{port}", source_cidr_ip="172.16.0.0/16")]))
+    ecs.authorize_security_group(
+        ecs_models.AuthorizeSecurityGroupRequest(
+            region_id="cn-qingdao",
+            security_group_id=SG_A,
+            permissions=[
+                ecs_models.AuthorizeSecurityGroupRequestPermissions(
+                    ip_protocol="TCP", port_range=f"{port}/{port}", source_cidr_ip="172.16.0.0/16"
+                )
+            ],
+        )
+    )
 
 
 def test_acknowledged_writes_survive_kill_9(workdir):

@@ -11,13 +11,31 @@ from typing import Any
 import pytest
 from alibabacloud_ecs20140526 import models as m
 from alibabacloud_vpc20160428 import models as vm
-
 from alicloud_emulator.world import default_world, with_timing
 
 from .conftest import Emu, Side, start_emulator
-from .ecs_helpers import (A_CIDR, A_ECS, A_IP, A_SG, B_CIDR, B_ECS, B_IP, B_SG, B_VTB, allow_icmp, call, error_of,
-                          instant_world, link_through_vpc_api, one_region_world, ping, result, run, store_of,
-                          write_link)
+from .ecs_helpers import (
+    A_CIDR,
+    A_ECS,
+    A_IP,
+    A_SG,
+    B_CIDR,
+    B_ECS,
+    B_IP,
+    B_SG,
+    B_VTB,
+    allow_icmp,
+    call,
+    error_of,
+    instant_world,
+    link_through_vpc_api,
+    one_region_world,
+    ping,
+    result,
+    run,
+    store_of,
+    write_link,
+)
 
 
 def invocations(side: Side, **kw: Any) -> list[dict[str, Any]]:
@@ -26,8 +44,9 @@ def invocations(side: Side, **kw: Any) -> list[dict[str, Any]]:
 
 
 def results(side: Side, **kw: Any) -> dict[str, Any]:
-    return call(side.ecs, "describe_invocation_results",
-                m.DescribeInvocationResultsRequest(region_id=side.region, **kw))["Invocation"]
+    return call(
+        side.ecs, "describe_invocation_results", m.DescribeInvocationResultsRequest(region_id=side.region, **kw)
+    )["Invocation"]
 
 
 def b64(text: str) -> str:
@@ -36,20 +55,41 @@ def b64(text: str) -> str:
 
 # -- the API ----------------------------------------------------------------------------------------
 def test_run_command_answers_ids_and_echo_prints(a: Side) -> None:
-    body = call(a.ecs, "run_command", m.RunCommandRequest(region_id=a.region, type="RunShellScript",
-                                                          instance_id=[A_ECS], command_content="echo hello  'big world'"))
+    body = call(
+        a.ecs,
+        "run_command",
+        m.RunCommandRequest(
+            region_id=a.region, type="RunShellScript", instance_id=[A_ECS], command_content="echo hello  'big world'"
+        ),
+    )
     assert body["CommandId"].startswith("c-") and body["InvokeId"].startswith("t-")
     r = result(a, body["InvokeId"])
-    assert (r["InvocationStatus"], r["InvokeRecordStatus"], r["ExitCode"], r["ErrorCode"]) == ("Success", "Finished", 0, "")
+    assert (r["InvocationStatus"], r["InvokeRecordStatus"], r["ExitCode"], r["ErrorCode"]) == (
+        "Success",
+        "Finished",
+        0,
+        "",
+    )
     assert r["Output"] == "hello big world\n"
-    assert (r["InstanceId"], r["CommandId"], r["Dropped"], r["Repeats"], r["Username"]) == (A_ECS, body["CommandId"], 0, 1, "root")
+    assert (r["InstanceId"], r["CommandId"], r["Dropped"], r["Repeats"], r["Username"]) == (
+        A_ECS,
+        body["CommandId"],
+        0,
+        1,
+        "root",
+    )
 
 
 def test_results_are_running_until_the_command_time_passes(slow_emu: Emu) -> None:
     a = slow_emu.side("account-a", "cn-qingdao")
     invoke_id = run(a, A_ECS, "echo done")
     r = result(a, invoke_id)
-    assert (r["InvocationStatus"], r["InvokeRecordStatus"], r["Output"], r["FinishedTime"]) == ("Running", "Running", "", "")
+    assert (r["InvocationStatus"], r["InvokeRecordStatus"], r["Output"], r["FinishedTime"]) == (
+        "Running",
+        "Running",
+        "",
+        "",
+    )
     assert "ExitCode" not in r, "a running command has no exit code yet"
     (inv,) = invocations(a, invoke_id=invoke_id)
     assert (inv["InvocationStatus"], inv["InvokeStatus"]) == ("Running", "Running")
@@ -69,13 +109,18 @@ def test_output_encoding(a: Side) -> None:
     plain = results(a, invoke_id=invoke_id, content_encoding="PlainText")
     assert plain["InvocationResults"]["InvocationResult"][0]["Output"] == "hi\n"
     (inv,) = invocations(a, invoke_id=invoke_id, include_output=True)
-    assert inv["CommandContent"] == b64("echo hi") and inv["InvokeInstances"]["InvokeInstance"][0]["Output"] == b64("hi\n")
+    assert inv["CommandContent"] == b64("echo hi") and inv["InvokeInstances"]["InvokeInstance"][0]["Output"] == b64(
+        "hi\n"
+    )
     (inv,) = invocations(a, invoke_id=invoke_id, include_output=True, content_encoding="PlainText")
     assert inv["CommandContent"] == "echo hi" and inv["InvokeInstances"]["InvokeInstance"][0]["Output"] == "hi\n"
     (inv,) = invocations(a, invoke_id=invoke_id)
     assert "Output" not in inv["InvokeInstances"]["InvokeInstance"][0], "Output only with IncludeOutput"
-    e = error_of(a.ecs, "describe_invocation_results", m.DescribeInvocationResultsRequest(
-        region_id=a.region, invoke_id=invoke_id, content_encoding="hex"))
+    e = error_of(
+        a.ecs,
+        "describe_invocation_results",
+        m.DescribeInvocationResultsRequest(region_id=a.region, invoke_id=invoke_id, content_encoding="hex"),
+    )
     assert "ContentEncoding" in e.data["Message"] and "PlainText" in e.data["Message"]
 
 
@@ -84,8 +129,17 @@ def test_base64_command_content_and_parameters(a: Side) -> None:
     assert r["Output"] == "from base64\n"
     r = result(a, run(a, A_ECS, "echo {{who}}", enable_parameter=True, parameters={"who": "peer"}))
     assert r["Output"] == "peer\n"
-    e = error_of(a.ecs, "run_command", m.RunCommandRequest(region_id=a.region, type="RunShellScript", instance_id=[A_ECS],
-                                                           command_content="echo hi", content_encoding="Base64"))
+    e = error_of(
+        a.ecs,
+        "run_command",
+        m.RunCommandRequest(
+            region_id=a.region,
+            type="RunShellScript",
+            instance_id=[A_ECS],
+            command_content="echo hi",
+            content_encoding="Base64",
+        ),
+    )
     assert e.code == "InvalidCommandContent.Malformed" and "PlainText" in e.data["Message"]
 
 
@@ -97,16 +151,40 @@ def test_commands_the_emulator_does_not_model_exit_127(a: Side) -> None:
     assert r["ExitCode"] == 127 and "not modelled by the emulator" in r["Output"]
 
 
-@pytest.mark.parametrize("request_fields, code, field", [
-    ({"instance_id": [A_ECS], "command_content": "echo"}, "MissingParameter", "Type"),
-    ({"type": "RunPython", "instance_id": [A_ECS], "command_content": "echo"}, "InvalidCommandType.ValueNotSupported", "Type"),
-    ({"type": "RunShellScript", "instance_id": [A_ECS]}, "MissingParameter", "CommandContent"),
-    ({"type": "RunShellScript", "command_content": "echo"}, "MissingParameter", "InstanceId"),
-    ({"type": "RunShellScript", "instance_id": [A_ECS], "command_content": "echo", "timeout": 5}, "InvalidParameter", "Timeout"),
-    ({"type": "RunShellScript", "instance_id": [A_ECS], "command_content": "echo", "repeat_mode": "Period",
-      "frequency": "rate(5m)"}, "InvalidParameter", "RepeatMode"),
-    ({"type": "RunShellScript", "instance_id": [A_ECS], "command_content": "x" * 20000}, "InvalidCommandContent.LengthLimitExceeded", "CommandContent"),
-])
+@pytest.mark.parametrize(
+    "request_fields, code, field",
+    [
+        ({"instance_id": [A_ECS], "command_content": "echo"}, "MissingParameter", "Type"),
+        (
+            {"type": "RunPython", "instance_id": [A_ECS], "command_content": "echo"},
+            "InvalidCommandType.ValueNotSupported",
+            "Type",
+        ),
+        ({"type": "RunShellScript", "instance_id": [A_ECS]}, "MissingParameter", "CommandContent"),
+        ({"type": "RunShellScript", "command_content": "echo"}, "MissingParameter", "InstanceId"),
+        (
+            {"type": "RunShellScript", "instance_id": [A_ECS], "command_content": "echo", "timeout": 5},
+            "InvalidParameter",
+            "Timeout",
+        ),
+        (
+            {
+                "type": "RunShellScript",
+                "instance_id": [A_ECS],
+                "command_content": "echo",
+                "repeat_mode": "Period",
+                "frequency": "rate(5m)",
+            },
+            "InvalidParameter",
+            "RepeatMode",
+        ),
+        (
+            {"type": "RunShellScript", "instance_id": [A_ECS], "command_content": "x" * 20000},
+            "InvalidCommandContent.LengthLimitExceeded",
+            "CommandContent",
+        ),
+    ],
+)
 def test_run_command_validation(a: Side, request_fields: dict[str, Any], code: str, field: str) -> None:
     e = error_of(a.ecs, "run_command", m.RunCommandRequest(region_id=a.region, **request_fields))
     assert e.code == code and field in e.data["Message"], e.message
@@ -115,8 +193,13 @@ def test_run_command_validation(a: Side, request_fields: dict[str, Any], code: s
 
 def test_instances_of_other_accounts_cannot_be_targeted(a: Side, b: Side) -> None:
     for side, iid in ((b, A_ECS), (a, "i-doesnotexist00000000")):
-        e = error_of(side.ecs, "run_command", m.RunCommandRequest(region_id=side.region, type="RunShellScript",
-                                                                  instance_id=[iid], command_content="echo"))
+        e = error_of(
+            side.ecs,
+            "run_command",
+            m.RunCommandRequest(
+                region_id=side.region, type="RunShellScript", instance_id=[iid], command_content="echo"
+            ),
+        )
         assert (e.code, e.status_code) == ("InvalidInstance.NotFound", 404) and iid in e.data["Message"]
     invoke_id = run(a, A_ECS, "echo mine")
     assert results(b, invoke_id=invoke_id)["InvocationResults"]["InvocationResult"] == []
@@ -134,8 +217,18 @@ def mixed() -> Emu:
     world = with_timing(copy.deepcopy(default_world()), scale=0)
     vpc1 = world["vpcs"][0]
     for n, extra in ((3, {"status": "Stopped"}), (4, {"cloud_assistant": False})):
-        vpc1["instances"].append(dict({"id": f"i-m5e1tutorialecs{n}qd00001", "name": f"ECS{n}", "private_ip": f"192.168.1.1{n}",
-                                       "vswitch": vpc1["vswitches"][0]["id"], "security_groups": [A_SG]}, **extra))
+        vpc1["instances"].append(
+            dict(
+                {
+                    "id": f"i-m5e1tutorialecs{n}qd00001",
+                    "name": f"ECS{n}",
+                    "private_ip": f"192.168.1.1{n}",
+                    "vswitch": vpc1["vswitches"][0]["id"],
+                    "security_groups": [A_SG],
+                },
+                **extra,
+            )
+        )
     e = start_emulator(world)
     yield e
     e.server.stop()
@@ -144,12 +237,19 @@ def mixed() -> Emu:
 def test_per_instance_failures_do_not_fail_the_call(mixed: Emu) -> None:
     a = mixed.side("account-a", "cn-qingdao")
     targets = [A_ECS, "i-m5e1tutorialecs3qd00001", "i-m5e1tutorialecs4qd00001"]
-    invoke_id = call(a.ecs, "run_command", m.RunCommandRequest(region_id=a.region, type="RunShellScript",
-                                                               instance_id=targets, command_content="echo ok"))["InvokeId"]
+    invoke_id = call(
+        a.ecs,
+        "run_command",
+        m.RunCommandRequest(region_id=a.region, type="RunShellScript", instance_id=targets, command_content="echo ok"),
+    )["InvokeId"]
     by_id = {r["InstanceId"]: r for r in results(a, invoke_id=invoke_id)["InvocationResults"]["InvocationResult"]}
     assert (by_id[A_ECS]["InvocationStatus"], by_id[A_ECS]["ExitCode"]) == ("Success", 0)
     stopped, offline = by_id["i-m5e1tutorialecs3qd00001"], by_id["i-m5e1tutorialecs4qd00001"]
-    assert (stopped["InvocationStatus"], stopped["InvokeRecordStatus"], stopped["ErrorCode"]) == ("Aborted", "Failed", "InstanceNotRunning")
+    assert (stopped["InvocationStatus"], stopped["InvokeRecordStatus"], stopped["ErrorCode"]) == (
+        "Aborted",
+        "Failed",
+        "InstanceNotRunning",
+    )
     assert stopped["ErrorInfo"] == "the instance is not running when create task"
     assert (offline["InvocationStatus"], offline["ErrorCode"]) == ("Aborted", "ClientNotRunning")
     assert "ExitCode" not in stopped and "ExitCode" not in offline, "no process ran, so there is no exit code"
@@ -200,13 +300,19 @@ def test_invocations_newest_first_and_filtered(a: Side) -> None:
 # -- ping through the emulated network -----------------------------------------------------------------
 def assert_replies(r: dict[str, Any], ip: str) -> None:
     assert (r["InvocationStatus"], r["ExitCode"], r["ErrorCode"]) == ("Success", 0, ""), r["Output"]
-    assert r["Output"].startswith(f"PING {ip} ({ip}) 56(84) bytes of data.\n64 bytes from {ip}: icmp_seq=1 ttl=64 time=")
+    assert r["Output"].startswith(
+        f"PING {ip} ({ip}) 56(84) bytes of data.\n64 bytes from {ip}: icmp_seq=1 ttl=64 time="
+    )
     assert "4 packets transmitted, 4 received, 0% packet loss" in r["Output"] and "rtt min/avg/max/mdev" in r["Output"]
 
 
 def assert_lost(r: dict[str, Any], ip: str) -> None:
     assert (r["InvocationStatus"], r["ExitCode"], r["ErrorCode"], r["InvokeRecordStatus"]) == (
-        "Failed", 1, "ExitCodeNonzero", "Finished"), r["Output"]
+        "Failed",
+        1,
+        "ExitCodeNonzero",
+        "Finished",
+    ), r["Output"]
     assert r["ErrorInfo"] == "the command execution exit code is not zero"
     assert "4 packets transmitted, 0 received, 100% packet loss" in r["Output"] and "bytes from" not in r["Output"]
 
@@ -232,13 +338,16 @@ def test_ping_fails_before_the_link_exists(a: Side) -> None:
     assert_lost(ping(a, A_ECS, B_IP), B_IP)
 
 
-@pytest.mark.parametrize("link", [
-    {"route_a": False},                                  # no route on A
-    {"route_b": False},                                  # no route back on B
-    {"a_status": "Connecting", "b_status": "AcceptingConnecting"},  # interfaces not Active yet
-    {"b_status": "Inactive"},                            # the peer end deactivated
-    {"rules": ("a",)},                                   # no ICMP ingress on the destination
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        {"route_a": False},  # no route on A
+        {"route_b": False},  # no route back on B
+        {"a_status": "Connecting", "b_status": "AcceptingConnecting"},  # interfaces not Active yet
+        {"b_status": "Inactive"},  # the peer end deactivated
+        {"rules": ("a",)},  # no ICMP ingress on the destination
+    ],
+)
 def test_each_missing_piece_loses_every_packet(emu: Emu, a: Side, b: Side, link: dict[str, Any]) -> None:
     peered(emu, a, b, **link)
     assert_lost(ping(a, A_ECS, B_IP), B_IP)
@@ -291,14 +400,33 @@ def test_tutorial_same_region_path_with_security_group_references() -> None:
         a, b = emu.side("account-a", "cn-qingdao"), emu.side("account-b", "cn-qingdao")
         write_link(store_of(emu), a.uid, b.uid, b_region="cn-qingdao")
         for side, sg, peer_sg, peer in ((a, A_SG, B_SG, b), (b, B_SG, A_SG, a)):
-            side.ecs.authorize_security_group(m.AuthorizeSecurityGroupRequest(
-                region_id=side.region, security_group_id=sg, permissions=[m.AuthorizeSecurityGroupRequestPermissions(
-                    ip_protocol="ICMP", port_range="-1/-1", source_group_id=peer_sg, source_group_owner_id=int(peer.uid))]))
+            side.ecs.authorize_security_group(
+                m.AuthorizeSecurityGroupRequest(
+                    region_id=side.region,
+                    security_group_id=sg,
+                    permissions=[
+                        m.AuthorizeSecurityGroupRequestPermissions(
+                            ip_protocol="ICMP",
+                            port_range="-1/-1",
+                            source_group_id=peer_sg,
+                            source_group_owner_id=int(peer.uid),
+                        )
+                    ],
+                )
+            )
         assert_replies(ping(a, A_ECS, B_IP), B_IP)
         assert_replies(ping(b, B_ECS, A_IP), A_IP)
-        b.ecs.revoke_security_group(m.RevokeSecurityGroupRequest(
-            region_id=b.region, security_group_id=B_SG, permissions=[m.RevokeSecurityGroupRequestPermissions(
-                ip_protocol="ICMP", port_range="-1/-1", source_group_id=A_SG, source_group_owner_id=int(a.uid))]))
+        b.ecs.revoke_security_group(
+            m.RevokeSecurityGroupRequest(
+                region_id=b.region,
+                security_group_id=B_SG,
+                permissions=[
+                    m.RevokeSecurityGroupRequestPermissions(
+                        ip_protocol="ICMP", port_range="-1/-1", source_group_id=A_SG, source_group_owner_id=int(a.uid)
+                    )
+                ],
+            )
+        )
         assert_lost(ping(a, A_ECS, B_IP), B_IP)
     finally:
         emu.server.stop()
@@ -308,18 +436,25 @@ def test_ping_follows_the_vpc_products_own_records(emu: Emu, a: Side, b: Side) -
     """The whole runbook through both official SDKs: the VPC product's records are what the ping
     model reads, so deactivating the link or deleting a route breaks the ping again."""
     ri_a, ri_b = link_through_vpc_api(a, b)
-    assert_lost(ping(a, A_ECS, B_IP), B_IP)          # connected and routed, but no ICMP rule yet
+    assert_lost(ping(a, A_ECS, B_IP), B_IP)  # connected and routed, but no ICMP rule yet
     allow_icmp(b, B_SG, A_CIDR)
     allow_icmp(a, A_SG, B_CIDR)
     assert_replies(ping(a, A_ECS, B_IP), B_IP)
     assert_replies(ping(b, B_ECS, A_IP), A_IP)
-    (route,) = b.vpc.describe_route_entry_list(vm.DescribeRouteEntryListRequest(
-        region_id=b.region, route_table_id=B_VTB, route_entry_type="Custom")).body.route_entrys.route_entry
+    (route,) = b.vpc.describe_route_entry_list(
+        vm.DescribeRouteEntryListRequest(region_id=b.region, route_table_id=B_VTB, route_entry_type="Custom")
+    ).body.route_entrys.route_entry
     b.vpc.delete_route_entry(vm.DeleteRouteEntryRequest(region_id=b.region, route_entry_id=route.route_entry_id))
     assert_lost(ping(a, A_ECS, B_IP), B_IP)
-    b.vpc.create_route_entry(vm.CreateRouteEntryRequest(region_id=b.region, route_table_id=B_VTB,
-                                                        destination_cidr_block=A_CIDR, next_hop_type="RouterInterface",
-                                                        next_hop_id=ri_b))
+    b.vpc.create_route_entry(
+        vm.CreateRouteEntryRequest(
+            region_id=b.region,
+            route_table_id=B_VTB,
+            destination_cidr_block=A_CIDR,
+            next_hop_type="RouterInterface",
+            next_hop_id=ri_b,
+        )
+    )
     assert_replies(ping(a, A_ECS, B_IP), B_IP)
     a.vpc.deactivate_router_interface(vm.DeactivateRouterInterfaceRequest(region_id=a.region, router_interface_id=ri_a))
     assert_lost(ping(a, A_ECS, B_IP), B_IP)

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from alibabacloud_ecs20140526 import models as m
-
 from alicloud_emulator.world import default_world, with_timing
 
 from .conftest import Emu, Side, start_emulator
@@ -55,23 +54,38 @@ def test_instances_of_another_account_are_invisible(a: Side, b: Side) -> None:
     assert ids(instances(a, instance_ids=json.dumps([A_ECS, B_ECS]))) == [A_ECS]
 
 
-@pytest.mark.parametrize("filters, found", [
-    ({"vpc_id": A_VPC}, [A_ECS]), ({"vpc_id": "vpc-other"}, []),
-    ({"v_switch_id": A_VSW}, [A_ECS]), ({"security_group_id": A_SG}, [A_ECS]), ({"security_group_id": "sg-x"}, []),
-    ({"status": "Running"}, [A_ECS]), ({"status": "Stopped"}, []),
-    ({"private_ip_addresses": json.dumps([A_IP])}, [A_ECS]), ({"private_ip_addresses": json.dumps(["10.0.0.1"])}, []),
-    ({"instance_name": "EC*"}, [A_ECS]), ({"instance_name": "web*"}, []),
-    ({"zone_id": "cn-qingdao-b"}, [A_ECS]),
-])
+@pytest.mark.parametrize(
+    "filters, found",
+    [
+        ({"vpc_id": A_VPC}, [A_ECS]),
+        ({"vpc_id": "vpc-other"}, []),
+        ({"v_switch_id": A_VSW}, [A_ECS]),
+        ({"security_group_id": A_SG}, [A_ECS]),
+        ({"security_group_id": "sg-x"}, []),
+        ({"status": "Running"}, [A_ECS]),
+        ({"status": "Stopped"}, []),
+        ({"private_ip_addresses": json.dumps([A_IP])}, [A_ECS]),
+        ({"private_ip_addresses": json.dumps(["10.0.0.1"])}, []),
+        ({"instance_name": "EC*"}, [A_ECS]),
+        ({"instance_name": "web*"}, []),
+        ({"zone_id": "cn-qingdao-b"}, [A_ECS]),
+    ],
+)
 def test_describe_instances_filters(a: Side, filters: dict[str, Any], found: list[str]) -> None:
     assert ids(instances(a, **filters)) == found
 
 
-@pytest.mark.parametrize("filters, field", [
-    ({"instance_ids": "i-1,i-2"}, "InstanceIds"), ({"instance_ids": json.dumps([1, 2])}, "InstanceIds"),
-    ({"private_ip_addresses": "{}"}, "PrivateIpAddresses"), ({"status": "running"}, "Status"),
-    ({"max_results": 101}, "MaxResults"), ({"next_token": "garbage"}, "NextToken"),
-])
+@pytest.mark.parametrize(
+    "filters, field",
+    [
+        ({"instance_ids": "i-1,i-2"}, "InstanceIds"),
+        ({"instance_ids": json.dumps([1, 2])}, "InstanceIds"),
+        ({"private_ip_addresses": "{}"}, "PrivateIpAddresses"),
+        ({"status": "running"}, "Status"),
+        ({"max_results": 101}, "MaxResults"),
+        ({"next_token": "garbage"}, "NextToken"),
+    ],
+)
 def test_bad_filters_are_refused_naming_the_field(a: Side, filters: dict[str, Any], field: str) -> None:
     e = error_of(a.ecs, "describe_instances", m.DescribeInstancesRequest(region_id=a.region, **filters))
     assert e.status_code == 400 and field in e.data["Message"], e.message
@@ -87,9 +101,16 @@ def five_instances() -> Emu:
     world = with_timing(copy.deepcopy(default_world()), scale=0)
     vpc1 = world["vpcs"][0]
     for n in range(2, 6):
-        vpc1["instances"].append({"id": f"i-m5e1tutorialecs{n}qd00001", "name": f"ECS{n}", "vswitch": A_VSW,
-                                  "private_ip": f"192.168.1.{10 + n}", "security_groups": [A_SG],
-                                  "status": "Stopped" if n == 5 else "Running"})
+        vpc1["instances"].append(
+            {
+                "id": f"i-m5e1tutorialecs{n}qd00001",
+                "name": f"ECS{n}",
+                "vswitch": A_VSW,
+                "private_ip": f"192.168.1.{10 + n}",
+                "security_groups": [A_SG],
+                "status": "Stopped" if n == 5 else "Running",
+            }
+        )
     e = start_emulator(world)
     yield e
     e.server.stop()
@@ -107,8 +128,11 @@ def test_next_token_paging(five_instances: Emu) -> None:
             break
     assert pages == 3 and len(seen) == 5 and len(set(seen)) == 5
     first = instances(a, max_results=2)
-    e = error_of(a.ecs, "describe_instances", m.DescribeInstancesRequest(
-        region_id=a.region, max_results=2, next_token=first["NextToken"], status="Running"))
+    e = error_of(
+        a.ecs,
+        "describe_instances",
+        m.DescribeInstancesRequest(region_id=a.region, max_results=2, next_token=first["NextToken"], status="Running"),
+    )
     assert e.code == "InvalidParameter.NextToken", "a token is bound to the filters it was issued for"
 
 

@@ -4,7 +4,6 @@ output, and what is refused as not modelled."""
 from __future__ import annotations
 
 import pytest
-
 from alicloud_emulator.reachability import Verdict
 from alicloud_emulator.shell import run_script
 
@@ -49,17 +48,20 @@ def test_a_ping_that_outlasts_the_timeout_times_out() -> None:
     assert r.timed_out and r.exit_code is None
 
 
-@pytest.mark.parametrize("line, exit_code, words", [
-    ("ping -x 10.0.0.1", 2, "invalid option -- 'x'"),
-    ("ping -c", 2, "option requires an argument -- 'c'"),
-    ("ping -c zero 10.0.0.1", 2, "invalid argument: 'zero'"),
-    ("ping -c 0 10.0.0.1", 2, "invalid argument: '0'"),
-    ("ping", 2, "Destination address required"),
-    ("echo 'unterminated", 2, "syntax error"),
-    ("curl http://10.0.0.1", 127, "curl: command not modelled by the emulator"),
-    ("ping -c 1 10.0.0.1 && echo ok", 127, "not modelled by the emulator"),
-    ("echo $(hostname)", 127, "not modelled by the emulator"),
-])
+@pytest.mark.parametrize(
+    "line, exit_code, words",
+    [
+        ("ping -x 10.0.0.1", 2, "invalid option -- 'x'"),
+        ("ping -c", 2, "option requires an argument -- 'c'"),
+        ("ping -c zero 10.0.0.1", 2, "invalid argument: 'zero'"),
+        ("ping -c 0 10.0.0.1", 2, "invalid argument: '0'"),
+        ("ping", 2, "Destination address required"),
+        ("echo 'unterminated", 2, "syntax error"),
+        ("curl http://10.0.0.1", 127, "curl: command not modelled by the emulator"),
+        ("ping -c 1 10.0.0.1 && echo ok", 127, "not modelled by the emulator"),
+        ("echo $(hostname)", 127, "not modelled by the emulator"),
+    ],
+)
 def test_refused_lines(line: str, exit_code: int, words: str) -> None:
     r = run_script(line, replies, 60)
     assert r.exit_code == exit_code and words in r.output, r.output

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
 from alibabacloud_vpc20160428 import models as vpc_models
-from darabonba.exceptions import UnretryableException
-
 from alicloud_emulator.world import default_world, with_timing
+from darabonba.exceptions import UnretryableException
 
 from .conftest import start_emulator
 from .support import connect_pair, control_status, create_initiator, interfaces
@@ -52,8 +51,10 @@ def test_an_error_before_the_handler_changes_nothing(emu, a):
 
 
 def test_throttle_carries_retry_after_so_the_sdk_raises_throttling_exception(emu, a):
-    emu.faults({"action": "GetCallerIdentity", "effect": "throttle", "first": 1},
-               {"action": "GetCallerIdentity", "effect": "throttle", "retry_after_ms": 250, "nth": 2})
+    emu.faults(
+        {"action": "GetCallerIdentity", "effect": "throttle", "first": 1},
+        {"action": "GetCallerIdentity", "effect": "throttle", "retry_after_ms": 250, "nth": 2},
+    )
     with pytest.raises(ThrottlingException) as first:
         a.sts.get_caller_identity()
     with pytest.raises(ThrottlingException) as second:
@@ -106,8 +107,15 @@ def test_fail_after_commit_applies_the_change_and_loses_the_response(emu, a):
 
 
 def test_fail_after_commit_can_answer_with_an_error_instead(emu, a):
-    emu.faults({"action": "CreateRouterInterface", "effect": "fail_after_commit", "code": "ServiceUnavailable",
-                "status": 503, "times": 1})
+    emu.faults(
+        {
+            "action": "CreateRouterInterface",
+            "effect": "fail_after_commit",
+            "code": "ServiceUnavailable",
+            "status": 503,
+            "times": 1,
+        }
+    )
     with pytest.raises(ServerException) as info:
         create_initiator(a.vpc)
     assert (info.value.code, info.value.status_code) == ("ServiceUnavailable", 503)
@@ -144,8 +152,10 @@ def test_stale_read_serves_the_state_before_a_transition(long_connect):
 
 
 def test_rules_select_by_account_name_or_uid(emu, a, b):
-    emu.faults({"account": "account-b", "effect": "error", "code": "Forbidden.B", "status": 403},
-               {"account": a.uid, "action": "DescribeVpcs", "effect": "error", "code": "Forbidden.A", "status": 403})
+    emu.faults(
+        {"account": "account-b", "effect": "error", "code": "Forbidden.B", "status": 403},
+        {"account": a.uid, "action": "DescribeVpcs", "effect": "error", "code": "Forbidden.A", "status": 403},
+    )
     assert _outcomes(a, 1) == ["ok"]
     assert _outcomes(b, 1) == ["Forbidden.B"]
     with pytest.raises(ClientException) as info:
@@ -161,13 +171,16 @@ def test_rules_select_by_action_glob_and_product(emu, a):
     create_initiator(a.vpc)  # Create* is not selected
 
 
-@pytest.mark.parametrize("trigger, expected", [
-    ({"nth": [1, 3]}, ["E", "ok", "E", "ok", "ok"]),
-    ({"first": 2}, ["E", "E", "ok", "ok", "ok"]),
-    ({"after": 3}, ["ok", "ok", "ok", "E", "E"]),
-    ({"after": 1, "times": 2}, ["ok", "E", "E", "ok", "ok"]),
-    ({"times": 1}, ["E", "ok", "ok", "ok", "ok"]),
-])
+@pytest.mark.parametrize(
+    "trigger, expected",
+    [
+        ({"nth": [1, 3]}, ["E", "ok", "E", "ok", "ok"]),
+        ({"first": 2}, ["E", "E", "ok", "ok", "ok"]),
+        ({"after": 3}, ["ok", "ok", "ok", "E", "E"]),
+        ({"after": 1, "times": 2}, ["ok", "E", "E", "ok", "ok"]),
+        ({"times": 1}, ["E", "ok", "ok", "ok", "ok"]),
+    ],
+)
 def test_occurrences(emu, a, trigger, expected):
     emu.faults(dict(trigger, action="GetCallerIdentity", effect="error", code="E", status=400))
     assert _outcomes(a, 5) == expected
@@ -182,9 +195,14 @@ def test_occurrences_count_only_the_requests_a_rule_selects(emu, a, b):
 
 
 def test_a_malformed_rule_is_refused_naming_the_field(emu):
-    for rule, field in [({"effect": "explode"}, "effect"), ({"effect": "error"}, "code"),
-                        ({"effect": "latency"}, "latency_ms"), ({"effect": "stale_read"}, "lag_s"),
-                        ({"effect": "drop", "nth": "2"}, "nth"), ({"effect": "drop", "acount": "a"}, "acount")]:
+    for rule, field in [
+        ({"effect": "explode"}, "effect"),
+        ({"effect": "error"}, "code"),
+        ({"effect": "latency"}, "latency_ms"),
+        ({"effect": "stale_read"}, "lag_s"),
+        ({"effect": "drop", "nth": "2"}, "nth"),
+        ({"effect": "drop", "acount": "a"}, "acount"),
+    ]:
         status, body = control_status(emu.endpoint, "faults", rule)
         assert status == 400 and field in body["error"], (rule, body)
     assert emu.control("faults")["faults"] == []

@@ -34,9 +34,17 @@ def test_without_a_token_each_call_creates(emu, a):
 def test_tokens_belong_to_one_account(emu, a, b):
     """Account B choosing the same token string as A gets its own result, not A's."""
     mine = create_initiator(a.vpc, client_token="shared-token")
-    theirs = b.vpc.create_router_interface(vpc_models.CreateRouterInterfaceRequest(
-        region_id="cn-beijing", role="InitiatingSide", router_type="VRouter", router_id=VRT_B, spec="Mini.2",
-        opposite_region_id="cn-qingdao", client_token="shared-token")).body.router_interface_id
+    theirs = b.vpc.create_router_interface(
+        vpc_models.CreateRouterInterfaceRequest(
+            region_id="cn-beijing",
+            role="InitiatingSide",
+            router_type="VRouter",
+            router_id=VRT_B,
+            spec="Mini.2",
+            opposite_region_id="cn-qingdao",
+            client_token="shared-token",
+        )
+    ).body.router_interface_id
     assert theirs != mine
     assert list(interfaces(b.vpc, "cn-beijing")) == [theirs]
 
@@ -44,8 +52,14 @@ def test_tokens_belong_to_one_account(emu, a, b):
 def test_a_refused_call_does_not_consume_the_token(emu, a):
     """A create that fails validation stores nothing, so a corrected retry with the token works."""
     bad = vpc_models.CreateRouterInterfaceRequest(
-        region_id="cn-qingdao", role="InitiatingSide", router_type="VRouter", router_id="vrt-doesnotexist0000000",
-        spec="Mini.2", opposite_region_id="cn-beijing", client_token="retry-me")
+        region_id="cn-qingdao",
+        role="InitiatingSide",
+        router_type="VRouter",
+        router_id="vrt-doesnotexist0000000",
+        spec="Mini.2",
+        opposite_region_id="cn-beijing",
+        client_token="retry-me",
+    )
     with pytest.raises(ClientException) as info:
         a.vpc.create_router_interface(bad)
     assert info.value.code == "InvalidRouterId.NotFound"

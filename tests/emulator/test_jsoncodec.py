@@ -7,13 +7,20 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from alicloud_emulator import jsoncodec
 
 RECORD = {
-    "RegionId": "cn-qingdao", "LocalName": "华北1（青岛）", "Description": "专线 a/b+c \"quoted\" \\ tab\t",
-    "Bandwidth": 2, "Ratio": 0.25, "Created": 1764169497.123456, "Success": True, "EndTime": None,
-    "Tags": {"Tag": [{"Key": "k", "Value": "v"}]}, "Empty": [], "OwnerId": 1234567890123456,
+    "RegionId": "cn-qingdao",
+    "LocalName": "华北1（青岛）",
+    "Description": '专线 a/b+c "quoted" \\ tab\t',
+    "Bandwidth": 2,
+    "Ratio": 0.25,
+    "Created": 1764169497.123456,
+    "Success": True,
+    "EndTime": None,
+    "Tags": {"Tag": [{"Key": "k", "Value": "v"}]},
+    "Empty": [],
+    "OwnerId": 1234567890123456,
 }
 
 
@@ -37,8 +44,8 @@ def test_what_is_written_reads_back_equal(codec):
 
 
 def test_values_orjson_refuses_are_still_encoded_exactly(codec):
-    odd = {1: "an int key", "PageNumber": 2 ** 70}  # a reply may echo any number a client sent
-    assert json.loads(codec.dumps(odd)) == {"1": "an int key", "PageNumber": 2 ** 70}
+    odd = {1: "an int key", "PageNumber": 2**70}  # a reply may echo any number a client sent
+    assert json.loads(codec.dumps(odd)) == {"1": "an int key", "PageNumber": 2**70}
 
 
 def test_text_that_is_not_json_is_refused_like_the_standard_library_does(codec):

@@ -57,36 +57,73 @@ def lb(emu):
 
 
 def test_the_whole_cross_account_flow_with_the_legacy_clients(emu, la, lb):
-    ri_a = la(CreateRouterInterfaceRequest(), Role="InitiatingSide", RouterType="VRouter", RouterId=VRT_A,
-              Spec="Mini.2", OppositeRegionId="cn-beijing", Name="to-vpc2")["RouterInterfaceId"]
-    ri_b = lb(CreateRouterInterfaceRequest(), Role="AcceptingSide", RouterType="VRouter", RouterId=VRT_B,
-              Spec="Negative", OppositeRegionId="cn-qingdao")["RouterInterfaceId"]
-    lb(ModifyRouterInterfaceAttributeRequest(), RouterInterfaceId=ri_b, OppositeInterfaceId=ri_a,
-       OppositeRouterId=VRT_A, OppositeRouterType="VRouter", OppositeInterfaceOwnerId=la.account["uid"])
-    la(ModifyRouterInterfaceAttributeRequest(), RouterInterfaceId=ri_a, OppositeInterfaceId=ri_b,
-       OppositeRouterId=VRT_B, OppositeRouterType="VRouter", OppositeInterfaceOwnerId=lb.account["uid"])
+    ri_a = la(
+        CreateRouterInterfaceRequest(),
+        Role="InitiatingSide",
+        RouterType="VRouter",
+        RouterId=VRT_A,
+        Spec="Mini.2",
+        OppositeRegionId="cn-beijing",
+        Name="to-vpc2",
+    )["RouterInterfaceId"]
+    ri_b = lb(
+        CreateRouterInterfaceRequest(),
+        Role="AcceptingSide",
+        RouterType="VRouter",
+        RouterId=VRT_B,
+        Spec="Negative",
+        OppositeRegionId="cn-qingdao",
+    )["RouterInterfaceId"]
+    lb(
+        ModifyRouterInterfaceAttributeRequest(),
+        RouterInterfaceId=ri_b,
+        OppositeInterfaceId=ri_a,
+        OppositeRouterId=VRT_A,
+        OppositeRouterType="VRouter",
+        OppositeInterfaceOwnerId=la.account["uid"],
+    )
+    la(
+        ModifyRouterInterfaceAttributeRequest(),
+        RouterInterfaceId=ri_a,
+        OppositeInterfaceId=ri_b,
+        OppositeRouterId=VRT_B,
+        OppositeRouterType="VRouter",
+        OppositeInterfaceOwnerId=lb.account["uid"],
+    )
     la(ConnectRouterInterfaceRequest(), RouterInterfaceId=ri_a)
     for side, ri in ((la, ri_a), (lb, ri_b)):
-        found = side(DescribeRouterInterfacesRequest(),
-                     Filters=[{"Key": "RouterInterfaceId", "Value": [ri]}])["RouterInterfaceSet"]["RouterInterfaceType"]
+        found = side(DescribeRouterInterfacesRequest(), Filters=[{"Key": "RouterInterfaceId", "Value": [ri]}])[
+            "RouterInterfaceSet"
+        ]["RouterInterfaceType"]
         assert [(r["RouterInterfaceId"], r["Status"]) for r in found] == [(ri, "Active")]
 
     for side, table, peer_cidr, ri in ((la, VTB_A, "172.16.0.0/16", ri_a), (lb, VTB_B, "192.168.0.0/16", ri_b)):
-        side(CreateRouteEntryRequest(), RouteTableId=table, DestinationCidrBlock=peer_cidr,
-             NextHopType="RouterInterface", NextHopId=ri)
-        entries = side(DescribeRouteEntryListRequest(), RouteTableId=table,
-                       DestinationCidrBlock=peer_cidr)["RouteEntrys"]["RouteEntry"]
+        side(
+            CreateRouteEntryRequest(),
+            RouteTableId=table,
+            DestinationCidrBlock=peer_cidr,
+            NextHopType="RouterInterface",
+            NextHopId=ri,
+        )
+        entries = side(DescribeRouteEntryListRequest(), RouteTableId=table, DestinationCidrBlock=peer_cidr)[
+            "RouteEntrys"
+        ]["RouteEntry"]
         assert [(e["NextHops"]["NextHop"][0]["NextHopId"], e["Status"]) for e in entries] == [(ri, "Available")]
 
     for side, group, peer_cidr in ((la, SG_A, "172.16.0.0/16"), (lb, SG_B, "192.168.0.0/16")):
-        side(AuthorizeSecurityGroupRequest(), SecurityGroupId=group,
-             Permissions=[{"IpProtocol": "ICMP", "PortRange": "-1/-1", "SourceCidrIp": peer_cidr}])
+        side(
+            AuthorizeSecurityGroupRequest(),
+            SecurityGroupId=group,
+            Permissions=[{"IpProtocol": "ICMP", "PortRange": "-1/-1", "SourceCidrIp": peer_cidr}],
+        )
 
     for side, instance, peer_ip in ((la, ECS_A, "172.16.1.10"), (lb, ECS_B, "192.168.1.10")):
-        invoke = side(RunCommandRequest(), Type="RunShellScript", CommandContent=f"ping -c 3 {peer_ip}",
-                      InstanceIds=[instance])["InvokeId"]
+        invoke = side(
+            RunCommandRequest(), Type="RunShellScript", CommandContent=f"ping -c 3 {peer_ip}", InstanceIds=[instance]
+        )["InvokeId"]
         result = side(DescribeInvocationResultsRequest(), InvokeId=invoke)["Invocation"]["InvocationResults"][
-            "InvocationResult"][0]
+            "InvocationResult"
+        ][0]
         output = base64.b64decode(result["Output"]).decode()
         assert result["ExitCode"] == 0 and "0% packet loss" in output, output
 

@@ -7,13 +7,11 @@ import copy
 from typing import Any
 
 import pytest
-
 from alicloud_emulator.reachability import Network, Verdict, linked, ping
 from alicloud_emulator.store import Store
 from alicloud_emulator.world import default_world, load_into, with_timing
 
-from .ecs_helpers import (A_CIDR, A_ECS, A_IP, A_SG, A_VPC, A_VTB, B_CIDR, B_ECS, B_IP, B_SG, B_VPC, B_VTB,
-                          write_link)
+from .ecs_helpers import A_CIDR, A_ECS, A_IP, A_SG, A_VPC, A_VTB, B_CIDR, B_ECS, B_IP, B_SG, B_VPC, B_VTB, write_link
 
 UID_A, UID_B = "1637243907412983", "1589430122237715"
 
@@ -24,25 +22,40 @@ def _store(world: dict[str, Any] | None = None) -> Store:
     return store
 
 
+def _get(tx: Any, type_: str, id_: str) -> dict[str, Any]:
+    """A resource by ID whatever its account: these tests set up both accounts' sides directly."""
+    return next(r for r in tx.find_in_every_account(type_) if r["_id"] == id_)
+
+
 def _rule(store: Store, sg: str, **fields: Any) -> None:
-    rule = {"SecurityGroupRuleId": f"sgr-test{len(fields)}", "Direction": "ingress", "IpProtocol": "ICMP",
-            "PortRange": "-1/-1", "SourceCidrIp": "", "SourceGroupId": "", "SourceGroupOwnerAccount": "",
-            "DestCidrIp": "", "Policy": "Accept", "Priority": 1, "NicType": "intranet"}
+    rule = {
+        "SecurityGroupRuleId": f"sgr-test{len(fields)}",
+        "Direction": "ingress",
+        "IpProtocol": "ICMP",
+        "PortRange": "-1/-1",
+        "SourceCidrIp": "",
+        "SourceGroupId": "",
+        "SourceGroupOwnerAccount": "",
+        "DestCidrIp": "",
+        "Policy": "Accept",
+        "Priority": 1,
+        "NicType": "intranet",
+    }
     rule.update(fields)
     with store.transaction() as tx:
-        group = tx.get("security_group", sg)
+        group = _get(tx, "security_group", sg)
         tx.put(dict(group, Rules=(group.get("Rules") or []) + [rule]))
 
 
 def _set(store: Store, type_: str, id_: str, **fields: Any) -> None:
     with store.transaction() as tx:
-        tx.put(dict(tx.get(type_, id_), **fields))
+        tx.put(dict(_get(tx, type_, id_), **fields))
 
 
 def _ping(store: Store, source: str, ip: str) -> Verdict:
     with store.transaction() as tx:
         net = Network.read(tx)
-        return ping(net, tx.get("instance", source), ip)
+        return ping(net, _get(tx, "instance", source), ip)
 
 
 @pytest.fixture
@@ -81,11 +94,14 @@ def test_no_route_back_on_the_destination_side() -> None:
     assert "no return route" in v.reason and B_VTB in v.reason
 
 
-@pytest.mark.parametrize("a_status, b_status, words", [
-    ("Connecting", "AcceptingConnecting", "is Connecting, not Active"),
-    ("Inactive", "Active", "is Inactive, not Active"),
-    ("Active", "Inactive", "not connected to an Active peer"),
-])
+@pytest.mark.parametrize(
+    "a_status, b_status, words",
+    [
+        ("Connecting", "AcceptingConnecting", "is Connecting, not Active"),
+        ("Inactive", "Active", "is Inactive, not Active"),
+        ("Active", "Inactive", "not connected to an Active peer"),
+    ],
+)
 def test_interface_not_active(a_status: str, b_status: str, words: str) -> None:
     store = _store()
     write_link(store, UID_A, UID_B, a_status=a_status, b_status=b_status)
@@ -112,9 +128,9 @@ def test_pending_route_does_not_carry_packets() -> None:
 def test_missing_icmp_ingress_on_the_destination() -> None:
     store = _store()
     write_link(store, UID_A, UID_B)
-    _rule(store, A_SG, SourceCidrIp=B_CIDR)          # the source side's rule does not help
+    _rule(store, A_SG, SourceCidrIp=B_CIDR)  # the source side's rule does not help
     _rule(store, B_SG, IpProtocol="TCP", PortRange="22/22", SourceCidrIp=A_CIDR)  # nor a TCP rule
-    _rule(store, B_SG, SourceCidrIp="10.0.0.0/8")    # nor ICMP from elsewhere
+    _rule(store, B_SG, SourceCidrIp="10.0.0.0/8")  # nor ICMP from elsewhere
     v = _ping(store, A_ECS, B_IP)
     assert not v.reachable
     assert f"no ingress rule of {B_SG}" in v.reason and A_IP in v.reason
@@ -161,11 +177,14 @@ def test_destination_not_running(linked_store: Store) -> None:
     assert not v.reachable and f"{B_ECS} at {B_IP} is Stopped" in v.reason
 
 
-@pytest.mark.parametrize("ip, words", [
-    ("172.16.1.99", f"no instance has the address 172.16.1.99 in {B_VPC}"),
-    ("10.1.2.3", "no forward route"),
-    ("not-an-ip", "is not an IPv4 address"),
-])
+@pytest.mark.parametrize(
+    "ip, words",
+    [
+        ("172.16.1.99", f"no instance has the address 172.16.1.99 in {B_VPC}"),
+        ("10.1.2.3", "no forward route"),
+        ("not-an-ip", "is not an IPv4 address"),
+    ],
+)
 def test_wrong_ip(linked_store: Store, ip: str, words: str) -> None:
     v = _ping(linked_store, A_ECS, ip)
     assert not v.reachable and words in v.reason, v.reason
@@ -173,9 +192,21 @@ def test_wrong_ip(linked_store: Store, ip: str, words: str) -> None:
 
 def test_more_specific_route_elsewhere_wins(linked_store: Store) -> None:
     with linked_store.transaction() as tx:
-        tx.insert("route_entry", "rte-blackhole00000000000", UID_A, "cn-qingdao", {
-            "RouteEntryId": "rte-blackhole00000000000", "RouteTableId": A_VTB, "DestinationCidrBlock": "172.16.1.0/24",
-            "Type": "Custom", "Status": "Available", "NextHopType": "Instance", "NextHopId": "i-other"})
+        tx.insert(
+            "route_entry",
+            "rte-blackhole00000000000",
+            UID_A,
+            "cn-qingdao",
+            {
+                "RouteEntryId": "rte-blackhole00000000000",
+                "RouteTableId": A_VTB,
+                "DestinationCidrBlock": "172.16.1.0/24",
+                "Type": "Custom",
+                "Status": "Available",
+                "NextHopType": "Instance",
+                "NextHopId": "i-other",
+            },
+        )
     v = _ping(linked_store, A_ECS, B_IP)
     assert not v.reachable and "172.16.1.0/24" in v.reason
 
@@ -193,8 +224,15 @@ def _two_in_vpc1(second_groups: list[str]) -> Store:
     world = with_timing(copy.deepcopy(default_world()), scale=0)
     vpc1 = world["vpcs"][0]
     vpc1["security_groups"].append({"id": "sg-m5e1tutorialsg3qd000001", "name": "SG3"})
-    vpc1["instances"].append({"id": "i-m5e1tutorialecs3qd00001", "name": "ECS3", "vswitch": vpc1["vswitches"][0]["id"],
-                              "private_ip": "192.168.1.11", "security_groups": second_groups})
+    vpc1["instances"].append(
+        {
+            "id": "i-m5e1tutorialecs3qd00001",
+            "name": "ECS3",
+            "vswitch": vpc1["vswitches"][0]["id"],
+            "private_ip": "192.168.1.11",
+            "security_groups": second_groups,
+        }
+    )
     return _store(world)
 
 
@@ -219,10 +257,10 @@ def test_an_instance_answers_itself() -> None:
 def test_linked_follows_connected_interfaces(linked_store: Store) -> None:
     with linked_store.transaction() as tx:
         net = Network.read(tx)
-        vpc1, vpc2 = tx.get("vpc", A_VPC), tx.get("vpc", B_VPC)
+        vpc1, vpc2 = _get(tx, "vpc", A_VPC), _get(tx, "vpc", B_VPC)
         assert linked(net, vpc1, vpc2) and linked(net, vpc2, vpc1)
     with linked_store.transaction() as tx:
         (ri_a,) = tx.find("router_interface", account=UID_A)
         tx.put(dict(ri_a, Status="Inactive"))
     with linked_store.transaction() as tx:
-        assert not linked(Network.read(tx), tx.get("vpc", A_VPC), tx.get("vpc", B_VPC))
+        assert not linked(Network.read(tx), _get(tx, "vpc", A_VPC), _get(tx, "vpc", B_VPC))

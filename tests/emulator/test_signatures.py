@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from alibabacloud_sts20150401 import models as sts_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.utils_models import Config
-from aliyunsdkcore.acs_exception.exceptions import ServerException as LegacyServerException
-from aliyunsdkvpc.request.v20160428.DescribeVpcsRequest import DescribeVpcsRequest
-
 from alicloud_emulator.server import make_server
 from alicloud_emulator.world import default_world, with_timing
+from aliyunsdkcore.acs_exception.exceptions import ServerException as LegacyServerException
+from aliyunsdkvpc.request.v20160428.DescribeVpcsRequest import DescribeVpcsRequest
 
 from .conftest import Emu, roundtrip
 from .support import call, http_request, legacy_call, legacy_client, raw_exchange, split_response
@@ -26,11 +26,16 @@ ACCOUNTS = ["account-a", "account-b"]
 def _identity(emu: Emu, style: str, key: str, secret: str, region: str = "cn-qingdao") -> dict[str, Any]:
     """GetCallerIdentity signed in ``style``; returns the body, or raises the client's exception."""
     if style == "legacy":
-        return legacy_call(legacy_client({"access_key_id": key, "access_key_secret": secret}, region),
-                           emu.endpoint, "sts", "GetCallerIdentity")
+        return legacy_call(
+            legacy_client({"access_key_id": key, "access_key_secret": secret}, region),
+            emu.endpoint,
+            "sts",
+            "GetCallerIdentity",
+        )
     extra = {"signature_algorithm": "v2"} if style == "v2" else {}
-    cfg = Config(access_key_id=key, access_key_secret=secret, region_id=region, endpoint=emu.endpoint,
-                 protocol="http", **extra)
+    cfg = Config(
+        access_key_id=key, access_key_secret=secret, region_id=region, endpoint=emu.endpoint, protocol="http", **extra
+    )
     return call(cfg, "sts", "GetCallerIdentity")["body"]  # the raw body, as the SDK received it
 
 
@@ -123,9 +128,16 @@ def test_an_unsigned_request_is_never_served_as_some_default_account(emu):
 
 
 def test_a_v3_header_without_credential_is_refused(emu):
-    request = http_request("POST", "/?RegionId=cn-qingdao", emu.endpoint, headers={
-        "x-acs-action": "GetCallerIdentity", "x-acs-version": "2015-04-01",
-        "Authorization": "ACS3-HMAC-SHA256 SignedHeaders=host,Signature=00"})
+    request = http_request(
+        "POST",
+        "/?RegionId=cn-qingdao",
+        emu.endpoint,
+        headers={
+            "x-acs-action": "GetCallerIdentity",
+            "x-acs-version": "2015-04-01",
+            "Authorization": "ACS3-HMAC-SHA256 SignedHeaders=host,Signature=00",
+        },
+    )
     status, _, body = split_response(raw_exchange(emu.endpoint, request)[0])
     assert status == 400 and json.loads(body)["Code"] == "IncompleteSignature"
 

@@ -5,8 +5,22 @@ from __future__ import annotations
 
 from alibabacloud_vpc20160428 import models as m
 
-from .vpc_helpers import (INSTANCE1, VPC2, VSW1, VTB1, VTB2, add_route, api_message, call, configured_pair, connect,
-                          create_ri, expect_error, route_entries, route_status)
+from .vpc_helpers import (
+    INSTANCE1,
+    VPC2,
+    VSW1,
+    VTB1,
+    VTB2,
+    add_route,
+    api_message,
+    call,
+    configured_pair,
+    connect,
+    create_ri,
+    expect_error,
+    route_entries,
+    route_status,
+)
 
 
 def _connected(a, b):
@@ -27,14 +41,26 @@ def test_routes_to_the_peer_through_the_interface(emu, a, b):
     body = route_entries(a, VTB1)
     assert (body["TotalCount"], body["NextToken"]) == (2, "")
     system, custom = body["RouteEntrys"]["RouteEntry"]
-    assert (system["Type"], system["Origin"], system["DestinationCidrBlock"]) == ("System", "SystemCreate", "192.168.1.0/24")
+    assert (system["Type"], system["Origin"], system["DestinationCidrBlock"]) == (
+        "System",
+        "SystemCreate",
+        "192.168.1.0/24",
+    )
     assert system["NextHops"] == {"NextHop": [{"NextHopType": "local", "NextHopId": ""}]}
-    assert (custom["RouteEntryId"], custom["Type"], custom["Status"], custom["Origin"]) == \
-        (to_b, "Custom", "Available", "CustomCreate")
+    assert (custom["RouteEntryId"], custom["Type"], custom["Status"], custom["Origin"]) == (
+        to_b,
+        "Custom",
+        "Available",
+        "CustomCreate",
+    )
     assert (custom["RouteEntryName"], custom["Description"], custom["IpVersion"]) == ("to-vpc2", "peer VPC2", "ipv4")
     (hop,) = custom["NextHops"]["NextHop"]
-    assert (hop["NextHopType"], hop["NextHopId"], hop["Enabled"], hop["NextHopRegionId"]) == \
-        ("RouterInterface", ri_a, 1, "cn-beijing")
+    assert (hop["NextHopType"], hop["NextHopId"], hop["Enabled"], hop["NextHopRegionId"]) == (
+        "RouterInterface",
+        ri_a,
+        1,
+        "cn-beijing",
+    )
     assert hop["NextHopRelatedInfo"] == {"InstanceId": VPC2, "InstanceType": "VPC", "RegionId": "cn-beijing"}
 
     (entry,) = route_entries(b, VTB2, route_entry_type="Custom")["RouteEntrys"]["RouteEntry"]
@@ -44,25 +70,40 @@ def test_routes_to_the_peer_through_the_interface(emu, a, b):
 def test_create_route_entry_refuses_bad_input(emu, a, b):
     ri_a, ri_b = _connected(a, b)
     idle = create_ri(a)
-    ok = dict(route_table_id=VTB1, destination_cidr_block="172.16.0.0/16", next_hop_type="RouterInterface", next_hop_id=ri_a)
+    ok = dict(
+        route_table_id=VTB1, destination_cidr_block="172.16.0.0/16", next_hop_type="RouterInterface", next_hop_id=ri_a
+    )
     cases = [
         ({"route_table_id": None}, "MissingParameter", 400, "RouteTableId"),
         ({"route_table_id": "vtb-doesnotexist00000000"}, "InvalidRouteTableId.NotFound", 404, "vtb-doesnotexist"),
         ({"route_table_id": VTB2}, "InvalidRouteTableId.NotFound", 404, VTB2),  # B's table
         ({"destination_cidr_block": None}, "MissingParameter", 400, "DestinationCidrBlock"),
         ({"destination_cidr_block": "300.1.0.0/16"}, "InvalidCidrBlock.Malformed", 400, "300.1.0.0/16"),
-        ({"destination_cidr_block": "192.168.1.0/24"}, "InvalidCidrBlock", 400, VSW1),       # equals the vSwitch
-        ({"destination_cidr_block": "192.168.1.128/25"}, "InvalidCidrBlock", 400, VSW1),     # inside it
+        ({"destination_cidr_block": "192.168.1.0/24"}, "InvalidCidrBlock", 400, VSW1),  # equals the vSwitch
+        ({"destination_cidr_block": "192.168.1.128/25"}, "InvalidCidrBlock", 400, VSW1),  # inside it
         ({"destination_cidr_block": "100.64.8.0/24"}, "InvalidCidrBlock", 400, "100.64.0.0/10"),
         ({"next_hop_type": "Tunnel"}, "InvalidNextHopType", 400, "RouterInterface"),
         ({"next_hop_type": "VpnGateway"}, "InvalidNextHopType", 400, "not modelled"),
         ({"next_hop_id": None}, "MissingParameter", 400, "NextHopId"),
-        ({"next_hop_id": ri_b}, "InvalidNextHop.NotFound", 400, ri_b),                     # B's interface
+        ({"next_hop_id": ri_b}, "InvalidNextHop.NotFound", 400, ri_b),  # B's interface
         ({"next_hop_id": "ri-doesnotexist00000000000"}, "InvalidNextHop.NotFound", 400, "ri-doesnotexist"),
         ({"next_hop_id": idle}, "IncorrectStatus.RouterInterface", 400, "Idle"),
-        ({"next_hop_type": "Instance", "next_hop_id": "i-2ze2tutorialecs2bj00001"}, "InvalidNextHop.NotFound", 400, "i-2ze"),
-        ({"next_hop_list": [m.CreateRouteEntryRequestNextHopList(next_hop_id=ri_a, next_hop_type="RouterInterface")]},
-         "InvalidNexthopTypeAndList.BothNotNull", 400, "NextHopList"),
+        (
+            {"next_hop_type": "Instance", "next_hop_id": "i-2ze2tutorialecs2bj00001"},
+            "InvalidNextHop.NotFound",
+            400,
+            "i-2ze",
+        ),
+        (
+            {
+                "next_hop_list": [
+                    m.CreateRouteEntryRequestNextHopList(next_hop_id=ri_a, next_hop_type="RouterInterface")
+                ]
+            },
+            "InvalidNexthopTypeAndList.BothNotNull",
+            400,
+            "NextHopList",
+        ),
         ({"dry_run": True}, "DryRunOperation", 400, "DryRun"),
     ]
     for overrides, code, status, mentioned in cases:
@@ -71,8 +112,12 @@ def test_create_route_entry_refuses_bad_input(emu, a, b):
     assert route_entries(a, VTB1)["TotalCount"] == 1  # only the system route
 
     add_route(a, VTB1, "172.16.0.0/16", ri_a)
-    e = expect_error(a.vpc, "create_route_entry", _create(a, **dict(ok, destination_cidr_block="172.16.0.0/16")),
-                     "InvalidCIDRBlock.Duplicate")
+    e = expect_error(
+        a.vpc,
+        "create_route_entry",
+        _create(a, **dict(ok, destination_cidr_block="172.16.0.0/16")),
+        "InvalidCIDRBlock.Duplicate",
+    )
     assert "172.16.0.0/16" in api_message(e)
     add_route(a, VTB1, "10.8.0.0/16", INSTANCE1, "Instance")  # an instance of this VPC is a valid next hop
 
@@ -83,12 +128,22 @@ def test_pending_then_available_and_per_table_conflicts(slow_emu):
     slow_emu.advance(4.5)
     route = add_route(a, VTB1, "172.16.0.0/16", ri_a)
     assert route_status(a, VTB1, route) == "Pending"
-    e = expect_error(a.vpc, "create_route_entry", _create(
-        a, route_table_id=VTB1, destination_cidr_block="172.17.0.0/16", next_hop_type="RouterInterface",
-        next_hop_id=ri_a), "IncorrectRouteEntryStatus")
+    e = expect_error(
+        a.vpc,
+        "create_route_entry",
+        _create(
+            a,
+            route_table_id=VTB1,
+            destination_cidr_block="172.17.0.0/16",
+            next_hop_type="RouterInterface",
+            next_hop_id=ri_a,
+        ),
+        "IncorrectRouteEntryStatus",
+    )
     assert route in api_message(e)
-    expect_error(a.vpc, "delete_route_entry", m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route),
-                 "TaskConflict")
+    expect_error(
+        a.vpc, "delete_route_entry", m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route), "TaskConflict"
+    )
     slow_emu.advance(1)
     assert route_status(a, VTB1, route) == "Pending"
     slow_emu.advance(1.5)
@@ -96,15 +151,29 @@ def test_pending_then_available_and_per_table_conflicts(slow_emu):
 
     call(a.vpc, "delete_route_entry", m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route))
     assert route_status(a, VTB1, route) == "Deleting"
-    expect_error(a.vpc, "create_route_entry", _create(
-        a, route_table_id=VTB1, destination_cidr_block="172.17.0.0/16", next_hop_type="RouterInterface",
-        next_hop_id=ri_a), "IncorrectRouteEntryStatus")
-    expect_error(a.vpc, "delete_route_entry", m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route),
-                 "TaskConflict")
+    expect_error(
+        a.vpc,
+        "create_route_entry",
+        _create(
+            a,
+            route_table_id=VTB1,
+            destination_cidr_block="172.17.0.0/16",
+            next_hop_type="RouterInterface",
+            next_hop_id=ri_a,
+        ),
+        "IncorrectRouteEntryStatus",
+    )
+    expect_error(
+        a.vpc, "delete_route_entry", m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route), "TaskConflict"
+    )
     slow_emu.advance(1.5)
     assert route_status(a, VTB1, route) is None
-    expect_error(a.vpc, "delete_route_entry", m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route),
-                 "InvalidRouteEntry.NotFound")
+    expect_error(
+        a.vpc,
+        "delete_route_entry",
+        m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route),
+        "InvalidRouteEntry.NotFound",
+    )
     add_route(a, VTB1, "172.17.0.0/16", ri_a)  # the table is free again
 
 
@@ -119,27 +188,50 @@ def test_delete_route_entry_by_id_or_by_destination(emu, a, b):
 
     e = expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region, route_entry_id=system), "OperationDenied")
     assert "system" in api_message(e)
-    expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region, route_entry_id=first,
-                                                      destination_cidr_block="172.16.0.0/16"),
-                 "ParamExclusive.RouteEntryIdAndRouteTableIdOrDestCidrBlock")
+    expect_error(
+        a.vpc,
+        "delete_route_entry",
+        delete(region_id=a.region, route_entry_id=first, destination_cidr_block="172.16.0.0/16"),
+        "ParamExclusive.RouteEntryIdAndRouteTableIdOrDestCidrBlock",
+    )
     e = expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region, route_table_id=VTB1), "MissingParameter")
     assert "DestinationCidrBlock" in api_message(e)
     expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region), "MissingParameter")
-    expect_error(a.vpc, "delete_route_entry", delete(
-        region_id=a.region, route_table_id=VTB1, destination_cidr_block="172.16.0.0/16",
-        next_hop_id="ri-other00000000000000001"), "InvalidRouteEntry.NotFound")  # right CIDR, other next hop
+    expect_error(
+        a.vpc,
+        "delete_route_entry",
+        delete(
+            region_id=a.region,
+            route_table_id=VTB1,
+            destination_cidr_block="172.16.0.0/16",
+            next_hop_id="ri-other00000000000000001",
+        ),
+        "InvalidRouteEntry.NotFound",
+    )  # right CIDR, other next hop
     b_in_qingdao = emu.side("account-b", "cn-qingdao")
-    expect_error(b_in_qingdao.vpc, "delete_route_entry", delete(region_id="cn-qingdao", route_entry_id=first),
-                 "InvalidRouteEntry.NotFound")
-    expect_error(b_in_qingdao.vpc, "delete_route_entry", delete(
-        region_id="cn-qingdao", route_table_id=VTB1, destination_cidr_block="172.16.0.0/16"),
-        "InvalidRouteTableId.NotFound", 404)
-    expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region, route_entry_id=first, dry_run=True),
-                 "DryRunOperation")
+    expect_error(
+        b_in_qingdao.vpc,
+        "delete_route_entry",
+        delete(region_id="cn-qingdao", route_entry_id=first),
+        "InvalidRouteEntry.NotFound",
+    )
+    expect_error(
+        b_in_qingdao.vpc,
+        "delete_route_entry",
+        delete(region_id="cn-qingdao", route_table_id=VTB1, destination_cidr_block="172.16.0.0/16"),
+        "InvalidRouteTableId.NotFound",
+        404,
+    )
+    expect_error(
+        a.vpc, "delete_route_entry", delete(region_id=a.region, route_entry_id=first, dry_run=True), "DryRunOperation"
+    )
     assert route_status(a, VTB1, first) == "Available"
 
-    call(a.vpc, "delete_route_entry", delete(region_id=a.region, route_table_id=VTB1,
-                                             destination_cidr_block="172.16.0.0/16", next_hop_id=ri_a))
+    call(
+        a.vpc,
+        "delete_route_entry",
+        delete(region_id=a.region, route_table_id=VTB1, destination_cidr_block="172.16.0.0/16", next_hop_id=ri_a),
+    )
     call(a.vpc, "delete_route_entry", delete(route_entry_id=second))  # RegionId is optional for this action
     assert [e["RouteEntryId"] for e in route_entries(a, VTB1)["RouteEntrys"]["RouteEntry"]] == [system]
 
@@ -159,14 +251,27 @@ def test_describe_route_entry_list_paging_and_filters(emu, a, b):
     assert [i for p in pages for i in p][1:] == made
 
     token = route_entries(a, VTB1, max_result=2)["NextToken"]
-    e = expect_error(a.vpc, "describe_route_entry_list", m.DescribeRouteEntryListRequest(
-        region_id=a.region, route_table_id=VTB1, max_result=2, next_token=token, route_entry_type="Custom"),
-        "InvalidParameter")
+    e = expect_error(
+        a.vpc,
+        "describe_route_entry_list",
+        m.DescribeRouteEntryListRequest(
+            region_id=a.region, route_table_id=VTB1, max_result=2, next_token=token, route_entry_type="Custom"
+        ),
+        "InvalidParameter",
+    )
     assert "NextToken" in api_message(e)
-    expect_error(a.vpc, "describe_route_entry_list", m.DescribeRouteEntryListRequest(
-        region_id=a.region, route_table_id=VTB1, next_token="garbage"), "InvalidParameter")
-    expect_error(a.vpc, "describe_route_entry_list", m.DescribeRouteEntryListRequest(
-        region_id=a.region, route_table_id=VTB1, max_result=101), "InvalidParameter")
+    expect_error(
+        a.vpc,
+        "describe_route_entry_list",
+        m.DescribeRouteEntryListRequest(region_id=a.region, route_table_id=VTB1, next_token="garbage"),
+        "InvalidParameter",
+    )
+    expect_error(
+        a.vpc,
+        "describe_route_entry_list",
+        m.DescribeRouteEntryListRequest(region_id=a.region, route_table_id=VTB1, max_result=101),
+        "InvalidParameter",
+    )
 
     def ids(**filters):
         return [e["RouteEntryId"] for e in route_entries(a, VTB1, **filters)["RouteEntrys"]["RouteEntry"]]
@@ -178,9 +283,20 @@ def test_describe_route_entry_list_paging_and_filters(emu, a, b):
     assert ids(ip_version="ipv6") == []
     assert len(ids(route_entry_type="System")) == 1
 
-    expect_error(a.vpc, "describe_route_entry_list", m.DescribeRouteEntryListRequest(region_id=a.region),
-                 "MissingParameter")
-    expect_error(a.vpc, "describe_route_entry_list", m.DescribeRouteEntryListRequest(
-        region_id="cn-beijing", route_table_id=VTB2), "InvalidRouteTableId.NotFound", 404)
-    expect_error(b.vpc, "describe_route_entry_list", m.DescribeRouteEntryListRequest(
-        region_id="cn-beijing", route_table_id=VTB1), "InvalidRouteTableId.NotFound", 404)
+    expect_error(
+        a.vpc, "describe_route_entry_list", m.DescribeRouteEntryListRequest(region_id=a.region), "MissingParameter"
+    )
+    expect_error(
+        a.vpc,
+        "describe_route_entry_list",
+        m.DescribeRouteEntryListRequest(region_id="cn-beijing", route_table_id=VTB2),
+        "InvalidRouteTableId.NotFound",
+        404,
+    )
+    expect_error(
+        b.vpc,
+        "describe_route_entry_list",
+        m.DescribeRouteEntryListRequest(region_id="cn-beijing", route_table_id=VTB1),
+        "InvalidRouteTableId.NotFound",
+        404,
+    )

@@ -7,8 +7,26 @@ from __future__ import annotations
 from alibabacloud_vpc20160428 import models as m
 
 from .ecs_helpers import store_of, write_link
-from .vpc_helpers import (VPC1, VPC2, VRT1, VRT2, VTB1, add_route, api_message, attribute, call, configured_pair,
-                          connect, create_ri, expect_error, interfaces, point_at, ri_action, ri_action_fails, status)
+from .vpc_helpers import (
+    VPC1,
+    VPC2,
+    VRT1,
+    VRT2,
+    VTB1,
+    add_route,
+    api_message,
+    attribute,
+    call,
+    configured_pair,
+    connect,
+    create_ri,
+    expect_error,
+    interfaces,
+    point_at,
+    ri_action,
+    ri_action_fails,
+    status,
+)
 
 
 def _modify(side, ri_id, **fields):
@@ -19,20 +37,34 @@ def test_connect_after_acceptor_then_initiator_configured(emu, a, b):
     ri_a, ri_b = configured_pair(a, b)  # B points at A first, then A at B
     for side, ri in ((a, ri_a), (b, ri_b)):  # claims alone reveal nothing of the peer
         got = attribute(side, ri)
-        assert (got["OppositeInterfaceStatus"], got["OppositeInterfaceSpec"], got["OppositeVpcInstanceId"]) == ("", "", "")
+        assert (got["OppositeInterfaceStatus"], got["OppositeInterfaceSpec"], got["OppositeVpcInstanceId"]) == (
+            "",
+            "",
+            "",
+        )
     connect(a, ri_a)
     got_a, got_b = attribute(a, ri_a), attribute(b, ri_b)
     assert (got_a["Status"], got_b["Status"]) == ("Active", "Active")
     assert got_a["ConnectedTime"] == got_b["ConnectedTime"] != ""
     # each side now sees the peer's live state, its VPC and its spec
-    assert (got_a["OppositeInterfaceStatus"], got_a["OppositeVpcInstanceId"], got_a["OppositeInterfaceSpec"]) == \
-        ("Active", VPC2, "Negative")
-    assert (got_b["OppositeInterfaceStatus"], got_b["OppositeVpcInstanceId"], got_b["OppositeInterfaceSpec"]) == \
-        ("Active", VPC1, "Large.1")
+    assert (got_a["OppositeInterfaceStatus"], got_a["OppositeVpcInstanceId"], got_a["OppositeInterfaceSpec"]) == (
+        "Active",
+        VPC2,
+        "Negative",
+    )
+    assert (got_b["OppositeInterfaceStatus"], got_b["OppositeVpcInstanceId"], got_b["OppositeInterfaceSpec"]) == (
+        "Active",
+        VPC1,
+        "Large.1",
+    )
     assert (got_b["OppositeBandwidth"], got_b["OppositeInterfaceOwnerId"]) == (1000, a.uid)
     assert got_a["OppositeInterfaceOwnerId"] == b.uid
     (listed,) = interfaces(b)["RouterInterfaceSet"]["RouterInterfaceType"]
-    assert (listed["Status"], listed["OppositeInterfaceStatus"], listed["OppositeVpcInstanceId"]) == ("Active", "Active", VPC1)
+    assert (listed["Status"], listed["OppositeInterfaceStatus"], listed["OppositeVpcInstanceId"]) == (
+        "Active",
+        "Active",
+        VPC1,
+    )
 
 
 def test_connect_before_the_acceptor_points_back_then_after(emu, a, b):
@@ -49,8 +81,14 @@ def test_connect_before_the_acceptor_points_back_then_after(emu, a, b):
 
 def test_connect_with_claims_given_at_create(emu, a, b):
     ri_a = create_ri(a)
-    ri_b = create_ri(b, "AcceptingSide", opposite_interface_id=ri_a, opposite_router_id=VRT1,
-                     opposite_router_type="VRouter", opposite_interface_owner_id=a.uid)
+    ri_b = create_ri(
+        b,
+        "AcceptingSide",
+        opposite_interface_id=ri_a,
+        opposite_router_id=VRT1,
+        opposite_router_type="VRouter",
+        opposite_interface_owner_id=a.uid,
+    )
     point_at(a, ri_a, b, ri_b, VRT2)
     connect(a, ri_a)
     assert (status(a, ri_a), status(b, ri_b)) == ("Active", "Active")
@@ -80,12 +118,24 @@ def test_connect_preconditions(emu, a, b):
 
     # claims that do not match the acceptor: wrong router, wrong owner, wrong region
     wrong = create_ri(a)
-    call(a.vpc, "modify_router_interface_attribute", _modify(
-        a, wrong, opposite_interface_id=ri_b, opposite_router_id="vrt-2zenotthepeersrouter001",
-        opposite_router_type="VRouter", opposite_interface_owner_id=int(b.uid)))
+    call(
+        a.vpc,
+        "modify_router_interface_attribute",
+        _modify(
+            a,
+            wrong,
+            opposite_interface_id=ri_b,
+            opposite_router_id="vrt-2zenotthepeersrouter001",
+            opposite_router_type="VRouter",
+            opposite_interface_owner_id=int(b.uid),
+        ),
+    )
     ri_action_fails(a, "connect_router_interface", wrong, "IncorrectOppositeInterfaceInfo.NotSet")
-    call(a.vpc, "modify_router_interface_attribute", _modify(
-        a, wrong, opposite_router_id=VRT2, opposite_interface_owner_id=1000000000000001))
+    call(
+        a.vpc,
+        "modify_router_interface_attribute",
+        _modify(a, wrong, opposite_router_id=VRT2, opposite_interface_owner_id=1000000000000001),
+    )
     ri_action_fails(a, "connect_router_interface", wrong, "IncorrectOppositeInterfaceInfo.NotSet")
     elsewhere = create_ri(a, opposite_region="cn-shanghai")
     point_at(a, elsewhere, b, ri_b, VRT2)
@@ -123,12 +173,15 @@ def test_only_one_connection_between_two_routers(emu, a, b):
 def test_opposite_fields_change_only_while_idle(emu, a, b):
     ri_a, ri_b = configured_pair(a, b)
     connect(a, ri_a)
-    e = expect_error(a.vpc, "modify_router_interface_attribute", _modify(a, ri_a, opposite_interface_id=ri_b),
-                     "IncorrectStatus")
+    e = expect_error(
+        a.vpc, "modify_router_interface_attribute", _modify(a, ri_a, opposite_interface_id=ri_b), "IncorrectStatus"
+    )
     assert "Idle" in api_message(e)
     call(a.vpc, "modify_router_interface_attribute", _modify(a, ri_a, name="qd-to-bj", description="Link to VPC2"))
     ri_action(a, "deactivate_router_interface", ri_a)
-    expect_error(b.vpc, "modify_router_interface_attribute", _modify(b, ri_b, opposite_router_id=VRT1), "IncorrectStatus")
+    expect_error(
+        b.vpc, "modify_router_interface_attribute", _modify(b, ri_b, opposite_router_id=VRT1), "IncorrectStatus"
+    )
     call(b.vpc, "modify_router_interface_attribute", _modify(b, ri_b, name="bj-from-qd"))
     assert (attribute(a, ri_a)["Name"], attribute(b, ri_b)["Name"]) == ("qd-to-bj", "bj-from-qd")
     assert attribute(a, ri_a)["OppositeInterfaceId"] == ri_b
@@ -136,41 +189,87 @@ def test_opposite_fields_change_only_while_idle(emu, a, b):
 
 def test_modify_validates_the_claims(emu, a, b):
     ri = create_ri(a)
-    e = expect_error(a.vpc, "modify_router_interface_attribute", _modify(
-        a, ri, opposite_interface_id="ri-2zeclaimedacceptor00001", opposite_router_id=VRT2,
-        opposite_interface_owner_id=int(b.uid)), "InvalidParameter")  # no type: the documented default is VBR
+    e = expect_error(
+        a.vpc,
+        "modify_router_interface_attribute",
+        _modify(
+            a,
+            ri,
+            opposite_interface_id="ri-2zeclaimedacceptor00001",
+            opposite_router_id=VRT2,
+            opposite_interface_owner_id=int(b.uid),
+        ),
+        "InvalidParameter",
+    )  # no type: the documented default is VBR
     assert "OppositeRouterType" in api_message(e)
-    expect_error(a.vpc, "modify_router_interface_attribute", _modify(a, ri, opposite_interface_owner_id=42), "InvalidAliuid")
-    expect_error(a.vpc, "modify_router_interface_attribute", _modify(a, ri, opposite_router_type="Router"),
-                 "InvalidOppositeRouterType.ValueNotSupported")
-    e = expect_error(a.vpc, "modify_router_interface_attribute", _modify(
-        a, ri, opposite_interface_owner_id=int(b.uid), opposite_router_type="VRouter"), "MissingParameter")
+    expect_error(
+        a.vpc, "modify_router_interface_attribute", _modify(a, ri, opposite_interface_owner_id=42), "InvalidAliuid"
+    )
+    expect_error(
+        a.vpc,
+        "modify_router_interface_attribute",
+        _modify(a, ri, opposite_router_type="Router"),
+        "InvalidOppositeRouterType.ValueNotSupported",
+    )
+    e = expect_error(
+        a.vpc,
+        "modify_router_interface_attribute",
+        _modify(a, ri, opposite_interface_owner_id=int(b.uid), opposite_router_type="VRouter"),
+        "MissingParameter",
+    )
     assert "OppositeRouterId" in api_message(e)
     expect_error(a.vpc, "modify_router_interface_attribute", _modify(a, ri, name="x"), "InvalidName.Malformed")
-    expect_error(a.vpc, "modify_router_interface_attribute", _modify(a, "ri-doesnotexist00000000000", name="ok-name"),
-                 "InvalidRouterInterfaceId.NotFound", 404)
-    expect_error(a.vpc, "modify_router_interface_attribute", m.ModifyRouterInterfaceAttributeRequest(
-        region_id=a.region, name="ok-name"), "MissingParameter")
+    expect_error(
+        a.vpc,
+        "modify_router_interface_attribute",
+        _modify(a, "ri-doesnotexist00000000000", name="ok-name"),
+        "InvalidRouterInterfaceId.NotFound",
+        404,
+    )
+    expect_error(
+        a.vpc,
+        "modify_router_interface_attribute",
+        m.ModifyRouterInterfaceAttributeRequest(region_id=a.region, name="ok-name"),
+        "MissingParameter",
+    )
     attr = attribute(a, ri)
-    assert (attr["OppositeInterfaceId"], attr["OppositeRouterType"], attr["OppositeInterfaceOwnerId"], attr["Name"]) == \
-        ("", "", "", "")
+    assert (
+        attr["OppositeInterfaceId"],
+        attr["OppositeRouterType"],
+        attr["OppositeInterfaceOwnerId"],
+        attr["Name"],
+    ) == ("", "", "", "")
 
 
 def test_another_account_cannot_touch_an_interface(emu, a, b):
-    ri_a, ri_b = configured_pair(a, b)
+    ri_a, _ri_b = configured_pair(a, b)
     b_in_qingdao = emu.side("account-b", "cn-qingdao")
     unknown = "ri-doesnotexist00000000000"
     messages = {}
     for target in (ri_a, unknown):
-        for action in ("connect_router_interface", "deactivate_router_interface", "activate_router_interface",
-                       "delete_router_interface"):
+        for action in (
+            "connect_router_interface",
+            "deactivate_router_interface",
+            "activate_router_interface",
+            "delete_router_interface",
+        ):
             e = ri_action_fails(b_in_qingdao, action, target, "InvalidRouterInterfaceId.NotFound", 404)
             messages.setdefault(action, set()).add(api_message(e).replace(target, "ID"))
-        e = expect_error(b_in_qingdao.vpc, "modify_router_interface_attribute", _modify(
-            b_in_qingdao, target, name="hijacked"), "InvalidRouterInterfaceId.NotFound", 404)
+        e = expect_error(
+            b_in_qingdao.vpc,
+            "modify_router_interface_attribute",
+            _modify(b_in_qingdao, target, name="hijacked"),
+            "InvalidRouterInterfaceId.NotFound",
+            404,
+        )
         messages.setdefault("modify", set()).add(api_message(e).replace(target, "ID"))
-        e = expect_error(b_in_qingdao.vpc, "modify_router_interface_spec", m.ModifyRouterInterfaceSpecRequest(
-            region_id="cn-qingdao", router_interface_id=target, spec="Mini.2"), "InvalidRouterInterfaceId.NotFound", 404)
+        e = expect_error(
+            b_in_qingdao.vpc,
+            "modify_router_interface_spec",
+            m.ModifyRouterInterfaceSpecRequest(region_id="cn-qingdao", router_interface_id=target, spec="Mini.2"),
+            "InvalidRouterInterfaceId.NotFound",
+            404,
+        )
         messages.setdefault("spec", set()).add(api_message(e).replace(target, "ID"))
     assert all(len(texts) == 1 for texts in messages.values()), messages  # a foreign ID reads like a missing one
     attr = attribute(a, ri_a)
@@ -182,7 +281,7 @@ def test_deactivate_activate_delete_rules(emu, a, b):
     ri_action_fails(a, "deactivate_router_interface", ri_a, "IncorrectStatus")  # Idle
     ri_action_fails(a, "activate_router_interface", ri_a, "IncorrectStatus")
     connect(a, ri_a)
-    ri_action_fails(a, "activate_router_interface", ri_a, "IncorrectStatus")   # Active
+    ri_action_fails(a, "activate_router_interface", ri_a, "IncorrectStatus")  # Active
     e = ri_action_fails(a, "delete_router_interface", ri_a, "IncorrectStatus")
     assert "Deactivate" in api_message(e)
 
@@ -211,17 +310,32 @@ def test_deactivate_activate_delete_rules(emu, a, b):
 def test_modify_spec_of_a_live_link(emu, a, b):
     ri_a, ri_b = configured_pair(a, b)
     connect(a, ri_a)
-    body = call(a.vpc, "modify_router_interface_spec", m.ModifyRouterInterfaceSpecRequest(
-        region_id=a.region, router_interface_id=ri_a, spec="Middle.2"))
+    body = call(
+        a.vpc,
+        "modify_router_interface_spec",
+        m.ModifyRouterInterfaceSpecRequest(region_id=a.region, router_interface_id=ri_a, spec="Middle.2"),
+    )
     assert body["Spec"] == "Middle.2"
     assert (attribute(a, ri_a)["Bandwidth"], attribute(b, ri_b)["OppositeBandwidth"]) == (200, 200)
     assert attribute(b, ri_b)["OppositeInterfaceSpec"] == "Middle.2"
-    expect_error(b.vpc, "modify_router_interface_spec", m.ModifyRouterInterfaceSpecRequest(
-        region_id=b.region, router_interface_id=ri_b, spec="Large.1"), "InvalidSpec.ValudNotSupported")
-    expect_error(a.vpc, "modify_router_interface_spec", m.ModifyRouterInterfaceSpecRequest(
-        region_id=a.region, router_interface_id=ri_a, spec="Negative"), "InvalidSpec.ValudNotSupported")
-    expect_error(a.vpc, "modify_router_interface_spec", m.ModifyRouterInterfaceSpecRequest(
-        region_id=a.region, router_interface_id=ri_a), "MissingParameter")
+    expect_error(
+        b.vpc,
+        "modify_router_interface_spec",
+        m.ModifyRouterInterfaceSpecRequest(region_id=b.region, router_interface_id=ri_b, spec="Large.1"),
+        "InvalidSpec.ValudNotSupported",
+    )
+    expect_error(
+        a.vpc,
+        "modify_router_interface_spec",
+        m.ModifyRouterInterfaceSpecRequest(region_id=a.region, router_interface_id=ri_a, spec="Negative"),
+        "InvalidSpec.ValudNotSupported",
+    )
+    expect_error(
+        a.vpc,
+        "modify_router_interface_spec",
+        m.ModifyRouterInterfaceSpecRequest(region_id=a.region, router_interface_id=ri_a),
+        "MissingParameter",
+    )
 
 
 def test_pair_lifecycle_on_the_virtual_clock(slow_emu):
@@ -233,8 +347,12 @@ def test_pair_lifecycle_on_the_virtual_clock(slow_emu):
     assert (got_a["ConnectedTime"], got_b["ConnectedTime"]) == ("", "")
     assert (got_a["OppositeInterfaceStatus"], got_b["OppositeInterfaceStatus"]) == ("AcceptingConnecting", "Connecting")
     ri_action_fails(a, "deactivate_router_interface", ri_a, "IncorrectStatus")
-    expect_error(a.vpc, "modify_router_interface_attribute", m.ModifyRouterInterfaceAttributeRequest(
-        region_id=a.region, router_interface_id=ri_a, name="renamed"), "IncorrectStatus")
+    expect_error(
+        a.vpc,
+        "modify_router_interface_attribute",
+        m.ModifyRouterInterfaceAttributeRequest(region_id=a.region, router_interface_id=ri_a, name="renamed"),
+        "IncorrectStatus",
+    )
     slow_emu.advance(3)
     assert (status(a, ri_a), status(b, ri_b)) == ("Connecting", "AcceptingConnecting")
     slow_emu.advance(1.5)
@@ -245,8 +363,12 @@ def test_pair_lifecycle_on_the_virtual_clock(slow_emu):
     ri_action(a, "deactivate_router_interface", ri_a)
     assert (status(a, ri_a), status(b, ri_b)) == ("Deactivating", "Deactivating")
     ri_action_fails(a, "delete_router_interface", ri_a, "IncorrectStatus")
-    expect_error(a.vpc, "modify_router_interface_spec", m.ModifyRouterInterfaceSpecRequest(
-        region_id=a.region, router_interface_id=ri_a, spec="Mini.2"), "InvalidInstance.StatusError")
+    expect_error(
+        a.vpc,
+        "modify_router_interface_spec",
+        m.ModifyRouterInterfaceSpecRequest(region_id=a.region, router_interface_id=ri_a, spec="Mini.2"),
+        "InvalidInstance.StatusError",
+    )
     slow_emu.advance(2.5)
     assert (status(a, ri_a), status(b, ri_b)) == ("Inactive", "Inactive")
 
@@ -267,24 +389,61 @@ def test_pair_lifecycle_on_the_virtual_clock(slow_emu):
 
 
 def test_a_refused_request_changes_nothing(emu, a, b):
-    ri_a, ri_b = configured_pair(a, b)
+    ri_a, _ri_b = configured_pair(a, b)
     connect(a, ri_a)
     route = add_route(a, VTB1, "172.16.0.0/16", ri_a)
     before = emu.state()
     ri_action_fails(a, "delete_router_interface", ri_a, "IncorrectStatus")
     ri_action_fails(a, "connect_router_interface", ri_a, "IncorrectStatus")
-    expect_error(a.vpc, "modify_router_interface_attribute", m.ModifyRouterInterfaceAttributeRequest(
-        region_id=a.region, router_interface_id=ri_a, name="renamed", opposite_interface_id="ri-2zeother0000000000000001"),
-        "IncorrectStatus")
-    expect_error(a.vpc, "create_router_interface", m.CreateRouterInterfaceRequest(
-        region_id=a.region, role="AcceptingSide", router_type="VRouter", router_id=VRT1, spec="Large.1",
-        opposite_region_id="cn-beijing"), "InvalidSpec.ValudNotSupported")
-    expect_error(a.vpc, "create_route_entry", m.CreateRouteEntryRequest(
-        region_id=a.region, route_table_id=VTB1, destination_cidr_block="172.16.0.0/16", next_hop_type="RouterInterface",
-        next_hop_id=ri_a), "InvalidCIDRBlock.Duplicate")
-    expect_error(a.vpc, "create_route_entry", m.CreateRouteEntryRequest(
-        region_id=a.region, route_table_id=VTB1, destination_cidr_block="10.0.0.0/8", next_hop_type="RouterInterface",
-        next_hop_id=ri_a, dry_run=True), "DryRunOperation")
+    expect_error(
+        a.vpc,
+        "modify_router_interface_attribute",
+        m.ModifyRouterInterfaceAttributeRequest(
+            region_id=a.region,
+            router_interface_id=ri_a,
+            name="renamed",
+            opposite_interface_id="ri-2zeother0000000000000001",
+        ),
+        "IncorrectStatus",
+    )
+    expect_error(
+        a.vpc,
+        "create_router_interface",
+        m.CreateRouterInterfaceRequest(
+            region_id=a.region,
+            role="AcceptingSide",
+            router_type="VRouter",
+            router_id=VRT1,
+            spec="Large.1",
+            opposite_region_id="cn-beijing",
+        ),
+        "InvalidSpec.ValudNotSupported",
+    )
+    expect_error(
+        a.vpc,
+        "create_route_entry",
+        m.CreateRouteEntryRequest(
+            region_id=a.region,
+            route_table_id=VTB1,
+            destination_cidr_block="172.16.0.0/16",
+            next_hop_type="RouterInterface",
+            next_hop_id=ri_a,
+        ),
+        "InvalidCIDRBlock.Duplicate",
+    )
+    expect_error(
+        a.vpc,
+        "create_route_entry",
+        m.CreateRouteEntryRequest(
+            region_id=a.region,
+            route_table_id=VTB1,
+            destination_cidr_block="10.0.0.0/8",
+            next_hop_type="RouterInterface",
+            next_hop_id=ri_a,
+            dry_run=True,
+        ),
+        "DryRunOperation",
+    )
     assert emu.state() == before
     assert route in [e["RouteEntryId"] for e in before["account-a"]["route_entry"]]
 
@@ -293,7 +452,11 @@ def test_a_pair_recorded_with_only_the_documented_fields_reads_as_connected(emu,
     # other products (and older state files) write the fields products/__init__.py lists, nothing more
     ri_a, ri_b = write_link(store_of(emu), a.uid, b.uid, route_a=False, route_b=False)
     got_a = attribute(a, ri_a)
-    assert (got_a["Status"], got_a["OppositeInterfaceStatus"], got_a["OppositeVpcInstanceId"]) == ("Active", "Active", VPC2)
+    assert (got_a["Status"], got_a["OppositeInterfaceStatus"], got_a["OppositeVpcInstanceId"]) == (
+        "Active",
+        "Active",
+        VPC2,
+    )
     assert got_a["Tags"] == {"Tags": []} and got_a["OppositeInterfaceOwnerId"] == b.uid
     ri_action(b, "deactivate_router_interface", ri_b)
     assert (status(a, ri_a), status(b, ri_b)) == ("Inactive", "Inactive")

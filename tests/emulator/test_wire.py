@@ -15,7 +15,6 @@ from alibabacloud_sts20150401 import models as sts_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_vpc20160428 import models as vpc_models
 from alibabacloud_vpc20160428.client import Client as VpcClient
-
 from alicloud_emulator.params import Params, unflatten
 from alicloud_emulator.wire import Request
 
@@ -37,7 +36,8 @@ def test_one_port_serves_vpc_ecs_and_sts_in_every_region(emu):
         expected = ["VPC1"] if region == "cn-qingdao" else []
         assert [v.vpc_name for v in vpcs.vpcs.vpc] == expected
         assert [g.security_group_name for g in groups.security_groups.security_group] == (
-            ["SG1"] if region == "cn-qingdao" else [])
+            ["SG1"] if region == "cn-qingdao" else []
+        )
     products = {(e["product"], e["region"]) for e in emu.journal()}
     assert {("Vpc", r) for r in REGIONS} | {("Ecs", r) for r in REGIONS} <= products
 
@@ -63,19 +63,29 @@ def test_a_raw_request_with_action_and_version_in_the_query_is_served(emu):
 
 
 def test_dotted_keys_become_nested_lists_and_objects():
-    flat = {"Permissions.1.IpProtocol": "ICMP", "Permissions.1.SourceCidrIp": "172.16.0.0/16",
-            "Permissions.2.IpProtocol": "TCP", "Permissions.2.PortRange": "22/22",
-            "Filter.1.Key": "RouterInterfaceId", "Filter.1.Value.1": "ri-x", "Filter.1.Value.2": "ri-y",
-            "Tag.10.Key": "ten", "Tag.2.Key": "two", "RegionId": "cn-qingdao"}
+    flat = {
+        "Permissions.1.IpProtocol": "ICMP",
+        "Permissions.1.SourceCidrIp": "172.16.0.0/16",
+        "Permissions.2.IpProtocol": "TCP",
+        "Permissions.2.PortRange": "22/22",
+        "Filter.1.Key": "RouterInterfaceId",
+        "Filter.1.Value.1": "ri-x",
+        "Filter.1.Value.2": "ri-y",
+        "Tag.10.Key": "ten",
+        "Tag.2.Key": "two",
+        "RegionId": "cn-qingdao",
+    }
     values = unflatten(flat)
-    assert values["Permissions"] == [{"IpProtocol": "ICMP", "SourceCidrIp": "172.16.0.0/16"},
-                                     {"IpProtocol": "TCP", "PortRange": "22/22"}]
+    assert values["Permissions"] == [
+        {"IpProtocol": "ICMP", "SourceCidrIp": "172.16.0.0/16"},
+        {"IpProtocol": "TCP", "PortRange": "22/22"},
+    ]
     assert values["Filter"] == [{"Key": "RouterInterfaceId", "Value": ["ri-x", "ri-y"]}]
     assert [t["Key"] for t in values["Tag"]] == ["two", "ten"]  # numeric order, not text order
     assert values["RegionId"] == "cn-qingdao"
     p = Params(dict(values, InstanceIds='["i-1", "i-2"]', DryRun="True", Other="False"))
     assert p.json_list("InstanceIds") == ["i-1", "i-2"]
-    assert p.bool("DryRun") is True and p.bool("Other") is False
+    assert p.flag("DryRun") is True and p.flag("Other") is False
 
 
 def test_a_plain_key_and_a_dotted_key_of_the_same_name_make_a_node():
@@ -84,8 +94,10 @@ def test_a_plain_key_and_a_dotted_key_of_the_same_name_make_a_node():
     assert unflatten({"RegionId": "cn-qingdao", "PageSize": "50"}) == {"RegionId": "cn-qingdao", "PageSize": "50"}
 
 
-@pytest.mark.parametrize("qs", ["a=1&b=x+y", "Name=%E4%B8%AD+a%2Fb%2Bc&Name=again", "flag&empty=&=v",
-                                "bad=%zz%2&ok=%41", "a=b=c&&", "%41%2B=+"])
+@pytest.mark.parametrize(
+    "qs",
+    ["a=1&b=x+y", "Name=%E4%B8%AD+a%2Fb%2Bc&Name=again", "flag&empty=&=v", "bad=%zz%2&ok=%41", "a=b=c&&", "%41%2B=+"],
+)
 def test_query_strings_decode_as_the_standard_parser_does(qs):
     """Escapes, ``+`` for a space, blank values and a repeated name (the last wins)."""
     assert Request.parse("POST", "/?" + qs, {}, b"").query == dict(parse_qsl(qs, keep_blank_values=True))
@@ -93,25 +105,39 @@ def test_query_strings_decode_as_the_standard_parser_does(qs):
 
 def test_json_string_lists_are_parsed(emu, a, b):
     mine, theirs = "i-m5e1tutorialecs1qd00001", "i-2ze2tutorialecs2bj00001"
-    body = a.ecs.describe_instances(ecs_models.DescribeInstancesRequest(
-        region_id="cn-qingdao", instance_ids=json.dumps([mine, theirs]))).body
+    body = a.ecs.describe_instances(
+        ecs_models.DescribeInstancesRequest(region_id="cn-qingdao", instance_ids=json.dumps([mine, theirs]))
+    ).body
     assert [i.instance_id for i in body.instances.instance] == [mine]  # B's instance is invisible to A
     assert emu.journal(action="DescribeInstances")[-1]["params"]["InstanceIds"] == json.dumps([mine, theirs])
-    raw = call(emu.config("account-a", "cn-qingdao"), "ecs", "DescribeInstances",
-               {"RegionId": "cn-qingdao", "InstanceIds": json.dumps([mine])})["body"]
+    raw = call(
+        emu.config("account-a", "cn-qingdao"),
+        "ecs",
+        "DescribeInstances",
+        {"RegionId": "cn-qingdao", "InstanceIds": json.dumps([mine])},
+    )["body"]
     roundtrip(ecs_models.DescribeInstancesResponseBody, raw)
 
 
 def test_dotted_list_parameters_reach_the_handler(emu, a):
     """``Permissions.N.*`` from the SDK's list of models arrives as a list of rules."""
-    perms = [ecs_models.AuthorizeSecurityGroupRequestPermissions(ip_protocol="TCP", port_range=f"{p}/{p}",
-                                                                 source_cidr_ip="172.16.0.0/16")
-             for p in (22, 443, 8080)]
-    a.ecs.authorize_security_group(ecs_models.AuthorizeSecurityGroupRequest(
-        region_id="cn-qingdao", security_group_id="sg-m5e1tutorialsg1qd000001", permissions=perms))
+    perms = [
+        ecs_models.AuthorizeSecurityGroupRequestPermissions(
+            ip_protocol="TCP", port_range=f"{p}/{p}", source_cidr_ip="172.16.0.0/16"
+        )
+        for p in (22, 443, 8080)
+    ]
+    a.ecs.authorize_security_group(
+        ecs_models.AuthorizeSecurityGroupRequest(
+            region_id="cn-qingdao", security_group_id="sg-m5e1tutorialsg1qd000001", permissions=perms
+        )
+    )
     assert "Permissions.3.PortRange" in emu.journal(action="AuthorizeSecurityGroup")[-1]["params"]
-    attr = a.ecs.describe_security_group_attribute(ecs_models.DescribeSecurityGroupAttributeRequest(
-        region_id="cn-qingdao", security_group_id="sg-m5e1tutorialsg1qd000001")).body
+    attr = a.ecs.describe_security_group_attribute(
+        ecs_models.DescribeSecurityGroupAttributeRequest(
+            region_id="cn-qingdao", security_group_id="sg-m5e1tutorialsg1qd000001"
+        )
+    ).body
     ports = sorted(p.port_range for p in attr.permissions.permission if p.ip_protocol == "TCP")
     assert ports == ["22/22", "443/443", "8080/8080"]
 
@@ -147,8 +173,11 @@ def test_each_reply_arrives_in_one_segment(emu):
             assert len(body) == int(headers["content-length"]) > 0, "the body came in a later segment"
             assert json.loads(body)["RequestId"] == headers["x-acs-request-id"]
         # errors too, on the same kept-alive connection
-        sock.sendall(http_request("POST", "/?Action=GetCallerIdentity&Version=2015-04-01&AccessKeyId=nobody&Signature=x",
-                                  emu.endpoint))
+        sock.sendall(
+            http_request(
+                "POST", "/?Action=GetCallerIdentity&Version=2015-04-01&AccessKeyId=nobody&Signature=x", emu.endpoint
+            )
+        )
         status, headers, body = split_response(sock.recv(1 << 20))
         assert status == 404 and len(body) == int(headers["content-length"])
     finally:
@@ -193,8 +222,13 @@ def test_error_envelope_has_the_documented_keys_and_real_status(emu):
 
 def test_an_unknown_version_names_the_supported_ones(emu):
     with pytest.raises(ClientException) as info:
-        call(emu.config("account-a", "cn-qingdao"), "vpc", "DescribeVpcs", {"RegionId": "cn-qingdao"},
-             version="2099-01-01")
+        call(
+            emu.config("account-a", "cn-qingdao"),
+            "vpc",
+            "DescribeVpcs",
+            {"RegionId": "cn-qingdao"},
+            version="2099-01-01",
+        )
     assert (info.value.code, info.value.status_code) == ("InvalidVersion", 400)
     assert all(v in info.value.message for v in ("2016-04-28", "2014-05-26", "2015-04-01"))
 
@@ -228,9 +262,15 @@ def _read_all(sock) -> bytes:
 
 def test_pipelined_requests_are_answered_in_order_and_connection_close_is_honoured(emu):
     account = emu.account("account-a")
-    first = http_request("POST", signed_path(account, "sts", "GetCallerIdentity", {"RegionId": "cn-qingdao"}), emu.endpoint)
-    second = http_request("POST", signed_path(account, "sts", "GetCallerIdentity", {"RegionId": "cn-beijing"}),
-                          emu.endpoint, headers={"Connection": "close"})
+    first = http_request(
+        "POST", signed_path(account, "sts", "GetCallerIdentity", {"RegionId": "cn-qingdao"}), emu.endpoint
+    )
+    second = http_request(
+        "POST",
+        signed_path(account, "sts", "GetCallerIdentity", {"RegionId": "cn-beijing"}),
+        emu.endpoint,
+        headers={"Connection": "close"},
+    )
     sock = connect(emu.endpoint)
     try:
         sock.sendall(first + second)
@@ -252,8 +292,14 @@ def test_a_control_body_sent_after_100_continue_is_read(emu):
     body = json.dumps({"advance": 5}).encode()
     sock = connect(emu.endpoint)
     try:
-        sock.sendall(_head_only("POST", "/_emulator/clock", emu.endpoint, {
-            "Content-Type": "application/json", "Content-Length": str(len(body)), "Expect": "100-continue"}))
+        sock.sendall(
+            _head_only(
+                "POST",
+                "/_emulator/clock",
+                emu.endpoint,
+                {"Content-Type": "application/json", "Content-Length": str(len(body)), "Expect": "100-continue"},
+            )
+        )
         assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
         sock.sendall(body)
         status, _, reply = split_response(sock.recv(65536))
@@ -262,12 +308,15 @@ def test_a_control_body_sent_after_100_continue_is_read(emu):
     assert status == 200 and "epoch" in json.loads(reply)
 
 
-@pytest.mark.parametrize("raw, status", [
-    (b"NONSENSE\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nContent-Length: many\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
-])
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        (b"NONSENSE\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length: many\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
+    ],
+)
 def test_an_unreadable_request_gets_a_clear_http_error_and_the_connection_closes(emu, raw, status):
     sock = connect(emu.endpoint)
     try:

@@ -13,15 +13,22 @@ import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_vpc20160428 import models as m
 from alibabacloud_vpc20160428.client import Client as VpcClient
-
 from alicloud_emulator.world import default_world, with_timing
 
 from .conftest import Side, roundtrip
 
-VPC1, VRT1, VTB1, VSW1 = ("vpc-m5e1tutorialvpc1qd00001", "vrt-m5e1tutorialvrt1qd00001",
-                          "vtb-m5e1tutorialvtb1qd00001", "vsw-m5e1tutorialvsw1qd00001")
-VPC2, VRT2, VTB2, VSW2 = ("vpc-2ze2tutorialvpc2bj00001", "vrt-2ze2tutorialvrt2bj00001",
-                          "vtb-2ze2tutorialvtb2bj00001", "vsw-2ze2tutorialvsw2bj00001")
+VPC1, VRT1, VTB1, VSW1 = (
+    "vpc-m5e1tutorialvpc1qd00001",
+    "vrt-m5e1tutorialvrt1qd00001",
+    "vtb-m5e1tutorialvtb1qd00001",
+    "vsw-m5e1tutorialvsw1qd00001",
+)
+VPC2, VRT2, VTB2, VSW2 = (
+    "vpc-2ze2tutorialvpc2bj00001",
+    "vrt-2ze2tutorialvrt2bj00001",
+    "vtb-2ze2tutorialvtb2bj00001",
+    "vsw-2ze2tutorialvsw2bj00001",
+)
 INSTANCE1 = "i-m5e1tutorialecs1qd00001"
 
 
@@ -101,19 +108,31 @@ def _check_value(ann: str, value: Any, path: str) -> None:
         check_types(getattr(m, nested.group(1)), value, path)
         return
     kinds = _SCALARS[ann]
-    assert isinstance(value, kinds) and not (bool not in kinds and isinstance(value, bool)), \
+    assert isinstance(value, kinds) and not (bool not in kinds and isinstance(value, bool)), (
         f"{path}: expected {ann}, got {type(value).__name__} {value!r}"
+    )
 
 
 # -- router interfaces ------------------------------------------------------------------------------------
-def create_ri(side: Side, role: str = "InitiatingSide", spec: str | None = None, router_id: str | None = None,
-              opposite_region: str | None = None, **extra: Any) -> str:
+def create_ri(
+    side: Side,
+    role: str = "InitiatingSide",
+    spec: str | None = None,
+    router_id: str | None = None,
+    opposite_region: str | None = None,
+    **extra: Any,
+) -> str:
     default_router = VRT1 if side.region == "cn-qingdao" else VRT2
     default_opposite = "cn-beijing" if side.region == "cn-qingdao" else "cn-qingdao"
     req = m.CreateRouterInterfaceRequest(
-        region_id=side.region, role=role, router_type="VRouter", router_id=router_id or default_router,
+        region_id=side.region,
+        role=role,
+        router_type="VRouter",
+        router_id=router_id or default_router,
         spec=spec or ("Negative" if role == "AcceptingSide" else "Large.1"),
-        opposite_region_id=opposite_region or default_opposite, **extra)
+        opposite_region_id=opposite_region or default_opposite,
+        **extra,
+    )
     body = call(side.vpc, "create_router_interface", req)
     assert re.fullmatch(r"ri-[a-z0-9]{20}", body["RouterInterfaceId"])
     return body["RouterInterfaceId"]
@@ -121,10 +140,19 @@ def create_ri(side: Side, role: str = "InitiatingSide", spec: str | None = None,
 
 def point_at(side: Side, ri_id: str, peer: Side, peer_ri: str, peer_router: str, **extra: Any) -> None:
     """``ri_id`` of ``side`` claims ``peer_ri`` on ``peer_router`` of ``peer``'s account."""
-    call(side.vpc, "modify_router_interface_attribute", m.ModifyRouterInterfaceAttributeRequest(
-        region_id=side.region, router_interface_id=ri_id, opposite_interface_id=peer_ri,
-        opposite_router_id=peer_router, opposite_router_type="VRouter",
-        opposite_interface_owner_id=int(peer.uid), **extra))
+    call(
+        side.vpc,
+        "modify_router_interface_attribute",
+        m.ModifyRouterInterfaceAttributeRequest(
+            region_id=side.region,
+            router_interface_id=ri_id,
+            opposite_interface_id=peer_ri,
+            opposite_router_id=peer_router,
+            opposite_router_type="VRouter",
+            opposite_interface_owner_id=int(peer.uid),
+            **extra,
+        ),
+    )
 
 
 def configured_pair(a: Side, b: Side) -> tuple[str, str]:
@@ -137,12 +165,17 @@ def configured_pair(a: Side, b: Side) -> tuple[str, str]:
 
 
 def connect(a: Side, ri_a: str) -> None:
-    call(a.vpc, "connect_router_interface", m.ConnectRouterInterfaceRequest(region_id=a.region, router_interface_id=ri_a))
+    call(
+        a.vpc, "connect_router_interface", m.ConnectRouterInterfaceRequest(region_id=a.region, router_interface_id=ri_a)
+    )
 
 
 def attribute(side: Side, ri_id: str) -> dict[str, Any]:
-    return call(side.vpc, "describe_router_interface_attribute",
-                m.DescribeRouterInterfaceAttributeRequest(region_id=side.region, instance_id=ri_id))
+    return call(
+        side.vpc,
+        "describe_router_interface_attribute",
+        m.DescribeRouterInterfaceAttributeRequest(region_id=side.region, instance_id=ri_id),
+    )
 
 
 def status(side: Side, ri_id: str) -> str:
@@ -150,9 +183,15 @@ def status(side: Side, ri_id: str) -> str:
 
 
 def interfaces(side: Side, *filters: tuple[str, list[str]], **extra: Any) -> dict[str, Any]:
-    return call(side.vpc, "describe_router_interfaces", m.DescribeRouterInterfacesRequest(
-        region_id=side.region, filter=[m.DescribeRouterInterfacesRequestFilter(key=k, value=v) for k, v in filters] or None,
-        **extra))
+    return call(
+        side.vpc,
+        "describe_router_interfaces",
+        m.DescribeRouterInterfacesRequest(
+            region_id=side.region,
+            filter=[m.DescribeRouterInterfacesRequestFilter(key=k, value=v) for k, v in filters] or None,
+            **extra,
+        ),
+    )
 
 
 def ri_action(side: Side, action: str, ri_id: str) -> dict[str, Any]:
@@ -168,14 +207,26 @@ def ri_action_fails(side: Side, action: str, ri_id: str, code: str, status: int 
 
 # -- route entries ------------------------------------------------------------------------------------------
 def route_entries(side: Side, table: str, **filters: Any) -> dict[str, Any]:
-    return call(side.vpc, "describe_route_entry_list",
-                m.DescribeRouteEntryListRequest(region_id=side.region, route_table_id=table, **filters))
+    return call(
+        side.vpc,
+        "describe_route_entry_list",
+        m.DescribeRouteEntryListRequest(region_id=side.region, route_table_id=table, **filters),
+    )
 
 
 def add_route(side: Side, table: str, cidr: str, hop: str, hop_type: str = "RouterInterface", **extra: Any) -> str:
-    body = call(side.vpc, "create_route_entry", m.CreateRouteEntryRequest(
-        region_id=side.region, route_table_id=table, destination_cidr_block=cidr, next_hop_type=hop_type,
-        next_hop_id=hop, **extra))
+    body = call(
+        side.vpc,
+        "create_route_entry",
+        m.CreateRouteEntryRequest(
+            region_id=side.region,
+            route_table_id=table,
+            destination_cidr_block=cidr,
+            next_hop_type=hop_type,
+            next_hop_id=hop,
+            **extra,
+        ),
+    )
     assert re.fullmatch(r"rte-[a-z0-9]{20}", body["RouteEntryId"])
     return body["RouteEntryId"]
 
@@ -189,9 +240,17 @@ def route_status(side: Side, table: str, entry_id: str) -> str | None:
 def world_with_more_vpcs(count: int) -> dict[str, Any]:
     """The tutorial world plus ``count`` VPCs of account A in cn-qingdao, with fixed IDs."""
     world = with_timing(default_world(), scale=0)
-    extra = [{"account": "account-a", "region": "cn-qingdao", "name": f"extra-{n}", "id": f"vpc-m5eextra{n:02d}",
-              "vrouter_id": f"vrt-m5eextra{n:02d}", "route_table_id": f"vtb-m5eextra{n:02d}",
-              "cidr": f"10.{n}.0.0/16",
-              "vswitches": [{"id": f"vsw-m5eextra{n:02d}", "zone": "cn-qingdao-c", "cidr": f"10.{n}.1.0/24"}]}
-             for n in range(1, count + 1)]
+    extra = [
+        {
+            "account": "account-a",
+            "region": "cn-qingdao",
+            "name": f"extra-{n}",
+            "id": f"vpc-m5eextra{n:02d}",
+            "vrouter_id": f"vrt-m5eextra{n:02d}",
+            "route_table_id": f"vtb-m5eextra{n:02d}",
+            "cidr": f"10.{n}.0.0/16",
+            "vswitches": [{"id": f"vsw-m5eextra{n:02d}", "zone": "cn-qingdao-c", "cidr": f"10.{n}.1.0/24"}],
+        }
+        for n in range(1, count + 1)
+    ]
     return dict(world, vpcs=world["vpcs"] + extra)

@@ -29,7 +29,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..context import Action, Context
 from ..errors import ApiError, invalid
@@ -40,7 +41,7 @@ from ..timefmt import iso
 from .ecs_paging import Limits, paginate
 
 TYPES = ("RunShellScript", "RunBatScript", "RunPowerShellScript")
-MAX_CONTENT = 24 * 1024       # bytes of CommandContent, counted Base64-encoded
+MAX_CONTENT = 24 * 1024  # bytes of CommandContent, counted Base64-encoded
 _FAILED = ("Failed", "Aborted", "Invalid", "Error", "Timeout", "Cancelled", "Terminated")
 _ERROR_INFO = {
     "ExitCodeNonzero": "the command execution exit code is not zero",
@@ -52,12 +53,14 @@ _ERROR_INFO = {
 
 
 def _encoding(p: Params, default: str) -> str:
-    value = p.str("ContentEncoding", default=default)
+    value = p.text("ContentEncoding", default=default)
     for known in ("PlainText", "Base64"):
         if value.lower() == known.lower():
             return known
-    raise ApiError("InvalidParameter.ContentEncoding",
-                   f"The specified ContentEncoding \"{value}\" is not valid; valid values: PlainText, Base64.")
+    raise ApiError(
+        "InvalidParameter.ContentEncoding",
+        f'The specified ContentEncoding "{value}" is not valid; valid values: PlainText, Base64.',
+    )
 
 
 def _encode(text: str, encoding: str) -> str:
@@ -65,35 +68,49 @@ def _encode(text: str, encoding: str) -> str:
 
 
 def _script(p: Params) -> str:
-    content = p.str("CommandContent", required=True)
+    content = p.text("CommandContent", required=True)
     encoding = _encoding(p, "PlainText")
     if encoding == "Base64":
         try:
             content = base64.b64decode(content, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise ApiError("InvalidCommandContent.Malformed", "The specified CommandContent is not valid Base64 "
-                           "text although ContentEncoding is Base64; send ContentEncoding=PlainText for a plain script.") from None
+            raise ApiError(
+                "InvalidCommandContent.Malformed",
+                "The specified CommandContent is not valid Base64 "
+                "text although ContentEncoding is Base64; send ContentEncoding=PlainText for a plain script.",
+            ) from None
     if len(base64.b64encode(content.encode("utf-8"))) > MAX_CONTENT:
-        raise ApiError("InvalidCommandContent.LengthLimitExceeded",
-                       f"The specified CommandContent is longer than {MAX_CONTENT} bytes once Base64-encoded.")
-    if p.bool("EnableParameter"):
+        raise ApiError(
+            "InvalidCommandContent.LengthLimitExceeded",
+            f"The specified CommandContent is longer than {MAX_CONTENT} bytes once Base64-encoded.",
+        )
+    if p.flag("EnableParameter"):
         try:
-            values = json.loads(p.str("Parameters") or "{}")
+            values = json.loads(p.text("Parameters") or "{}")
         except ValueError:
-            raise invalid("Parameters", "expected a JSON object such as {\"name\": \"value\"}") from None
+            raise invalid("Parameters", 'expected a JSON object such as {"name": "value"}') from None
         if not isinstance(values, dict):
-            raise invalid("Parameters", "expected a JSON object such as {\"name\": \"value\"}")
+            raise invalid("Parameters", 'expected a JSON object such as {"name": "value"}')
         for key, value in values.items():
             content = content.replace("{{" + str(key) + "}}", str(value))
     return content
 
 
-def _outcome(instance: dict[str, Any], command_type: str, script: str, timeout: int,
-             net_of: Callable[[], Network]) -> dict[str, Any]:
+def _outcome(
+    instance: dict[str, Any], command_type: str, script: str, timeout: int, net_of: Callable[[], Network]
+) -> dict[str, Any]:
     """The final per-instance result (without the fields common to every instance)."""
+
     def refused(status: str, code: str, why: str) -> dict[str, Any]:
-        return {"InvocationStatus": status, "ExitCode": None, "Output": "", "ErrorCode": code,
-                "ErrorInfo": _ERROR_INFO[code], "Started": False, "EmulatorReason": why}
+        return {
+            "InvocationStatus": status,
+            "ExitCode": None,
+            "Output": "",
+            "ErrorCode": code,
+            "ErrorInfo": _ERROR_INFO[code],
+            "Started": False,
+            "EmulatorReason": why,
+        }
 
     if instance.get("Status") != "Running":
         return refused("Aborted", "InstanceNotRunning", f"{instance['InstanceId']} is {instance.get('Status')}")
@@ -101,7 +118,9 @@ def _outcome(instance: dict[str, Any], command_type: str, script: str, timeout: 
         return refused("Aborted", "ClientNotRunning", f"{instance['InstanceId']} has no Cloud Assistant agent")
     windows = instance.get("OSType", "linux").lower() == "windows"
     if (command_type == "RunShellScript") == windows:
-        return refused("Invalid", "CommandNotApplicable", f"{command_type} does not run on a {instance.get('OSType')} instance")
+        return refused(
+            "Invalid", "CommandNotApplicable", f"{command_type} does not run on a {instance.get('OSType')} instance"
+        )
     net = net_of()
     result = run_script(script, lambda ip: ping(net, instance, ip), timeout)
     if result.timed_out:
@@ -110,28 +129,38 @@ def _outcome(instance: dict[str, Any], command_type: str, script: str, timeout: 
         status, code = "Success", ""
     else:
         status, code = "Failed", "ExitCodeNonzero"
-    return {"InvocationStatus": status, "ExitCode": result.exit_code, "Output": result.output,
-            "ErrorCode": code, "ErrorInfo": _ERROR_INFO.get(code, ""), "Started": True,
-            "EmulatorReason": result.explanation}
+    return {
+        "InvocationStatus": status,
+        "ExitCode": result.exit_code,
+        "Output": result.output,
+        "ErrorCode": code,
+        "ErrorInfo": _ERROR_INFO.get(code, ""),
+        "Started": True,
+        "EmulatorReason": result.explanation,
+    }
 
 
 def _targets(ctx: Context, p: Params, region: str) -> list[dict[str, Any]]:
     """The instances named by ``InstanceId.N``: the caller's, in the request's region."""
-    ids = list(dict.fromkeys(str(i) for i in p.list("InstanceId", required=True)))
+    ids = list(dict.fromkeys(str(i) for i in p.sequence("InstanceId", required=True)))
     if len(ids) > 100:
         raise invalid("InstanceId", f"at most 100 instances per call, got {len(ids)}")
     found = []
     for iid in ids:
         rec = ctx.tx.get("instance", iid, account=ctx.uid)
         if rec is None or rec["_region"] != region:
-            raise ApiError("InvalidInstance.NotFound", f"The specified instance \"{iid}\" does not exist in region "
-                           f"{region} for this account.", 404)
+            raise ApiError(
+                "InvalidInstance.NotFound",
+                f'The specified instance "{iid}" does not exist in region {region} for this account.',
+                404,
+            )
         found.append(rec)
     return found
 
 
-def _results(ctx: Context, instances: list[dict[str, Any]], command_type: str, script: str,
-             timeout: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _results(
+    ctx: Context, instances: list[dict[str, Any]], command_type: str, script: str, timeout: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Each instance's result while the command runs, and once it is done."""
     net: list[Network] = []
 
@@ -147,35 +176,75 @@ def _results(ctx: Context, instances: list[dict[str, Any]], command_type: str, s
         started = done.pop("Started")
         output = done["Output"].encode("utf-8")
         done["Output"] = output[:MAX_OUTPUT].decode("utf-8", "ignore")
-        base = {"InstanceId": rec["InstanceId"], "StartTime": now if started else "", "StopTime": "",
-                "Repeats": 1 if started else 0}
-        running.append(dict(base, InvocationStatus="Running" if started else "Pending", ExitCode=None, Output="",
-                            Dropped=0, ErrorCode="", ErrorInfo="", FinishedTime="", EmulatorReason=""))
-        final.append(dict(base, **done, Dropped=max(0, len(output) - MAX_OUTPUT),
-                          FinishedTime=finished if started else ""))
+        base = {
+            "InstanceId": rec["InstanceId"],
+            "StartTime": now if started else "",
+            "StopTime": "",
+            "Repeats": 1 if started else 0,
+        }
+        running.append(
+            dict(
+                base,
+                InvocationStatus="Running" if started else "Pending",
+                ExitCode=None,
+                Output="",
+                Dropped=0,
+                ErrorCode="",
+                ErrorInfo="",
+                FinishedTime="",
+                EmulatorReason="",
+            )
+        )
+        final.append(
+            dict(base, **done, Dropped=max(0, len(output) - MAX_OUTPUT), FinishedTime=finished if started else "")
+        )
     return running, final
 
 
 def run_command(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    command_type = p.str("Type", required=True, choices=TYPES, code="InvalidCommandType.ValueNotSupported")
+    command_type = p.text("Type", required=True, choices=TYPES, code="InvalidCommandType.ValueNotSupported")
     script = _script(p)
-    timeout = p.int("Timeout", default=60, min=10, max=86400)
-    repeat = p.str("RepeatMode", default="Once")
+    timeout = p.integer("Timeout", default=60, min=10, max=86400)
+    repeat = p.text("RepeatMode", default="Once")
     if repeat != "Once" or p.has("Frequency"):
-        raise invalid("RepeatMode", f"the emulator runs commands once only (RepeatMode=Once, no Frequency); got "
-                      f"RepeatMode={repeat}" + (f", Frequency={p.str('Frequency')}" if p.has("Frequency") else ""))
-    fields = {"CommandName": p.str("Name", default="", max_len=128),
-              "CommandDescription": p.str("Description", default="", max_len=512),
-              "Username": p.str("Username", default="root"), "WorkingDir": p.str("WorkingDir", default="/root"),
-              "Parameters": p.str("Parameters", default="{}"), "ContainerId": p.str("ContainerId", default=""),
-              "ContainerName": p.str("ContainerName", default=""), "Launcher": p.str("Launcher", default=""),
-              "TerminationMode": p.str("TerminationMode", default="Process", choices=("Process", "ProcessTree"))}
+        raise invalid(
+            "RepeatMode",
+            f"the emulator runs commands once only (RepeatMode=Once, no Frequency); got "
+            f"RepeatMode={repeat}" + (f", Frequency={p.text('Frequency')}" if p.has("Frequency") else ""),
+        )
+    fields = {
+        "CommandName": p.text("Name", default="", max_len=128),
+        "CommandDescription": p.text("Description", default="", max_len=512),
+        "Username": p.text("Username", default="root"),
+        "WorkingDir": p.text("WorkingDir", default="/root"),
+        "Parameters": p.text("Parameters", default="{}"),
+        "ContainerId": p.text("ContainerId", default=""),
+        "ContainerName": p.text("ContainerName", default=""),
+        "Launcher": p.text("Launcher", default=""),
+        "TerminationMode": p.text("TerminationMode", default="Process", choices=("Process", "ProcessTree")),
+    }
     running, final = _results(ctx, _targets(ctx, p, region), command_type, script, timeout)
     invoke_id, command_id = ctx.tx.new_id("t-"), ctx.tx.new_id("c-")
-    rec = ctx.tx.insert("invocation", invoke_id, ctx.uid, region, dict(
-        fields, InvokeId=invoke_id, CommandId=command_id, CommandType=command_type, CommandContent=script,
-        Timeout=timeout, RepeatMode="Once", Frequency="", Timed=False, CreationTime=iso(ctx.now), Results=running))
+    rec = ctx.tx.insert(
+        "invocation",
+        invoke_id,
+        ctx.uid,
+        region,
+        dict(
+            fields,
+            InvokeId=invoke_id,
+            CommandId=command_id,
+            CommandType=command_type,
+            CommandContent=script,
+            Timeout=timeout,
+            RepeatMode="Once",
+            Frequency="",
+            Timed=False,
+            CreationTime=iso(ctx.now),
+            Results=running,
+        ),
+    )
     ctx.tx.schedule(rec, ctx.timing("command"), Results=final)
     ctx.tx.put(rec)
     return {"CommandId": command_id, "InvokeId": invoke_id}
@@ -203,19 +272,37 @@ def _invocations(ctx: Context, region: str, p: Params) -> list[dict[str, Any]]:
     found = ctx.tx.find("invocation", account=ctx.uid, region=region)
     for key in ("InvokeId", "CommandId"):
         if p.has(key):
-            found = [i for i in found if i[key] == p.str(key)]
+            found = [i for i in found if i[key] == p.text(key)]
     return list(reversed(found))
 
 
 def _result_view(inv: dict[str, Any], r: dict[str, Any], encoding: str) -> dict[str, Any]:
-    view = {"InvokeId": inv["InvokeId"], "CommandId": inv["CommandId"], "InstanceId": r["InstanceId"],
-            "InvocationStatus": r["InvocationStatus"], "InvokeRecordStatus": _record_status(r["InvocationStatus"]),
-            "Output": _encode(r["Output"], encoding), "Dropped": r["Dropped"], "ErrorCode": r["ErrorCode"],
-            "ErrorInfo": r["ErrorInfo"], "StartTime": r["StartTime"], "FinishedTime": r["FinishedTime"],
-            "StopTime": r["StopTime"], "Repeats": r["Repeats"], "Username": inv["Username"],
-            "ContainerId": inv["ContainerId"], "ContainerName": inv["ContainerName"], "Launcher": inv["Launcher"],
-            "TerminationMode": inv["TerminationMode"], "OssOutputDelivery": "", "OssOutputStatus": "",
-            "OssOutputUri": "", "OssOutputErrorCode": "", "OssOutputErrorInfo": "", "Tags": {"Tag": []}}
+    view = {
+        "InvokeId": inv["InvokeId"],
+        "CommandId": inv["CommandId"],
+        "InstanceId": r["InstanceId"],
+        "InvocationStatus": r["InvocationStatus"],
+        "InvokeRecordStatus": _record_status(r["InvocationStatus"]),
+        "Output": _encode(r["Output"], encoding),
+        "Dropped": r["Dropped"],
+        "ErrorCode": r["ErrorCode"],
+        "ErrorInfo": r["ErrorInfo"],
+        "StartTime": r["StartTime"],
+        "FinishedTime": r["FinishedTime"],
+        "StopTime": r["StopTime"],
+        "Repeats": r["Repeats"],
+        "Username": inv["Username"],
+        "ContainerId": inv["ContainerId"],
+        "ContainerName": inv["ContainerName"],
+        "Launcher": inv["Launcher"],
+        "TerminationMode": inv["TerminationMode"],
+        "OssOutputDelivery": "",
+        "OssOutputStatus": "",
+        "OssOutputUri": "",
+        "OssOutputErrorCode": "",
+        "OssOutputErrorInfo": "",
+        "Tags": {"Tag": []},
+    }
     if r["ExitCode"] is not None:
         view["ExitCode"] = r["ExitCode"]
     return view
@@ -224,25 +311,47 @@ def _result_view(inv: dict[str, Any], r: dict[str, Any], encoding: str) -> dict[
 def describe_invocation_results(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     encoding = _encoding(p, "Base64")
-    instance_id, record_status = p.str("InstanceId"), p.str("InvokeRecordStatus")
-    rows = [(inv, r) for inv in _invocations(ctx, region, p) for r in inv["Results"]
-            if (not instance_id or r["InstanceId"] == instance_id)
-            and (not record_status or _record_status(r["InvocationStatus"]) == record_status)]
-    filters = {k: p.str(k) for k in ("InvokeId", "CommandId", "InstanceId", "InvokeRecordStatus")}
+    instance_id, record_status = p.text("InstanceId"), p.text("InvokeRecordStatus")
+    rows = [
+        (inv, r)
+        for inv in _invocations(ctx, region, p)
+        for r in inv["Results"]
+        if (not instance_id or r["InstanceId"] == instance_id)
+        and (not record_status or _record_status(r["InvocationStatus"]) == record_status)
+    ]
+    filters = {k: p.text(k) for k in ("InvokeId", "CommandId", "InstanceId", "InvokeRecordStatus")}
     page, paging = paginate(p, rows, filters, Limits(max_results_max=50, page_size_max=50))
-    return {"Invocation": dict(paging, InvocationResults={
-        "InvocationResult": [_result_view(inv, r, encoding) for inv, r in page]})}
+    return {
+        "Invocation": dict(
+            paging, InvocationResults={"InvocationResult": [_result_view(inv, r, encoding) for inv, r in page]}
+        )
+    }
 
 
 def _invoke_instance(inv: dict[str, Any], r: dict[str, Any], encoding: str, with_output: bool) -> dict[str, Any]:
     status = r["InvocationStatus"]
-    legacy = {"Success": "Finished", "Failed": "Finished", "Pending": "Pending", "Running": "Running"}.get(status, "Failed")
-    view = {"InstanceId": r["InstanceId"], "InvocationStatus": status, "InstanceInvokeStatus": legacy,
-            "Dropped": r["Dropped"], "ErrorCode": r["ErrorCode"], "ErrorInfo": r["ErrorInfo"],
-            "StartTime": r["StartTime"], "FinishTime": r["FinishedTime"], "StopTime": r["StopTime"],
-            "CreationTime": inv["CreationTime"], "UpdateTime": r["FinishedTime"] or r["StartTime"] or inv["CreationTime"],
-            "Repeats": r["Repeats"], "Timed": False, "OssOutputStatus": "", "OssOutputUri": "",
-            "OssOutputErrorCode": "", "OssOutputErrorInfo": ""}
+    legacy = {"Success": "Finished", "Failed": "Finished", "Pending": "Pending", "Running": "Running"}.get(
+        status, "Failed"
+    )
+    view = {
+        "InstanceId": r["InstanceId"],
+        "InvocationStatus": status,
+        "InstanceInvokeStatus": legacy,
+        "Dropped": r["Dropped"],
+        "ErrorCode": r["ErrorCode"],
+        "ErrorInfo": r["ErrorInfo"],
+        "StartTime": r["StartTime"],
+        "FinishTime": r["FinishedTime"],
+        "StopTime": r["StopTime"],
+        "CreationTime": inv["CreationTime"],
+        "UpdateTime": r["FinishedTime"] or r["StartTime"] or inv["CreationTime"],
+        "Repeats": r["Repeats"],
+        "Timed": False,
+        "OssOutputStatus": "",
+        "OssOutputUri": "",
+        "OssOutputErrorCode": "",
+        "OssOutputErrorInfo": "",
+    }
     if r["ExitCode"] is not None:
         view["ExitCode"] = r["ExitCode"]
     if with_output:
@@ -253,36 +362,63 @@ def _invoke_instance(inv: dict[str, Any], r: dict[str, Any], encoding: str, with
 def describe_invocations(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     encoding = _encoding(p, "Base64")
-    with_output = p.bool("IncludeOutput")
-    instance_id = p.str("InstanceId")
-    wanted = {k: p.str(k) for k in ("CommandName", "CommandType", "RepeatMode")}
-    status_filter = p.str("InvokeStatus")
+    with_output = p.flag("IncludeOutput")
+    instance_id = p.text("InstanceId")
+    wanted = {k: p.text(k) for k in ("CommandName", "CommandType", "RepeatMode")}
+    status_filter = p.text("InvokeStatus")
     selected = []
     for inv in _invocations(ctx, region, p):
         overall = _overall(inv["Results"])
         legacy = {"Success": "Finished", "PartialFailed": "PartialFinished"}.get(overall, overall)
-        if ((instance_id and all(r["InstanceId"] != instance_id for r in inv["Results"]))
-                or any(v and inv[k] != v for k, v in wanted.items())
-                or (status_filter and status_filter not in (overall, legacy))
-                or (p.has("Timed") and p.bool("Timed") != inv["Timed"])):
+        if (
+            (instance_id and all(r["InstanceId"] != instance_id for r in inv["Results"]))
+            or any(v and inv[k] != v for k, v in wanted.items())
+            or (status_filter and status_filter not in (overall, legacy))
+            or (p.has("Timed") and p.flag("Timed") != inv["Timed"])
+        ):
             continue
         selected.append((inv, overall, legacy))
-    filters = dict(wanted, InvokeId=p.str("InvokeId"), CommandId=p.str("CommandId"), InstanceId=instance_id,
-                   InvokeStatus=status_filter, Timed=p.str("Timed"))
+    filters = dict(
+        wanted,
+        InvokeId=p.text("InvokeId"),
+        CommandId=p.text("CommandId"),
+        InstanceId=instance_id,
+        InvokeStatus=status_filter,
+        Timed=p.text("Timed"),
+    )
     page, paging = paginate(p, selected, filters, Limits(max_results_max=50, page_size_max=50))
     out = []
     for inv, overall, legacy in page:
         results = [r for r in inv["Results"] if not instance_id or r["InstanceId"] == instance_id]
-        out.append({
-            "InvokeId": inv["InvokeId"], "CommandId": inv["CommandId"], "CommandName": inv["CommandName"],
-            "CommandType": inv["CommandType"], "CommandContent": _encode(inv["CommandContent"], encoding),
-            "CommandDescription": inv["CommandDescription"], "InvocationStatus": overall, "InvokeStatus": legacy,
-            "RepeatMode": inv["RepeatMode"], "Frequency": inv["Frequency"], "Timed": inv["Timed"],
-            "Timeout": inv["Timeout"], "Username": inv["Username"], "WorkingDir": inv["WorkingDir"],
-            "Parameters": inv["Parameters"], "CreationTime": inv["CreationTime"], "ContainerId": inv["ContainerId"],
-            "ContainerName": inv["ContainerName"], "Launcher": inv["Launcher"], "TerminationMode": inv["TerminationMode"],
-            "OssOutputDelivery": "", "Tags": {"Tag": []},
-            "InvokeInstances": {"InvokeInstance": [_invoke_instance(inv, r, encoding, with_output) for r in results]}})
+        out.append(
+            {
+                "InvokeId": inv["InvokeId"],
+                "CommandId": inv["CommandId"],
+                "CommandName": inv["CommandName"],
+                "CommandType": inv["CommandType"],
+                "CommandContent": _encode(inv["CommandContent"], encoding),
+                "CommandDescription": inv["CommandDescription"],
+                "InvocationStatus": overall,
+                "InvokeStatus": legacy,
+                "RepeatMode": inv["RepeatMode"],
+                "Frequency": inv["Frequency"],
+                "Timed": inv["Timed"],
+                "Timeout": inv["Timeout"],
+                "Username": inv["Username"],
+                "WorkingDir": inv["WorkingDir"],
+                "Parameters": inv["Parameters"],
+                "CreationTime": inv["CreationTime"],
+                "ContainerId": inv["ContainerId"],
+                "ContainerName": inv["ContainerName"],
+                "Launcher": inv["Launcher"],
+                "TerminationMode": inv["TerminationMode"],
+                "OssOutputDelivery": "",
+                "Tags": {"Tag": []},
+                "InvokeInstances": {
+                    "InvokeInstance": [_invoke_instance(inv, r, encoding, with_output) for r in results]
+                },
+            }
+        )
     return dict(paging, Invocations={"Invocation": out})
 
 

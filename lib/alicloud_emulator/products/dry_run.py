@@ -8,5 +8,5 @@ from ..params import Params
 
 def stop_if_dry_run(p: Params) -> None:
     """Call after every check and before any write: a dry run ends here, rolled back."""
-    if p.bool("DryRun"):
+    if p.flag("DryRun"):
         raise ApiError("DryRunOperation", "Request validation has been passed with DryRun flag set.")

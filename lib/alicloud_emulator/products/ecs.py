@@ -11,8 +11,14 @@ from . import cloud_assistant, instances, security_groups
 
 
 def describe_regions(ctx: Context, p: Params) -> dict[str, Any]:
-    return {"Regions": {"Region": [{"RegionId": r, "LocalName": name, "RegionEndpoint": ecs_endpoint(r),
-                                    "Status": "available"} for r, name in REGIONS.items()]}}
+    return {
+        "Regions": {
+            "Region": [
+                {"RegionId": r, "LocalName": name, "RegionEndpoint": ecs_endpoint(r), "Status": "available"}
+                for r, name in REGIONS.items()
+            ]
+        }
+    }
 
 
 ACTIONS: dict[str, Action] = {

@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ApiError
 from ..params import Params
@@ -43,34 +44,44 @@ def _offset(token: str, filters: dict[str, Any]) -> int:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         offset, digest = int(data["o"]), data["f"]
     except (ValueError, KeyError, TypeError):
-        raise ApiError("InvalidParameter.NextToken", f"The specified NextToken \"{token}\" is not valid; "
-                       "pass the NextToken of the previous response unchanged.") from None
+        raise ApiError(
+            "InvalidParameter.NextToken",
+            f'The specified NextToken "{token}" is not valid; pass the NextToken of the previous response unchanged.',
+        ) from None
     if digest != _digest(filters) or offset < 0:
-        raise ApiError("InvalidParameter.NextToken", "The specified NextToken was issued for a query with "
-                       "other filters; repeat the first query without NextToken.")
+        raise ApiError(
+            "InvalidParameter.NextToken",
+            "The specified NextToken was issued for a query with "
+            "other filters; repeat the first query without NextToken.",
+        )
     return offset
 
 
-def paginate(p: Params, items: Sequence[Any], filters: dict[str, Any], limits: Limits = Limits(),
-             tokens_only: bool = False) -> tuple[list[Any], dict[str, Any]]:
+def paginate(
+    p: Params, items: Sequence[Any], filters: dict[str, Any], limits: Limits = Limits(), tokens_only: bool = False
+) -> tuple[list[Any], dict[str, Any]]:
     """The page of ``items`` the request asks for, and the paging fields of the response
     (``TotalCount``, ``PageNumber``, ``PageSize``, ``NextToken``; only ``NextToken`` when
     ``tokens_only``)."""
     total = len(items)
     if tokens_only or p.has("NextToken") or p.has("MaxResults"):
-        size = p.int("MaxResults", default=limits.max_results_default,
-                     min=limits.max_results_min, max=limits.max_results_max)
-        token = p.str("NextToken")
+        size = p.integer(
+            "MaxResults", default=limits.max_results_default, min=limits.max_results_min, max=limits.max_results_max
+        )
+        token = p.text("NextToken")
         start = _offset(token, filters) if token else 0
-        page = list(items[start:start + size])
+        page = list(items[start : start + size])
         after = start + size
         next_token = _token(after, filters) if after < total else ""
         if tokens_only:
             return page, {"NextToken": next_token}
-        return page, {"TotalCount": total, "PageNumber": start // size + 1, "PageSize": size,
-                      "NextToken": next_token}
-    number = p.int("PageNumber", default=1, min=1, max=1_000_000)
-    size = p.int("PageSize", default=limits.page_size_default, min=1, max=limits.page_size_max)
+        return page, {"TotalCount": total, "PageNumber": start // size + 1, "PageSize": size, "NextToken": next_token}
+    number = p.integer("PageNumber", default=1, min=1, max=1_000_000)
+    size = p.integer("PageSize", default=limits.page_size_default, min=1, max=limits.page_size_max)
     start = (number - 1) * size
-    return list(items[start:start + size]), {"TotalCount": total, "PageNumber": number, "PageSize": size,
-                                             "NextToken": ""}
+    return list(items[start : start + size]), {
+        "TotalCount": total,
+        "PageNumber": number,
+        "PageSize": size,
+        "NextToken": "",
+    }

@@ -39,31 +39,79 @@ def view(rec: dict[str, Any]) -> dict[str, Any]:
     instance_type = rec.get("InstanceType", "ecs.g7.large")
     running = rec.get("Status") == "Running"
     return {
-        "InstanceId": iid, "InstanceName": rec.get("InstanceName", ""), "Description": rec.get("Description", ""),
-        "HostName": "iZ" + iid.split("-", 1)[-1] + "Z", "Status": rec.get("Status", "Running"),
-        "RegionId": rec.get("RegionId", rec.get("_region", "")), "ZoneId": rec.get("ZoneId", ""),
-        "InstanceType": instance_type, "InstanceTypeFamily": instance_type.rsplit(".", 1)[0],
-        "Cpu": 2, "Memory": 8192, "GPUAmount": 0, "GPUSpec": "", "LocalStorageAmount": 0, "LocalStorageCapacity": 0,
-        "OSType": rec.get("OSType", "linux"), "OSName": rec.get("OSName", ""), "OSNameEn": rec.get("OSNameEn", rec.get("OSName", "")),
+        "InstanceId": iid,
+        "InstanceName": rec.get("InstanceName", ""),
+        "Description": rec.get("Description", ""),
+        "HostName": "iZ" + iid.split("-", 1)[-1] + "Z",
+        "Status": rec.get("Status", "Running"),
+        "RegionId": rec.get("RegionId", rec.get("_region", "")),
+        "ZoneId": rec.get("ZoneId", ""),
+        "InstanceType": instance_type,
+        "InstanceTypeFamily": instance_type.rsplit(".", 1)[0],
+        "Cpu": 2,
+        "Memory": 8192,
+        "GPUAmount": 0,
+        "GPUSpec": "",
+        "LocalStorageAmount": 0,
+        "LocalStorageCapacity": 0,
+        "OSType": rec.get("OSType", "linux"),
+        "OSName": rec.get("OSName", ""),
+        "OSNameEn": rec.get("OSNameEn", rec.get("OSName", "")),
         "ImageId": rec.get("ImageId", "aliyun_3_x64_20G_alibase_20240528.vhd"),
-        "InstanceNetworkType": "vpc", "InstanceChargeType": "PostPaid", "InternetChargeType": "PayByTraffic",
-        "InternetMaxBandwidthIn": 0, "InternetMaxBandwidthOut": 0, "IoOptimized": True,
-        "CreationTime": rec.get("CreationTime", ""), "StartTime": rec.get("CreationTime", "") if running else "",
-        "ExpiredTime": "2099-12-31T15:59Z", "AutoReleaseTime": "", "StoppedMode": "Not-applicable",
+        "InstanceNetworkType": "vpc",
+        "InstanceChargeType": "PostPaid",
+        "InternetChargeType": "PayByTraffic",
+        "InternetMaxBandwidthIn": 0,
+        "InternetMaxBandwidthOut": 0,
+        "IoOptimized": True,
+        "CreationTime": rec.get("CreationTime", ""),
+        "StartTime": rec.get("CreationTime", "") if running else "",
+        "ExpiredTime": "2099-12-31T15:59Z",
+        "AutoReleaseTime": "",
+        "StoppedMode": "Not-applicable",
         "SerialNumber": str(uuid.UUID(bytes=hashlib.sha256(f"serial:{iid}".encode()).digest()[:16])),
-        "DeletionProtection": False, "DeviceAvailable": True, "Recyclable": False, "CreditSpecification": "",
-        "SpotStrategy": "NoSpot", "SpotPriceLimit": 0.0, "SpotDuration": 0, "SaleCycle": "", "KeyPairName": "",
-        "ResourceGroupId": "", "DeploymentSetId": "", "HpcClusterId": "", "ClusterId": "", "VlanId": "",
-        "VpcAttributes": {"VpcId": rec.get("VpcId", ""), "VSwitchId": rec.get("VSwitchId", ""), "NatIpAddress": "",
-                          "PrivateIpAddress": {"IpAddress": [ip] if ip else []}},
+        "DeletionProtection": False,
+        "DeviceAvailable": True,
+        "Recyclable": False,
+        "CreditSpecification": "",
+        "SpotStrategy": "NoSpot",
+        "SpotPriceLimit": 0.0,
+        "SpotDuration": 0,
+        "SaleCycle": "",
+        "KeyPairName": "",
+        "ResourceGroupId": "",
+        "DeploymentSetId": "",
+        "HpcClusterId": "",
+        "ClusterId": "",
+        "VlanId": "",
+        "VpcAttributes": {
+            "VpcId": rec.get("VpcId", ""),
+            "VSwitchId": rec.get("VSwitchId", ""),
+            "NatIpAddress": "",
+            "PrivateIpAddress": {"IpAddress": [ip] if ip else []},
+        },
         "SecurityGroupIds": {"SecurityGroupId": list(rec.get("SecurityGroupIds") or [])},
-        "PublicIpAddress": {"IpAddress": []}, "InnerIpAddress": {"IpAddress": []}, "RdmaIpAddress": {"IpAddress": []},
-        "EipAddress": {"IpAddress": "", "AllocationId": "", "Bandwidth": 0, "InternetChargeType": "",
-                       "IsSupportUnassociate": False},
-        "NetworkInterfaces": {"NetworkInterface": [{
-            "NetworkInterfaceId": "eni-" + _derived(iid, "eni", 20), "Type": "Primary", "MacAddress": _mac(iid),
-            "PrimaryIpAddress": ip,
-            "PrivateIpSets": {"PrivateIpSet": [{"PrivateIpAddress": ip, "Primary": True}] if ip else []}}]},
+        "PublicIpAddress": {"IpAddress": []},
+        "InnerIpAddress": {"IpAddress": []},
+        "RdmaIpAddress": {"IpAddress": []},
+        "EipAddress": {
+            "IpAddress": "",
+            "AllocationId": "",
+            "Bandwidth": 0,
+            "InternetChargeType": "",
+            "IsSupportUnassociate": False,
+        },
+        "NetworkInterfaces": {
+            "NetworkInterface": [
+                {
+                    "NetworkInterfaceId": "eni-" + _derived(iid, "eni", 20),
+                    "Type": "Primary",
+                    "MacAddress": _mac(iid),
+                    "PrimaryIpAddress": ip,
+                    "PrivateIpSets": {"PrivateIpSet": [{"PrivateIpAddress": ip, "Primary": True}] if ip else []},
+                }
+            ]
+        },
         "OperationLocks": {"LockReason": []},
         "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in (rec.get("Tags") or {}).items()]},
     }
@@ -77,23 +125,34 @@ def describe_instances(ctx: Context, p: Params) -> dict[str, Any]:
         if len(values) > 100:
             raise invalid(name, f"at most 100 values, got {len(values)}")
         if not all(isinstance(v, str) for v in values):
-            raise invalid(name, "expected a JSON array of strings, e.g. [\"a\", \"b\"]")
-    filters = {"ids": ids, "ips": ips, "vpc": p.str("VpcId"), "vsw": p.str("VSwitchId"), "zone": p.str("ZoneId"),
-               "sg": p.str("SecurityGroupId"), "status": p.str("Status", choices=STATUSES),
-               "name": p.str("InstanceName"), "type": p.str("InstanceType"),
-               "net": p.str("InstanceNetworkType", choices=("vpc", "classic"))}
+            raise invalid(name, 'expected a JSON array of strings, e.g. ["a", "b"]')
+    filters = {
+        "ids": ids,
+        "ips": ips,
+        "vpc": p.text("VpcId"),
+        "vsw": p.text("VSwitchId"),
+        "zone": p.text("ZoneId"),
+        "sg": p.text("SecurityGroupId"),
+        "status": p.text("Status", choices=STATUSES),
+        "name": p.text("InstanceName"),
+        "type": p.text("InstanceType"),
+        "net": p.text("InstanceNetworkType", choices=("vpc", "classic")),
+    }
     stop_if_dry_run(p)
     matched = []
     for rec in ctx.tx.find("instance", account=ctx.uid, region=region):
-        if ((ids and rec["InstanceId"] not in ids) or (ips and rec.get("PrivateIpAddress") not in ips)
-                or (filters["vpc"] and rec.get("VpcId") != filters["vpc"])
-                or (filters["vsw"] and rec.get("VSwitchId") != filters["vsw"])
-                or (filters["zone"] and rec.get("ZoneId") != filters["zone"])
-                or (filters["sg"] and filters["sg"] not in (rec.get("SecurityGroupIds") or []))
-                or (filters["status"] and rec.get("Status") != filters["status"])
-                or (filters["name"] and not fnmatch.fnmatchcase(rec.get("InstanceName", ""), filters["name"]))
-                or (filters["type"] and rec.get("InstanceType") != filters["type"])
-                or filters["net"] == "classic"):
+        if (
+            (ids and rec["InstanceId"] not in ids)
+            or (ips and rec.get("PrivateIpAddress") not in ips)
+            or (filters["vpc"] and rec.get("VpcId") != filters["vpc"])
+            or (filters["vsw"] and rec.get("VSwitchId") != filters["vsw"])
+            or (filters["zone"] and rec.get("ZoneId") != filters["zone"])
+            or (filters["sg"] and filters["sg"] not in (rec.get("SecurityGroupIds") or []))
+            or (filters["status"] and rec.get("Status") != filters["status"])
+            or (filters["name"] and not fnmatch.fnmatchcase(rec.get("InstanceName", ""), filters["name"]))
+            or (filters["type"] and rec.get("InstanceType") != filters["type"])
+            or filters["net"] == "classic"
+        ):
             continue
         matched.append(rec)
     page, paging = paginate(p, matched, filters, Limits(max_results_max=100, page_size_max=100))

@@ -20,23 +20,25 @@ from ..params import Params
 T = TypeVar("T")
 
 
-def by_page_number(items: Sequence[T], p: Params, max_size: int = 50,
-                   default_size: int = 10) -> tuple[list[T], dict[str, int]]:
+def by_page_number(
+    items: Sequence[T], p: Params, max_size: int = 50, default_size: int = 10
+) -> tuple[list[T], dict[str, int]]:
     """One page of ``items`` and the ``PageNumber``/``PageSize``/``TotalCount`` reply fields."""
-    number = p.int("PageNumber", default=1, min=1)
-    size = p.int("PageSize", default=default_size, min=1, max=max_size)
+    number = p.integer("PageNumber", default=1, min=1)
+    size = p.integer("PageSize", default=default_size, min=1, max=max_size)
     start = (number - 1) * size
-    return list(items[start:start + size]), {"PageNumber": number, "PageSize": size, "TotalCount": len(items)}
+    return list(items[start : start + size]), {"PageNumber": number, "PageSize": size, "TotalCount": len(items)}
 
 
-def by_token(items: Sequence[T], p: Params, query: dict[str, Any], max_size: int = 100,
-             default_size: int = 10) -> tuple[list[T], str]:
+def by_token(
+    items: Sequence[T], p: Params, query: dict[str, Any], max_size: int = 100, default_size: int = 10
+) -> tuple[list[T], str]:
     """One page of ``items`` and the ``NextToken`` of the next one (``""`` on the last page).
 
     ``query`` is what the caller filtered on; the token remembers its digest."""
-    size = p.int("MaxResult", default=default_size, min=1, max=max_size)
+    size = p.integer("MaxResult", default=default_size, min=1, max=max_size)
     digest = hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    token = p.str("NextToken")
+    token = p.text("NextToken")
     start = 0
     if token is not None:
         try:
@@ -46,7 +48,7 @@ def by_token(items: Sequence[T], p: Params, query: dict[str, Any], max_size: int
             raise invalid("NextToken", "not a token this API returned") from None
         if bound != digest or start < 0:
             raise invalid("NextToken", "it belongs to a query with other parameters; start again without NextToken")
-    page = list(items[start:start + size])
+    page = list(items[start : start + size])
     end = start + len(page)
     following = ""
     if end < len(items):

@@ -37,9 +37,22 @@ PENDING, AVAILABLE, MODIFYING, DELETING = "Pending", "Available", "Modifying", "
 _UNSETTLED = (PENDING, MODIFYING, DELETING)
 MAX_CUSTOM_PER_TABLE = 200
 _SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
-NEXT_HOP_TYPES = ("Instance", "HaVip", "RouterInterface", "NetworkInterface", "VpnGateway", "IPv6Gateway",
-                  "NatGateway", "Attachment", "VpcPeer", "Ipv4Gateway", "GatewayEndpoint", "Ecr",
-                  "GatewayLoadBalancerEndpoint", "RouteTargetGroup")
+NEXT_HOP_TYPES = (
+    "Instance",
+    "HaVip",
+    "RouterInterface",
+    "NetworkInterface",
+    "VpnGateway",
+    "IPv6Gateway",
+    "NatGateway",
+    "Attachment",
+    "VpcPeer",
+    "Ipv4Gateway",
+    "GatewayEndpoint",
+    "Ecr",
+    "GatewayLoadBalancerEndpoint",
+    "RouteTargetGroup",
+)
 MODELLED_NEXT_HOPS = ("RouterInterface", "Instance")
 ENTRY_TYPES = ("Custom", "System", "BGP", "CEN", "ECR")
 
@@ -47,27 +60,34 @@ ENTRY_TYPES = ("Custom", "System", "BGP", "CEN", "ECR")
 # -- create ---------------------------------------------------------------------------------------------
 def create_route_entry(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    table_id = p.str("RouteTableId", required=True)
+    table_id = p.text("RouteTableId", required=True)
     dest = p.cidr("DestinationCidrBlock", required=True)
     if p.has("NextHopList"):
         if p.has("NextHopType") or p.has("NextHopId"):
-            raise ApiError("InvalidNexthopTypeAndList.BothNotNull",
-                           "NextHopType/NextHopId and NextHopList are mutually exclusive.")
+            raise ApiError(
+                "InvalidNexthopTypeAndList.BothNotNull", "NextHopType/NextHopId and NextHopList are mutually exclusive."
+            )
         raise invalid("NextHopList", "ECMP routes are not modelled by this emulator; give NextHopType and NextHopId")
-    hop_type = p.str("NextHopType", default="Instance", choices=NEXT_HOP_TYPES, code="InvalidNextHopType")
+    hop_type = p.text("NextHopType", default="Instance", choices=NEXT_HOP_TYPES, code="InvalidNextHopType")
     if hop_type not in MODELLED_NEXT_HOPS:
-        raise ApiError("InvalidNextHopType", f"Specified parameter \"NextHopType\" {hop_type} is not modelled by this "
-                       f"emulator; modelled: {', '.join(MODELLED_NEXT_HOPS)}.")
-    hop_id = p.str("NextHopId", required=True)
-    name = p.str("RouteEntryName", max_len=128)
-    description = p.str("Description", max_len=256)
+        raise ApiError(
+            "InvalidNextHopType",
+            f'Specified parameter "NextHopType" {hop_type} is not modelled by this '
+            f"emulator; modelled: {', '.join(MODELLED_NEXT_HOPS)}.",
+        )
+    hop_id = p.text("NextHopId", required=True)
+    name = p.text("RouteEntryName", max_len=128)
+    description = p.text("Description", max_len=256)
     table = _own_table(ctx, table_id, region)
     _check_destination(ctx, table, dest)
     entries = ctx.tx.find("route_entry", account=ctx.uid, region=region, RouteTableId=table_id)
     busy = next((e for e in entries if e["Status"] in _UNSETTLED), None)
     if busy is not None:
-        raise ApiError("IncorrectRouteEntryStatus", f"Some route entry status blocked this operation: {busy['RouteEntryId']} "
-                       f"is {busy['Status']}. Wait until every entry of {table_id} is Available.")
+        raise ApiError(
+            "IncorrectRouteEntryStatus",
+            f"Some route entry status blocked this operation: {busy['RouteEntryId']} "
+            f"is {busy['Status']}. Wait until every entry of {table_id} is Available.",
+        )
     if any(e["DestinationCidrBlock"] == dest for e in entries):
         raise ApiError("InvalidCIDRBlock.Duplicate", f"Specified CIDR block {dest} is already exists in {table_id}.")
     if sum(e["Type"] == "Custom" for e in entries) >= MAX_CUSTOM_PER_TABLE:
@@ -75,10 +95,25 @@ def create_route_entry(ctx: Context, p: Params) -> dict[str, Any]:
     _check_next_hop(ctx, table, hop_type, hop_id, region)
     stop_if_dry_run(p)
     rte_id = ctx.tx.new_id("rte-")
-    rec = ctx.tx.insert("route_entry", rte_id, ctx.uid, region, {
-        "RouteEntryId": rte_id, "RouteTableId": table_id, "DestinationCidrBlock": dest, "Type": "Custom",
-        "Status": PENDING, "NextHopType": hop_type, "NextHopId": hop_id, "RouteEntryName": name or "",
-        "Description": description or "", "Origin": "CustomCreate", "GmtModified": iso(ctx.now)})
+    rec = ctx.tx.insert(
+        "route_entry",
+        rte_id,
+        ctx.uid,
+        region,
+        {
+            "RouteEntryId": rte_id,
+            "RouteTableId": table_id,
+            "DestinationCidrBlock": dest,
+            "Type": "Custom",
+            "Status": PENDING,
+            "NextHopType": hop_type,
+            "NextHopId": hop_id,
+            "RouteEntryName": name or "",
+            "Description": description or "",
+            "Origin": "CustomCreate",
+            "GmtModified": iso(ctx.now),
+        },
+    )
     ctx.tx.schedule(rec, ctx.timing("route_entry_create"), Status=AVAILABLE)
     ctx.tx.put(rec)
     return {"RouteEntryId": rte_id}
@@ -87,116 +122,155 @@ def create_route_entry(ctx: Context, p: Params) -> dict[str, Any]:
 def _own_table(ctx: Context, table_id: str, region: str | None) -> dict[str, Any]:
     table = ctx.tx.get("route_table", table_id, account=ctx.uid)
     if table is None or (region is not None and table["_region"] != region):
-        raise not_found("InvalidRouteTableId.NotFound", f"Specified route table \"{table_id}\" does not exist"
-                        + (f" in {region}." if region else "."))
+        raise not_found(
+            "InvalidRouteTableId.NotFound",
+            f'Specified route table "{table_id}" does not exist' + (f" in {region}." if region else "."),
+        )
     return table
 
 
 def _check_destination(ctx: Context, table: dict[str, Any], dest: str) -> None:
     net = ipaddress.ip_network(dest)
     if net.version == 4 and net.subnet_of(_SHARED_ADDRESS_SPACE):
-        raise ApiError("InvalidCidrBlock", f"Specified CIDR block {dest} is not valid: 100.64.0.0/10 is reserved "
-                       "for cloud services.")
+        raise ApiError(
+            "InvalidCidrBlock",
+            f"Specified CIDR block {dest} is not valid: 100.64.0.0/10 is reserved for cloud services.",
+        )
     for s in ctx.tx.find("vswitch", account=ctx.uid, region=table["_region"], VpcId=table["VpcId"]):
         local = ipaddress.ip_network(s["CidrBlock"])
         if local.version == net.version and net.subnet_of(local):
-            raise ApiError("InvalidCidrBlock", f"Specified CIDR block {dest} is not valid: it equals or lies inside "
-                           f"the CIDR {local} of vSwitch {s['VSwitchId']} of this VPC.")
+            raise ApiError(
+                "InvalidCidrBlock",
+                f"Specified CIDR block {dest} is not valid: it equals or lies inside "
+                f"the CIDR {local} of vSwitch {s['VSwitchId']} of this VPC.",
+            )
 
 
 def _check_next_hop(ctx: Context, table: dict[str, Any], hop_type: str, hop_id: str, region: str) -> None:
     if hop_type == "RouterInterface":
         ri = ctx.tx.get("router_interface", hop_id, account=ctx.uid)
         if ri is None or ri["_region"] != region or ri["RouterId"] != table["RouterId"]:
-            raise ApiError("InvalidNextHop.NotFound", f"Specified next hop {hop_id} does not exist: it is not a router "
-                           f"interface on {table['RouterId']}, the router of {table['RouteTableId']}.")
+            raise ApiError(
+                "InvalidNextHop.NotFound",
+                f"Specified next hop {hop_id} does not exist: it is not a router "
+                f"interface on {table['RouterId']}, the router of {table['RouteTableId']}.",
+            )
         if ri["Status"] != "Active":
-            raise ApiError("IncorrectStatus.RouterInterface", f"The specified RouterInterface status is invalid: {hop_id} "
-                           f"is {ri['Status']}; it must be Active.")
+            raise ApiError(
+                "IncorrectStatus.RouterInterface",
+                f"The specified RouterInterface status is invalid: {hop_id} is {ri['Status']}; it must be Active.",
+            )
         return
     instance = ctx.tx.get("instance", hop_id, account=ctx.uid)
     if instance is None or instance["_region"] != region or instance["VpcId"] != table["VpcId"]:
-        raise ApiError("InvalidNextHop.NotFound", f"Specified next hop {hop_id} does not exist: it is not an instance "
-                       f"in {table['VpcId']}.")
+        raise ApiError(
+            "InvalidNextHop.NotFound",
+            f"Specified next hop {hop_id} does not exist: it is not an instance in {table['VpcId']}.",
+        )
 
 
 # -- delete ---------------------------------------------------------------------------------------------
 def delete_route_entry(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region(required=False)
-    entry_id = p.str("RouteEntryId")
-    table_id = p.str("RouteTableId")
+    entry_id = p.text("RouteEntryId")
+    table_id = p.text("RouteTableId")
     dest = p.cidr("DestinationCidrBlock")
-    hop_id = p.str("NextHopId")
+    hop_id = p.text("NextHopId")
     if p.has("NextHopList"):
         raise invalid("NextHopList", "ECMP routes are not modelled by this emulator; name the entry by RouteEntryId")
     if entry_id and dest:
-        raise ApiError("ParamExclusive.RouteEntryIdAndRouteTableIdOrDestCidrBlock",
-                       "RouteEntryId and DestinationCidrBlock are mutually exclusive; give one.")
+        raise ApiError(
+            "ParamExclusive.RouteEntryIdAndRouteTableIdOrDestCidrBlock",
+            "RouteEntryId and DestinationCidrBlock are mutually exclusive; give one.",
+        )
     if not entry_id:
         for needed, value in (("RouteTableId", table_id), ("DestinationCidrBlock", dest)):
             if not value:
-                raise ApiError("MissingParameter", f"The input parameter \"{needed}\" is mandatory when RouteEntryId is "
-                               "not given (name the entry by RouteEntryId, or by RouteTableId and DestinationCidrBlock).")
+                raise ApiError(
+                    "MissingParameter",
+                    f'The input parameter "{needed}" is mandatory when RouteEntryId is '
+                    "not given (name the entry by RouteEntryId, or by RouteTableId and DestinationCidrBlock).",
+                )
     entry = _find_entry(ctx, region, entry_id, table_id, dest, hop_id)
     if entry["Type"] == "System":
-        raise ApiError("OperationDenied", f"Specified operation is denied as route entry type is system "
-                       f"({entry['RouteEntryId']} is the local route of a vSwitch).")
+        raise ApiError(
+            "OperationDenied",
+            f"Specified operation is denied as route entry type is system "
+            f"({entry['RouteEntryId']} is the local route of a vSwitch).",
+        )
     entries = ctx.tx.find("route_entry", account=ctx.uid, region=entry["_region"], RouteTableId=entry["RouteTableId"])
     busy = next((e for e in entries if e["Status"] in _UNSETTLED), None)
     if busy is not None:
-        raise ApiError("TaskConflict", f"The operation is too frequent, please wait a moment and try again: "
-                       f"{busy['RouteEntryId']} of {entry['RouteTableId']} is {busy['Status']}.")
+        raise ApiError(
+            "TaskConflict",
+            f"The operation is too frequent, please wait a moment and try again: "
+            f"{busy['RouteEntryId']} of {entry['RouteTableId']} is {busy['Status']}.",
+        )
     stop_if_dry_run(p)
     entry.update(Status=DELETING, GmtModified=iso(ctx.now))
     ctx.tx.remove(entry, ctx.timing("route_entry_delete"))
     return {}
 
 
-def _find_entry(ctx: Context, region: str | None, entry_id: str | None, table_id: str | None,
-                dest: str | None, hop_id: str | None) -> dict[str, Any]:
+def _find_entry(
+    ctx: Context, region: str | None, entry_id: str | None, table_id: str | None, dest: str | None, hop_id: str | None
+) -> dict[str, Any]:
     if entry_id:
         entry = ctx.tx.get("route_entry", entry_id, account=ctx.uid)
-        if entry is not None and (region is None or entry["_region"] == region) \
-                and (table_id is None or entry["RouteTableId"] == table_id):
+        if (
+            entry is not None
+            and (region is None or entry["_region"] == region)
+            and (table_id is None or entry["RouteTableId"] == table_id)
+        ):
             return entry
         raise ApiError("InvalidRouteEntry.NotFound", f"Route entry not exists: {entry_id}.")
     table = _own_table(ctx, table_id, region)
     for e in ctx.tx.find("route_entry", account=ctx.uid, region=table["_region"], RouteTableId=table_id):
         if e["DestinationCidrBlock"] == dest and (hop_id is None or e["NextHopId"] == hop_id):
             return e
-    raise ApiError("InvalidRouteEntry.NotFound", f"Route entry not exists: no entry to {dest}"
-                   + (f" via {hop_id}" if hop_id else "") + f" in {table_id}.")
+    raise ApiError(
+        "InvalidRouteEntry.NotFound",
+        f"Route entry not exists: no entry to {dest}" + (f" via {hop_id}" if hop_id else "") + f" in {table_id}.",
+    )
 
 
 # -- list ---------------------------------------------------------------------------------------------------
 def describe_route_entry_list(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    table_id = p.str("RouteTableId", required=True)
+    table_id = p.text("RouteTableId", required=True)
     query = {
         "RouteTableId": table_id,
-        "RouteEntryId": p.str("RouteEntryId"),
-        "RouteEntryName": p.str("RouteEntryName"),
-        "RouteEntryType": p.str("RouteEntryType", choices=ENTRY_TYPES),
+        "RouteEntryId": p.text("RouteEntryId"),
+        "RouteEntryName": p.text("RouteEntryName"),
+        "RouteEntryType": p.text("RouteEntryType", choices=ENTRY_TYPES),
         "DestinationCidrBlock": p.cidr("DestinationCidrBlock"),
-        "DestCidrBlockList": [_normalised(v, f"DestCidrBlockList.{n}")
-                              for n, v in enumerate(p.list("DestCidrBlockList"), start=1)],
-        "IpVersion": p.str("IpVersion", choices=("ipv4", "ipv6")),
-        "NextHopId": p.str("NextHopId"),
-        "NextHopType": p.str("NextHopType"),
-        "ServiceType": p.str("ServiceType"),
+        "DestCidrBlockList": [
+            _normalised(v, f"DestCidrBlockList.{n}") for n, v in enumerate(p.sequence("DestCidrBlockList"), start=1)
+        ],
+        "IpVersion": p.text("IpVersion", choices=("ipv4", "ipv6")),
+        "NextHopId": p.text("NextHopId"),
+        "NextHopType": p.text("NextHopType"),
+        "ServiceType": p.text("ServiceType"),
     }
     _own_table(ctx, table_id, region)
-    matched = [e for e in ctx.tx.find("route_entry", account=ctx.uid, region=region, RouteTableId=table_id)
-               if _matches(e, query)]
+    matched = [
+        e
+        for e in ctx.tx.find("route_entry", account=ctx.uid, region=region, RouteTableId=table_id)
+        if _matches(e, query)
+    ]
     page, token = by_token(matched, p, query)
-    return {"NextToken": token, "TotalCount": len(matched), "RouteEntrys": {"RouteEntry": [_item(ctx, e) for e in page]}}
+    return {
+        "NextToken": token,
+        "TotalCount": len(matched),
+        "RouteEntrys": {"RouteEntry": [_item(ctx, e) for e in page]},
+    }
 
 
 def _normalised(value: Any, name: str) -> str:
     try:
         return str(ipaddress.ip_network(str(value), strict=False))
     except ValueError:
-        raise ApiError("InvalidCidrBlock.Malformed", f"Specified {name} \"{value}\" is not a valid CIDR block.") from None
+        raise ApiError("InvalidCidrBlock.Malformed", f'Specified {name} "{value}" is not a valid CIDR block.') from None
 
 
 def _ip_version(e: dict[str, Any]) -> str:
@@ -204,20 +278,36 @@ def _ip_version(e: dict[str, Any]) -> str:
 
 
 def _matches(e: dict[str, Any], q: dict[str, Any]) -> bool:
-    plain = {"RouteEntryId": "RouteEntryId", "RouteEntryName": "RouteEntryName", "RouteEntryType": "Type",
-             "DestinationCidrBlock": "DestinationCidrBlock", "NextHopId": "NextHopId", "NextHopType": "NextHopType"}
-    return (all(q[k] is None or e[field] == q[k] for k, field in plain.items())
-            and (not q["DestCidrBlockList"] or e["DestinationCidrBlock"] in q["DestCidrBlockList"])
-            and (q["IpVersion"] is None or _ip_version(e) == q["IpVersion"])
-            and q["ServiceType"] is None)  # no modelled entry has a service type
+    plain = {
+        "RouteEntryId": "RouteEntryId",
+        "RouteEntryName": "RouteEntryName",
+        "RouteEntryType": "Type",
+        "DestinationCidrBlock": "DestinationCidrBlock",
+        "NextHopId": "NextHopId",
+        "NextHopType": "NextHopType",
+    }
+    return (
+        all(q[k] is None or e[field] == q[k] for k, field in plain.items())
+        and (not q["DestCidrBlockList"] or e["DestinationCidrBlock"] in q["DestCidrBlockList"])
+        and (q["IpVersion"] is None or _ip_version(e) == q["IpVersion"])
+        and q["ServiceType"] is None
+    )  # no modelled entry has a service type
 
 
 def _item(ctx: Context, e: dict[str, Any]) -> dict[str, Any]:
     return {
-        "RouteEntryId": e["RouteEntryId"], "RouteEntryName": e["RouteEntryName"], "RouteTableId": e["RouteTableId"],
-        "DestinationCidrBlock": e["DestinationCidrBlock"], "Type": e["Type"], "Status": e["Status"],
-        "IpVersion": _ip_version(e), "Origin": e["Origin"], "Description": e["Description"],
-        "GmtModified": e["GmtModified"], "ServiceType": "", "NextHops": {"NextHop": [_next_hop(ctx, e)]},
+        "RouteEntryId": e["RouteEntryId"],
+        "RouteEntryName": e["RouteEntryName"],
+        "RouteTableId": e["RouteTableId"],
+        "DestinationCidrBlock": e["DestinationCidrBlock"],
+        "Type": e["Type"],
+        "Status": e["Status"],
+        "IpVersion": _ip_version(e),
+        "Origin": e["Origin"],
+        "Description": e["Description"],
+        "GmtModified": e["GmtModified"],
+        "ServiceType": "",
+        "NextHops": {"NextHop": [_next_hop(ctx, e)]},
     }
 
 
@@ -227,9 +317,14 @@ def _next_hop(ctx: Context, e: dict[str, Any]) -> dict[str, Any]:
         return hop
     ri = ctx.tx.get("router_interface", e["NextHopId"], account=ctx.uid)
     linked = bool(ri and ri.get("OppositeVpcInstanceId"))  # filled in by ConnectRouterInterface
-    hop.update(Enabled=1 if ri and ri["Status"] == "Active" else 0, Weight=100,
-               NextHopRegionId=ri["OppositeRegionId"] if ri else "",
-               NextHopRelatedInfo={"InstanceId": ri["OppositeVpcInstanceId"] if linked else "",
-                                   "InstanceType": "VPC" if linked else "",
-                                   "RegionId": ri["OppositeRegionId"] if linked else ""})
+    hop.update(
+        Enabled=1 if ri and ri["Status"] == "Active" else 0,
+        Weight=100,
+        NextHopRegionId=ri["OppositeRegionId"] if ri else "",
+        NextHopRelatedInfo={
+            "InstanceId": ri["OppositeVpcInstanceId"] if linked else "",
+            "InstanceType": "VPC" if linked else "",
+            "RegionId": ri["OppositeRegionId"] if linked else "",
+        },
+    )
     return hop

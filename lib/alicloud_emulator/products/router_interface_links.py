@@ -26,34 +26,60 @@ from ..errors import ApiError
 from ..params import Params
 from ..timefmt import iso
 from .router_interface_records import (
-    ACCEPTING, ACCEPTOR, ACTIVATING, ACTIVE, CONNECTING, DEACTIVATING, DELETING, IDLE, INACTIVE, INITIATOR,
-    OPPOSITE_CLAIMS, complete, own, peer_of)
+    ACCEPTING,
+    ACCEPTOR,
+    ACTIVATING,
+    ACTIVE,
+    CONNECTING,
+    DEACTIVATING,
+    DELETING,
+    IDLE,
+    INACTIVE,
+    INITIATOR,
+    OPPOSITE_CLAIMS,
+    complete,
+    own,
+    peer_of,
+)
 
 
 def connect_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    ri_id = p.str("RouterInterfaceId", required=True)
+    ri_id = p.text("RouterInterfaceId", required=True)
     x = own(ctx, ri_id, region)
     if x["Role"] != INITIATOR:
-        raise ApiError("IncorrectRole.NotInitiatingSide", f"The specified RouterInterface {ri_id} is not InitiatingSide; "
-                       "connect from the initiator's account.")
+        raise ApiError(
+            "IncorrectRole.NotInitiatingSide",
+            f"The specified RouterInterface {ri_id} is not InitiatingSide; connect from the initiator's account.",
+        )
     if x["Status"] != IDLE:
-        raise ApiError("IncorrectStatus", "RouterInterface can be operated by this action only when it's status is Idle; "
-                       f"{ri_id} is {x['Status']}.")
+        raise ApiError(
+            "IncorrectStatus",
+            f"RouterInterface can be operated by this action only when it's status is Idle; {ri_id} is {x['Status']}.",
+        )
     unset = [k for k in OPPOSITE_CLAIMS if not x[k]]
     if unset:
-        raise ApiError("IncorrectOppositeInterfaceInfo.NotSet", "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/"
-                       f"OppositeInterfaceOwnerId must be all set; {ri_id} lacks {', '.join(unset)} "
-                       "(set them with ModifyRouterInterfaceAttribute).")
+        raise ApiError(
+            "IncorrectOppositeInterfaceInfo.NotSet",
+            "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/"
+            f"OppositeInterfaceOwnerId must be all set; {ri_id} lacks {', '.join(unset)} "
+            "(set them with ModifyRouterInterfaceAttribute).",
+        )
     if x["OppositeRouterId"] == x["RouterId"]:
         raise ApiError("IncorrectOppositeInterfaceInfo", f"Cannot connect on the same router ({x['RouterId']}).")
     y = _claimed_peer(ctx, x, region)
     if y["Role"] != ACCEPTOR:
-        raise ApiError("IncorrectOppositeInterfaceInfo", f"The opposite router interface {y['RouterInterfaceId']} is "
-                       "not an AcceptingSide interface; one end of a pair initiates, the other accepts.")
+        raise ApiError(
+            "IncorrectOppositeInterfaceInfo",
+            f"The opposite router interface {y['RouterInterfaceId']} is "
+            "not an AcceptingSide interface; one end of a pair initiates, the other accepts.",
+        )
     if y["Status"] != IDLE:
-        raise ApiError("IncorrectStatus", f"The opposite router interface {y['RouterInterfaceId']} is {y['Status']}; "
-                       "both ends must be Idle to connect.")
+        raise ApiError(
+            "IncorrectStatus",
+            f"The opposite router interface {y['RouterInterfaceId']} is {y['Status']}; "
+            "both ends must be Idle to connect.",
+        )
     _refuse_second_connection(ctx, x, y)
     delay = ctx.timing("router_interface_connect")
     done = {"Status": ACTIVE, "ConnectedTime": iso(ctx.now + delay)}
@@ -68,54 +94,81 @@ def _claimed_peer(ctx: Context, x: dict[str, Any], region: str) -> dict[str, Any
     """The interface ``x`` names, provided it names ``x`` back; otherwise one uniform refusal."""
     y = ctx.tx.get("router_interface", x["OppositeInterfaceId"], account=str(x["OppositeInterfaceOwnerId"]))
     matches = (
-        y is not None and y["_region"] == x["OppositeRegionId"] and y.get("RouterId") == x["OppositeRouterId"]
-        and y.get("RouterType") == x["OppositeRouterType"] and y.get("OppositeInterfaceId") == x["RouterInterfaceId"]
-        and str(y.get("OppositeInterfaceOwnerId")) == ctx.uid and y.get("OppositeRouterId") == x["RouterId"]
-        and y.get("OppositeRouterType") == x["RouterType"] and y.get("OppositeRegionId") == region)
+        y is not None
+        and y["_region"] == x["OppositeRegionId"]
+        and y.get("RouterId") == x["OppositeRouterId"]
+        and y.get("RouterType") == x["OppositeRouterType"]
+        and y.get("OppositeInterfaceId") == x["RouterInterfaceId"]
+        and str(y.get("OppositeInterfaceOwnerId")) == ctx.uid
+        and y.get("OppositeRouterId") == x["RouterId"]
+        and y.get("OppositeRouterType") == x["RouterType"]
+        and y.get("OppositeRegionId") == region
+    )
     if not matches:
-        raise ApiError("IncorrectOppositeInterfaceInfo.NotSet",
-                       "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/OppositeInterfaceOwnerId must be all set "
-                       f"on both ends and name each other: {x['RouterInterfaceId']} names {x['OppositeInterfaceId']} on "
-                       f"{x['OppositeRouterType']} {x['OppositeRouterId']} of account {x['OppositeInterfaceOwnerId']} in "
-                       f"{x['OppositeRegionId']}, and no such interface names {x['RouterInterfaceId']} on "
-                       f"{x['RouterType']} {x['RouterId']} of this account in {region}. Check both sides' Opposite* fields.")
+        raise ApiError(
+            "IncorrectOppositeInterfaceInfo.NotSet",
+            "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/OppositeInterfaceOwnerId must be all set "
+            f"on both ends and name each other: {x['RouterInterfaceId']} names {x['OppositeInterfaceId']} on "
+            f"{x['OppositeRouterType']} {x['OppositeRouterId']} of account {x['OppositeInterfaceOwnerId']} in "
+            f"{x['OppositeRegionId']}, and no such interface names {x['RouterInterfaceId']} on "
+            f"{x['RouterType']} {x['RouterId']} of this account in {region}. Check both sides' Opposite* fields.",
+        )
     return complete(y)
 
 
 def _refuse_second_connection(ctx: Context, x: dict[str, Any], y: dict[str, Any]) -> None:
     """Two routers carry at most one connected pair (in either direction, in any state but Deleting)."""
     for z in ctx.tx.find("router_interface", account=ctx.uid, RouterId=x["RouterId"]):
-        if (z["RouterInterfaceId"] != x["RouterInterfaceId"] and z.get("OppositeRouterId") == y["RouterId"]
-                and z.get("Status") != DELETING and peer_of(ctx.tx, z) is not None):
-            raise ApiError("Forbidden.OnlyOneConnection", f"The Specified routers have a connection already: "
-                           f"{z['RouterInterfaceId']} connects {x['RouterId']} and {y['RouterId']}.")
+        if (
+            z["RouterInterfaceId"] != x["RouterInterfaceId"]
+            and z.get("OppositeRouterId") == y["RouterId"]
+            and z.get("Status") != DELETING
+            and peer_of(ctx.tx, z) is not None
+        ):
+            raise ApiError(
+                "Forbidden.OnlyOneConnection",
+                f"The Specified routers have a connection already: "
+                f"{z['RouterInterfaceId']} connects {x['RouterId']} and {y['RouterId']}.",
+            )
 
 
 def deactivate_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    ri_id = p.str("RouterInterfaceId", required=True)
+    ri_id = p.text("RouterInterfaceId", required=True)
     rec = own(ctx, ri_id, region)
     if rec["Status"] != ACTIVE:
-        raise ApiError("IncorrectStatus", "RouterInterface can be operated by this action only when it's status is "
-                       f"Active; {ri_id} is {rec['Status']}.")
+        raise ApiError(
+            "IncorrectStatus",
+            "RouterInterface can be operated by this action only when it's status is "
+            f"Active; {ri_id} is {rec['Status']}.",
+        )
     _move_pair(ctx, rec, DEACTIVATING, INACTIVE, ctx.timing("router_interface_deactivate"))
     return {}
 
 
 def activate_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    ri_id = p.str("RouterInterfaceId", required=True)
+    ri_id = p.text("RouterInterfaceId", required=True)
     rec = own(ctx, ri_id, region)
     if rec["Status"] != INACTIVE:
-        raise ApiError("IncorrectStatus", "RouterInterface can be operated by this action only when it's status is "
-                       f"Inactive; {ri_id} is {rec['Status']}.")
+        raise ApiError(
+            "IncorrectStatus",
+            "RouterInterface can be operated by this action only when it's status is "
+            f"Inactive; {ri_id} is {rec['Status']}.",
+        )
     peer = peer_of(ctx.tx, rec)
     if peer is None:
-        raise ApiError("InvalidOpposite.NotFound", f"The opposite router interface {rec['OppositeInterfaceId']} of "
-                       f"{ri_id} no longer exists; delete {ri_id} and create a new pair.")
+        raise ApiError(
+            "InvalidOpposite.NotFound",
+            f"The opposite router interface {rec['OppositeInterfaceId']} of "
+            f"{ri_id} no longer exists; delete {ri_id} and create a new pair.",
+        )
     if peer["Status"] != INACTIVE:
-        raise ApiError("IncorrectStatus", f"The opposite router interface {peer['RouterInterfaceId']} is "
-                       f"{peer['Status']}; both ends must be Inactive to activate.")
+        raise ApiError(
+            "IncorrectStatus",
+            f"The opposite router interface {peer['RouterInterfaceId']} is "
+            f"{peer['Status']}; both ends must be Inactive to activate.",
+        )
     _move_pair(ctx, rec, ACTIVATING, ACTIVE, ctx.timing("router_interface_activate"))
     return {}
 

@@ -23,8 +23,18 @@ ROUTER_TYPES = ("VRouter", "VBR")
 
 # Spec name -> bandwidth in Mbps; an acceptor has no bandwidth of its own and takes "Negative".
 SPEC_BANDWIDTH = {
-    "Mini.2": 2, "Mini.5": 5, "Small.1": 10, "Small.2": 20, "Small.5": 50, "Middle.1": 100,
-    "Middle.2": 200, "Middle.5": 500, "Large.1": 1000, "Large.2": 2000, "Large.5": 5000, "Xlarge.1": 10000,
+    "Mini.2": 2,
+    "Mini.5": 5,
+    "Small.1": 10,
+    "Small.2": 20,
+    "Small.5": 50,
+    "Middle.1": 100,
+    "Middle.2": 200,
+    "Middle.5": 500,
+    "Large.1": 1000,
+    "Large.2": 2000,
+    "Large.5": 5000,
+    "Xlarge.1": 10000,
 }
 NEGATIVE = "Negative"
 SPECS = (*SPEC_BANDWIDTH, NEGATIVE)
@@ -46,8 +56,10 @@ def own(ctx: Context, ri_id: str, region: str) -> dict[str, Any]:
     """The caller's interface in ``region``; any other ID (another account's included) is 404."""
     rec = ctx.tx.get("router_interface", ri_id, account=ctx.uid)
     if rec is None or rec["_region"] != region:
-        raise not_found("InvalidRouterInterfaceId.NotFound",
-                        f"The specified RouterInterfaceId \"{ri_id}\" does not exist in our records (region {region}).")
+        raise not_found(
+            "InvalidRouterInterfaceId.NotFound",
+            f'The specified RouterInterfaceId "{ri_id}" does not exist in our records (region {region}).',
+        )
     return complete(rec)
 
 
@@ -56,10 +68,14 @@ def peer_of(tx: Tx, rec: dict[str, Any]) -> dict[str, Any] | None:
     if rec.get("Status") == IDLE or not rec.get("OppositeInterfaceId") or not rec.get("OppositeInterfaceOwnerId"):
         return None
     peer = tx.get("router_interface", rec["OppositeInterfaceId"], account=str(rec["OppositeInterfaceOwnerId"]))
-    if (peer is None or peer["_region"] != rec.get("OppositeRegionId") or peer.get("Status") == IDLE
-            or peer.get("OppositeInterfaceId") != rec["RouterInterfaceId"]
-            or str(peer.get("OppositeInterfaceOwnerId")) != rec["_account"]
-            or peer.get("OppositeRegionId") != rec["_region"]):
+    if (
+        peer is None
+        or peer["_region"] != rec.get("OppositeRegionId")
+        or peer.get("Status") == IDLE
+        or peer.get("OppositeInterfaceId") != rec["RouterInterfaceId"]
+        or str(peer.get("OppositeInterfaceOwnerId")) != rec["_account"]
+        or peer.get("OppositeRegionId") != rec["_region"]
+    ):
         return None
     return peer
 
@@ -76,25 +92,43 @@ def _item(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
     peer = peer_of(tx, rec)
     gone = "Deleted" if rec["ConnectedTime"] else ""  # a peer that was connected once and is gone
     return {
-        "RouterInterfaceId": rec["RouterInterfaceId"], "Name": rec["Name"], "Description": rec["Description"],
-        "Role": rec["Role"], "RouterId": rec["RouterId"], "RouterType": rec["RouterType"],
-        "VpcInstanceId": rec["VpcInstanceId"], "Spec": rec["Spec"], "Bandwidth": int(rec["Bandwidth"]),
-        "Status": rec["Status"], "BusinessStatus": rec["BusinessStatus"], "ChargeType": rec["ChargeType"],
-        "CreationTime": rec["CreationTime"], "ConnectedTime": rec["ConnectedTime"], "EndTime": rec["EndTime"],
-        "OppositeInterfaceId": rec["OppositeInterfaceId"], "OppositeRouterId": rec["OppositeRouterId"],
-        "OppositeRouterType": rec["OppositeRouterType"], "OppositeRegionId": rec["OppositeRegionId"],
+        "RouterInterfaceId": rec["RouterInterfaceId"],
+        "Name": rec["Name"],
+        "Description": rec["Description"],
+        "Role": rec["Role"],
+        "RouterId": rec["RouterId"],
+        "RouterType": rec["RouterType"],
+        "VpcInstanceId": rec["VpcInstanceId"],
+        "Spec": rec["Spec"],
+        "Bandwidth": int(rec["Bandwidth"]),
+        "Status": rec["Status"],
+        "BusinessStatus": rec["BusinessStatus"],
+        "ChargeType": rec["ChargeType"],
+        "CreationTime": rec["CreationTime"],
+        "ConnectedTime": rec["ConnectedTime"],
+        "EndTime": rec["EndTime"],
+        "OppositeInterfaceId": rec["OppositeInterfaceId"],
+        "OppositeRouterId": rec["OppositeRouterId"],
+        "OppositeRouterType": rec["OppositeRouterType"],
+        "OppositeRegionId": rec["OppositeRegionId"],
         "OppositeInterfaceOwnerId": str(rec["OppositeInterfaceOwnerId"]),
         "OppositeVpcInstanceId": rec["OppositeVpcInstanceId"],  # filled in by ConnectRouterInterface
         "OppositeInterfaceStatus": peer.get("Status", "") if peer else gone,
         "OppositeInterfaceSpec": peer.get("Spec", "") if peer else "",
         "OppositeInterfaceBusinessStatus": peer.get("BusinessStatus", "") if peer else "",
         "OppositeBandwidth": int(peer.get("Bandwidth", 0)) if peer else 0,
-        "HealthCheckSourceIp": rec["HealthCheckSourceIp"], "HealthCheckTargetIp": rec["HealthCheckTargetIp"],
-        "HcRate": int(rec["HcRate"]), "HcThreshold": int(rec["HcThreshold"]),
-        "AccessPointId": rec["AccessPointId"], "OppositeAccessPointId": rec["OppositeAccessPointId"],
+        "HealthCheckSourceIp": rec["HealthCheckSourceIp"],
+        "HealthCheckTargetIp": rec["HealthCheckTargetIp"],
+        "HcRate": int(rec["HcRate"]),
+        "HcThreshold": int(rec["HcThreshold"]),
+        "AccessPointId": rec["AccessPointId"],
+        "OppositeAccessPointId": rec["OppositeAccessPointId"],
         "CrossBorder": _is_mainland(rec["_region"]) != _is_mainland(rec["OppositeRegionId"]),
-        "HasReservationData": "false", "ReservationActiveTime": "", "ReservationBandwidth": "",
-        "ReservationInternetChargeType": "", "ReservationOrderType": "",
+        "HasReservationData": "false",
+        "ReservationActiveTime": "",
+        "ReservationBandwidth": "",
+        "ReservationInternetChargeType": "",
+        "ReservationOrderType": "",
         "ResourceGroupId": rec["ResourceGroupId"],
         "Tags": {"Tags": [{"Key": t["Key"], "Value": t["Value"]} for t in rec["Tags"]]},
     }
@@ -111,22 +145,50 @@ def list_item(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
 def attribute(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
     """The flat DescribeRouterInterfaceAttribute body (``FastLinkMode`` is a string there)."""
     item = _item(tx, rec)
-    item.update(FastLinkMode="false", GmtModified=rec.get("GmtModified", ""),
-                HealthCheckStatus="Normal" if rec.get("HealthCheckTargetIp") else "NoHealthCheckConfig",
-                Code="200", Message="successful", Success=True)
+    item.update(
+        FastLinkMode="false",
+        GmtModified=rec.get("GmtModified", ""),
+        HealthCheckStatus="Normal" if rec.get("HealthCheckTargetIp") else "NoHealthCheckConfig",
+        Code="200",
+        Message="successful",
+        Success=True,
+    )
     return item
 
 
 def new_record(ri_id: str, created: str, **fields: Any) -> dict[str, Any]:
     """A fresh ``Idle`` interface; ``fields`` are the request's values."""
     rec = {
-        "RouterInterfaceId": ri_id, "Name": "", "Description": "", "Role": "", "RouterId": "", "RouterType": "",
-        "VpcInstanceId": "", "Spec": "", "Bandwidth": 0, "Status": IDLE, "BusinessStatus": _BUSINESS_NORMAL,
-        "ChargeType": "AfterPay", "CreationTime": created, "ConnectedTime": "", "EndTime": "", "GmtModified": created,
-        "OppositeInterfaceId": "", "OppositeRouterId": "", "OppositeRouterType": "", "OppositeRegionId": "",
-        "OppositeInterfaceOwnerId": "", "OppositeVpcInstanceId": "", "HealthCheckSourceIp": "",
-        "HealthCheckTargetIp": "", "HcRate": 0, "HcThreshold": 0, "AccessPointId": "", "OppositeAccessPointId": "",
-        "ResourceGroupId": "", "Tags": [],
+        "RouterInterfaceId": ri_id,
+        "Name": "",
+        "Description": "",
+        "Role": "",
+        "RouterId": "",
+        "RouterType": "",
+        "VpcInstanceId": "",
+        "Spec": "",
+        "Bandwidth": 0,
+        "Status": IDLE,
+        "BusinessStatus": _BUSINESS_NORMAL,
+        "ChargeType": "AfterPay",
+        "CreationTime": created,
+        "ConnectedTime": "",
+        "EndTime": "",
+        "GmtModified": created,
+        "OppositeInterfaceId": "",
+        "OppositeRouterId": "",
+        "OppositeRouterType": "",
+        "OppositeRegionId": "",
+        "OppositeInterfaceOwnerId": "",
+        "OppositeVpcInstanceId": "",
+        "HealthCheckSourceIp": "",
+        "HealthCheckTargetIp": "",
+        "HcRate": 0,
+        "HcThreshold": 0,
+        "AccessPointId": "",
+        "OppositeAccessPointId": "",
+        "ResourceGroupId": "",
+        "Tags": [],
     }
     rec.update({k: v for k, v in fields.items() if v is not None})
     rec["Bandwidth"] = bandwidth_of(rec["Spec"])

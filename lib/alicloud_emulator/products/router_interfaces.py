@@ -39,8 +39,26 @@ from ..regions import REGIONS
 from ..timefmt import iso
 from .paging import by_page_number
 from .router_interface_records import (
-    ACCEPTOR, ACTIVATING, ACTIVE, DELETING, IDLE, INACTIVE, INITIATOR, NEGATIVE, OPPOSITE_CLAIMS, ROLES,
-    ROUTER_TYPES, SPEC_BANDWIDTH, SPEC_CODE, SPECS, attribute, bandwidth_of, list_item, new_record, own)
+    ACCEPTOR,
+    ACTIVATING,
+    ACTIVE,
+    DELETING,
+    IDLE,
+    INACTIVE,
+    INITIATOR,
+    NEGATIVE,
+    OPPOSITE_CLAIMS,
+    ROLES,
+    ROUTER_TYPES,
+    SPEC_BANDWIDTH,
+    SPEC_CODE,
+    SPECS,
+    attribute,
+    bandwidth_of,
+    list_item,
+    new_record,
+    own,
+)
 
 MAX_PER_ROUTER = 5
 MAX_FILTERS = 5
@@ -70,44 +88,67 @@ _FILTERS = {
 # -- create -------------------------------------------------------------------------------------------
 def create_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    role = p.str("Role", required=True, choices=ROLES)
-    router_type = p.str("RouterType", required=True, choices=ROUTER_TYPES)
-    router_id = p.str("RouterId", required=True)
-    spec = p.str("Spec", required=True, choices=SPECS, code=SPEC_CODE)
-    opposite_region = p.str("OppositeRegionId", required=True)
+    role = p.text("Role", required=True, choices=ROLES)
+    router_type = p.text("RouterType", required=True, choices=ROUTER_TYPES)
+    router_id = p.text("RouterId", required=True)
+    spec = p.text("Spec", required=True, choices=SPECS, code=SPEC_CODE)
+    opposite_region = p.text("OppositeRegionId", required=True)
     if opposite_region not in REGIONS:
-        raise not_found("InvalidOppositeRegionId.NotFound",
-                        f"The specified OppositeRegionId \"{opposite_region}\" does not exist; "
-                        f"known regions: {', '.join(REGIONS)}.")
+        raise not_found(
+            "InvalidOppositeRegionId.NotFound",
+            f'The specified OppositeRegionId "{opposite_region}" does not exist; known regions: {", ".join(REGIONS)}.',
+        )
     claims = _opposite_claims(p)
     if "OppositeInterfaceOwnerId" in claims:
         # The peer's interface cannot be described with this account's keys, so its router is named.
         for needed in ("OppositeRouterType", "OppositeRouterId"):
             if needed not in claims:
-                raise ApiError("MissingParameter", f"The input parameter \"{needed}\" is mandatory when "
-                               "OppositeInterfaceOwnerId is given (the peer's router cannot be looked up across accounts).")
+                raise ApiError(
+                    "MissingParameter",
+                    f'The input parameter "{needed}" is mandatory when '
+                    "OppositeInterfaceOwnerId is given (the peer's router cannot be looked up across accounts).",
+                )
     _check_router_prefix(claims)
     _check_spec_for_role(role, spec)
     name, description = _name(p), _description(p)
-    charge = p.str("InstanceChargeType", default="PostPaid", choices=("PostPaid", "PrePaid"))
+    charge = p.text("InstanceChargeType", default="PostPaid", choices=("PostPaid", "PrePaid"))
     if charge == "PrePaid":
-        raise ApiError("InvalidInstanceChargeType.ValueNotSupported",
-                       "InstanceChargeType PrePaid (subscription) is not modelled by this emulator; use PostPaid.")
-    if p.bool("FastLinkMode"):
-        raise invalid("FastLinkMode", "only for RouterType=VBR with OppositeRouterType=VRouter, and this emulator has no VBRs")
+        raise ApiError(
+            "InvalidInstanceChargeType.ValueNotSupported",
+            "InstanceChargeType PrePaid (subscription) is not modelled by this emulator; use PostPaid.",
+        )
+    if p.flag("FastLinkMode"):
+        raise invalid(
+            "FastLinkMode", "only for RouterType=VBR with OppositeRouterType=VRouter, and this emulator has no VBRs"
+        )
     health = _health_check(p, required_pair=True)
     tags = _tags(p)
     vpc = _own_router(ctx, router_type, router_id, region)
     count = len(ctx.tx.find("router_interface", account=ctx.uid, region=region, RouterId=router_id))
     if count >= MAX_PER_ROUTER:
-        raise ApiError("QuotaExceeded", f"A router has at most {MAX_PER_ROUTER} router interfaces; "
-                       f"{router_id} has {count}. Delete one first.")
+        raise ApiError(
+            "QuotaExceeded",
+            f"A router has at most {MAX_PER_ROUTER} router interfaces; {router_id} has {count}. Delete one first.",
+        )
     ri_id = ctx.tx.new_id("ri-")
-    rec = new_record(ri_id, iso(ctx.now), Role=role, RouterType=router_type, RouterId=router_id,
-                     VpcInstanceId=vpc["VpcId"], Spec=spec, OppositeRegionId=opposite_region, Name=name,
-                     Description=description, AccessPointId=p.str("AccessPointId"),
-                     OppositeAccessPointId=p.str("OppositeAccessPointId"),
-                     ResourceGroupId=p.str("ResourceGroupId"), Tags=tags, **claims, **health)
+    rec = new_record(
+        ri_id,
+        iso(ctx.now),
+        Role=role,
+        RouterType=router_type,
+        RouterId=router_id,
+        VpcInstanceId=vpc["VpcId"],
+        Spec=spec,
+        OppositeRegionId=opposite_region,
+        Name=name,
+        Description=description,
+        AccessPointId=p.text("AccessPointId"),
+        OppositeAccessPointId=p.text("OppositeAccessPointId"),
+        ResourceGroupId=p.text("ResourceGroupId"),
+        Tags=tags,
+        **claims,
+        **health,
+    )
     ctx.tx.insert("router_interface", ri_id, ctx.uid, region, rec)
     return {"RouterInterfaceId": ri_id}
 
@@ -121,7 +162,7 @@ def _own_router(ctx: Context, router_type: str, router_id: str, region: str) -> 
         detail = f"is not a VRouter of this account in {region} (use the VRouterId that DescribeVpcs returns)"
     else:
         detail = "is not a virtual border router of this account (this emulator has no VBRs)"
-    raise not_found("InvalidRouterId.NotFound", f"The specified RouterId \"{router_id}\" {detail}.")
+    raise not_found("InvalidRouterId.NotFound", f'The specified RouterId "{router_id}" {detail}.')
 
 
 # -- describe -------------------------------------------------------------------------------------------
@@ -129,25 +170,28 @@ def describe_router_interfaces(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     filters = _filters(p)
     tags = _tags(p)
-    group = p.str("ResourceGroupId")
-    p.bool("IncludeReservationData")  # accepted; there is never reservation data
-    found = [r for r in ctx.tx.find("router_interface", account=ctx.uid, region=region)
-             if all(_FILTERS[key](r) in values for key, values in filters)
-             and all(_has_tag(r, t) for t in tags)
-             and (group is None or r["ResourceGroupId"] == group)]
+    group = p.text("ResourceGroupId")
+    p.flag("IncludeReservationData")  # accepted; there is never reservation data
+    found = [
+        r
+        for r in ctx.tx.find("router_interface", account=ctx.uid, region=region)
+        if all(_FILTERS[key](r) in values for key, values in filters)
+        and all(_has_tag(r, t) for t in tags)
+        and (group is None or r["ResourceGroupId"] == group)
+    ]
     page, counts = by_page_number(found, p)
     return dict(counts, RouterInterfaceSet={"RouterInterfaceType": [list_item(ctx.tx, r) for r in page]})
 
 
 def describe_router_interface_attribute(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    rec = own(ctx, p.str("InstanceId", required=True), region)
+    rec = own(ctx, p.text("InstanceId", required=True), region)
     return attribute(ctx.tx, rec)
 
 
 def _filters(p: Params) -> list[tuple[str, set[str]]]:
     """``Filter.N.Key``/``Filter.N.Value.M``: values OR-ed within a filter, filters AND-ed."""
-    raw = p.list("Filter")
+    raw = p.sequence("Filter")
     if len(raw) > MAX_FILTERS:
         raise invalid("Filter", f"at most {MAX_FILTERS} filters, got {len(raw)}")
     out = []
@@ -156,9 +200,10 @@ def _filters(p: Params) -> list[tuple[str, set[str]]]:
             raise missing(f"Filter.{n}.Key")
         key = f["Key"]
         if key not in _FILTERS:
-            raise not_found("InvalidFilterKey.ValueNotSupported",
-                            f"Specified filter key is not supported: Filter.{n}.Key \"{key}\"; "
-                            f"valid keys: {', '.join(_FILTERS)}.")
+            raise not_found(
+                "InvalidFilterKey.ValueNotSupported",
+                f'Specified filter key is not supported: Filter.{n}.Key "{key}"; valid keys: {", ".join(_FILTERS)}.',
+            )
         values = f.get("Value")
         values = [values] if isinstance(values, str) else values
         if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
@@ -168,36 +213,47 @@ def _filters(p: Params) -> list[tuple[str, set[str]]]:
 
 
 def _has_tag(rec: dict[str, Any], wanted: dict[str, str]) -> bool:
-    return any(t["Key"] == wanted["Key"] and (not wanted["Value"] or t["Value"] == wanted["Value"])
-               for t in rec["Tags"])
+    return any(
+        t["Key"] == wanted["Key"] and (not wanted["Value"] or t["Value"] == wanted["Value"]) for t in rec["Tags"]
+    )
 
 
 # -- modify -------------------------------------------------------------------------------------------
 def modify_router_interface_attribute(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    ri_id = p.str("RouterInterfaceId", required=True)
+    ri_id = p.text("RouterInterfaceId", required=True)
     claims = _opposite_claims(p)
     name, description = _name(p), _description(p)
     health = _health_check(p, required_pair=False)
-    rates = {f: p.int(f, min=1, max=2 ** 31 - 1) for f in ("HcRate", "HcThreshold")}  # Integer in the API
-    if p.bool("DeleteHealthCheckIp"):
+    rates = {f: p.integer(f, min=1, max=2**31 - 1) for f in ("HcRate", "HcThreshold")}  # Integer in the API
+    if p.flag("DeleteHealthCheckIp"):
         if health.get("HealthCheckSourceIp") or health.get("HealthCheckTargetIp"):
-            raise ApiError("InvalidParam.ModifyRouterInterface",
-                           "healthCheck Ip is conflicted with DeleteHealthCheckIp option.")
+            raise ApiError(
+                "InvalidParam.ModifyRouterInterface", "healthCheck Ip is conflicted with DeleteHealthCheckIp option."
+            )
         health.update(HealthCheckSourceIp="", HealthCheckTargetIp="")
     rec = own(ctx, ri_id, region)
     if claims and rec["Status"] != IDLE:
-        raise ApiError("IncorrectStatus", f"The Opposite* fields of a router interface can be changed only while it is "
-                       f"Idle; {ri_id} is {rec['Status']}. Delete and re-create the interface to point it elsewhere.")
+        raise ApiError(
+            "IncorrectStatus",
+            f"The Opposite* fields of a router interface can be changed only while it is "
+            f"Idle; {ri_id} is {rec['Status']}. Delete and re-create the interface to point it elsewhere.",
+        )
     if rec["Status"] not in (ACTIVE, IDLE, INACTIVE):
-        raise ApiError("IncorrectStatus", "RouterInterface can be operated by this action only when the status is "
-                       f"Active,idle or inactive; {ri_id} is {rec['Status']}.")
+        raise ApiError(
+            "IncorrectStatus",
+            "RouterInterface can be operated by this action only when the status is "
+            f"Active,idle or inactive; {ri_id} is {rec['Status']}.",
+        )
     if claims and "OppositeRouterType" not in claims and not rec["OppositeRouterType"]:
         claims["OppositeRouterType"] = "VBR"  # the documented default of this parameter
     merged = {k: claims.get(k, rec[k]) for k in OPPOSITE_CLAIMS}
     if merged["OppositeInterfaceOwnerId"] and not merged["OppositeRouterId"]:
-        raise ApiError("MissingParameter", "The input parameter \"OppositeRouterId\" is mandatory when "
-                       "OppositeInterfaceOwnerId is set (the peer's router cannot be looked up across accounts).")
+        raise ApiError(
+            "MissingParameter",
+            'The input parameter "OppositeRouterId" is mandatory when '
+            "OppositeInterfaceOwnerId is set (the peer's router cannot be looked up across accounts).",
+        )
     _check_router_prefix(merged)
     rec.update(claims, **health)
     changes = {"Name": name, "Description": description, **rates}
@@ -209,13 +265,16 @@ def modify_router_interface_attribute(ctx: Context, p: Params) -> dict[str, Any]
 
 def modify_router_interface_spec(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    ri_id = p.str("RouterInterfaceId", required=True)
-    spec = p.str("Spec", required=True, choices=SPECS, code=SPEC_CODE)
+    ri_id = p.text("RouterInterfaceId", required=True)
+    spec = p.text("Spec", required=True, choices=SPECS, code=SPEC_CODE)
     rec = own(ctx, ri_id, region)
     _check_spec_for_role(rec["Role"], spec)
     if rec["Status"] not in (ACTIVE, IDLE, INACTIVE):
-        raise ApiError("InvalidInstance.StatusError", "The spec of a router interface can be changed only when it is "
-                       f"Active, Idle or Inactive; {ri_id} is {rec['Status']}.")
+        raise ApiError(
+            "InvalidInstance.StatusError",
+            "The spec of a router interface can be changed only when it is "
+            f"Active, Idle or Inactive; {ri_id} is {rec['Status']}.",
+        )
     rec.update(Spec=spec, Bandwidth=bandwidth_of(spec), GmtModified=iso(ctx.now))
     if rec["Status"] == ACTIVE:  # a live link is re-provisioned
         rec["Status"] = ACTIVATING
@@ -227,17 +286,22 @@ def modify_router_interface_spec(ctx: Context, p: Params) -> dict[str, Any]:
 # -- delete -------------------------------------------------------------------------------------------
 def delete_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    ri_id = p.str("RouterInterfaceId", required=True)
+    ri_id = p.text("RouterInterfaceId", required=True)
     rec = own(ctx, ri_id, region)
     if rec["Status"] not in (IDLE, INACTIVE):
-        raise ApiError("IncorrectStatus", "RouterInterface can be operated by this action only when it's status is "
-                       f"Idle or Inactive; {ri_id} is {rec['Status']}."
-                       + (" Deactivate it first." if rec["Status"] == ACTIVE else ""))
+        raise ApiError(
+            "IncorrectStatus",
+            "RouterInterface can be operated by this action only when it's status is "
+            f"Idle or Inactive; {ri_id} is {rec['Status']}."
+            + (" Deactivate it first." if rec["Status"] == ACTIVE else ""),
+        )
     routes = ctx.tx.find("route_entry", account=ctx.uid, NextHopId=ri_id)
     if routes:
-        raise ApiError("DependencyViolation.RouterInterfaceReferedByRouteEntry",
-                       f"The router interface {ri_id} is the next hop of route entries "
-                       f"{', '.join(r['RouteEntryId'] for r in routes)}; delete them first.")
+        raise ApiError(
+            "DependencyViolation.RouterInterfaceReferedByRouteEntry",
+            f"The router interface {ri_id} is the next hop of route entries "
+            f"{', '.join(r['RouteEntryId'] for r in routes)}; delete them first.",
+        )
     rec.update(Status=DELETING, GmtModified=iso(ctx.now))
     ctx.tx.remove(rec, ctx.timing("router_interface_delete"))
     return {}
@@ -247,24 +311,27 @@ def delete_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
 def _opposite_claims(p: Params) -> dict[str, str]:
     """The Opposite* parameters the request sets, validated."""
     claims: dict[str, str] = {}
-    ri = p.str("OppositeInterfaceId")
+    ri = p.text("OppositeInterfaceId")
     if ri is not None:
         if not _INTERFACE_ID.fullmatch(ri):
-            raise invalid("OppositeInterfaceId", f"\"{ri}\" is not a router interface ID (ri-...)")
+            raise invalid("OppositeInterfaceId", f'"{ri}" is not a router interface ID (ri-...)')
         claims["OppositeInterfaceId"] = ri
-    router = p.str("OppositeRouterId")
+    router = p.text("OppositeRouterId")
     if router is not None:
         if not _ROUTER_ID.fullmatch(router):
-            raise invalid("OppositeRouterId", f"\"{router}\" is not a router ID (vrt-... for a VPC's VRouter)")
+            raise invalid("OppositeRouterId", f'"{router}" is not a router ID (vrt-... for a VPC\'s VRouter)')
         claims["OppositeRouterId"] = router
-    router_type = p.str("OppositeRouterType", choices=ROUTER_TYPES)
+    router_type = p.text("OppositeRouterType", choices=ROUTER_TYPES)
     if router_type is not None:
         claims["OppositeRouterType"] = router_type
-    owner = p.str("OppositeInterfaceOwnerId")
+    owner = p.text("OppositeInterfaceOwnerId")
     if owner is not None:
         if not _UID.fullmatch(owner):
-            raise ApiError("InvalidAliuid", f"Invalid Aliuid: OppositeInterfaceOwnerId \"{owner}\" must be the 16-digit "
-                           "UID of the peer's Alibaba Cloud (main) account.")
+            raise ApiError(
+                "InvalidAliuid",
+                f'Invalid Aliuid: OppositeInterfaceOwnerId "{owner}" must be the 16-digit '
+                "UID of the peer's Alibaba Cloud (main) account.",
+            )
         claims["OppositeInterfaceOwnerId"] = owner
     return claims
 
@@ -272,54 +339,74 @@ def _opposite_claims(p: Params) -> dict[str, str]:
 def _check_router_prefix(claims: dict[str, str]) -> None:
     router, router_type = claims.get("OppositeRouterId"), claims.get("OppositeRouterType")
     if router and router_type and not router.startswith(_ROUTER_PREFIX[router_type]):
-        raise invalid("OppositeRouterType", f"{router_type} does not match OppositeRouterId \"{router}\"; a VPC's "
-                      "router is OppositeRouterType=VRouter (ModifyRouterInterfaceAttribute defaults it to VBR)")
+        raise invalid(
+            "OppositeRouterType",
+            f'{router_type} does not match OppositeRouterId "{router}"; a VPC\'s '
+            "router is OppositeRouterType=VRouter (ModifyRouterInterfaceAttribute defaults it to VBR)",
+        )
 
 
 def _check_spec_for_role(role: str, spec: str) -> None:
     if role == ACCEPTOR and spec != NEGATIVE:
-        raise ApiError(SPEC_CODE, f"The specified Spec \"{spec}\" is not supported: an AcceptingSide router interface "
-                       f"takes Spec \"{NEGATIVE}\" (its bandwidth is the initiator's).")
+        raise ApiError(
+            SPEC_CODE,
+            f'The specified Spec "{spec}" is not supported: an AcceptingSide router interface '
+            f'takes Spec "{NEGATIVE}" (its bandwidth is the initiator\'s).',
+        )
     if role == INITIATOR and spec == NEGATIVE:
-        raise ApiError(SPEC_CODE, f"The specified Spec \"{NEGATIVE}\" is only for an AcceptingSide router interface; "
-                       f"an InitiatingSide one takes a bandwidth spec: {', '.join(SPEC_BANDWIDTH)}.")
+        raise ApiError(
+            SPEC_CODE,
+            f'The specified Spec "{NEGATIVE}" is only for an AcceptingSide router interface; '
+            f"an InitiatingSide one takes a bandwidth spec: {', '.join(SPEC_BANDWIDTH)}.",
+        )
 
 
 def _name(p: Params) -> str | None:
-    name = p.str("Name")
+    name = p.text("Name")
     if name is not None and not _NAME.fullmatch(name):
-        raise ApiError("InvalidName.Malformed", f"The specified Name \"{name}\" is illegal: 2 to 128 characters, "
-                       "starting with a letter or Chinese character; letters, digits, '.', '_' and '-' allowed.")
+        raise ApiError(
+            "InvalidName.Malformed",
+            f'The specified Name "{name}" is illegal: 2 to 128 characters, '
+            "starting with a letter or Chinese character; letters, digits, '.', '_' and '-' allowed.",
+        )
     return name
 
 
 def _description(p: Params) -> str | None:
-    text = p.str("Description")
-    if text is not None and (not 2 <= len(text) <= 256 or not _STARTS_WITH_LETTER.match(text)
-                             or text.lower().startswith(("http://", "https://"))):
-        raise ApiError("InvalidDescription.Malformed", "The specified Description is illegal: 2 to 256 characters, "
-                       "starting with a letter or Chinese character, not with http:// or https://.")
+    text = p.text("Description")
+    if text is not None and (
+        not 2 <= len(text) <= 256
+        or not _STARTS_WITH_LETTER.match(text)
+        or text.lower().startswith(("http://", "https://"))
+    ):
+        raise ApiError(
+            "InvalidDescription.Malformed",
+            "The specified Description is illegal: 2 to 256 characters, "
+            "starting with a letter or Chinese character, not with http:// or https://.",
+        )
     return text
 
 
 def _health_check(p: Params, required_pair: bool) -> dict[str, str]:
     out = {}
     for field in ("HealthCheckSourceIp", "HealthCheckTargetIp"):
-        value = p.str(field)
+        value = p.text(field)
         if value is not None:
             try:
                 ipaddress.IPv4Address(value)
             except ValueError:
-                raise invalid(field, f"\"{value}\" is not an IPv4 address") from None
+                raise invalid(field, f'"{value}" is not an IPv4 address') from None
             out[field] = value
     if required_pair and "HealthCheckSourceIp" in out and "HealthCheckTargetIp" not in out:
-        raise ApiError("MissingParameter", "The input parameter \"HealthCheckTargetIp\" is mandatory when "
-                       "HealthCheckSourceIp is given.")
+        raise ApiError(
+            "MissingParameter",
+            'The input parameter "HealthCheckTargetIp" is mandatory when HealthCheckSourceIp is given.',
+        )
     return out
 
 
 def _tags(p: Params) -> list[dict[str, str]]:
-    raw = p.list("Tags")
+    raw = p.sequence("Tags")
     if len(raw) > MAX_TAGS:
         raise invalid("Tags", f"at most {MAX_TAGS} tags, got {len(raw)}")
     tags = []

@@ -19,16 +19,31 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ApiError, invalid
 from ..params import Params
 
 PROTOCOLS = ("TCP", "UDP", "ICMP", "GRE", "ALL")
 PORTLESS = ("ICMP", "GRE", "ALL")
-FLAT_FIELDS = ("IpProtocol", "PortRange", "SourceCidrIp", "Ipv6SourceCidrIp", "SourceGroupId",
-               "SourceGroupOwnerAccount", "SourceGroupOwnerId", "SourcePrefixListId", "SourcePortRange",
-               "DestCidrIp", "Ipv6DestCidrIp", "Policy", "Priority", "NicType", "Description")
+FLAT_FIELDS = (
+    "IpProtocol",
+    "PortRange",
+    "SourceCidrIp",
+    "Ipv6SourceCidrIp",
+    "SourceGroupId",
+    "SourceGroupOwnerAccount",
+    "SourceGroupOwnerId",
+    "SourcePrefixListId",
+    "SourcePortRange",
+    "DestCidrIp",
+    "Ipv6DestCidrIp",
+    "Policy",
+    "Priority",
+    "NicType",
+    "Description",
+)
 MAX_PERMISSIONS = 100
 
 _RANGE = re.compile(r"^(-?\d+)/(-?\d+)$")
@@ -42,8 +57,11 @@ def permissions_of(p: Params) -> list[tuple[str, dict[str, Any]]]:
     flat = {k: p.raw(k) for k in FLAT_FIELDS if k in p.values and p.has(k)}
     if listed not in (None, "", []):
         if flat:
-            raise invalid("Permissions", "give the rules either as Permissions.N.* or as the deprecated "
-                          f"top-level fields, not both (top-level: {', '.join(sorted(flat))})")
+            raise invalid(
+                "Permissions",
+                "give the rules either as Permissions.N.* or as the deprecated "
+                f"top-level fields, not both (top-level: {', '.join(sorted(flat))})",
+            )
         if not isinstance(listed, list) or not all(isinstance(x, dict) for x in listed):
             raise invalid("Permissions", "expected Permissions.N.IpProtocol, Permissions.N.PortRange, ...")
         if len(listed) > MAX_PERMISSIONS:
@@ -66,15 +84,24 @@ def _port_range(protocol: str, value: str, field: str) -> str:
     m = _RANGE.match(value)
     if protocol in PORTLESS:
         if value != "-1/-1":
-            raise ApiError("OperationDenied", "The specified IpProtocol does not exist or IpProtocol and PortRange "
-                           f"do not match: {protocol} takes {field} \"-1/-1\", got \"{value}\".")
+            raise ApiError(
+                "OperationDenied",
+                "The specified IpProtocol does not exist or IpProtocol and PortRange "
+                f'do not match: {protocol} takes {field} "-1/-1", got "{value}".',
+            )
         return value
     if m and (m.group(1), m.group(2)) == ("-1", "-1"):
-        raise ApiError("OperationDenied", "The specified IpProtocol does not exist or IpProtocol and PortRange "
-                       f"do not match: {protocol} takes a port range such as \"22/22\" or \"1/65535\" in {field}, not \"-1/-1\".")
+        raise ApiError(
+            "OperationDenied",
+            "The specified IpProtocol does not exist or IpProtocol and PortRange "
+            f'do not match: {protocol} takes a port range such as "22/22" or "1/65535" in {field}, not "-1/-1".',
+        )
     if not m or not (1 <= int(m.group(1)) <= int(m.group(2)) <= 65535):
-        raise ApiError("InvalidPortRange.Malformed", f"The specified {field} \"{value}\" is malformed; for {protocol} "
-                       "give start/end with 1 <= start <= end <= 65535, e.g. \"22/22\" or \"1/65535\".")
+        raise ApiError(
+            "InvalidPortRange.Malformed",
+            f'The specified {field} "{value}" is malformed; for {protocol} '
+            'give start/end with 1 <= start <= end <= 65535, e.g. "22/22" or "1/65535".',
+        )
     return f"{int(m.group(1))}/{int(m.group(2))}"
 
 
@@ -86,31 +113,50 @@ def _cidr(value: str, field: str, version: int) -> str:
         net = None
     if net is None or net.version != version:
         kind = "IPv4" if version == 4 else "IPv6"
-        raise ApiError(f"Invalid{field.rsplit('.', 1)[-1]}.Malformed",
-                       f"The specified {field} \"{value}\" is not a valid {kind} CIDR block or address.")
+        raise ApiError(
+            f"Invalid{field.rsplit('.', 1)[-1]}.Malformed",
+            f'The specified {field} "{value}" is not a valid {kind} CIDR block or address.',
+        )
     return value if "/" not in value else str(net)
 
 
-def parse(where: str, fields: dict[str, Any], caller_uid: str, owner_uid_of: Callable[[str], str | None],
-          direction: str = "ingress") -> dict[str, Any]:
+def parse(
+    where: str,
+    fields: dict[str, Any],
+    caller_uid: str,
+    owner_uid_of: Callable[[str], str | None],
+    direction: str = "ingress",
+) -> dict[str, Any]:
     """Validate one rule. ``owner_uid_of(name_or_uid)`` resolves ``SourceGroupOwnerAccount``
     (an account name or UID) to a UID, or returns ``None`` for an unknown account."""
+
     def f(name: str) -> str:
         return _text(fields, name)
 
     protocol = f("IpProtocol")
     if not protocol:
-        raise ApiError("MissingParameter", f"The input parameter \"{where}IpProtocol\" that is mandatory for "
-                       "processing this request is not supplied; valid values: TCP, UDP, ICMP, GRE, ALL.")
+        raise ApiError(
+            "MissingParameter",
+            f'The input parameter "{where}IpProtocol" that is mandatory for '
+            "processing this request is not supplied; valid values: TCP, UDP, ICMP, GRE, ALL.",
+        )
     protocol = protocol.upper()
     if protocol not in PROTOCOLS:
-        raise ApiError("InvalidIpProtocol.ValueNotSupported", f"The specified {where}IpProtocol \"{f('IpProtocol')}\" "
-                       "is not supported; it must be specified with case insensitive TCP, UDP, ICMP, GRE or ALL.")
+        raise ApiError(
+            "InvalidIpProtocol.ValueNotSupported",
+            f'The specified {where}IpProtocol "{f("IpProtocol")}" '
+            "is not supported; it must be specified with case insensitive TCP, UDP, ICMP, GRE or ALL.",
+        )
     if not f("PortRange"):
-        raise ApiError("MissingParameter", f"The input parameter \"{where}PortRange\" that is mandatory for processing "
-                       "this request is not supplied; use \"-1/-1\" for ICMP, GRE and ALL, \"start/end\" for TCP and UDP.")
+        raise ApiError(
+            "MissingParameter",
+            f'The input parameter "{where}PortRange" that is mandatory for processing '
+            'this request is not supplied; use "-1/-1" for ICMP, GRE and ALL, "start/end" for TCP and UDP.',
+        )
     port_range = _port_range(protocol, f("PortRange"), f"{where}PortRange")
-    source_ports = _port_range(protocol, f("SourcePortRange"), f"{where}SourcePortRange") if f("SourcePortRange") else ""
+    source_ports = (
+        _port_range(protocol, f("SourcePortRange"), f"{where}SourcePortRange") if f("SourcePortRange") else ""
+    )
 
     cidr = _cidr(f("SourceCidrIp"), f"{where}SourceCidrIp", 4) if f("SourceCidrIp") else ""
     cidr6 = _cidr(f("Ipv6SourceCidrIp"), f"{where}Ipv6SourceCidrIp", 6) if f("Ipv6SourceCidrIp") else ""
@@ -126,51 +172,90 @@ def parse(where: str, fields: dict[str, Any], caller_uid: str, owner_uid_of: Cal
         owner = _owner(where, f("SourceGroupOwnerId"), f("SourceGroupOwnerAccount"), caller_uid, owner_uid_of)
     prefix_list = f("SourcePrefixListId") if not (cidr or cidr6 or group) else ""
     if not (cidr or cidr6 or group or prefix_list):
-        raise ApiError("MissingParameter", f"The input parameter \"{where}SourceGroupId\" or \"{where}SourceCidrIp\" "
-                       "cannot be both blank.", 403)
+        raise ApiError(
+            "MissingParameter",
+            f'The input parameter "{where}SourceGroupId" or "{where}SourceCidrIp" cannot be both blank.',
+            403,
+        )
     if prefix_list:
-        raise ApiError("InvalidPrefixListId.NotFound", f"The specified {where}SourcePrefixListId \"{prefix_list}\" "
-                       "does not exist (the emulator has no prefix lists; use SourceCidrIp or SourceGroupId).", 404)
+        raise ApiError(
+            "InvalidPrefixListId.NotFound",
+            f'The specified {where}SourcePrefixListId "{prefix_list}" '
+            "does not exist (the emulator has no prefix lists; use SourceCidrIp or SourceGroupId).",
+            404,
+        )
 
     policy = (f("Policy") or "accept").lower()
     if policy not in ("accept", "drop"):
-        raise ApiError("InvalidPolicy.Malformed", f"The specified {where}Policy \"{f('Policy')}\" is not valid; "
-                       "valid values: accept, drop.")
+        raise ApiError(
+            "InvalidPolicy.Malformed",
+            f'The specified {where}Policy "{f("Policy")}" is not valid; valid values: accept, drop.',
+        )
     priority_text = f("Priority") or "1"
     if not _INTEGER.fullmatch(priority_text):
-        raise ApiError("InvalidPriority.Malformed", f"The specified {where}Priority \"{priority_text}\" is not an integer; "
-                       "valid values: 1 to 100.")
+        raise ApiError(
+            "InvalidPriority.Malformed",
+            f'The specified {where}Priority "{priority_text}" is not an integer; valid values: 1 to 100.',
+        )
     priority = int(priority_text)
     if not 1 <= priority <= 100:
-        raise ApiError("InvalidPriority.ValueNotSupported", f"The specified {where}Priority {priority} is not supported; "
-                       "valid values: 1 to 100.")
+        raise ApiError(
+            "InvalidPriority.ValueNotSupported",
+            f"The specified {where}Priority {priority} is not supported; valid values: 1 to 100.",
+        )
     nic = (f("NicType") or "intranet").lower()
     if nic != "intranet":
         if group:
-            raise ApiError("InvalidSourceGroupId.Mismatch", f"NicType is required or NicType expects intranet "
-                           f"({where}NicType is \"{f('NicType')}\").", 403)
-        raise ApiError("InvalidNicType.ValueNotSupported", f"The specified {where}NicType \"{f('NicType')}\" is not "
-                       "supported; a VPC security group takes only intranet.")
+            raise ApiError(
+                "InvalidSourceGroupId.Mismatch",
+                f'NicType is required or NicType expects intranet ({where}NicType is "{f("NicType")}").',
+                403,
+            )
+        raise ApiError(
+            "InvalidNicType.ValueNotSupported",
+            f'The specified {where}NicType "{f("NicType")}" is not '
+            "supported; a VPC security group takes only intranet.",
+        )
     description = f("Description")
     if len(description) > 512:
         raise invalid(f"{where}Description", f"longer than 512 characters ({len(description)})")
 
-    return {"Direction": direction, "IpProtocol": protocol, "PortRange": port_range, "SourcePortRange": source_ports,
-            "SourceCidrIp": cidr, "Ipv6SourceCidrIp": cidr6, "SourceGroupId": group, "SourceGroupName": "",
-            "SourceGroupOwnerAccount": owner, "SourcePrefixListId": "", "SourcePrefixListName": "",
-            "DestCidrIp": dest, "Ipv6DestCidrIp": dest6, "DestGroupId": "", "DestGroupName": "",
-            "DestGroupOwnerAccount": "", "DestPrefixListId": "", "DestPrefixListName": "",
-            "Policy": policy.capitalize(), "Priority": priority, "NicType": nic, "Description": description,
-            "PortRangeListId": "", "PortRangeListName": ""}
+    return {
+        "Direction": direction,
+        "IpProtocol": protocol,
+        "PortRange": port_range,
+        "SourcePortRange": source_ports,
+        "SourceCidrIp": cidr,
+        "Ipv6SourceCidrIp": cidr6,
+        "SourceGroupId": group,
+        "SourceGroupName": "",
+        "SourceGroupOwnerAccount": owner,
+        "SourcePrefixListId": "",
+        "SourcePrefixListName": "",
+        "DestCidrIp": dest,
+        "Ipv6DestCidrIp": dest6,
+        "DestGroupId": "",
+        "DestGroupName": "",
+        "DestGroupOwnerAccount": "",
+        "DestPrefixListId": "",
+        "DestPrefixListName": "",
+        "Policy": policy.capitalize(),
+        "Priority": priority,
+        "NicType": nic,
+        "Description": description,
+        "PortRangeListId": "",
+        "PortRangeListName": "",
+    }
 
 
-def _owner(where: str, owner_id: str, owner_account: str, caller_uid: str,
-           owner_uid_of: Callable[[str], str | None]) -> str:
+def _owner(
+    where: str, owner_id: str, owner_account: str, caller_uid: str, owner_uid_of: Callable[[str], str | None]
+) -> str:
     """The UID that owns the source group: ``SourceGroupOwnerId``, else ``SourceGroupOwnerAccount``
     (name or UID), else the caller. An unknown account keeps the value given, so it matches no group."""
     if owner_id:
         if not _UID.fullmatch(owner_id):
-            raise invalid(f"{where}SourceGroupOwnerId", f"\"{owner_id}\" is not an account UID (digits only)")
+            raise invalid(f"{where}SourceGroupOwnerId", f'"{owner_id}" is not an account UID (digits only)')
         return owner_id
     if owner_account:
         return owner_uid_of(owner_account) or owner_account
@@ -179,18 +264,33 @@ def _owner(where: str, owner_id: str, owner_account: str, caller_uid: str,
 
 def identity(rule: dict[str, Any]) -> tuple[Any, ...]:
     """What makes two rules the same rule (priority and description do not)."""
+
     def net(v: str) -> str:
         return str(ipaddress.ip_network(v, strict=False)) if v else ""
-    return (*shape(rule), net(rule.get("SourceCidrIp", "")), net(rule.get("Ipv6SourceCidrIp", "")),
-            net(rule.get("DestCidrIp", "")), net(rule.get("Ipv6DestCidrIp", "")))
+
+    return (
+        *shape(rule),
+        net(rule.get("SourceCidrIp", "")),
+        net(rule.get("Ipv6SourceCidrIp", "")),
+        net(rule.get("DestCidrIp", "")),
+        net(rule.get("Ipv6DestCidrIp", "")),
+    )
 
 
 def shape(rule: dict[str, Any]) -> tuple[Any, ...]:
     """The part of ``identity`` that is compared as written: two rules of different shapes are
     different rules, whatever their CIDRs (which only ``identity`` parses)."""
     group = rule.get("SourceGroupId", "")
-    return (rule["Direction"], rule["IpProtocol"], rule["PortRange"], rule.get("SourcePortRange", ""),
-            rule["NicType"], rule["Policy"], group, rule.get("SourceGroupOwnerAccount", "") if group else "")
+    return (
+        rule["Direction"],
+        rule["IpProtocol"],
+        rule["PortRange"],
+        rule.get("SourcePortRange", ""),
+        rule["NicType"],
+        rule["Policy"],
+        group,
+        rule.get("SourceGroupOwnerAccount", "") if group else "",
+    )
 
 
 class RuleIndex:

@@ -10,8 +10,13 @@ from ..params import Params
 
 def get_caller_identity(ctx: Context, p: Params) -> dict[str, Any]:
     uid = ctx.uid
-    return {"AccountId": uid, "UserId": uid, "PrincipalId": uid, "IdentityType": "Account",
-            "Arn": f"acs:ram::{uid}:root"}
+    return {
+        "AccountId": uid,
+        "UserId": uid,
+        "PrincipalId": uid,
+        "IdentityType": "Account",
+        "Arn": f"acs:ram::{uid}:root",
+    }
 
 
 ACTIONS = {"GetCallerIdentity": Action(get_caller_identity)}

@@ -11,8 +11,14 @@ from types import ModuleType
 
 PHASES: tuple[str, ...] = ("preflight", "initiator", "acceptor", "connect", "routes", "security_groups", "verify")
 NOTEBOOKS: dict[str, str] = {
-    "preflight": "00_preflight", "initiator": "01_initiator", "acceptor": "02_acceptor", "connect": "03_connect",
-    "routes": "04_routes", "security_groups": "05_security_groups", "verify": "06_verify", "teardown": "99_teardown",
+    "preflight": "00_preflight",
+    "initiator": "01_initiator",
+    "acceptor": "02_acceptor",
+    "connect": "03_connect",
+    "routes": "04_routes",
+    "security_groups": "05_security_groups",
+    "verify": "06_verify",
+    "teardown": "99_teardown",
 }
 
 

@@ -16,8 +16,12 @@ from .base import PhaseContext, Step, reads_only
 
 NAME = "acceptor"
 SIDES: tuple[Role, ...] = ("acceptor",)
-INPUTS: tuple[str, ...] = ("acceptor_vrouter_id", "initiator_vrouter_id", "initiator_account_uid",
-                           "initiator_router_interface_id")
+INPUTS: tuple[str, ...] = (
+    "acceptor_vrouter_id",
+    "initiator_vrouter_id",
+    "initiator_account_uid",
+    "initiator_router_interface_id",
+)
 OUTPUTS: tuple[str, ...] = ("acceptor_router_interface_id",)
 
 

@@ -29,8 +29,8 @@ RI_MARKER = "vpclink"
 class PhaseContext:
     params: LinkParams
     cloud: Cloud
-    inputs: dict[str, Any]     # outputs of earlier phases (flat keys)
-    run_id: str                # stable across resume; part of every ClientToken
+    inputs: dict[str, Any]  # outputs of earlier phases (flat keys)
+    run_id: str  # stable across resume; part of every ClientToken
     phase: str
     progress: Progress = field(default_factory=Progress)
     # What apply found beyond its outputs (command output, say), for verify() and the record.
@@ -61,10 +61,10 @@ class PhaseContext:
 @dataclass
 class Step:
     side: Role
-    action: str               # API action, e.g. "CreateRouterInterface"
-    target: str               # what it acts on, e.g. "router interface vpclink-<link>-initiator"
-    intent: str               # one of INTENTS
-    detail: str               # human text: why, or the existing ID
+    action: str  # API action, e.g. "CreateRouterInterface"
+    target: str  # what it acts on, e.g. "router interface vpclink-<link>-initiator"
+    intent: str  # one of INTENTS
+    detail: str  # human text: why, or the existing ID
 
     def __post_init__(self) -> None:
         if self.intent not in INTENTS:
@@ -92,8 +92,10 @@ class WaitingForPeer(PhaseError):
 class MissingInput(PhaseError):
     def __init__(self, key: str, phase: str, produced_by: str):
         self.key = key
-        super().__init__(f"input {key} is required by {phase} and was not given; it is an output of the "
-                         f"{produced_by} phase (run that phase first, or pass {key})")
+        super().__init__(
+            f"input {key} is required by {phase} and was not given; it is an output of the "
+            f"{produced_by} phase (run that phase first, or pass {key})"
+        )
 
 
 def peer_role(role: Role) -> Role:
@@ -127,13 +129,13 @@ def marker(params: LinkParams) -> str:
 
 
 # -- tables for notebooks -----------------------------------------------------------------------
-def steps_frame(steps: list[Step]) -> "pandas.DataFrame":
+def steps_frame(steps: list[Step]) -> pandas.DataFrame:
     import pandas as pd
 
     return pd.DataFrame([asdict(s) for s in steps], columns=["side", "action", "target", "intent", "detail"])
 
 
-def rows_frame(rows: list[dict[str, Any]]) -> "pandas.DataFrame":
+def rows_frame(rows: list[dict[str, Any]]) -> pandas.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(rows)

@@ -32,8 +32,14 @@ from .base import MissingInput, PhaseContext, PhaseError, Step, peer_role, reads
 
 NAME = "connect"
 SIDES: tuple[Role, ...] = ("acceptor", "initiator")
-INPUTS: tuple[str, ...] = ("initiator_router_interface_id", "acceptor_router_interface_id", "initiator_vrouter_id",
-                           "acceptor_vrouter_id", "initiator_account_uid", "acceptor_account_uid")
+INPUTS: tuple[str, ...] = (
+    "initiator_router_interface_id",
+    "acceptor_router_interface_id",
+    "initiator_vrouter_id",
+    "acceptor_vrouter_id",
+    "initiator_account_uid",
+    "acceptor_account_uid",
+)
 OUTPUTS: tuple[str, ...] = ("connection_status",)
 
 ACTIVE = "Active"
@@ -52,8 +58,9 @@ def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
             continue
         ri = lookup.router_interface(ctx, role)
         if ri is None:
-            raise PhaseError(f"the {role} router interface ({ri_name(ctx.params, role)}) does not exist; "
-                             f"run the {role} phase first")
+            raise PhaseError(
+                f"the {role} router interface ({ri_name(ctx.params, role)}) does not exist; run the {role} phase first"
+            )
         out[role] = ri
     return out
 
@@ -61,12 +68,18 @@ def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
 def _wanted(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]) -> dict[str, str]:
     """The Opposite* fields ``role``'s interface must carry."""
     peer = peer_role(role)
-    return {"OppositeInterfaceId": ris[peer]["RouterInterfaceId"], "OppositeRouterId": lookup.vrouter_id(ctx, peer),
-            "OppositeRouterType": "VRouter", "OppositeInterfaceOwnerId": lookup.account_uid(ctx, peer)}
+    return {
+        "OppositeInterfaceId": ris[peer]["RouterInterfaceId"],
+        "OppositeRouterId": lookup.vrouter_id(ctx, peer),
+        "OppositeRouterType": "VRouter",
+        "OppositeInterfaceOwnerId": lookup.account_uid(ctx, peer),
+    }
 
 
 def _differences(ri: dict[str, Any], wanted: dict[str, str]) -> list[str]:
-    return [f"{k} is {ri.get(k) or 'unset'}, should be {v}" for k, v in wanted.items() if str(ri.get(k) or "") != str(v)]
+    return [
+        f"{k} is {ri.get(k) or 'unset'}, should be {v}" for k, v in wanted.items() if str(ri.get(k) or "") != str(v)
+    ]
 
 
 @reads_only
@@ -75,8 +88,15 @@ def plan(ctx: PhaseContext) -> list[Step]:
     acting = ctx.acting(SIDES)
     a, b = ris["initiator"], ris["acceptor"]
     if all(ris[role].get("Status") == ACTIVE for role in acting):
-        return [Step(acting[-1], "ConnectRouterInterface", f"{a['RouterInterfaceId']} <-> {b['RouterInterfaceId']}",
-                     "exists", "Active on both sides" if len(acting) == 2 else "Active")]
+        return [
+            Step(
+                acting[-1],
+                "ConnectRouterInterface",
+                f"{a['RouterInterfaceId']} <-> {b['RouterInterfaceId']}",
+                "exists",
+                "Active on both sides" if len(acting) == 2 else "Active",
+            )
+        ]
     steps = []
     for role in acting:
         ri = ris[role]
@@ -87,18 +107,30 @@ def plan(ctx: PhaseContext) -> list[Step]:
         elif ri.get("Status") == "Idle":
             steps.append(Step(role, "ModifyRouterInterfaceAttribute", target, "modify", "; ".join(diff)))
         else:
-            steps.append(Step(role, "ModifyRouterInterfaceAttribute", target, "check",
-                              f"cannot change while {ri.get('Status')}: {'; '.join(diff)}"))
+            steps.append(
+                Step(
+                    role,
+                    "ModifyRouterInterfaceAttribute",
+                    target,
+                    "check",
+                    f"cannot change while {ri.get('Status')}: {'; '.join(diff)}",
+                )
+            )
     if "initiator" not in acting:
-        return steps   # the initiator's operator connects
+        return steps  # the initiator's operator connects
     for role in _in_order(acting):
         if ris[role].get("Status") == "Inactive":
             steps.append(Step(role, "ActivateRouterInterface", ris[role]["RouterInterfaceId"], "connect", "Inactive"))
     if a.get("Status") == "Idle":
-        steps.append(Step("initiator", "ConnectRouterInterface", a["RouterInterfaceId"], "connect",
-                          f"to {b['RouterInterfaceId']}"))
-    steps += [Step(role, "DescribeRouterInterfaces", ris[role]["RouterInterfaceId"], "wait", "until Active")
-              for role in _in_order(acting)]
+        steps.append(
+            Step(
+                "initiator", "ConnectRouterInterface", a["RouterInterfaceId"], "connect", f"to {b['RouterInterfaceId']}"
+            )
+        )
+    steps += [
+        Step(role, "DescribeRouterInterfaces", ris[role]["RouterInterfaceId"], "wait", "until Active")
+        for role in _in_order(acting)
+    ]
     return steps
 
 
@@ -136,44 +168,81 @@ def _set_opposite(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]
     if not diff:
         return
     if ri.get("Status") != "Idle":
-        raise PhaseError(f"the {role} router interface {ri['RouterInterfaceId']} is {ri.get('Status')} and points "
-                         f"elsewhere ({'; '.join(diff)}); the API changes Opposite* fields only while Idle. Run "
-                         "teardown and the phases again to recreate the link")
+        raise PhaseError(
+            f"the {role} router interface {ri['RouterInterfaceId']} is {ri.get('Status')} and points "
+            f"elsewhere ({'; '.join(diff)}); the API changes Opposite* fields only while Idle. Run "
+            "teardown and the phases again to recreate the link"
+        )
     req = vpc.ModifyRouterInterfaceAttributeRequest(
-        region_id=ctx.params.side(role).region, router_interface_id=ri["RouterInterfaceId"],
-        opposite_interface_id=wanted["OppositeInterfaceId"], opposite_router_id=wanted["OppositeRouterId"],
-        opposite_router_type="VRouter", opposite_interface_owner_id=int(wanted["OppositeInterfaceOwnerId"]))
+        region_id=ctx.params.side(role).region,
+        router_interface_id=ri["RouterInterfaceId"],
+        opposite_interface_id=wanted["OppositeInterfaceId"],
+        opposite_router_id=wanted["OppositeRouterId"],
+        opposite_router_type="VRouter",
+        opposite_interface_owner_id=int(wanted["OppositeInterfaceOwnerId"]),
+    )
     # Setting the same values twice is harmless, so a lost answer may be retried.
     ctx.cloud.call(role, "vpc", "ModifyRouterInterfaceAttribute", req, mutating=True, idempotent=True)
-    wait_for(lambda: lookup.ri_status(ctx, role, ri["RouterInterfaceId"]), what="router interface",
-             resource_id=ri["RouterInterfaceId"], expected=("Idle",), timeout=ctx.timeout("router_interface"),
-             progress=ctx.progress, clock=ctx.cloud.clock, failed=(GONE,))
+    wait_for(
+        lambda: lookup.ri_status(ctx, role, ri["RouterInterfaceId"]),
+        what="router interface",
+        resource_id=ri["RouterInterfaceId"],
+        expected=("Idle",),
+        timeout=ctx.timeout("router_interface"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+        failed=(GONE,),
+    )
 
 
 def _connect(ctx: PhaseContext, ri_id: str) -> None:
     req = vpc.ConnectRouterInterfaceRequest(region_id=ctx.params.initiator.region, router_interface_id=ri_id)
-    write_once(lambda: ctx.cloud.call("initiator", "vpc", "ConnectRouterInterface", req, mutating=True,
-                                      retry_on=DEFAULT_RETRY_ON | {CONNECT_NOT_SET}),
-               lambda: lookup.ri_status(ctx, "initiator", ri_id) in ("Connecting", ACTIVE))
+    write_once(
+        lambda: ctx.cloud.call(
+            "initiator",
+            "vpc",
+            "ConnectRouterInterface",
+            req,
+            mutating=True,
+            retry_on=DEFAULT_RETRY_ON | {CONNECT_NOT_SET},
+        ),
+        lambda: lookup.ri_status(ctx, "initiator", ri_id) in ("Connecting", ACTIVE),
+    )
 
 
 def _activate(ctx: PhaseContext, role: Role, ri_id: str) -> None:
     req = vpc.ActivateRouterInterfaceRequest(region_id=ctx.params.side(role).region, router_interface_id=ri_id)
-    write_once(lambda: ctx.cloud.call(role, "vpc", "ActivateRouterInterface", req, mutating=True),
-               lambda: lookup.ri_status(ctx, role, ri_id) in ("Activating", ACTIVE))
+    write_once(
+        lambda: ctx.cloud.call(role, "vpc", "ActivateRouterInterface", req, mutating=True),
+        lambda: lookup.ri_status(ctx, role, ri_id) in ("Activating", ACTIVE),
+    )
 
 
 def _wait_stable(ctx: PhaseContext, role: Role, ri_id: str) -> str:
     """Wait out a transition (Connecting, Deactivating, ...) and return where it lands."""
-    return wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
-                    expected=(ACTIVE, "Inactive", "Idle"), timeout=ctx.timeout("router_interface"),
-                    progress=ctx.progress, clock=ctx.cloud.clock, failed=(GONE,))
+    return wait_for(
+        lambda: lookup.ri_status(ctx, role, ri_id),
+        what="router interface",
+        resource_id=ri_id,
+        expected=(ACTIVE, "Inactive", "Idle"),
+        timeout=ctx.timeout("router_interface"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+        failed=(GONE,),
+    )
 
 
 def _wait_active(ctx: PhaseContext, role: Role, ri_id: str) -> None:
-    wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
-             expected=(ACTIVE,), timeout=ctx.timeout("router_interface"), progress=ctx.progress,
-             clock=ctx.cloud.clock, failed=(GONE,))
+    wait_for(
+        lambda: lookup.ri_status(ctx, role, ri_id),
+        what="router interface",
+        resource_id=ri_id,
+        expected=(ACTIVE,),
+        timeout=ctx.timeout("router_interface"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+        failed=(GONE,),
+    )
 
 
 @reads_only
@@ -181,9 +250,16 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
     for role in _in_order(ctx.acting(SIDES)):
         ri = lookup.router_interface(ctx, role) or {}
-        rows.append({"side": role, "router_interface_id": ri.get("RouterInterfaceId", ""),
-                     "status": ri.get("Status", "missing"), "opposite_interface_id": ri.get("OppositeInterfaceId", ""),
-                     "opposite_status": ri.get("OppositeInterfaceStatus", ""),
-                     "connected_time": ri.get("ConnectedTime", ""), "spec": ri.get("Spec", ""),
-                     "bandwidth_mbps": ri.get("Bandwidth", "")})
+        rows.append(
+            {
+                "side": role,
+                "router_interface_id": ri.get("RouterInterfaceId", ""),
+                "status": ri.get("Status", "missing"),
+                "opposite_interface_id": ri.get("OppositeInterfaceId", ""),
+                "opposite_status": ri.get("OppositeInterfaceStatus", ""),
+                "connected_time": ri.get("ConnectedTime", ""),
+                "spec": ri.get("Spec", ""),
+                "bandwidth_mbps": ri.get("Bandwidth", ""),
+            }
+        )
     return rows

@@ -44,12 +44,21 @@ def create_request(ctx: PhaseContext, role: Role, replaces: str | None = None) -
     opposite_ri = peer_interface_id(ctx, role) if role == "acceptor" else None
     router, owner = _opposite_router(ctx, role)
     return vpc.CreateRouterInterfaceRequest(
-        region_id=side.region, role=API_ROLE[role], router_type="VRouter", router_id=lookup.vrouter_id(ctx, role),
-        spec=spec(ctx, role), opposite_region_id=peer.region, opposite_router_type="VRouter" if router else None,
-        opposite_router_id=router, opposite_interface_owner_id=owner, opposite_interface_id=opposite_ri,
-        name=ri_name(ctx.params, role), description=ri_description(ctx.params, role),
+        region_id=side.region,
+        role=API_ROLE[role],
+        router_type="VRouter",
+        router_id=lookup.vrouter_id(ctx, role),
+        spec=spec(ctx, role),
+        opposite_region_id=peer.region,
+        opposite_router_type="VRouter" if router else None,
+        opposite_router_id=router,
+        opposite_interface_owner_id=owner,
+        opposite_interface_id=opposite_ri,
+        name=ri_name(ctx.params, role),
+        description=ri_description(ctx.params, role),
         instance_charge_type="PostPaid",
-        client_token=ctx.token(role, "create-router-interface" + (f" after {replaces}" if replaces else "")))
+        client_token=ctx.token(role, "create-router-interface" + (f" after {replaces}" if replaces else "")),
+    )
 
 
 def _opposite_router(ctx: PhaseContext, role: Role) -> tuple[str | None, str | None]:
@@ -76,39 +85,62 @@ def check_found(ctx: PhaseContext, role: Role, ri: dict[str, Any]) -> None:
     if ri.get("OppositeRegionId") and ri.get("OppositeRegionId") != ctx.params.peer(role).region:
         problems.append(f"it points to region {ri.get('OppositeRegionId')}, not {ctx.params.peer(role).region}")
     if problems:
-        raise PhaseError(f"router interface {ri.get('RouterInterfaceId')} ({ri.get('Name')}) cannot be the {role} "
-                         f"end of link {ctx.params.link}: {'; '.join(problems)}. Delete or rename it, or fix the parameters")
+        raise PhaseError(
+            f"router interface {ri.get('RouterInterfaceId')} ({ri.get('Name')}) cannot be the {role} "
+            f"end of link {ctx.params.link}: {'; '.join(problems)}. Delete or rename it, or fix the parameters"
+        )
 
 
 def wait_settled(ctx: PhaseContext, role: Role, ri_id: str) -> str:
-    return wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
-                    expected=SETTLED, timeout=ctx.timeout("router_interface"), progress=ctx.progress,
-                    clock=ctx.cloud.clock)
+    return wait_for(
+        lambda: lookup.ri_status(ctx, role, ri_id),
+        what="router interface",
+        resource_id=ri_id,
+        expected=SETTLED,
+        timeout=ctx.timeout("router_interface"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+    )
 
 
 def wait_gone(ctx: PhaseContext, role: Role, ri_id: str) -> None:
-    wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
-             expected=(GONE,), timeout=ctx.timeout("router_interface"), progress=ctx.progress, clock=ctx.cloud.clock)
+    wait_for(
+        lambda: lookup.ri_status(ctx, role, ri_id),
+        what="router interface",
+        resource_id=ri_id,
+        expected=(GONE,),
+        timeout=ctx.timeout("router_interface"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+    )
 
 
 def plan_side(ctx: PhaseContext, role: Role) -> list[Step]:
     target = f"router interface {ri_name(ctx.params, role)}"
     ri = lookup.router_interface(ctx, role)
     if ri is not None and ri.get("Status") != "Deleting":
-        return [Step(role, "CreateRouterInterface", target, "exists", f"{ri['RouterInterfaceId']} ({ri.get('Status')})")]
+        return [
+            Step(role, "CreateRouterInterface", target, "exists", f"{ri['RouterInterfaceId']} ({ri.get('Status')})")
+        ]
     try:
         req = create_request(ctx, role)
-        opposite = (f"{req.opposite_router_id} in {req.opposite_region_id} (account {req.opposite_interface_owner_id})"
-                    if req.opposite_router_id else
-                    f"{req.opposite_region_id} (the peer's VRouter and account are added in the connect phase)")
+        opposite = (
+            f"{req.opposite_router_id} in {req.opposite_region_id} (account {req.opposite_interface_owner_id})"
+            if req.opposite_router_id
+            else f"{req.opposite_region_id} (the peer's VRouter and account are added in the connect phase)"
+        )
         detail = f"{req.role} {req.spec} on {req.router_id} to {opposite}, pay-as-you-go"
     except MissingInput as e:
         detail = f"needs {e.key} (an earlier phase's output)"
     steps = []
     if ri is not None:
-        steps.append(Step(role, "DescribeRouterInterfaces", ri["RouterInterfaceId"], "wait", "being deleted; wait until gone"))
-    steps += [Step(role, "CreateRouterInterface", target, "create", detail),
-              Step(role, "DescribeRouterInterfaces", target, "wait", "until Idle")]
+        steps.append(
+            Step(role, "DescribeRouterInterfaces", ri["RouterInterfaceId"], "wait", "being deleted; wait until gone")
+        )
+    steps += [
+        Step(role, "CreateRouterInterface", target, "create", detail),
+        Step(role, "DescribeRouterInterfaces", target, "wait", "until Idle"),
+    ]
     return steps
 
 
@@ -133,9 +165,11 @@ def apply_side(ctx: PhaseContext, role: Role) -> str:
             raise
         # A ClientToken answers with the interface it first created, even after that one was
         # deleted (a teardown, then a resume of the same run).
-        raise PhaseError(f"{e}. CreateRouterInterface answered with {ri_id}, which does not exist: probably an "
-                         f"interface this run created earlier and that was deleted since. Start a new run "
-                         f"(a new run ID) to create the {role} interface again") from e
+        raise PhaseError(
+            f"{e}. CreateRouterInterface answered with {ri_id}, which does not exist: probably an "
+            f"interface this run created earlier and that was deleted since. Start a new run "
+            f"(a new run ID) to create the {role} interface again"
+        ) from e
     return ri_id
 
 
@@ -143,8 +177,19 @@ def verify_side(ctx: PhaseContext, role: Role) -> list[dict[str, Any]]:
     ri = lookup.router_interface(ctx, role)
     if ri is None:
         return [{"side": role, "router_interface_id": "", "status": "missing"}]
-    keys = ("RouterInterfaceId", "Name", "Role", "Status", "Spec", "RouterId", "OppositeRegionId", "OppositeRouterId",
-            "OppositeInterfaceId", "OppositeInterfaceOwnerId", "OppositeInterfaceStatus")
+    keys = (
+        "RouterInterfaceId",
+        "Name",
+        "Role",
+        "Status",
+        "Spec",
+        "RouterId",
+        "OppositeRegionId",
+        "OppositeRouterId",
+        "OppositeInterfaceId",
+        "OppositeInterfaceOwnerId",
+        "OppositeInterfaceStatus",
+    )
     return [dict({"side": role}, **{_snake(k): ri.get(k, "") for k in keys})]
 
 

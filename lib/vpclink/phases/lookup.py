@@ -34,8 +34,9 @@ def items(body: dict[str, Any], *path: str) -> list[dict[str, Any]]:
 # -- the VPC and its router ---------------------------------------------------------------------
 def describe_vpc(ctx: PhaseContext, role: Role) -> dict[str, Any] | None:
     side = ctx.params.side(role)
-    body = ctx.cloud.call(role, "vpc", "DescribeVpcs", vpc.DescribeVpcsRequest(region_id=side.region, vpc_id=side.vpc_id),
-                          mutating=False)
+    body = ctx.cloud.call(
+        role, "vpc", "DescribeVpcs", vpc.DescribeVpcsRequest(region_id=side.region, vpc_id=side.vpc_id), mutating=False
+    )
     return next((v for v in items(body, "Vpcs", "Vpc") if v.get("VpcId") == side.vpc_id), None)
 
 
@@ -67,11 +68,18 @@ def route_table_id(ctx: PhaseContext, role: Role) -> str:
 
 def system_route_table(ctx: PhaseContext, role: Role) -> dict[str, Any] | None:
     side = ctx.params.side(role)
-    req = vpc.DescribeRouteTableListRequest(region_id=side.region, vpc_id=side.vpc_id, route_table_type="System",
-                                            page_size=PAGE)
+    req = vpc.DescribeRouteTableListRequest(
+        region_id=side.region, vpc_id=side.vpc_id, route_table_type="System", page_size=PAGE
+    )
     body = ctx.cloud.call(role, "vpc", "DescribeRouteTableList", req, mutating=False)
-    return next((t for t in items(body, "RouterTableList", "RouterTableListType")
-                 if t.get("RouteTableType") == "System" and t.get("VpcId") == side.vpc_id), None)
+    return next(
+        (
+            t
+            for t in items(body, "RouterTableList", "RouterTableListType")
+            if t.get("RouteTableType") == "System" and t.get("VpcId") == side.vpc_id
+        ),
+        None,
+    )
 
 
 def account_uid(ctx: PhaseContext, role: Role) -> str:
@@ -93,8 +101,11 @@ def describe_router_interfaces(ctx: PhaseContext, role: Role, key: str, value: s
     page = 1
     while True:
         req = vpc.DescribeRouterInterfacesRequest(
-            region_id=side.region, page_number=page, page_size=PAGE,
-            filter=[vpc.DescribeRouterInterfacesRequestFilter(key=key, value=[value])])
+            region_id=side.region,
+            page_number=page,
+            page_size=PAGE,
+            filter=[vpc.DescribeRouterInterfacesRequestFilter(key=key, value=[value])],
+        )
         body = ctx.cloud.call(role, "vpc", "DescribeRouterInterfaces", req, mutating=False)
         found = items(body, "RouterInterfaceSet", "RouterInterfaceType")
         out += found
@@ -108,40 +119,57 @@ def router_interface(ctx: PhaseContext, role: Role, ri_id: str | None = None) ->
     output), else by the name the runbook gives it. ``None`` when there is none."""
     ri_id = ri_id or ctx.input(f"{role}_router_interface_id")
     if ri_id:
-        found = [r for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", ri_id)
-                 if r.get("RouterInterfaceId") == ri_id and r.get("Status") != "Deleted"]
+        found = [
+            r
+            for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", ri_id)
+            if r.get("RouterInterfaceId") == ri_id and r.get("Status") != "Deleted"
+        ]
         if found:
             return found[0]
     name = ri_name(ctx.params, role)
-    named = [r for r in describe_router_interfaces(ctx, role, "Name", name)
-             if r.get("Name") == name and r.get("Status") != "Deleted"]
+    named = [
+        r
+        for r in describe_router_interfaces(ctx, role, "Name", name)
+        if r.get("Name") == name and r.get("Status") != "Deleted"
+    ]
     if len(named) > 1:
         ids = ", ".join(r["RouterInterfaceId"] for r in named)
-        raise PhaseError(f"{len(named)} router interfaces are named {name} in {ctx.params.side(role).region} ({ids}); "
-                         f"vpclink creates one per side. Delete the extra one(s) in the console, or pass "
-                         f"{role}_router_interface_id to say which one this link uses")
+        raise PhaseError(
+            f"{len(named)} router interfaces are named {name} in {ctx.params.side(role).region} ({ids}); "
+            f"vpclink creates one per side. Delete the extra one(s) in the console, or pass "
+            f"{role}_router_interface_id to say which one this link uses"
+        )
     return named[0] if named else None
 
 
 def ri_status(ctx: PhaseContext, role: Role, ri_id: str) -> str:
     """The interface's ``Status``, or ``GONE``."""
-    found = [r for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", ri_id)
-             if r.get("RouterInterfaceId") == ri_id]
+    found = [
+        r
+        for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", ri_id)
+        if r.get("RouterInterfaceId") == ri_id
+    ]
     if not found or found[0].get("Status") == "Deleted":
         return GONE
     return str(found[0].get("Status"))
 
 
 # -- route entries ------------------------------------------------------------------------------
-def route_entries(ctx: PhaseContext, role: Role, table_id: str, destination: str | None = None,
-                  entry_id: str | None = None) -> list[dict[str, Any]]:
+def route_entries(
+    ctx: PhaseContext, role: Role, table_id: str, destination: str | None = None, entry_id: str | None = None
+) -> list[dict[str, Any]]:
     side = ctx.params.side(role)
     out: list[dict[str, Any]] = []
     token: str | None = None
     while True:
-        req = vpc.DescribeRouteEntryListRequest(region_id=side.region, route_table_id=table_id, max_result=100,
-                                                destination_cidr_block=destination, route_entry_id=entry_id,
-                                                next_token=token)
+        req = vpc.DescribeRouteEntryListRequest(
+            region_id=side.region,
+            route_table_id=table_id,
+            max_result=100,
+            destination_cidr_block=destination,
+            route_entry_id=entry_id,
+            next_token=token,
+        )
         body = ctx.cloud.call(role, "vpc", "DescribeRouteEntryList", req, mutating=False)
         out += items(body, "RouteEntrys", "RouteEntry")
         token = body.get("NextToken") or None
@@ -206,8 +234,13 @@ def security_group(ctx: PhaseContext, role: Role, direction: str = "ingress") ->
     token: str | None = None
     first: dict[str, Any] | None = None
     while True:
-        req = ecs.DescribeSecurityGroupAttributeRequest(region_id=side.region, security_group_id=side.security_group_id,
-                                                        direction=direction, max_results=1000, next_token=token)
+        req = ecs.DescribeSecurityGroupAttributeRequest(
+            region_id=side.region,
+            security_group_id=side.security_group_id,
+            direction=direction,
+            max_results=1000,
+            next_token=token,
+        )
         try:
             body = ctx.cloud.call(role, "ecs", "DescribeSecurityGroupAttribute", req, mutating=False)
         except CloudError as e:

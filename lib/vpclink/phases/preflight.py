@@ -23,8 +23,14 @@ NAME = "preflight"
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
 INPUTS: tuple[str, ...] = ()
 OUTPUTS: tuple[str, ...] = (
-    "initiator_account_uid", "acceptor_account_uid", "initiator_vrouter_id", "acceptor_vrouter_id",
-    "initiator_route_table_id", "acceptor_route_table_id", "initiator_instance_ip", "acceptor_instance_ip",
+    "initiator_account_uid",
+    "acceptor_account_uid",
+    "initiator_vrouter_id",
+    "acceptor_vrouter_id",
+    "initiator_route_table_id",
+    "acceptor_route_table_id",
+    "initiator_instance_ip",
+    "acceptor_instance_ip",
 )
 
 
@@ -51,18 +57,24 @@ def _inspect_side(ctx: PhaseContext, role: Role) -> Facts:
     ident = ctx.cloud.identity(role)
     f.account_uid, f.arn = str(ident.get("AccountId", "")), str(ident.get("Arn", ""))
     if side.account_uid and str(side.account_uid) != f.account_uid:
-        f.errors.append(FieldError(f"{role}.account_uid", f"is {side.account_uid}, but profile {side.profile!r} "
-                                                          f"signs in as account {f.account_uid}"))
+        f.errors.append(
+            FieldError(
+                f"{role}.account_uid",
+                f"is {side.account_uid}, but profile {side.profile!r} signs in as account {f.account_uid}",
+            )
+        )
 
     found = lookup.describe_vpc(ctx, role)
     if found is None:
-        f.errors.append(FieldError(f"{role}.vpc_id", f"{side.vpc_id} is not a VPC of account {f.account_uid} "
-                                                     f"in {side.region}"))
+        f.errors.append(
+            FieldError(f"{role}.vpc_id", f"{side.vpc_id} is not a VPC of account {f.account_uid} in {side.region}")
+        )
     else:
         f.vpc_cidr, f.vrouter_id = str(found.get("CidrBlock", "")), str(found.get("VRouterId", ""))
         if not lookup.same_cidr(f.vpc_cidr, side.vpc_cidr):
-            f.errors.append(FieldError(f"{role}.vpc_cidr", f"is {side.vpc_cidr}, but {side.vpc_id} has the CIDR block "
-                                                           f"{f.vpc_cidr}"))
+            f.errors.append(
+                FieldError(f"{role}.vpc_cidr", f"is {side.vpc_cidr}, but {side.vpc_id} has the CIDR block {f.vpc_cidr}")
+            )
         table = lookup.system_route_table(ctx, role)
         if table is None:
             f.errors.append(FieldError(f"{role}.vpc_id", f"{side.vpc_id} has no system route table"))
@@ -76,13 +88,21 @@ def _inspect_side(ctx: PhaseContext, role: Role) -> Facts:
 
     group = lookup.security_group(ctx, role)
     if group is None:
-        f.errors.append(FieldError(f"{role}.security_group_id", f"{side.security_group_id} is not a security group "
-                                                                f"of account {f.account_uid} in {side.region}"))
+        f.errors.append(
+            FieldError(
+                f"{role}.security_group_id",
+                f"{side.security_group_id} is not a security group of account {f.account_uid} in {side.region}",
+            )
+        )
     else:
         f.security_group_vpc = str(group.get("VpcId", ""))
         if f.security_group_vpc != side.vpc_id:
-            f.errors.append(FieldError(f"{role}.security_group_id", f"{side.security_group_id} belongs to "
-                                                                    f"{f.security_group_vpc or 'no VPC'}, not to {side.vpc_id}"))
+            f.errors.append(
+                FieldError(
+                    f"{role}.security_group_id",
+                    f"{side.security_group_id} belongs to {f.security_group_vpc or 'no VPC'}, not to {side.vpc_id}",
+                )
+            )
     return f
 
 
@@ -91,8 +111,9 @@ def _vswitch_cidrs(ctx: PhaseContext, role: Role) -> list[str]:
     cidrs: list[str] = []
     page = 1
     while True:
-        req = vpc.DescribeVSwitchesRequest(region_id=side.region, vpc_id=side.vpc_id, page_number=page,
-                                           page_size=lookup.PAGE)
+        req = vpc.DescribeVSwitchesRequest(
+            region_id=side.region, vpc_id=side.vpc_id, page_number=page, page_size=lookup.PAGE
+        )
         body = ctx.cloud.call(role, "vpc", "DescribeVSwitches", req, mutating=False)
         found = lookup.items(body, "VSwitches", "VSwitch")
         cidrs += [str(s.get("CidrBlock")) for s in found]
@@ -106,8 +127,9 @@ def _check_instance(ctx: PhaseContext, role: Role, f: Facts) -> None:
     inst = lookup.instance(ctx, role, str(side.instance_id))
     where = f"{role}.instance_id"
     if inst is None:
-        f.errors.append(FieldError(where, f"{side.instance_id} is not an ECS instance of account {f.account_uid} "
-                                          f"in {side.region}"))
+        f.errors.append(
+            FieldError(where, f"{side.instance_id} is not an ECS instance of account {f.account_uid} in {side.region}")
+        )
         return
     f.instance_status = str(inst.get("Status", ""))
     f.instance_ip = lookup.private_ip(inst) or ""
@@ -118,8 +140,13 @@ def _check_instance(ctx: PhaseContext, role: Role, f: Facts) -> None:
     if in_vpc != side.vpc_id:
         f.errors.append(FieldError(where, f"{side.instance_id} is in {in_vpc or 'no VPC'}, not in {side.vpc_id}"))
     if side.security_group_id not in groups:
-        f.errors.append(FieldError(where, f"{side.instance_id} is not in security group {side.security_group_id} "
-                                          f"(its groups: {', '.join(groups) or 'none'})"))
+        f.errors.append(
+            FieldError(
+                where,
+                f"{side.instance_id} is not in security group {side.security_group_id} "
+                f"(its groups: {', '.join(groups) or 'none'})",
+            )
+        )
     if not f.instance_ip:
         f.errors.append(FieldError(where, f"{side.instance_id} has no private IP address"))
 
@@ -132,8 +159,13 @@ def _route_conflicts(ctx: PhaseContext, role: Role, vswitch_cidrs: list[str]) ->
         for cidr in vswitch_cidrs:
             sub = ipaddress.ip_network(cidr, strict=False)
             if net.version == sub.version and net.subnet_of(sub):
-                out.append(FieldError(f"routes.{role}[{i}]", f"{dest} lies inside vSwitch CIDR {cidr} of "
-                                                             f"{ctx.params.side(role).vpc_id}; route the peer's CIDR"))
+                out.append(
+                    FieldError(
+                        f"routes.{role}[{i}]",
+                        f"{dest} lies inside vSwitch CIDR {cidr} of "
+                        f"{ctx.params.side(role).vpc_id}; route the peer's CIDR",
+                    )
+                )
     return out
 
 
@@ -142,15 +174,25 @@ def _inspect(ctx: PhaseContext) -> dict[Role, Facts]:
     if len(facts) == 2:
         a, b = facts["initiator"], facts["acceptor"]
         if a.account_uid and a.account_uid == b.account_uid:
-            b.errors.append(FieldError("acceptor.profile", f"profiles {ctx.params.initiator.profile!r} and "
-                                       f"{ctx.params.acceptor.profile!r} both sign in as account {a.account_uid}; "
-                                       "the acceptor must be another Alibaba Cloud account"))
-    for role, f in facts.items():     # one operator: the other account is known only by its declared UID
+            b.errors.append(
+                FieldError(
+                    "acceptor.profile",
+                    f"profiles {ctx.params.initiator.profile!r} and "
+                    f"{ctx.params.acceptor.profile!r} both sign in as account {a.account_uid}; "
+                    "the acceptor must be another Alibaba Cloud account",
+                )
+            )
+    for role, f in facts.items():  # one operator: the other account is known only by its declared UID
         peer = ctx.params.peer(role)
         if len(facts) == 1 and f.account_uid and f.account_uid == peer.account_uid:
-            f.errors.append(FieldError(f"{role}.profile", f"profile {ctx.params.side(role).profile!r} signs in as "
-                                       f"account {f.account_uid}, which the parameters give as the "
-                                       f"{peer.role}'s; the two sides must be different accounts"))
+            f.errors.append(
+                FieldError(
+                    f"{role}.profile",
+                    f"profile {ctx.params.side(role).profile!r} signs in as "
+                    f"account {f.account_uid}, which the parameters give as the "
+                    f"{peer.role}'s; the two sides must be different accounts",
+                )
+            )
     return facts
 
 
@@ -161,15 +203,27 @@ def plan(ctx: PhaseContext) -> list[Step]:
     for role, f in facts.items():
         side = ctx.params.side(role)
         problems = "; ".join(f"{e.field}: {e.message}" for e in f.errors)
-        checks = [("GetCallerIdentity", f"account of profile {side.profile}", f"account {f.account_uid}"),
-                  ("DescribeVpcs", f"VPC {side.vpc_id}", f"{f.vpc_cidr} via {f.vrouter_id}" if f.vrouter_id else "not found"),
-                  ("DescribeRouteTableList", "system route table", f.route_table_id or "not found"),
-                  ("DescribeVSwitches", "vSwitches", ", ".join(f.vswitch_cidrs) or "none")]
+        checks = [
+            ("GetCallerIdentity", f"account of profile {side.profile}", f"account {f.account_uid}"),
+            ("DescribeVpcs", f"VPC {side.vpc_id}", f"{f.vpc_cidr} via {f.vrouter_id}" if f.vrouter_id else "not found"),
+            ("DescribeRouteTableList", "system route table", f.route_table_id or "not found"),
+            ("DescribeVSwitches", "vSwitches", ", ".join(f.vswitch_cidrs) or "none"),
+        ]
         if side.instance_id:
-            checks.append(("DescribeInstances", f"ECS instance {side.instance_id}",
-                           f"{f.instance_status or 'not found'} {f.instance_ip}".strip()))
-        checks.append(("DescribeSecurityGroupAttribute", f"security group {side.security_group_id}",
-                       f"in {f.security_group_vpc}" if f.security_group_vpc else "not found"))
+            checks.append(
+                (
+                    "DescribeInstances",
+                    f"ECS instance {side.instance_id}",
+                    f"{f.instance_status or 'not found'} {f.instance_ip}".strip(),
+                )
+            )
+        checks.append(
+            (
+                "DescribeSecurityGroupAttribute",
+                f"security group {side.security_group_id}",
+                f"in {f.security_group_vpc}" if f.security_group_vpc else "not found",
+            )
+        )
         steps += [Step(role, action, target, "check", detail) for action, target, detail in checks]
         if problems:
             steps.append(Step(role, "-", "parameters", "check", f"mismatch: {problems}"))
@@ -181,11 +235,17 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
     errors = [e for f in facts.values() for e in f.errors]
     if errors:
         raise ParameterMismatch(errors)
-    ctx.results["facts"] = facts      # verify shows these: this phase changes nothing, so a re-read would agree
+    ctx.results["facts"] = facts  # verify shows these: this phase changes nothing, so a re-read would agree
     out: dict[str, Any] = {}
     for role, f in facts.items():
-        out.update({f"{role}_account_uid": f.account_uid, f"{role}_vrouter_id": f.vrouter_id,
-                    f"{role}_route_table_id": f.route_table_id, f"{role}_instance_ip": f.instance_ip})
+        out.update(
+            {
+                f"{role}_account_uid": f.account_uid,
+                f"{role}_vrouter_id": f.vrouter_id,
+                f"{role}_route_table_id": f.route_table_id,
+                f"{role}_instance_ip": f.instance_ip,
+            }
+        )
     return out
 
 
@@ -194,10 +254,21 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
     for role, f in (ctx.results.get("facts") or _inspect(ctx)).items():
         side = ctx.params.side(role)
-        rows.append({"side": role, "account_uid": f.account_uid, "arn": f.arn, "region": side.region,
-                     "vpc_id": side.vpc_id, "vpc_cidr": f.vpc_cidr, "vrouter_id": f.vrouter_id,
-                     "route_table_id": f.route_table_id, "vswitch_cidrs": ", ".join(f.vswitch_cidrs),
-                     "instance_id": side.instance_id or "", "instance_ip": f.instance_ip,
-                     "security_group_id": side.security_group_id,
-                     "problems": "; ".join(f"{e.field}: {e.message}" for e in f.errors)})
+        rows.append(
+            {
+                "side": role,
+                "account_uid": f.account_uid,
+                "arn": f.arn,
+                "region": side.region,
+                "vpc_id": side.vpc_id,
+                "vpc_cidr": f.vpc_cidr,
+                "vrouter_id": f.vrouter_id,
+                "route_table_id": f.route_table_id,
+                "vswitch_cidrs": ", ".join(f.vswitch_cidrs),
+                "instance_id": side.instance_id or "",
+                "instance_ip": f.instance_ip,
+                "security_group_id": side.security_group_id,
+                "problems": "; ".join(f"{e.field}: {e.message}" for e in f.errors),
+            }
+        )
     return rows

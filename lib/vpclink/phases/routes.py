@@ -28,13 +28,24 @@ from .base import PhaseContext, PhaseError, Step, WaitingForPeer, marker, reads_
 
 NAME = "routes"
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
-INPUTS: tuple[str, ...] = ("initiator_router_interface_id", "acceptor_router_interface_id",
-                           "initiator_route_table_id", "acceptor_route_table_id")
+INPUTS: tuple[str, ...] = (
+    "initiator_router_interface_id",
+    "acceptor_router_interface_id",
+    "initiator_route_table_id",
+    "acceptor_route_table_id",
+)
 OUTPUTS: tuple[str, ...] = ("initiator_route_entry_ids", "acceptor_route_entry_ids")
 
 # Answers meaning "this route exists already" (spellings differ across API eras).
-DUPLICATE_CODES = frozenset({"InvalidCIDRBlock.Duplicate", "RouterEntryConflict.Duplicated", "Duplicated.VpcNextHop",
-                             "InvalidRouteEntry.Duplicate", "RouteConflict.AlreadyExist"})
+DUPLICATE_CODES = frozenset(
+    {
+        "InvalidCIDRBlock.Duplicate",
+        "RouterEntryConflict.Duplicated",
+        "Duplicated.VpcNextHop",
+        "InvalidRouteEntry.Duplicate",
+        "RouteConflict.AlreadyExist",
+    }
+)
 
 
 def interface_id(ctx: PhaseContext, role: Role) -> str:
@@ -43,12 +54,15 @@ def interface_id(ctx: PhaseContext, role: Role) -> str:
         return str(known)
     ri = lookup.router_interface(ctx, role)
     if ri is None:
-        raise PhaseError(f"the {role} router interface ({ri_name(ctx.params, role)}) does not exist; "
-                         f"run the {role} phase first")
+        raise PhaseError(
+            f"the {role} router interface ({ri_name(ctx.params, role)}) does not exist; run the {role} phase first"
+        )
     return str(ri["RouterInterfaceId"])
 
 
-def classify(ctx: PhaseContext, role: Role, table: str, dest: str, ri_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def classify(
+    ctx: PhaseContext, role: Role, table: str, dest: str, ri_id: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """(our entry for ``dest``, entries for ``dest`` with another next hop)."""
     entries = lookup.route_entries(ctx, role, table, dest)
     ours = [e for e in entries if ri_id in lookup.next_hop_ids(e)]
@@ -57,10 +71,13 @@ def classify(ctx: PhaseContext, role: Role, table: str, dest: str, ri_id: str) -
 
 
 def _conflict(role: Role, i: int, dest: str, table: str, others: list[dict[str, Any]]) -> PhaseError:
-    via = ", ".join(f"{e.get('RouteEntryId')} via {'/'.join(lookup.next_hop_ids(e)) or e.get('Type', 'system')}"
-                    for e in others)
-    return PhaseError(f"routes.{role}[{i}]: {dest} is already routed in {table} ({via}); vpclink never replaces "
-                      f"a route. Remove that route entry or route another destination")
+    via = ", ".join(
+        f"{e.get('RouteEntryId')} via {'/'.join(lookup.next_hop_ids(e)) or e.get('Type', 'system')}" for e in others
+    )
+    return PhaseError(
+        f"routes.{role}[{i}]: {dest} is already routed in {table} ({via}); vpclink never replaces "
+        f"a route. Remove that route entry or route another destination"
+    )
 
 
 def connected(ctx: PhaseContext, role: Role, ri_id: str) -> None:
@@ -74,9 +91,12 @@ def connected(ctx: PhaseContext, role: Role, ri_id: str) -> None:
         raise WaitingForPeer(
             f"the acceptor router interface {ri_id} is {status}, not Active: the initiator's operator has not "
             "connected the link yet, and a route needs an Active interface. Next, the initiator's operator adds "
-            "the acceptor and initiates the connection (resuming their run with this side's peer card)")
-    raise PhaseError(f"the initiator router interface {ri_id} is {status}, not Active: run the connect phase "
-                     "on this side first (it adds the acceptor and initiates the connection)")
+            "the acceptor and initiates the connection (resuming their run with this side's peer card)"
+        )
+    raise PhaseError(
+        f"the initiator router interface {ri_id} is {status}, not Active: run the connect phase "
+        "on this side first (it adds the acceptor and initiates the connection)"
+    )
 
 
 @reads_only
@@ -88,12 +108,20 @@ def plan(ctx: PhaseContext) -> list[Step]:
             ours, others = classify(ctx, role, table, dest, ri_id)
             target = f"route {dest} in {table}"
             if ours:
-                steps.append(Step(role, "CreateRouteEntry", target, "exists", f"{ours.get('RouteEntryId')} ({ours.get('Status')})"))
+                steps.append(
+                    Step(
+                        role, "CreateRouteEntry", target, "exists", f"{ours.get('RouteEntryId')} ({ours.get('Status')})"
+                    )
+                )
             elif others:
-                steps.append(Step(role, "CreateRouteEntry", target, "check", str(_conflict(role, i, dest, table, others))))
+                steps.append(
+                    Step(role, "CreateRouteEntry", target, "check", str(_conflict(role, i, dest, table, others)))
+                )
             else:
-                steps += [Step(role, "CreateRouteEntry", target, "create", f"next hop router interface {ri_id}"),
-                          Step(role, "DescribeRouteEntryList", target, "wait", "until Available")]
+                steps += [
+                    Step(role, "CreateRouteEntry", target, "create", f"next hop router interface {ri_id}"),
+                    Step(role, "DescribeRouteEntryList", target, "wait", "until Available"),
+                ]
     return steps
 
 
@@ -102,8 +130,9 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
     for role in ctx.acting(SIDES):
         table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
         connected(ctx, role, ri_id)
-        out[f"{role}_route_entry_ids"] = [_ensure(ctx, role, i, dest, table, ri_id)
-                                          for i, dest in enumerate(ctx.params.routes.get(role, ()))]
+        out[f"{role}_route_entry_ids"] = [
+            _ensure(ctx, role, i, dest, table, ri_id) for i, dest in enumerate(ctx.params.routes.get(role, ()))
+        ]
     return out
 
 
@@ -115,9 +144,15 @@ def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id:
         entry_id = str(ours.get("RouteEntryId"))
     else:
         req = vpc.CreateRouteEntryRequest(
-            region_id=ctx.params.side(role).region, route_table_id=table, destination_cidr_block=dest,
-            next_hop_type="RouterInterface", next_hop_id=ri_id, route_entry_name=f"vpclink-{ctx.params.link}",
-            description=f"{marker(ctx.params)} {role} side", client_token=ctx.token(role, f"route {dest}"))
+            region_id=ctx.params.side(role).region,
+            route_table_id=table,
+            destination_cidr_block=dest,
+            next_hop_type="RouterInterface",
+            next_hop_id=ri_id,
+            route_entry_name=f"vpclink-{ctx.params.link}",
+            description=f"{marker(ctx.params)} {role} side",
+            client_token=ctx.token(role, f"route {dest}"),
+        )
         try:
             entry_id = str(ctx.cloud.call(role, "vpc", "CreateRouteEntry", req, mutating=True)["RouteEntryId"])
         except CloudError as e:
@@ -127,9 +162,15 @@ def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id:
             if ours is None:
                 raise _conflict(role, i, dest, table, others) from e
             entry_id = str(ours.get("RouteEntryId"))
-    wait_for(lambda: lookup.route_state(ctx, role, table, dest, ri_id), what="route entry",
-             resource_id=f"{entry_id} ({dest} in {table})", expected=("Available",),
-             timeout=ctx.timeout("route_entry"), progress=ctx.progress, clock=ctx.cloud.clock)
+    wait_for(
+        lambda: lookup.route_state(ctx, role, table, dest, ri_id),
+        what="route entry",
+        resource_id=f"{entry_id} ({dest} in {table})",
+        expected=("Available",),
+        timeout=ctx.timeout("route_entry"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+    )
     return entry_id
 
 
@@ -140,7 +181,14 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
         table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
         for dest in ctx.params.routes.get(role, ()):
             ours, _ = classify(ctx, role, table, dest, ri_id)
-            rows.append({"side": role, "route_table_id": table, "destination": dest, "next_hop": ri_id,
-                         "route_entry_id": (ours or {}).get("RouteEntryId", ""),
-                         "status": (ours or {}).get("Status", "missing")})
+            rows.append(
+                {
+                    "side": role,
+                    "route_table_id": table,
+                    "destination": dest,
+                    "next_hop": ri_id,
+                    "route_entry_id": (ours or {}).get("RouteEntryId", ""),
+                    "status": (ours or {}).get("Status", "missing"),
+                }
+            )
     return rows

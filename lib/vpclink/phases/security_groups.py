@@ -37,7 +37,7 @@ VISIBLE_TIMEOUT = 60.0
 class Permission:
     """One ingress rule as vpclink wants it."""
 
-    protocol: str                  # lower case: icmp, tcp, udp, all
+    protocol: str  # lower case: icmp, tcp, udp, all
     port_range: str
     source_cidr: str | None = None
     source_group: str | None = None
@@ -52,22 +52,34 @@ class Permission:
         """Whether an existing rule (DescribeSecurityGroupAttribute) has this content."""
         if str(rule.get("Direction", "ingress")).lower() != "ingress":
             return False
-        if str(rule.get("IpProtocol", "")).lower() != self.protocol or str(rule.get("PortRange", "")) != self.port_range:
+        if (
+            str(rule.get("IpProtocol", "")).lower() != self.protocol
+            or str(rule.get("PortRange", "")) != self.port_range
+        ):
             return False
         if str(rule.get("Policy", "accept")).lower() != "accept":
             return False
         if self.source_cidr:
             return not rule.get("SourceGroupId") and lookup.same_cidr(rule.get("SourceCidrIp"), self.source_cidr)
         owner = str(rule.get("SourceGroupOwnerAccount") or rule.get("SourceGroupOwnerId") or "")
-        return (not rule.get("SourceCidrIp") and str(rule.get("SourceGroupId", "")).lower() == str(self.source_group).lower()
-                and owner in ("", str(self.source_owner)))
+        return (
+            not rule.get("SourceCidrIp")
+            and str(rule.get("SourceGroupId", "")).lower() == str(self.source_group).lower()
+            and owner in ("", str(self.source_owner))
+        )
 
     def request(self) -> ecs.AuthorizeSecurityGroupRequestPermissions:
         return ecs.AuthorizeSecurityGroupRequestPermissions(
-            ip_protocol=self.protocol.upper(), port_range=self.port_range, source_cidr_ip=self.source_cidr,
+            ip_protocol=self.protocol.upper(),
+            port_range=self.port_range,
+            source_cidr_ip=self.source_cidr,
             source_group_id=self.source_group,
             source_group_owner_id=int(self.source_owner) if self.source_owner else None,
-            policy="accept", priority="1", nic_type="intranet", description=self.description or None)
+            policy="accept",
+            priority="1",
+            nic_type="intranet",
+            description=self.description or None,
+        )
 
 
 def rule_description(ctx: PhaseContext, role: Role, rule: Rule) -> str:
@@ -84,11 +96,17 @@ def desired(ctx: PhaseContext, role: Role) -> list[Permission]:
     peer = ctx.params.side(peer_role(role))
     group_mode = ctx.params.security_groups.mode == "group"
     owner = lookup.account_uid(ctx, peer_role(role)) if group_mode else None
-    return [Permission(protocol=r.protocol.lower(), port_range=r.port_range,
-                       source_cidr=None if group_mode else peer.vpc_cidr,
-                       source_group=peer.security_group_id if group_mode else None, source_owner=owner,
-                       description=rule_description(ctx, role, r))
-            for r in ctx.params.security_groups.rules]
+    return [
+        Permission(
+            protocol=r.protocol.lower(),
+            port_range=r.port_range,
+            source_cidr=None if group_mode else peer.vpc_cidr,
+            source_group=peer.security_group_id if group_mode else None,
+            source_owner=owner,
+            description=rule_description(ctx, role, r),
+        )
+        for r in ctx.params.security_groups.rules
+    ]
 
 
 def _rules(ctx: PhaseContext, role: Role) -> list[dict[str, Any]]:
@@ -111,8 +129,15 @@ def plan(ctx: PhaseContext) -> list[Step]:
         target = f"security group {ctx.params.side(role).security_group_id}"
         for perm in desired(ctx, role):
             found = _find(perm, rules)
-            steps.append(Step(role, "AuthorizeSecurityGroup", target, "exists" if found else "create",
-                              f"{perm.label()}: {found.get('SecurityGroupRuleId')}" if found else perm.label()))
+            steps.append(
+                Step(
+                    role,
+                    "AuthorizeSecurityGroup",
+                    target,
+                    "exists" if found else "create",
+                    f"{perm.label()}: {found.get('SecurityGroupRuleId')}" if found else perm.label(),
+                )
+            )
     return steps
 
 
@@ -127,9 +152,12 @@ def _ensure(ctx: PhaseContext, role: Role) -> list[str]:
     missing = [p for p in perms if _find(p, current) is None]
     if missing:
         step = "authorize " + "; ".join(sorted(p.label() for p in missing))
-        req = ecs.AuthorizeSecurityGroupRequest(region_id=side.region, security_group_id=side.security_group_id,
-                                                permissions=[p.request() for p in missing],
-                                                client_token=ctx.token(role, step))
+        req = ecs.AuthorizeSecurityGroupRequest(
+            region_id=side.region,
+            security_group_id=side.security_group_id,
+            permissions=[p.request() for p in missing],
+            client_token=ctx.token(role, step),
+        )
         ctx.cloud.call(role, "ecs", "AuthorizeSecurityGroup", req, mutating=True)
 
     rules = [] if missing else current
@@ -139,9 +167,16 @@ def _ensure(ctx: PhaseContext, role: Role) -> list[str]:
         return "present" if all(_find(p, rules) for p in perms) else "not all present"
 
     if missing:
-        wait_for(visible, what="the new rules of security group", resource_id=side.security_group_id,
-                 expected=("present",), timeout=VISIBLE_TIMEOUT, progress=ctx.progress, clock=ctx.cloud.clock,
-                 goal="visible")
+        wait_for(
+            visible,
+            what="the new rules of security group",
+            resource_id=side.security_group_id,
+            expected=("present",),
+            timeout=VISIBLE_TIMEOUT,
+            progress=ctx.progress,
+            clock=ctx.cloud.clock,
+            goal="visible",
+        )
     # verify shows the rules as read here, after the change: reading them again would show the same
     ctx.results.setdefault("rules", {})[role] = list(rules)
     return [str(_find(p, rules)["SecurityGroupRuleId"]) for p in perms]  # type: ignore[index]
@@ -155,8 +190,14 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
         rules = rules if rules is not None else _rules(ctx, role)
         for perm in desired(ctx, role):
             found = _find(perm, rules) or {}
-            rows.append({"side": role, "security_group_id": ctx.params.side(role).security_group_id,
-                         "rule": perm.label(), "rule_id": found.get("SecurityGroupRuleId", ""),
-                         "status": "present" if found else "missing",
-                         "added_by_vpclink": bool(found) and is_ours(ctx, role, found)})
+            rows.append(
+                {
+                    "side": role,
+                    "security_group_id": ctx.params.side(role).security_group_id,
+                    "rule": perm.label(),
+                    "rule_id": found.get("SecurityGroupRuleId", ""),
+                    "status": "present" if found else "missing",
+                    "added_by_vpclink": bool(found) and is_ours(ctx, role, found),
+                }
+            )
     return rows

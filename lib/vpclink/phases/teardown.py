@@ -32,8 +32,12 @@ from .security_groups import is_ours as rule_is_ours
 NAME = "teardown"
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
 INPUTS: tuple[str, ...] = (
-    "initiator_router_interface_id", "acceptor_router_interface_id", "initiator_route_table_id",
-    "acceptor_route_table_id", "initiator_route_entry_ids", "acceptor_route_entry_ids",
+    "initiator_router_interface_id",
+    "acceptor_router_interface_id",
+    "initiator_route_table_id",
+    "acceptor_route_table_id",
+    "initiator_route_entry_ids",
+    "acceptor_route_entry_ids",
 )
 OUTPUTS: tuple[str, ...] = ("teardown_complete",)
 
@@ -60,8 +64,11 @@ def _our_routes(ctx: PhaseContext, role: Role, ri_id: str) -> tuple[str, list[di
     for e in lookup.route_entries(ctx, role, table):
         if ri_id not in lookup.next_hop_ids(e):
             continue
-        mine = (e.get("RouteEntryId") in ids or any(lookup.same_cidr(e.get("DestinationCidrBlock"), d) for d in dests)
-                or str(e.get("Description", "")) == f"{marker(ctx.params)} {role} side")
+        mine = (
+            e.get("RouteEntryId") in ids
+            or any(lookup.same_cidr(e.get("DestinationCidrBlock"), d) for d in dests)
+            or str(e.get("Description", "")) == f"{marker(ctx.params)} {role} side"
+        )
         (ours if mine else foreign).append(e)
     return table, ours, foreign
 
@@ -76,27 +83,70 @@ def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
     for role in ctx.acting(SIDES):
         for r in _our_rules(ctx, role):
-            steps.append(Step(role, "RevokeSecurityGroup", f"security group {ctx.params.side(role).security_group_id}",
-                              "delete", f"{r.get('SecurityGroupRuleId')}: {r.get('IpProtocol')} {r.get('PortRange')} "
-                                        f"from {r.get('SourceCidrIp') or r.get('SourceGroupId')}"))
+            steps.append(
+                Step(
+                    role,
+                    "RevokeSecurityGroup",
+                    f"security group {ctx.params.side(role).security_group_id}",
+                    "delete",
+                    f"{r.get('SecurityGroupRuleId')}: {r.get('IpProtocol')} {r.get('PortRange')} "
+                    f"from {r.get('SourceCidrIp') or r.get('SourceGroupId')}",
+                )
+            )
     ris = _interfaces(ctx)
     for role, ri in ris.items():
         table, ours, foreign = _our_routes(ctx, role, ri["RouterInterfaceId"])
-        steps += [Step(role, "DeleteRouteEntry", f"route {e.get('DestinationCidrBlock')} in {table}", "delete",
-                       str(e.get("RouteEntryId"))) for e in ours]
-        steps += [Step(role, "DeleteRouteEntry", f"route {e.get('DestinationCidrBlock')} in {table}", "check",
-                       f"{e.get('RouteEntryId')} uses the link but was not created by vpclink: delete it first")
-                  for e in foreign]
+        steps += [
+            Step(
+                role,
+                "DeleteRouteEntry",
+                f"route {e.get('DestinationCidrBlock')} in {table}",
+                "delete",
+                str(e.get("RouteEntryId")),
+            )
+            for e in ours
+        ]
+        steps += [
+            Step(
+                role,
+                "DeleteRouteEntry",
+                f"route {e.get('DestinationCidrBlock')} in {table}",
+                "check",
+                f"{e.get('RouteEntryId')} uses the link but was not created by vpclink: delete it first",
+            )
+            for e in foreign
+        ]
     live = ("Active", "Connecting", "AcceptingConnecting", "Activating")
     if ris.get("initiator", {}).get("Status") in live:
-        steps.append(Step("initiator", "DeactivateRouterInterface", ris["initiator"]["RouterInterfaceId"], "modify",
-                          f"{ris['initiator'].get('Status')}; wait until Inactive"))
+        steps.append(
+            Step(
+                "initiator",
+                "DeactivateRouterInterface",
+                ris["initiator"]["RouterInterfaceId"],
+                "modify",
+                f"{ris['initiator'].get('Status')}; wait until Inactive",
+            )
+        )
         if ris.get("acceptor", {}).get("Status") in live:
-            steps.append(Step("acceptor", "DescribeRouterInterfaces", ris["acceptor"]["RouterInterfaceId"], "wait",
-                              "Inactive with the initiator (deactivated on its own if it stays Active)"))
+            steps.append(
+                Step(
+                    "acceptor",
+                    "DescribeRouterInterfaces",
+                    ris["acceptor"]["RouterInterfaceId"],
+                    "wait",
+                    "Inactive with the initiator (deactivated on its own if it stays Active)",
+                )
+            )
     elif ris.get("acceptor", {}).get("Status") in live:
-        steps.append(Step("acceptor", "DeactivateRouterInterface", ris["acceptor"]["RouterInterfaceId"], "modify",
-                          f"{ris['acceptor'].get('Status')}; wait until Inactive"))
+        steps.append(
+            Step(
+                "acceptor",
+                "DeactivateRouterInterface",
+                ris["acceptor"]["RouterInterfaceId"],
+                "modify",
+                f"{ris['acceptor'].get('Status')}; wait until Inactive",
+            )
+        )
     for role, ri in ris.items():
         steps.append(Step(role, "DeleteRouterInterface", ri["RouterInterfaceId"], "delete", str(ri.get("Name"))))
     return steps or [Step("initiator", "-", f"link {ctx.params.link}", "skip", "nothing of this link is left")]
@@ -123,14 +173,27 @@ def _revoke_rules(ctx: PhaseContext, role: Role) -> None:
     if not rules:
         return
     side = ctx.params.side(role)
-    perms = [ecs.RevokeSecurityGroupRequestPermissions(
-        ip_protocol=r.get("IpProtocol"), port_range=r.get("PortRange"), source_cidr_ip=r.get("SourceCidrIp") or None,
-        source_group_id=r.get("SourceGroupId") or None,
-        source_group_owner_id=int(r["SourceGroupOwnerAccount"]) if str(r.get("SourceGroupOwnerAccount") or "").isdigit() else None,
-        policy=str(r.get("Policy") or "accept").lower(), nic_type=r.get("NicType") or "intranet") for r in rules]
+    perms = [
+        ecs.RevokeSecurityGroupRequestPermissions(
+            ip_protocol=r.get("IpProtocol"),
+            port_range=r.get("PortRange"),
+            source_cidr_ip=r.get("SourceCidrIp") or None,
+            source_group_id=r.get("SourceGroupId") or None,
+            source_group_owner_id=int(r["SourceGroupOwnerAccount"])
+            if str(r.get("SourceGroupOwnerAccount") or "").isdigit()
+            else None,
+            policy=str(r.get("Policy") or "accept").lower(),
+            nic_type=r.get("NicType") or "intranet",
+        )
+        for r in rules
+    ]
     ids = ",".join(sorted(str(r.get("SecurityGroupRuleId")) for r in rules))
-    req = ecs.RevokeSecurityGroupRequest(region_id=side.region, security_group_id=side.security_group_id,
-                                         permissions=perms, client_token=ctx.token(role, f"revoke {ids}"))
+    req = ecs.RevokeSecurityGroupRequest(
+        region_id=side.region,
+        security_group_id=side.security_group_id,
+        permissions=perms,
+        client_token=ctx.token(role, f"revoke {ids}"),
+    )
     ctx.cloud.call(role, "ecs", "RevokeSecurityGroup", req, mutating=True)
 
 
@@ -147,26 +210,46 @@ def _delete_routes(ctx: PhaseContext, role: Role, ri_id: str) -> None:
             except CloudError as err:
                 if err.code not in ROUTE_GONE_CODES:
                     raise
-        wait_for(lambda: lookup.route_state(ctx, role, table, dest, ri_id), what="route entry",
-                 resource_id=f"{entry_id} ({dest} in {table})", expected=(GONE,),
-                 timeout=ctx.timeout("route_entry"), progress=ctx.progress, clock=ctx.cloud.clock)
+        wait_for(
+            lambda dest=dest: lookup.route_state(ctx, role, table, dest, ri_id),
+            what="route entry",
+            resource_id=f"{entry_id} ({dest} in {table})",
+            expected=(GONE,),
+            timeout=ctx.timeout("route_entry"),
+            progress=ctx.progress,
+            clock=ctx.cloud.clock,
+        )
 
 
 def _wait_stable(ctx: PhaseContext, role: Role, ri_id: str) -> str:
-    return wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
-                    expected=STABLE, timeout=ctx.timeout("router_interface"), progress=ctx.progress,
-                    clock=ctx.cloud.clock)
+    return wait_for(
+        lambda: lookup.ri_status(ctx, role, ri_id),
+        what="router interface",
+        resource_id=ri_id,
+        expected=STABLE,
+        timeout=ctx.timeout("router_interface"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+    )
 
 
 def _deactivate(ctx: PhaseContext, role: Role, ri_id: str) -> None:
     if _wait_stable(ctx, role, ri_id) != "Active":
         return
     req = vpc.DeactivateRouterInterfaceRequest(region_id=ctx.params.side(role).region, router_interface_id=ri_id)
-    write_once(lambda: ctx.cloud.call(role, "vpc", "DeactivateRouterInterface", req, mutating=True),
-               lambda: lookup.ri_status(ctx, role, ri_id) in ("Deactivating", "Inactive"))
-    wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
-             expected=("Inactive",), timeout=ctx.timeout("router_interface"), progress=ctx.progress,
-             clock=ctx.cloud.clock)
+    write_once(
+        lambda: ctx.cloud.call(role, "vpc", "DeactivateRouterInterface", req, mutating=True),
+        lambda: lookup.ri_status(ctx, role, ri_id) in ("Deactivating", "Inactive"),
+    )
+    wait_for(
+        lambda: lookup.ri_status(ctx, role, ri_id),
+        what="router interface",
+        resource_id=ri_id,
+        expected=("Inactive",),
+        timeout=ctx.timeout("router_interface"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+    )
 
 
 def _delete_interface(ctx: PhaseContext, role: Role, ri_id: str) -> None:
@@ -175,21 +258,39 @@ def _delete_interface(ctx: PhaseContext, role: Role, ri_id: str) -> None:
         return
     if state == "Active":  # the peer's deactivation did not reach this side
         _deactivate(ctx, role, ri_id)
-    req = vpc.DeleteRouterInterfaceRequest(region_id=ctx.params.side(role).region, router_interface_id=ri_id,
-                                           client_token=ctx.token(role, f"delete {ri_id}"))
+    req = vpc.DeleteRouterInterfaceRequest(
+        region_id=ctx.params.side(role).region,
+        router_interface_id=ri_id,
+        client_token=ctx.token(role, f"delete {ri_id}"),
+    )
     try:
-        ctx.cloud.call(role, "vpc", "DeleteRouterInterface", req, mutating=True,
-                       retry_on=DEFAULT_RETRY_ON | {RI_DEPENDENCY} | STATUS_CODES)
+        ctx.cloud.call(
+            role,
+            "vpc",
+            "DeleteRouterInterface",
+            req,
+            mutating=True,
+            retry_on=DEFAULT_RETRY_ON | {RI_DEPENDENCY} | STATUS_CODES,
+        )
     except CloudError as e:
         if e.code == RI_DEPENDENCY:
             _, ours, foreign = _our_routes(ctx, role, ri_id)
             uses = ", ".join(f"{x.get('RouteEntryId')} ({x.get('DestinationCidrBlock')})" for x in ours + foreign)
-            raise PhaseError(f"router interface {ri_id} cannot be deleted: route entries still use it ({uses}); "
-                             "delete those routes first") from e
+            raise PhaseError(
+                f"router interface {ri_id} cannot be deleted: route entries still use it ({uses}); "
+                "delete those routes first"
+            ) from e
         if e.code not in RI_GONE_CODES:
             raise
-    wait_for(lambda: lookup.ri_status(ctx, role, ri_id), what="router interface", resource_id=ri_id,
-             expected=(GONE,), timeout=ctx.timeout("router_interface"), progress=ctx.progress, clock=ctx.cloud.clock)
+    wait_for(
+        lambda: lookup.ri_status(ctx, role, ri_id),
+        what="router interface",
+        resource_id=ri_id,
+        expected=(GONE,),
+        timeout=ctx.timeout("router_interface"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+    )
 
 
 def _nothing_left(ctx: PhaseContext) -> bool:
@@ -206,6 +307,12 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
         rules = _our_rules(ctx, role)
         ri = lookup.router_interface(ctx, role)
         routes = _our_routes(ctx, role, ri["RouterInterfaceId"])[1] if ri else []
-        rows.append({"side": role, "router_interface": f"{ri['RouterInterfaceId']} ({ri.get('Status')})" if ri else "none",
-                     "routes_left": len(routes), "rules_left": len(rules)})
+        rows.append(
+            {
+                "side": role,
+                "router_interface": f"{ri['RouterInterfaceId']} ({ri.get('Status')})" if ri else "none",
+                "routes_left": len(routes),
+                "rules_left": len(rules),
+            }
+        )
     return rows

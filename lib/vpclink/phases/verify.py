@@ -31,8 +31,13 @@ from .base import PhaseContext, Step, WaitingForPeer, peer_role, reads_only
 NAME = "verify"
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
 INPUTS: tuple[str, ...] = ("initiator_instance_ip", "acceptor_instance_ip")
-OUTPUTS: tuple[str, ...] = ("ping_initiator_to_acceptor", "ping_acceptor_to_initiator", "verified",
-                            "ping_initiator_to_acceptor_output", "ping_acceptor_to_initiator_output")
+OUTPUTS: tuple[str, ...] = (
+    "ping_initiator_to_acceptor",
+    "ping_acceptor_to_initiator",
+    "verified",
+    "ping_initiator_to_acceptor_output",
+    "ping_acceptor_to_initiator_output",
+)
 
 # Per-instance invocation states after which nothing more happens.
 FINISHED = ("Success", "Failed", "Error", "Timeout", "Cancelled", "Terminated", "Aborted", "Invalid", "Stopped")
@@ -59,8 +64,10 @@ def plan(ctx: PhaseContext) -> list[Step]:
         if not instance_id or not peer_ip:
             steps.append(Step(role, "RunCommand", _key(role), "skip", "no ECS instance on one side"))
             continue
-        steps += [Step(role, "RunCommand", f"instance {instance_id}", "check", command(ctx, peer_ip)),
-                  Step(role, "DescribeInvocationResults", f"instance {instance_id}", "wait", "until the command finished")]
+        steps += [
+            Step(role, "RunCommand", f"instance {instance_id}", "check", command(ctx, peer_ip)),
+            Step(role, "DescribeInvocationResults", f"instance {instance_id}", "wait", "until the command finished"),
+        ]
     return steps
 
 
@@ -85,7 +92,7 @@ def _peer_not_ready(ctx: PhaseContext, out: dict[str, Any]) -> None:
     """Two operators: a failed ping before the peer's routes and rules exist means wait, not fail."""
     done = ctx.peer_progress
     if done is None:
-        return   # the peer's progress is unknown (values typed in a form): the failure stands
+        return  # the peer's progress is unknown (values typed in a form): the failure stands
     lacking = [p for p in PEER_PREREQUISITES if p not in done]
     if not lacking:
         return
@@ -96,22 +103,36 @@ def _peer_not_ready(ctx: PhaseContext, out: dict[str, Any]) -> None:
         f"{peer}'s peer card shows that its operator has not done the {' and '.join(lacking)} phase(s) yet "
         f"(done: {', '.join(done) or 'nothing'}). Next, the {peer}'s operator resumes their run: it adds their "
         f"routes and rules and verifies the link from their side. To verify from this side too, resume this "
-        f"run with their newer card")
+        f"run with their newer card"
+    )
 
 
 def _ping(ctx: PhaseContext, role: Role, attempt: str) -> dict[str, Any]:
     side = ctx.params.side(role)
     peer_ip = lookup.instance_ip(ctx, peer_role(role))
-    row: dict[str, Any] = {"direction": _key(role), "side": role, "instance_id": side.instance_id or "",
-                           "peer_ip": peer_ip or "", "invoke_id": "", "status": "", "exit_code": None}
+    row: dict[str, Any] = {
+        "direction": _key(role),
+        "side": role,
+        "instance_id": side.instance_id or "",
+        "peer_ip": peer_ip or "",
+        "invoke_id": "",
+        "status": "",
+        "exit_code": None,
+    }
     if not side.instance_id or not peer_ip:
         missing = role if not side.instance_id else peer_role(role)
         return dict(row, result="skipped", output=f"no ECS instance on the {missing} side (instance_id not set)")
     count = int(ctx.params.verify.ping_count)
-    req = ecs.RunCommandRequest(region_id=side.region, type="RunShellScript", command_content=command(ctx, peer_ip),
-                                content_encoding="PlainText", instance_id=[side.instance_id],
-                                timeout=max(10, 2 * count + 10), name=f"vpclink-{ctx.params.link}-ping",
-                                client_token=ctx.token(role, f"ping {attempt}"))
+    req = ecs.RunCommandRequest(
+        region_id=side.region,
+        type="RunShellScript",
+        command_content=command(ctx, peer_ip),
+        content_encoding="PlainText",
+        instance_id=[side.instance_id],
+        timeout=max(10, 2 * count + 10),
+        name=f"vpclink-{ctx.params.link}-ping",
+        client_token=ctx.token(role, f"ping {attempt}"),
+    )
     invoke_id = str(ctx.cloud.call(role, "ecs", "RunCommand", req, mutating=True)["InvokeId"])
     last: dict[str, Any] = {}
 
@@ -120,17 +141,35 @@ def _ping(ctx: PhaseContext, role: Role, attempt: str) -> dict[str, Any]:
         last = _result(ctx, role, invoke_id, side.instance_id or "") or {}
         return str(last.get("InvocationStatus") or "Pending")
 
-    state = wait_for(status, what="command", resource_id=f"{invoke_id} on {side.instance_id}", expected=FINISHED,
-                     timeout=ctx.timeout("command"), progress=ctx.progress, clock=ctx.cloud.clock, goal="finished")
+    state = wait_for(
+        status,
+        what="command",
+        resource_id=f"{invoke_id} on {side.instance_id}",
+        expected=FINISHED,
+        timeout=ctx.timeout("command"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+        goal="finished",
+    )
     exit_code = last.get("ExitCode")
     ok = state == "Success" and exit_code in (0, "0")
-    return dict(row, invoke_id=invoke_id, status=state, exit_code=exit_code, result="ok" if ok else "failed",
-                output=str(last.get("Output") or last.get("ErrorInfo") or ""))
+    return dict(
+        row,
+        invoke_id=invoke_id,
+        status=state,
+        exit_code=exit_code,
+        result="ok" if ok else "failed",
+        output=str(last.get("Output") or last.get("ErrorInfo") or ""),
+    )
 
 
 def _result(ctx: PhaseContext, role: Role, invoke_id: str, instance_id: str) -> dict[str, Any] | None:
-    req = ecs.DescribeInvocationResultsRequest(region_id=ctx.params.side(role).region, invoke_id=invoke_id,
-                                               instance_id=instance_id, content_encoding="PlainText")
+    req = ecs.DescribeInvocationResultsRequest(
+        region_id=ctx.params.side(role).region,
+        invoke_id=invoke_id,
+        instance_id=instance_id,
+        content_encoding="PlainText",
+    )
     body = ctx.cloud.call(role, "ecs", "DescribeInvocationResults", req, mutating=False)
     results = lookup.items(body, "Invocation", "InvocationResults", "InvocationResult")
     return next((r for r in results if r.get("InstanceId") == instance_id), None)
@@ -146,7 +185,13 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     for p in pings:
         if p["invoke_id"]:
             latest = _result(ctx, p["side"], p["invoke_id"], p["instance_id"]) or {}
-            p = dict(p, status=latest.get("InvocationStatus", p["status"]), exit_code=latest.get("ExitCode", p["exit_code"]))
-        rows.append({k: p[k] for k in ("direction", "instance_id", "peer_ip", "invoke_id", "status", "exit_code",
-                                       "result", "output")})
+            p = dict(
+                p, status=latest.get("InvocationStatus", p["status"]), exit_code=latest.get("ExitCode", p["exit_code"])
+            )
+        rows.append(
+            {
+                k: p[k]
+                for k in ("direction", "instance_id", "peer_ip", "invoke_id", "status", "exit_code", "result", "output")
+            }
+        )
     return rows
