@@ -205,12 +205,38 @@ def test_a_one_sided_phase_says_which_input_it_lacks(rig):
     assert rig.resources("account-b", "router_interface") == []
 
 
-def test_same_region_link_with_security_group_references(tmp_path):
+def _group_mode_rig(emu, tmp_path) -> Rig:
+    rig = Rig(emu, tmp_path)
+    p = replace_side(rig.params, "acceptor", region="cn-qingdao")
+    rig.params = dataclasses.replace(p, security_groups=dataclasses.replace(p.security_groups, mode="group"))
+    return rig
+
+
+def test_group_mode_stops_before_any_rule_when_the_cloud_refuses_cross_vpc_references(tmp_path):
+    """Today's ECS reference: a VPC security group names only groups of the same VPC. The phase
+    stops at the refusal, names the restriction and ``mode: cidr``, and never adds a wider rule."""
     emu = start_emulator(one_region_world())
     try:
-        rig = Rig(emu, tmp_path)
-        p = replace_side(rig.params, "acceptor", region="cn-qingdao")
-        rig.params = dataclasses.replace(p, security_groups=dataclasses.replace(p.security_groups, mode="group"))
+        rig = _group_mode_rig(emu, tmp_path)
+        rig.run_all(phases=("preflight", "initiator", "acceptor", "connect", "routes"))
+        with pytest.raises(PhaseError) as e:
+            rig.apply("security_groups")
+        message = str(e.value)
+        assert "InvalidSourceGroupId.Mismatch" in message and "same VPC" in message, message
+        assert "security_groups.mode: cidr" in message and "request ID" in message, message
+        assert rig.rules("account-a") == [] and rig.rules("account-b") == []
+    finally:
+        emu.server.stop()
+
+
+def test_same_region_link_with_security_group_references_in_the_tutorial_behaviour(tmp_path):
+    """The tutorial's (older) page lets a same-region link name the peer's group and account; the
+    emulator's ``behaviour.security_group_reference: tutorial`` world setting models that page."""
+    world = one_region_world()
+    world["behaviour"] = {"security_group_reference": "tutorial"}
+    emu = start_emulator(world)
+    try:
+        rig = _group_mode_rig(emu, tmp_path)
         out = rig.run_all()
         assert out["verified"] is True
         assert sorted(

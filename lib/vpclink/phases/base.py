@@ -142,7 +142,9 @@ def rows_frame(rows: list[dict[str, Any]]) -> pandas.DataFrame:
 
 
 # Refusals meaning "the interface is not in the state this needs": perhaps it moved on already.
-STATUS_CODES = frozenset({"IncorrectStatus", "IncorrectRIStatus"})
+# Today's pages give IncorrectRIStatus for Connect/Activate/Deactivate and InvalidInstance.StatusError
+# for Delete; ModifyRouterInterfaceAttribute (and the older pages) still say IncorrectStatus.
+STATUS_CODES = frozenset({"IncorrectStatus", "IncorrectRIStatus", "InvalidInstance.StatusError"})
 
 
 def write_once(act: Callable[[], Any], took_effect: Callable[[], bool], *, attempts: int = 3) -> None:

@@ -7,6 +7,15 @@ API: AuthorizeSecurityGroup with ``Permissions.N`` for the rules not present yet
 DescribeSecurityGroupAttribute; the API returns protocols and policies in upper case, so rules
 are compared case-insensitively), then the rules' IDs are read back.
 
+**Which mode works where.** ``mode: cidr`` (the peer VPC's CIDR as the source) works in every
+case. ``mode: group`` (the peer's security group plus the peer's account) is the tutorial's option
+for one region, but today's ECS reference lets a VPC security group name only groups *in the same
+VPC* (AuthorizeSecurityGroup, ``InvalidSourceGroupId.Mismatch``: "Specified security group and
+source group are not in the same VPC"; https://help.aliyun.com/en/ecs/api-authorizesecuritygroup),
+and the two VPCs of a link are never the same VPC. So the cloud refuses it; the phase then stops
+before changing anything, names the restriction and ``mode: cidr`` as the way on, and never falls
+back by itself to the wider CIDR rule.
+
 A rule is identified by its content: direction, protocol, port range, source and policy. The rules
 vpclink adds carry the description ``vpclink link <link> <side> side`` so that teardown removes
 only those, never an identical rule somebody added by hand.
@@ -19,6 +28,7 @@ from typing import Any
 
 from alibabacloud_ecs20140526 import models as ecs
 
+from ..cloud import CloudError
 from ..params import Role, Rule
 from ..waits import wait_for
 from . import lookup
@@ -28,6 +38,10 @@ NAME = "security_groups"
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
 INPUTS: tuple[str, ...] = ("initiator_account_uid", "acceptor_account_uid")
 OUTPUTS: tuple[str, ...] = ("initiator_rule_ids", "acceptor_rule_ids")
+
+# What AuthorizeSecurityGroup answers when it will not take the peer's group as a source.
+GROUP_REFUSED = frozenset({"InvalidSourceGroupId.Mismatch", "InvalidSourceGroupId.NotFound"})
+REFERENCE_PAGE = "https://help.aliyun.com/en/ecs/api-authorizesecuritygroup"
 
 # Seconds for authorized rules to show up in DescribeSecurityGroupAttribute.
 VISIBLE_TIMEOUT = 60.0
@@ -79,6 +93,22 @@ class Permission:
             priority="1",
             nic_type="intranet",
             description=self.description or None,
+        )
+
+
+class GroupReferenceRefused(PhaseError):
+    """``mode: group`` refused by the cloud: the message says why and what to do instead."""
+
+    def __init__(self, ctx: PhaseContext, role: Role, error: CloudError):
+        peer = ctx.params.side(peer_role(role))
+        self.error = error
+        super().__init__(
+            f"{role}: AuthorizeSecurityGroup refused {peer.security_group_id} (the peer's security group) as a "
+            f"source: {error.code}: {error.message} (request ID {error.request_id}). Today's ECS API reference "
+            f"allows a VPC security group to name only groups in the same VPC ({REFERENCE_PAGE}); the tutorial's "
+            "'peer security group plus peer account' option comes from an older page. Nothing was changed in this "
+            "phase. Set security_groups.mode: cidr in the parameter file (the peer VPC's CIDR block as the "
+            "source) and resume the run."
         )
 
 
@@ -158,7 +188,12 @@ def _ensure(ctx: PhaseContext, role: Role) -> list[str]:
             permissions=[p.request() for p in missing],
             client_token=ctx.token(role, step),
         )
-        ctx.cloud.call(role, "ecs", "AuthorizeSecurityGroup", req, mutating=True)
+        try:
+            ctx.cloud.call(role, "ecs", "AuthorizeSecurityGroup", req, mutating=True)
+        except CloudError as e:
+            if ctx.params.security_groups.mode == "group" and e.code in GROUP_REFUSED:
+                raise GroupReferenceRefused(ctx, role, e) from e
+            raise
 
     rules = [] if missing else current
 

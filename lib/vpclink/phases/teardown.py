@@ -43,7 +43,15 @@ OUTPUTS: tuple[str, ...] = ("teardown_complete",)
 
 ROUTE_GONE_CODES = frozenset({"InvalidRouteEntry.NotFound", "InvalidRouteEntryId.NotFound"})
 RI_GONE_CODES = lookup.RI_NOT_FOUND
-RI_DEPENDENCY = "DependencyViolation.RouterInterfaceReferedByRouteEntry"
+# DeleteRouterInterface while a route entry still uses the interface: today's page lists the first
+# two codes (2025-03), the older page the third; a route being deleted gives any of them for a moment.
+RI_DEPENDENCY = frozenset(
+    {
+        "RouterInterfaceReferredByRouteEntry",
+        "ReferredByRouteEntry.RouterInterface",
+        "DependencyViolation.RouterInterfaceReferedByRouteEntry",
+    }
+)
 STABLE = ("Idle", "Active", "Inactive", GONE)
 
 
@@ -270,10 +278,10 @@ def _delete_interface(ctx: PhaseContext, role: Role, ri_id: str) -> None:
             "DeleteRouterInterface",
             req,
             mutating=True,
-            retry_on=DEFAULT_RETRY_ON | {RI_DEPENDENCY} | STATUS_CODES,
+            retry_on=DEFAULT_RETRY_ON | RI_DEPENDENCY | STATUS_CODES,
         )
     except CloudError as e:
-        if e.code == RI_DEPENDENCY:
+        if e.code in RI_DEPENDENCY:
             _, ours, foreign = _our_routes(ctx, role, ri_id)
             uses = ", ".join(f"{x.get('RouteEntryId')} ({x.get('DestinationCidrBlock')})" for x in ours + foreign)
             raise PhaseError(
