@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from phase_support import Rig, start_emulator
 
+pytest_plugins = ["parity_plugin"]
+
 
 @pytest.fixture
 def emu():

@@ -183,7 +183,7 @@ def test_unquoted_account_uid_is_converted_to_a_string(tmp_path: Path) -> None:
         {"spec": "Mini.2"},
         {"bandwidth_mbps": 10000, "spec": "Xlarge.1"},
         {"bandwidth_mbps": 5.0},
-        {"timeouts": {"router_interface": 0.5, "command": 3600}},
+        {"timeouts": {"router_interface": 10, "command": 3600}},
         {"verify": {"ping_count": 20}},
         {"link": "L" + "x" * 63},
         {"routes": {"acceptor": ["192.168.0.0/16", "10.0.0.0/8"]}},  # a network behind VPC1
@@ -278,10 +278,10 @@ def test_format_errors_prints_one_line_per_field() -> None:
         ({"routes": {"initiator": "172.16.0.0/16"}}, "routes.initiator", "list of destination CIDR"),
         ({"routes": {"initiator": ["172.16.0.1/16"]}}, "routes.initiator[0]", "write 172.16.0.0/16"),
         ({"routes": {"peer": ["172.16.0.0/16"]}}, "routes.peer", "initiator, acceptor"),
-        ({"initiator__account_uid": True}, "initiator.account_uid", "16 digits"),
+        ({"initiator__account_uid": True}, "initiator.account_uid", "16 to 19 digits"),
         ({"initiator__account_uid": 16372439074129830}, "initiator.account_uid", "in quotes"),
         ({"initiator__account_uid": 2**60}, "initiator.account_uid", "2^53"),
-        ({"initiator__account_uid": "1637-2439-0741-2983"}, "initiator.account_uid", "16 digits"),
+        ({"initiator__account_uid": "1637-2439-0741-2983"}, "initiator.account_uid", "16 to 19 digits"),
         ({"acceptor__security_group_id": "sg-2ze2"}, "acceptor.security_group_id", "sg- followed by 8 to 32"),
         ({"acceptor__vpc_id": " vpc-2ze2tutorialvpc2bj00001"}, "acceptor.vpc_id", "spaces"),
         ({"acceptor__instance_id": 12345}, "acceptor.instance_id", "i- followed by"),
@@ -337,7 +337,7 @@ def test_format_errors_prints_one_line_per_field() -> None:
             "security_groups.rules[0].description",
             "512",
         ),
-        ({"timeouts": {"route_entry": -5}}, "timeouts.route_entry", "above 0"),
+        ({"timeouts": {"route_entry": -5}}, "timeouts.route_entry", "at least 10"),
         ({"timeouts": {"route_entry": float("inf")}}, "timeouts.route_entry", "at most 3600"),
         ({"timeouts": {"route_entry": "2m"}}, "timeouts.route_entry", "number of seconds"),
         ({"timeouts": {"wait": 10}}, "timeouts.wait", "router_interface, route_entry, command"),
@@ -421,6 +421,17 @@ def test_credentials_are_refused_without_being_repeated(changes: dict, field: st
             assert secret[4:] not in shown
 
 
+def test_a_secret_shared_through_an_alias_is_refused_at_each_place(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace("  initiator: [172.16.0.0/16]", f"  initiator: &r [{AK_SECRET}]")
+    text = text.replace("  acceptor: [192.168.0.0/16]", "  acceptor: *r")
+    (tmp_path / "p.yaml").write_text(text)
+    with pytest.raises(ParamsError) as info:
+        params.load(tmp_path / "p.yaml")
+    assert fields_of(info.value) == ["routes.initiator[0]", "routes.acceptor[0]"]
+    assert all("credential profile" in e.message for e in info.value.errors)
+    assert AK_SECRET not in str(info.value)
+
+
 def test_a_credential_used_as_a_key_is_not_repeated() -> None:
     err = refusal(edited(example(), **{AK_SECRET: "x"}))
     assert len(err.errors) == 1 and "credential profile" in err.errors[0].message
@@ -496,7 +507,7 @@ def test_yaml_error_names_the_line(tmp_path: Path) -> None:
 
 def test_tabs_get_a_hint(tmp_path: Path) -> None:
     err = load_text(tmp_path, "link: x\ninitiator:\n\tprofile: a\n")
-    assert "tabs" in err.errors[0].message
+    assert "indent with spaces" in err.errors[0].message
 
 
 def test_not_utf8(tmp_path: Path) -> None:

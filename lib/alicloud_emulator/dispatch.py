@@ -1,7 +1,11 @@
-"""From a parsed HTTP request to a reply: caller, signature, faults, handler, journal.
+"""From a parsed HTTP request to a reply, in named steps over one ``ApiCall`` record:
 
-This is the only place that knows both the wire (``wire.Request``/``wire.Reply``) and the
-products; handlers stay free of HTTP.
+parse -> authenticate (the caller's key, its signature) -> freshness (timestamp, nonce) ->
+resolve (product, action) -> faults -> handler (in the request's transaction) -> journal -> reply.
+
+A step that refuses the request raises ``ApiError``; the refusal is journaled and answered in the
+cloud's error envelope. This is the only place that knows both the wire (``wire.Request`` /
+``wire.Reply``) and the products; handlers stay free of HTTP.
 """
 
 from __future__ import annotations
@@ -9,19 +13,23 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import signing
+from .call import ApiCall
 from .context import Action, Context
 from .errors import ApiError
-from .faults import Fired, selects, triggers
+from .faults import FaultRule, FaultRuleError, Fired, selects, triggers, validate_rule
+from .freshness import Freshness, stamp_of
 from .params import Params, unflatten
 from .products import ecs, sts, vpc
-from .regions import REGIONS
 from .store import Store, Tx
-from .wire import Reply, Request, error_reply, json_reply
-from .world import Account, accounts_of
+from .wire import Reply, Request, api_reply, error_reply
+from .world import Account, WorldError, accounts_of, behaviour_of, validate
+from .world_schema import Behaviour
 
 # API version -> (product name, host prefix, actions)
 PRODUCTS: dict[str, tuple[str, str, dict[str, Action]]] = {
@@ -44,94 +52,240 @@ _PROTOCOL = {
     "AccessKeyId",
     "SecurityToken",
 }
+# What a resource ID looks like (``ri-...``, ``vtb-...``): a describe that names one reads it
+# without read lag, see ``world_schema.py``.
+_RESOURCE_ID = re.compile(r"\b[a-z][a-z0-9]{0,9}-[a-z0-9]{6,64}\b")
 
 
-def _host(prefix: str, region: str) -> str:
-    """The endpoint an error's ``HostId`` names, as the cloud's do."""
-    return (
-        f"{prefix or 'openapi'}.{region}.aliyuncs.com" if region in REGIONS else f"{prefix or 'openapi'}.aliyuncs.com"
-    )
+class DamagedStateError(RuntimeError):
+    """The database holds something no emulator would have written (a world or fault rule that
+    does not validate); it is refused rather than served."""
 
 
 class Emulator:
     """The API side of the emulator over one store."""
 
-    def __init__(self, store: Store, verify_signatures: bool = True):
+    def __init__(self, store: Store, verify_signatures: bool = True, wall_clock: Callable[[], float] = time.time):
         self.store = store
         self.verify_signatures = verify_signatures
+        self.freshness = Freshness(wall_clock)
         self._random = random.Random()
-        self.refresh()
+        self.world: dict[str, Any] = {}
+        self.accounts: list[Account] = []
+        self.behaviour = Behaviour()
+        self._by_key: dict[str, Account] = {}
+        self._rules: dict[int, FaultRule] = {}
 
     def refresh(self) -> None:
-        """Re-read what is cached from the store (after a world load or a fault change)."""
-        self.world = self.store.meta("world") or {}
-        self.accounts = accounts_of(self.world) if self.world.get("accounts") else []
+        """Re-read what is cached from the store (after a world load or a fault change), validating
+        it as if it came from a user: a damaged database is refused, never served."""
+        world = self.store.meta("world") or {}
+        if world:
+            try:
+                validate(world)
+            except WorldError as e:
+                raise DamagedStateError(f"the stored world is not valid: {e}") from None
+        rules = {}
+        with self.store.transaction(write=False) as tx:
+            for fault_id, rule, _, _ in tx.faults():
+                try:
+                    rules[fault_id] = validate_rule(rule)
+                except FaultRuleError as e:
+                    raise DamagedStateError(f"the stored fault rule {fault_id} is not valid: {e}") from None
+        self.world = world
+        self.accounts = accounts_of(world) if world.get("accounts") else []
+        self.behaviour = behaviour_of(world)
         self._by_key = {a.access_key_id: a for a in self.accounts}
-        with self.store.transaction() as tx:
-            self._has_faults = bool(tx.faults())
+        self._rules = rules
 
-    # -----------------------------------------------------------------------------------------
-    def handle(self, req: Request) -> Reply:
-        started = time.perf_counter()
-        request_id = self._request_id()
-        version = req.headers.get("x-acs-version") or req.query.get("Version", "")
-        action = req.headers.get("x-acs-action") or req.query.get("Action", "")
-        product, host_prefix, actions = PRODUCTS.get(version, ("", "", {}))
-        region = req.params.get("RegionId", "")
-        params = {k: v for k, v in req.params.items() if k not in _PROTOCOL}
-        entry: dict[str, Any] = {
-            "request_id": request_id,
-            "action": action,
-            "version": version,
-            "product": product,
-            "region": region or None,
-            "params": params,
-            "retry_attempt": req.headers.get("x-acs-retry-attempts"),
-        }
+    # -- the pipeline --------------------------------------------------------------------------
+    def handle(self, http: Request) -> Reply:
+        call = self.parse(http)
         try:
-            account = self._caller(req)
-            entry["account"], entry["account_uid"] = account.name, account.uid
-            if not product:
-                raise ApiError(
-                    "InvalidVersion",
-                    f'Specified parameter Version "{version}" is not valid; supported: {", ".join(sorted(PRODUCTS))}.',
-                    400,
-                )
-            spec = actions.get(action)
-            if spec is None:
-                raise ApiError(
-                    "InvalidAction.NotFound", f'Specified api "{action}" is not found for {product} {version}.', 404
-                )
-            fired = self._fire_faults(action, product, account, spec.mutating)
-            if not fired:  # the usual case: no rule acts on this request
-                body = self._run(spec, action, account, params, request_id, None, entry, started, None)
-                return json_reply(dict(body, RequestId=request_id), request_id)
-            latency = [f for f in fired if f.effect == "latency"]
-            for f in latency:
-                time.sleep(float(f.rule["latency_ms"]) / 1000.0)
-            before = next((f for f in fired if f.effect in ("error", "throttle", "drop")), None)
-            stale = next((f for f in fired if f.effect == "stale_read"), None)
-            after = next((f for f in fired if f.effect == "fail_after_commit"), None)
-            # the journal names the rules that acted on this request (an error pre-empts the rest)
-            applied = latency + ([before] if before else [f for f in (stale, after) if f])
-            if applied:
-                entry["fault"] = ",".join(f.label() for f in applied)
-            if before is not None:
-                if before.effect == "drop":
-                    self._record(entry, 0, "Dropped", started)
-                    return Reply.dropped()
-                code, message, status, retry_after = before.error()
-                raise ApiError(code, message, status).with_retry_after(retry_after)
-            body = self._run(spec, action, account, params, request_id, stale, entry, started, after)
-            if after is not None:
-                if not after.rule.get("code"):
-                    return Reply.dropped()
-                code, message, status, retry_after = after.error()
-                return error_reply(status, code, message, request_id, _host(host_prefix, region), retry_after)
-            return json_reply(dict(body, RequestId=request_id), request_id)
+            self.authenticate(call)
+            self.check_freshness(call)
+            self.resolve(call)
+            if self.apply_faults(call) == "drop":
+                self.journal(call, 0, "Dropped")
+                return Reply.dropped()
+            self.run_handler(call)
         except ApiError as e:
-            self._record(entry, e.status, e.code, started)
-            return error_reply(e.status, e.code, e.message, request_id, _host(host_prefix, region), e.retry_after_ms)
+            self.journal(call, e.status, e.code)
+            return error_reply(e.status, e.code, e.message, call.request_id, call.host, e.retry_after_ms, call.xml)
+        return self.reply(call)
+
+    def parse(self, http: Request) -> ApiCall:
+        version = http.headers.get("x-acs-version") or http.params.get("Version", "")
+        product, host_prefix, actions = PRODUCTS.get(version, ("", "", {}))
+        return ApiCall(
+            http=http,
+            request_id=self._request_id(),
+            started=time.perf_counter(),
+            version=version,
+            action=http.headers.get("x-acs-action") or http.params.get("Action", ""),
+            product=product,
+            host_prefix=host_prefix,
+            actions=actions,
+            region=http.params.get("RegionId", ""),
+            params={k: v for k, v in http.params.items() if k not in _PROTOCOL},
+            xml=http.params.get("Format", "").lower() == "xml",
+            retry_attempt=http.headers.get("x-acs-retry-attempts"),
+        )
+
+    def authenticate(self, call: ApiCall) -> None:
+        http = call.http
+        call.signed = signing.identify(http.method, http.query, http.headers)
+        account = self._by_key.get(call.signed.access_key_id)
+        if account is None:
+            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        if self.verify_signatures:
+            signing.verify(
+                http.method,
+                http.path,
+                http.query,
+                http.headers,
+                http.body,
+                call.signed,
+                account.access_key_secret,
+                http.params,
+            )
+        call.account = account
+
+    def check_freshness(self, call: ApiCall) -> None:
+        assert call.signed is not None
+        self.freshness.check(call.signed.access_key_id, stamp_of(call.signed, call.http.params, call.http.headers))
+
+    def resolve(self, call: ApiCall) -> None:
+        if not call.product:
+            raise ApiError(
+                "InvalidVersion",
+                f'Specified parameter Version "{call.version}" is not valid; supported: {", ".join(sorted(PRODUCTS))}.',
+                400,
+            )
+        call.spec = call.actions.get(call.action)
+        if call.spec is None:
+            raise ApiError(
+                "InvalidAction.NotFound",
+                f'Specified api "{call.action}" is not found for {call.product} {call.version}.',
+                404,
+            )
+
+    def apply_faults(self, call: ApiCall) -> str | None:
+        """Fire the rules that select this call; ``"drop"`` when the connection is to be closed."""
+        fired = self._fire_faults(call)
+        if not fired:  # the usual case
+            return None
+        faults = call.faults
+        faults.latency = [f for f in fired if f.effect == "latency"]
+        faults.before = next((f for f in fired if f.effect in ("error", "throttle", "drop")), None)
+        faults.stale = next((f for f in fired if f.effect == "stale_read"), None)
+        faults.after = next((f for f in fired if f.effect == "fail_after_commit"), None)
+        for f in faults.latency:
+            time.sleep((f.rule.latency_ms or 0.0) / 1000.0)
+        if faults.before is not None:
+            if faults.before.effect == "drop":
+                return "drop"
+            code, message, status, retry_after = faults.before.error()
+            raise ApiError(code, message, status).with_retry_after(retry_after)
+        return None
+
+    def run_handler(self, call: ApiCall) -> None:
+        """The handler, in the call's own transaction, with its journal entry (a change's entry is
+        committed with the change)."""
+        spec, account = call.spec, call.account
+        assert spec is not None and account is not None
+        values = unflatten(call.params)
+        params = Params(values)
+        computed = None
+        if spec.prepare is not None and spec.compute is not None:
+            with self.store.transaction(write=False) as tx:
+                prepared = spec.prepare(self._context(call, tx, params), params)
+            computed = spec.compute(prepared)  # the costly part: no lock held
+        token = params.text("ClientToken") if spec.mutating else None
+        with self.store.transaction(write=spec.mutating) as tx:
+            self._read_view(call, tx)
+            seen = None
+            if token:
+                digest = hashlib.sha256(
+                    json.dumps({k: v for k, v in values.items() if k != "ClientToken"}, sort_keys=True).encode()
+                ).hexdigest()
+                seen = tx.token(account.uid, call.action, token)
+                if seen is not None and seen[0] != digest:
+                    raise ApiError(
+                        "IdempotentParameterMismatch",
+                        "The request uses the same client token as a previous, but non-identical request.",
+                    )
+            if seen is not None:  # the first call's result, and nothing else happens
+                call.idempotent_replay = True
+                call.body = seen[1]
+            else:
+                call.body = spec.handler(self._context(call, tx, params, computed), params)
+                if token:
+                    tx.save_token(account.uid, call.action, token, digest, call.body)
+            after = call.faults.after
+            if after is None:
+                self.journal(call, 200, None, tx, durable=spec.mutating)
+            else:  # the journal says what the client saw, and that the change is in
+                call.committed = True
+                if after.rule.code:
+                    code, _, status, _ = after.error()
+                    self.journal(call, status, code, tx, durable=spec.mutating)
+                else:
+                    self.journal(call, 0, "Dropped", tx, durable=spec.mutating)
+
+    def journal(
+        self, call: ApiCall, status: int, code: str | None, tx: Tx | None = None, durable: bool = False
+    ) -> None:
+        """Journal a call: a change in its own transaction, anything else buffered (store.py)."""
+        call.status, call.error_code = status, code
+        call.time = tx.now if tx is not None else self.store.now()
+        call.duration_ms = round((time.perf_counter() - call.started) * 1000, 3)
+        if durable and tx is not None:
+            tx.journal(call.journal_entry())
+        else:
+            self.store.journal_later(call.journal_entry())
+
+    def reply(self, call: ApiCall) -> Reply:
+        after = call.faults.after
+        if after is not None:
+            if not after.rule.code:
+                return Reply.dropped()
+            code, message, status, retry_after = after.error()
+            return error_reply(status, code, message, call.request_id, call.host, retry_after, call.xml)
+        body = dict(call.body or {}, RequestId=call.request_id)
+        return api_reply(body, call.request_id, f"{call.action}Response" if call.xml else None)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _context(self, call: ApiCall, tx: Tx, params: Params, computed: Any = None) -> Context:
+        assert call.account is not None
+        return Context(
+            tx=tx,
+            account=call.account,
+            action=call.action,
+            request_id=call.request_id,
+            params=params,
+            world=self.world,
+            accounts=self.accounts,
+            behaviour=self.behaviour,
+            computed=computed,
+        )
+
+    def _read_view(self, call: ApiCall, tx: Tx) -> None:
+        """The moment a read is served as of: now, or earlier under the ``stale_read`` fault or
+        the world's read lag (``world_schema.py``), which spares the records named by ID."""
+        spec = call.spec
+        assert spec is not None
+        if spec.mutating or not spec.reads_at_view_time:
+            return
+        if call.faults.stale is not None:
+            tx.view_time = tx.now - (call.faults.stale.rule.lag_s or 0.0)
+            return
+        lag = self.behaviour.read_lag
+        if lag.seconds > 0 and call.action.startswith("Describe"):
+            tx.view_time = tx.now - lag.seconds
+            call.read_lag_s = lag.seconds
+            if lag.applies_to == "lists":
+                tx.fresh_ids = frozenset(i for v in call.params.values() for i in _RESOURCE_ID.findall(v))
 
     def _request_id(self) -> str:
         """An upper-case version-4 UUID, as the cloud's RequestIds are (no need for os.urandom
@@ -139,26 +293,18 @@ class Emulator:
         h = f"{self._random.getrandbits(128):032X}"
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89AB'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
-    def _caller(self, req: Request) -> Account:
-        signed = signing.identify(req.method, req.query, req.headers)
-        account = self._by_key.get(signed.access_key_id)
-        if account is None:
-            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
-        if self.verify_signatures:
-            signing.verify(
-                req.method, req.path, req.query, req.headers, req.body, signed, account.access_key_secret, req.params
-            )
-        return account
-
-    def _fire_faults(self, action: str, product: str, account: Account, mutating: bool) -> list[Fired]:
-        if not self._has_faults:
+    def _fire_faults(self, call: ApiCall) -> list[Fired]:
+        if not self._rules:
             return []
+        account, spec = call.account, call.spec
+        assert account is not None and spec is not None
         out = []
         with self.store.transaction(write=False) as tx:
-            for fault_id, rule, calls, fired in tx.faults():
-                if not selects(rule, action, product, account.name, account.uid):
+            for fault_id, calls, fired in tx.fault_counters():
+                rule = self._rules.get(fault_id)
+                if rule is None or not selects(rule, call.action, call.product, account.name, account.uid):
                     continue
-                if rule["effect"] == "stale_read" and mutating:
+                if rule.effect == "stale_read" and spec.mutating:
                     continue  # a write always sees the present; only reads lag
                 calls += 1
                 hit = triggers(rule, calls, fired, tx.now)
@@ -166,82 +312,3 @@ class Emulator:
                 if hit:
                     out.append(Fired(fault_id, rule))
         return out
-
-    def _run(
-        self,
-        spec: Action,
-        action: str,
-        account: Account,
-        flat: dict[str, str],
-        request_id: str,
-        stale: Fired | None,
-        entry: dict[str, Any],
-        started: float,
-        after: Fired | None,
-    ) -> dict[str, Any]:
-        values = unflatten(flat)
-        params = Params(values)
-        token = params.text("ClientToken") if spec.mutating else None
-        with self.store.transaction(write=spec.mutating) as tx:
-            if stale is not None:
-                tx.view_time = tx.now - float(stale.rule["lag_s"])
-            if token:
-                digest = hashlib.sha256(
-                    json.dumps({k: v for k, v in values.items() if k != "ClientToken"}, sort_keys=True).encode()
-                ).hexdigest()
-                seen = tx.token(account.uid, action, token)
-                if seen is not None and seen[0] != digest:
-                    raise ApiError(
-                        "IdempotentParameterMismatch",
-                        "The request uses the same client token as a previous, but non-identical request.",
-                    )
-            else:
-                seen = None
-            if seen is not None:  # the first call's result, and nothing else happens
-                entry["idempotent_replay"] = True
-                body = seen[1]
-            else:
-                ctx = Context(
-                    tx=tx,
-                    account=account,
-                    action=action,
-                    request_id=request_id,
-                    params=params,
-                    world=self.world,
-                    accounts=self.accounts,
-                )
-                body = spec.handler(ctx, params)
-                if token:
-                    tx.save_token(account.uid, action, token, digest, body)
-            if after is None:
-                self._record(entry, 200, None, started, tx, durable=spec.mutating)
-            else:  # the journal says what the client saw, and that the change is in
-                entry["committed"] = True
-                if after.rule.get("code"):
-                    code, _, status, _ = after.error()
-                    self._record(entry, status, code, started, tx, durable=spec.mutating)
-                else:
-                    self._record(entry, 0, "Dropped", started, tx, durable=spec.mutating)
-        return body
-
-    def _record(
-        self,
-        entry: dict[str, Any],
-        status: int,
-        code: str | None,
-        started: float,
-        tx: Tx | None = None,
-        durable: bool = False,
-    ) -> None:
-        """Journal a request: a change in its own transaction, anything else buffered (store.py).
-        ``entry`` is this request's own, so it is completed in place."""
-        entry.update(
-            time=tx.now if tx is not None else self.store.now(),
-            status=status,
-            error_code=code,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
-        if durable and tx is not None:
-            tx.journal(entry)
-        else:
-            self.store.journal_later(entry)

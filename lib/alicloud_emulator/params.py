@@ -10,11 +10,12 @@ import ipaddress
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, overload
 
-from .errors import ApiError, invalid, missing
+from .errors import ErrorCode, invalid, malformed, missing, unsupported
 
 _INDEX = re.compile(r"^\d+$")
+CIDR_MALFORMED = ErrorCode("InvalidCidrBlock.Malformed")
 
 
 def unflatten(flat: dict[str, str]) -> dict[str, Any]:
@@ -63,6 +64,43 @@ class Params:
         v = self.values.get(name)
         return v is not None and v != "" and v != []
 
+    @overload
+    def text(
+        self,
+        name: str,
+        required: Literal[True],
+        default: str | None = None,
+        choices: Iterable[str] | None = None,
+        pattern: str | None = None,
+        max_len: int | None = None,
+        code: str | ErrorCode | None = None,
+    ) -> str: ...
+
+    @overload
+    def text(
+        self,
+        name: str,
+        required: bool = False,
+        *,
+        default: str,
+        choices: Iterable[str] | None = None,
+        pattern: str | None = None,
+        max_len: int | None = None,
+        code: str | ErrorCode | None = None,
+    ) -> str: ...
+
+    @overload
+    def text(
+        self,
+        name: str,
+        required: bool = False,
+        default: None = None,
+        choices: Iterable[str] | None = None,
+        pattern: str | None = None,
+        max_len: int | None = None,
+        code: str | ErrorCode | None = None,
+    ) -> str | None: ...
+
     def text(
         self,
         name: str,
@@ -71,8 +109,11 @@ class Params:
         choices: Iterable[str] | None = None,
         pattern: str | None = None,
         max_len: int | None = None,
-        code: str | None = None,
+        code: str | ErrorCode | None = None,
     ) -> str | None:
+        """A single string value. A value outside ``choices`` is refused with ``code`` (default
+        ``Invalid<Name>.ValueNotSupported``), one that fails ``pattern`` with ``code`` (default
+        ``Invalid<Name>.Malformed``), one longer than ``max_len`` with ``InvalidParameter``."""
         v = self.values.get(name)
         if v is None or v == "":
             if required:
@@ -83,15 +124,34 @@ class Params:
         if choices is not None:
             allowed = list(choices)
             if v not in allowed:
-                raise ApiError(
-                    code or f"Invalid{name}.ValueNotSupported",
-                    f'The specified {name} "{v}" is not valid; valid values: {", ".join(allowed)}.',
+                raise _kind(code, unsupported(name))(
+                    f'The specified {name} "{v}" is not valid; valid values: {", ".join(allowed)}.'
                 )
         if pattern is not None and not re.fullmatch(pattern, v):
-            raise ApiError(code or f"Invalid{name}.Malformed", f'The specified {name} "{v}" is malformed.')
+            raise _kind(code, malformed(name))(f'The specified {name} "{v}" is malformed.')
         if max_len is not None and len(v) > max_len:
             raise invalid(name, f"longer than {max_len} characters")
         return v
+
+    @overload
+    def integer(
+        self,
+        name: str,
+        required: Literal[True],
+        default: int | None = None,
+        min: int | None = None,
+        max: int | None = None,
+    ) -> int: ...
+
+    @overload
+    def integer(
+        self, name: str, required: bool = False, *, default: int, min: int | None = None, max: int | None = None
+    ) -> int: ...
+
+    @overload
+    def integer(
+        self, name: str, required: bool = False, default: None = None, min: int | None = None, max: int | None = None
+    ) -> int | None: ...
 
     def integer(
         self,
@@ -110,8 +170,10 @@ class Params:
             n = int(v)
         except (TypeError, ValueError):
             raise invalid(name, f'"{v}" is not an integer') from None
-        if (min is not None and n < min) or (max is not None and n > max):
-            raise invalid(name, f"{n} is outside {min}..{max}")
+        if min is not None and n < min:
+            raise invalid(name, f"{n} is below the minimum {min}")
+        if max is not None and n > max:
+            raise invalid(name, f"{n} is above the maximum {max}")
         return n
 
     def flag(self, name: str, default: bool = False) -> bool:
@@ -125,18 +187,20 @@ class Params:
             return False
         raise invalid(name, f'"{v}" is not a boolean')
 
-    def sequence(self, name: str, required: bool = False) -> list[Any]:
-        """A ``Name.N`` list; a single plain value counts as a one-item list."""
+    def sequence(self, name: str, required: bool = False, max_items: int | None = None) -> list[Any]:
+        """A ``Name.N`` list; a single plain value counts as a one-item list. More than
+        ``max_items`` values are refused with ``InvalidParameter`` naming the limit."""
         v = self.values.get(name)
         if v is None or v == "" or v == []:
             if required:
                 raise missing(name)
             return []
-        if isinstance(v, list):
-            return v
         if isinstance(v, dict):
             raise invalid(name, "expected a list")
-        return [v]
+        items = v if isinstance(v, list) else [v]
+        if max_items is not None and len(items) > max_items:
+            raise invalid(f"{name}.N", f"at most {max_items} values, got {len(items)}")
+        return items
 
     def json_list(self, name: str) -> list[Any]:
         """A parameter the API defines as a JSON array in a string, e.g. ``InstanceIds``."""
@@ -151,12 +215,24 @@ class Params:
             raise invalid(name, "expected a JSON array")
         return parsed
 
-    def cidr(self, name: str, required: bool = False, code: str = "InvalidCidrBlock.Malformed") -> str | None:
+    @overload
+    def cidr(self, name: str, required: Literal[True], code: str | ErrorCode = CIDR_MALFORMED) -> str: ...
+
+    @overload
+    def cidr(self, name: str, required: bool = False, code: str | ErrorCode = CIDR_MALFORMED) -> str | None: ...
+
+    def cidr(self, name: str, required: bool = False, code: str | ErrorCode = CIDR_MALFORMED) -> str | None:
         v = self.text(name, required=required)
         if v is None:
             return None
         try:
             net = ipaddress.ip_network(v if "/" in v else v + "/32", strict=False)
         except ValueError:
-            raise ApiError(code, f'Specified {name} "{v}" is not a valid CIDR block.') from None
+            raise _kind(code, CIDR_MALFORMED)(f'Specified {name} "{v}" is not a valid CIDR block.') from None
         return str(net)
+
+
+def _kind(code: str | ErrorCode | None, default: ErrorCode) -> ErrorCode:
+    if code is None:
+        return default
+    return code if isinstance(code, ErrorCode) else ErrorCode(code)

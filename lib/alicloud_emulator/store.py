@@ -8,7 +8,9 @@ or after its due time. Every write keeps the previous version in ``history``, so
 served "as of" an earlier moment (the stale-read fault); only such a read looks there, so the
 ordinary request decodes and encodes each resource once.
 
-With ``path=None`` the database lives in memory. With a file it runs in WAL mode with
+With ``path=None`` the database lives in memory. A file holds every account's secret, so it is
+created mode 0600 whatever the umask, and SQLite gives its ``-wal`` and ``-shm`` files the
+database file's mode. With a file it runs in WAL mode with
 ``synchronous=NORMAL``: a ``kill -9`` of the process loses no committed transaction (only a power
 cut could), without an fsync per request. Checkpoints (copying the WAL into the database, with
 its fsyncs) run in a background thread on a connection of their own, not inside a request.
@@ -25,18 +27,24 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
+import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .jsoncodec import dumps_text, loads
+from .safe_files import make_private, narrow
+
+log = logging.getLogger("alicloud_emulator")
 
 SCHEMA_VERSION = 2
 JOURNAL_BATCH = 256  # read entries buffered at most before they are written
 BACKGROUND_EVERY_S = 0.25  # file databases: journal flush and WAL checkpoint this often
 HISTORY_KEEP = 6  # previous versions kept per resource, for stale reads
+MAX_CLOCK_OFFSET_S = 100 * 366 * 24 * 3600.0  # the virtual clock stays within a century of the wall clock
 
 _GET = "SELECT data, account FROM resources WHERE id=? AND type=?"
 # find(): by (account given, region given)
@@ -74,6 +82,12 @@ CREATE INDEX IF NOT EXISTS history_id ON history (id);
 """
 
 
+def _not_a_number(name: str) -> float:
+    """What the store reads back for ``NaN``/``Infinity`` (which ``json`` writes but no emulator
+    value holds): a value the range checks refuse."""
+    return -1.0
+
+
 def settle(rec: dict[str, Any], at: float) -> dict[str, Any] | None:
     """Apply the transitions due by ``at``; ``None`` when the resource is gone by then."""
     pending = rec.get("_transitions") or []
@@ -92,7 +106,9 @@ def settle(rec: dict[str, Any], at: float) -> dict[str, Any] | None:
     return rec
 
 
-def as_of(rec: dict[str, Any], at: float, history: list[tuple[float, dict[str, Any]]] = ()) -> dict[str, Any] | None:
+def as_of(
+    rec: dict[str, Any], at: float, history: Sequence[tuple[float, dict[str, Any]]] = ()
+) -> dict[str, Any] | None:
     """The resource as it was (or was due to be) at virtual time ``at``, given its earlier
     versions as ``(replaced_at, version)`` pairs, oldest first."""
     if rec["_created"] > at:
@@ -116,6 +132,8 @@ class Store:
         self._pending: list[str] = []  # journal entries of reads, oldest first, not yet written
         self._closed = threading.Event()
         self._worker: threading.Thread | None = None
+        if path:
+            make_private(path)
         # rows are plain tuples (cheaper than sqlite3.Row); the statements are few and fixed, so the
         # connection's statement cache keeps every one of them prepared
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
@@ -127,11 +145,13 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # see _background
+            for suffix in ("-wal", "-shm"):  # made by SQLite with the database's mode; older files too
+                narrow(path + suffix)
         # Some builds (Debian's) zero every freed page, which costs page writes of its own; FAST
         # zeroes deleted content only in pages written anyway.
         self._db.execute("PRAGMA secure_delete=FAST")
         self._db.executescript(_SCHEMA)
-        self._offset = float(self.meta("clock_offset", 0.0))
+        self._offset = self._read_offset()
         version = self.meta("schema_version")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
@@ -147,7 +167,7 @@ class Store:
     def meta(self, key: str, default: Any = None) -> Any:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        return json.loads(row[0], parse_constant=_not_a_number) if row else default
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._lock:
@@ -158,12 +178,31 @@ class Store:
         return time.time() + self._offset
 
     def advance_clock(self, seconds: float) -> float:
+        """Move the virtual clock forward; a value that is not a finite number of seconds, or
+        that would take the clock more than a century ahead, is refused (``ValueError``)."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+            raise ValueError("advance: a finite number of seconds is required")
         if seconds < 0:
-            raise ValueError("the clock only moves forward")
+            raise ValueError("advance: the clock only moves forward; give seconds >= 0")
         with self._lock:
-            self._offset += seconds
+            if self._offset + seconds > MAX_CLOCK_OFFSET_S:
+                raise ValueError(
+                    f"advance: the virtual clock may run at most {MAX_CLOCK_OFFSET_S:.0f} s ahead of the wall clock; "
+                    f"it is {self._offset:.0f} s ahead"
+                )
+            self._offset += float(seconds)
             self.set_meta("clock_offset", self._offset)
             return self.now()
+
+    def _read_offset(self) -> float:
+        """The stored clock offset, checked as if a client had sent it: a damaged value (not a
+        finite number in range) starts the virtual clock over rather than breaking every request."""
+        value = self.meta("clock_offset", 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_CLOCK_OFFSET_S:
+            log.warning("%s: the stored clock offset is not a finite number of seconds in range; reset to 0", self.path)
+            self.set_meta("clock_offset", 0.0)
+            return 0.0
+        return float(value)
 
     def transaction(self, now: float | None = None, view_time: float | None = None, write: bool = True) -> _Transaction:
         """One request: ``with store.transaction() as tx:`` commits on success and rolls back on
@@ -202,6 +241,7 @@ class Store:
     def _background(self) -> None:
         """Flush the journal and checkpoint the WAL, off the requests' path. A PASSIVE checkpoint
         never waits for (nor blocks) the request connection."""
+        assert self.path is not None  # only a file database has a background worker
         checkpointer = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
             while not self._closed.wait(BACKGROUND_EVERY_S):
@@ -292,6 +332,7 @@ class Tx:
         self._db = db
         self.now = now
         self.view_time = now
+        self.fresh_ids: frozenset[str] = frozenset()  # read as of now whatever view_time says
         self._begin = begin  # starts the SQLite transaction at the first write of a read request
 
     def _writes(self) -> None:
@@ -335,8 +376,8 @@ class Tx:
     def _view(self, id_: str, rec: dict[str, Any]) -> dict[str, Any] | None:
         """``rec`` as this transaction sees it: settled at ``view_time``, from history if that is
         in the past. Versions are replaced at their writer's ``now``, never later than ours."""
-        if self.view_time >= self.now:
-            return as_of(rec, self.view_time)
+        if self.view_time >= self.now or id_ in self.fresh_ids:
+            return as_of(rec, self.now)
         rows = self._db.execute("SELECT changed_at, data FROM history WHERE id=? ORDER BY rowid", (id_,)).fetchall()
         return as_of(rec, self.view_time, [(t, loads(d)) for t, d in rows])
 
@@ -419,9 +460,13 @@ class Tx:
 
     def faults(self) -> list[tuple[int, dict[str, Any], int, int]]:
         return [
-            (r[0], json.loads(r[1]), r[2], r[3])
+            (r[0], json.loads(r[1], parse_constant=_not_a_number), r[2], r[3])
             for r in self._db.execute("SELECT id, rule, calls, fired FROM faults ORDER BY id")
         ]
+
+    def fault_counters(self) -> list[tuple[int, int, int]]:
+        """(id, calls, fired) of every rule, in order."""
+        return self._db.execute("SELECT id, calls, fired FROM faults ORDER BY id").fetchall()
 
     def count_fault(self, fault_id: int, calls: int, fired: int) -> None:
         self._writes()

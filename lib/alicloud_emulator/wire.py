@@ -2,7 +2,8 @@
 
 Parameters come from the query string (and, tolerated, a form body); ``+`` means a space. A reply
 is the whole HTTP response in one buffer, so the server writes it in one send: a split write
-costs ~44 ms per call on loopback (Nagle plus delayed ACK).
+costs ~44 ms per call on loopback (Nagle plus delayed ACK). A reply's body is JSON, or XML when
+the request asked ``Format=XML`` (``xmlcodec.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from . import xmlcodec
 from .jsoncodec import dumps
 
 
@@ -82,8 +84,23 @@ def json_reply(body: dict[str, Any], request_id: str, status: int = 200) -> Repl
     )
 
 
+def api_reply(body: dict[str, Any], request_id: str, xml_root: str | None = None, status: int = 200) -> Reply:
+    """An API answer: JSON, or XML under ``xml_root`` when the request asked for XML."""
+    if xml_root is None:
+        return json_reply(body, request_id, status)
+    return Reply(
+        status, {"Content-Type": xmlcodec.CONTENT_TYPE, "x-acs-request-id": request_id}, xmlcodec.dumps(xml_root, body)
+    )
+
+
 def error_reply(
-    status: int, code: str, message: str, request_id: str, host: str, retry_after_ms: int | None = None
+    status: int,
+    code: str,
+    message: str,
+    request_id: str,
+    host: str,
+    retry_after_ms: int | None = None,
+    xml: bool = False,
 ) -> Reply:
     product = host.split(".", 1)[0].capitalize()
     body = {
@@ -93,7 +110,7 @@ def error_reply(
         "Message": message,
         "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}&product={product}&requestId={request_id}",
     }
-    reply = json_reply(body, request_id, status)
+    reply = api_reply(body, request_id, "Error" if xml else None, status)
     if retry_after_ms:
         reply.headers["x-acs-retry-after"] = str(int(retry_after_ms))
     return reply

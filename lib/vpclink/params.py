@@ -35,64 +35,78 @@ Example (``params/example.yaml``)::
 The rules, beyond "required" and "no unknown key at any level" (a close key name is suggested):
 
 - ``link``: 2-64 characters, a letter first, then letters, digits, ``-``, ``_``, ``.``. It names the
-  router interfaces ``vpclink-<link>-<role>`` (the API allows 128 characters, so there is room).
+  router interfaces ``vpclink-<link>-<role>`` and the routes and rules vpclink creates (``naming``);
+  every derived name is checked against the API's limits (``limits``).
 - ``region``: a known region ID (``vpclink.regions``). IDs: the resource's prefix plus 8-32
-  lowercase letters or digits. ``account_uid``: 16 digits, best quoted; an unquoted YAML number is
-  accepted when exact, a decimal or a number past 2^53 is refused (digits may have been lost).
+  lowercase letters or digits. ``account_uid``: 16 to 19 digits (``fields.AccountUid`` says why),
+  best quoted; an unquoted YAML number is accepted when exact, a decimal or a number past 2^53 is
+  refused (digits may have been lost).
 - ``vpc_cidr``: an IPv4 network address (``192.168.1.0/16`` is refused, ``192.168.0.0/16`` suggested),
   /8 to /28. The two VPCs must not overlap: the link routes each one's CIDR to the other.
 - The two sides are two different accounts: the same ``profile`` or the same ``account_uid`` on both
   sides is refused, and so is the same VPC.
 - ``bandwidth_mbps``: a key of ``SPEC_BY_MBPS``; an optional ``spec`` must name the same Spec.
 - ``routes.<role>``: destinations added to that side's route table with the router interface as next
-  hop. A destination may be any IPv4 network the peer VPC reaches (its CIDR, or networks behind it),
-  but never one overlapping the side's own ``vpc_cidr`` (that traffic must stay in the VPC) nor the
-  reserved ranges (100.64.0.0/10, which the API refuses, loopback, link-local, multicast).
-  Omitted: the peer's ``vpc_cidr``.
+  hop, at most 200 (the table's quota). A destination may be any IPv4 network the peer VPC reaches
+  (its CIDR, or networks behind it), but never one overlapping the side's own ``vpc_cidr`` (that
+  traffic must stay in the VPC) nor the reserved ranges (100.64.0.0/10, which the API refuses,
+  loopback, link-local, multicast). Omitted: the peer's ``vpc_cidr``.
 - ``security_groups.mode``: ``cidr`` (authorize the peer VPC's CIDR) or ``group`` (authorize the peer
-  security group and account), ``group`` only when both VPCs are in one region. Rules: protocol
-  icmp/tcp/udp/all; tcp and udp need ``port_range: a/b`` with 1 <= a <= b <= 65535, the others take
-  ``-1/-1`` (the default).
-- ``timeouts``: seconds, above 0 and at most ``TIMEOUT_MAX``. ``verify.ping_count``: 1 to 20.
+  security group and account), ``group`` only when both VPCs are in one region. Rules (at most 200,
+  a security group's quota): protocol icmp/tcp/udp/all; tcp and udp need ``port_range: a/b`` with
+  1 <= a <= b <= 65535, the others take ``-1/-1`` (the default); a description fits in
+  AuthorizeSecurityGroup's 512 characters after vpclink's prefix.
+- ``timeouts``: seconds, at least ``TIMEOUT_MIN`` and at most ``TIMEOUT_MAX``; ``command`` at least
+  the ping command's own timeout. ``verify.ping_count``: 1 to 20.
 - Credentials are refused wherever they appear: keys named like ``access_key*``, ``*secret*``,
   ``*password*``, ``*token*``, ``credentials``; values shaped like an AccessKey ID anywhere; long
   random-looking tokens in any field that is not a resource ID. Messages never repeat such a value.
+
+How: the file is read by ``safe_files`` (size, depth, alias and special-file limits; repeated keys),
+its structure and each field are validated by pydantic against the schema below with the field
+types of ``fields`` (shared with the peer card and the form), and the rules that relate fields (two
+sides, routes and VPCs, limits that depend on the link name) run over every value that passed its
+own field's check, so one bad field never hides another problem.
 """
 
 from __future__ import annotations
 
 import difflib
 import ipaddress
-import math
 import os
-import re
-from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
-import yaml
+from annotated_types import Ge, Le, MinLen
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from . import ids, secretlike
-from .regions import REGIONS, closest
+from . import fields as F
+from . import limits, safe_files, secretlike
+from .fields import (  # noqa: F401  (re-exported: the parameter contract's public names)
+    LINK_NAME,
+    PROTOCOLS,
+    RESERVED_NETWORKS,
+    SPEC_BY_MBPS,
+    VPC_PREFIX_MAX,
+    VPC_PREFIX_MIN,
+    FieldError,
+    FieldErrors,
+)
 
 Role = Literal["initiator", "acceptor"]
 ROLES: tuple[Role, Role] = ("initiator", "acceptor")
-
-# Router interface Spec by bandwidth in Mbps (CreateRouterInterface); the acceptor's is "Negative".
-SPEC_BY_MBPS: dict[int, str] = {
-    2: "Mini.2",
-    5: "Mini.5",
-    10: "Small.1",
-    20: "Small.2",
-    50: "Small.5",
-    100: "Middle.1",
-    200: "Middle.2",
-    500: "Middle.5",
-    1000: "Large.1",
-    2000: "Large.2",
-    5000: "Large.5",
-    10000: "Xlarge.1",
-}
 
 
 @dataclass(frozen=True)
@@ -163,84 +177,186 @@ class LinkParams:
         return self.initiator.region == self.acceptor.region
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str  # dotted path, e.g. "acceptor.vpc_id"
-    message: str  # what is wrong and what would be valid
-
-
-class FieldErrors(ValueError):
-    """Every problem found in one input (a parameter file, a peer card), one line per field."""
-
-    headline = "{n} invalid field(s)"
-
-    def __init__(self, source: str, errors: list[FieldError]):
-        self.source = source
-        self.errors = errors
-        lines = "\n".join(f"  {e.field}: {e.message}" for e in errors)
-        super().__init__(f"{source}: {self.headline.format(n=len(errors))}:\n{lines}")
-
-
 class ParamsError(FieldErrors):
     """Every problem found in a parameter file."""
 
     headline = "{n} invalid parameter(s)"
 
 
-# ---------------------------------------------------------------------------------------------
-# Validation. ``_Check`` collects every problem; each ``_parse_*`` returns what it could read (None
-# where a value is bad) so later cross-checks run only on values already known to be good.
-
-TIMEOUT_MAX = 3600.0  # seconds; a wait longer than an hour means something is wrong
-PING_COUNT_MIN, PING_COUNT_MAX = 1, 20
-PROTOCOLS = ("icmp", "tcp", "udp", "all")
+TIMEOUT_MIN = limits.WAIT_MIN  # seconds; a shorter wait cannot see a state change (waits poll every 5 s)
+TIMEOUT_MAX = limits.WAIT_MAX  # seconds; a wait longer than an hour means something is wrong
+PING_COUNT_MIN, PING_COUNT_MAX = limits.PING_COUNT_MIN, limits.PING_COUNT_MAX
 MODES = ("cidr", "group")
-VPC_PREFIX_MIN, VPC_PREFIX_MAX = 8, 28
-RULE_DESCRIPTION_MAX = 512  # AuthorizeSecurityGroup's limit
+RULE_DESCRIPTION_MAX = int(limits.RULE_DESCRIPTION.maximum or 512)
 
-# Destinations that can never be routed through a router interface (nor be a VPC's CIDR).
-RESERVED_NETWORKS: dict[str, str] = {
-    "100.64.0.0/10": "reserved by Alibaba Cloud for its own services",
-    "127.0.0.0/8": "loopback",
-    "169.254.0.0/16": "link-local",
-    "224.0.0.0/4": "multicast",
-    "240.0.0.0/4": "reserved",
+# ---------------------------------------------------------------------------------------------
+# The file's schema. Field types come from ``fields``; every error message is built there or below
+# (never pydantic's, which quotes the input). Empty values (``key:`` with nothing after it) are
+# dropped before validation: an empty optional section means its defaults.
+
+
+def _no_url(value: str) -> str:
+    if value.startswith(("http://", "https://")):
+        F.refuse(f"{F.show(value)} starts with http:// or https://, which a rule description cannot")
+    return value
+
+
+Mode = Annotated[
+    Literal["cidr", "group"],
+    F.explained(
+        lambda v: (
+            f"{F.show(v)} is not a mode: cidr (authorize the peer VPC's CIDR block; any regions) or "
+            "group (authorize the peer security group and account; one region only)"
+        )
+    ),
+]
+RuleDescription = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=RULE_DESCRIPTION_MAX),
+    AfterValidator(_no_url),
+    F.NotACredential,
+    F.explained(
+        lambda v: (
+            f"{F.show(v)} is not a rule description: text up to {RULE_DESCRIPTION_MAX} characters, "
+            "not starting with http:// or https://"
+        )
+    ),
+]
+PingCount = Annotated[
+    int,
+    Strict(),
+    Ge(PING_COUNT_MIN),
+    Le(PING_COUNT_MAX),
+    F.count_message(PING_COUNT_MIN, PING_COUNT_MAX, "a ping count", Verify.ping_count),
+]
+RouterInterfaceTimeout = Annotated[
+    float,
+    Strict(),
+    Ge(TIMEOUT_MIN),
+    Le(TIMEOUT_MAX),
+    F.seconds_message(TIMEOUT_MIN, TIMEOUT_MAX, Timeouts.router_interface),
+]
+RouteEntryTimeout = Annotated[
+    float, Strict(), Ge(TIMEOUT_MIN), Le(TIMEOUT_MAX), F.seconds_message(TIMEOUT_MIN, TIMEOUT_MAX, Timeouts.route_entry)
+]
+CommandTimeout = Annotated[
+    float, Strict(), Ge(TIMEOUT_MIN), Le(TIMEOUT_MAX), F.seconds_message(TIMEOUT_MIN, TIMEOUT_MAX, Timeouts.command)
+]
+
+
+def _at_most(limit: limits.Limit, noun: str) -> BeforeValidator:
+    """Refuse a list longer than ``limit`` before validating its items (the cloud would refuse it)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, list) and (why := limits.count_problem(limit, len(value), noun)):
+            F.refuse(why)
+        return value
+
+    return BeforeValidator(check)
+
+
+Destinations = Annotated[tuple[F.Ipv4Network, ...], MinLen(1), _at_most(limits.ROUTE_ENTRIES_PER_TABLE, "destinations")]
+Rules = Annotated[tuple["_RuleFile", ...], MinLen(1), _at_most(limits.RULES_PER_GROUP, "rules")]
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _SideFile(_Schema):
+    profile: F.ProfileName
+    region: F.Region
+    vpc_id: F.VpcId
+    vpc_cidr: F.VpcCidr
+    security_group_id: F.SecurityGroupId
+    account_uid: F.AccountUid | None = None
+    instance_id: F.InstanceId | None = None
+
+
+class _RuleFile(_Schema):
+    protocol: F.Protocol
+    port_range: Any = Field(default=None, validate_default=True)  # checked against the protocol
+    description: RuleDescription = ""
+
+    @field_validator("port_range")
+    @classmethod
+    def _ports_fit_the_protocol(cls, value: object, info: ValidationInfo) -> str | None:
+        protocol = info.data.get("protocol")
+        if protocol is None:  # reported as the protocol's problem
+            return None
+        ports, why = F.port_range_problem(protocol, value)
+        if why:
+            F.refuse(why)
+        return ports
+
+
+class _RoutesFile(_Schema):
+    initiator: Destinations | None = None
+    acceptor: Destinations | None = None
+
+
+class _SecurityGroupsFile(_Schema):
+    mode: Mode = "cidr"
+    rules: Rules | None = None
+
+
+class _TimeoutsFile(_Schema):
+    router_interface: RouterInterfaceTimeout = Timeouts.router_interface
+    route_entry: RouteEntryTimeout = Timeouts.route_entry
+    command: CommandTimeout = Timeouts.command
+
+
+class _VerifyFile(_Schema):
+    ping_count: PingCount = Verify.ping_count
+
+
+class _LinkFile(_Schema):
+    link: F.LinkName
+    initiator: _SideFile
+    acceptor: _SideFile
+    bandwidth_mbps: F.BandwidthMbps
+    spec: F.Spec | None = None
+    routes: _RoutesFile = _RoutesFile()
+    security_groups: _SecurityGroupsFile = _SecurityGroupsFile()
+    timeouts: _TimeoutsFile = _TimeoutsFile()
+    verify: _VerifyFile = _VerifyFile()
+
+
+def json_schema() -> dict[str, Any]:
+    """The parameter file's JSON Schema (for editors that complete and check YAML)."""
+    return _LinkFile.model_json_schema()
+
+
+Loc = tuple[str | int, ...]
+
+# The schema of each mapping in the file, by location (``*``: any list position), and how messages
+# name it.
+_MAPPINGS: dict[tuple[str, ...], tuple[type[_Schema], str]] = {
+    (): (_LinkFile, "a parameter file"),
+    ("initiator",): (_SideFile, "initiator (account A's side)"),
+    ("acceptor",): (_SideFile, "acceptor (account B's side)"),
+    ("routes",): (_RoutesFile, "routes"),
+    ("security_groups",): (_SecurityGroupsFile, "security_groups"),
+    ("security_groups", "rules", "*"): (_RuleFile, "a rule"),
+    ("timeouts",): (_TimeoutsFile, "timeouts"),
+    ("verify",): (_VerifyFile, "verify"),
 }
-
-LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,63}")  # also the peer cards' rule
-_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
-_PORT_RANGE = re.compile(r"(\d{1,5})/(\d{1,5})")
-
-_TOP_KEYS = (
-    "link",
-    "initiator",
-    "acceptor",
-    "bandwidth_mbps",
-    "spec",
-    "routes",
-    "security_groups",
-    "timeouts",
-    "verify",
-)
-_SIDE_KEYS = ("profile", "account_uid", "region", "vpc_id", "vpc_cidr", "security_group_id", "instance_id")
-_SIDE_REQUIRED = ("profile", "region", "vpc_id", "vpc_cidr", "security_group_id")
-_ID_PREFIX = {"vpc_id": "vpc-", "security_group_id": "sg-", "instance_id": "i-"}
+_TOP_KEYS = tuple(_LinkFile.model_fields)
+_SIDE_KEYS = tuple(_SideFile.model_fields)
+_SIDE_REQUIRED = tuple(k for k, f in _SideFile.model_fields.items() if f.is_required())
 # Fields whose values are resource IDs or UIDs: random-looking text is expected there.
-_ID_FIELDS = frozenset(_ID_PREFIX) | {"account_uid"}
-_SG_KEYS = ("mode", "rules")
-_RULE_KEYS = ("protocol", "port_range", "description")
-_TIMEOUT_KEYS = tuple(f.name for f in fields(Timeouts))
-_VERIFY_KEYS = tuple(f.name for f in fields(Verify))
+_ID_FIELDS = frozenset({"vpc_id", "security_group_id", "instance_id", "account_uid"})
 
 # Where each key lives, for a key written at the wrong level.
-_KEY_HOME = {
-    **{k: "under initiator and acceptor" for k in _SIDE_KEYS},
-    **{k: "under security_groups" for k in _SG_KEYS},
-    **{k: "in each item of security_groups.rules" for k in _RULE_KEYS},
-    **{k: "under timeouts" for k in _TIMEOUT_KEYS},
-    **{k: "under verify" for k in _VERIFY_KEYS},
-    **{k: "at the top level" for k in _TOP_KEYS},
-}
+_KEY_HOME: dict[str, str] = {}
+for _loc, (_schema, _) in reversed(list(_MAPPINGS.items())):
+    _home = {
+        (): "at the top level",
+        ("initiator",): "under initiator and acceptor",
+        ("acceptor",): "under initiator and acceptor",
+        ("security_groups", "rules", "*"): "in each item of security_groups.rules",
+    }.get(_loc, f"under {'.'.join(str(p) for p in _loc)}")
+    _KEY_HOME.update(dict.fromkeys(_schema.model_fields, _home))
 
 _ACCOUNT = {"initiator": "account A", "acceptor": "account B"}
 _SIDE_HELP = {
@@ -257,69 +373,116 @@ _CREDENTIALS_ADVICE = (
     "profile (aliyun configure --profile NAME) and name that profile in "
     "initiator.profile / acceptor.profile"
 )
+_MISSING = object()
 
 
-class _Check:
-    """The problems found so far, and the fields already refused (checked no further)."""
+def _pattern(loc: Iterable[object]) -> tuple[str, ...]:
+    return tuple("*" if isinstance(p, int) and not isinstance(p, bool) else str(p) for p in loc)
 
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-        self.refused: set[str] = set()
 
-    def error(self, path: str, message: str) -> None:
-        self.errors.append(FieldError(path, message))
+def _at(doc: object, loc: Iterable[object]) -> object:
+    """The raw value at ``loc``, or ``_MISSING``."""
+    node = doc
+    for part in loc:
+        if isinstance(node, dict):
+            node = node.get(part, _MISSING)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return _MISSING
+    return node
 
-    def refuse(self, path: str, message: str) -> None:
-        self.error(path, message)
-        self.refused.add(path)
 
-    def mapping(self, value: object, path: str, keys: tuple[str, ...], what: str) -> dict[str, Any] | None:
-        """``value`` as a mapping with only ``keys`` (each unknown key is reported), or None."""
-        if not isinstance(value, dict):
-            self.error(path, f"{_show(value)} is not a mapping: {what} is a mapping with keys {', '.join(keys)}")
+def _without_empty(node: object, memo: dict[int, object] | None = None) -> object:
+    """A copy with every mapping entry whose value is empty (None) dropped; aliases and structures
+    that contain themselves are copied once."""
+    memo = {} if memo is None else memo
+    if not isinstance(node, (dict, list)):
+        return node
+    if id(node) in memo:
+        return memo[id(node)]
+    if isinstance(node, dict):
+        copy: dict[object, object] = {}
+        memo[id(node)] = copy
+        copy.update((k, _without_empty(v, memo)) for k, v in node.items() if v is not None)
+        return copy
+    items: list[object] = []
+    memo[id(node)] = items
+    items.extend(_without_empty(v, memo) for v in node)
+    return items
+
+
+class _Values:
+    """The document's values that passed their own field's check, for the rules relating fields: a
+    value that is absent, failed, or was refused (or lies under or above one that did) reads None."""
+
+    def __init__(self, doc: object, bad: set[str]):
+        self.doc = doc
+        self.bad = bad
+
+    def refuse(self, path: str) -> None:
+        self.bad.add(path)
+
+    def ok(self, path: str) -> bool:
+        for b in self.bad:
+            if b == path or b.startswith((f"{path}.", f"{path}[")) or path.startswith((f"{b}.", f"{b}[")):
+                return False
+        return True
+
+    def get(self, loc: Loc, field_type: Any) -> Any:
+        raw = _at(self.doc, loc)
+        if raw is _MISSING or not self.ok(F.field_path(loc)):
             return None
-        known = {}
-        for key, item in value.items():
-            sub = _join(path, key)
-            if sub in self.refused:
-                continue
-            if key in keys:
-                known[key] = item
-            else:
-                self.error(sub, _unknown_key(key, keys))
-        return known
-
-    def take(self, raw: dict[str, Any], path: str, key: str) -> object:
-        """``raw[key]``, or None when absent, empty, or already refused as a credential."""
-        return None if _join(path, key) in self.refused else raw.get(key)
+        try:
+            return F.validate(field_type, raw)
+        except ValidationError:
+            return None
 
 
-def _join(path: str, key: object) -> str:
-    label = key if isinstance(key, str) else repr(key)
-    if isinstance(key, str) and secretlike.looks_like_credential(key):
-        label = "<credential-like key>"
+# -- credentials --------------------------------------------------------------------------------
+
+
+def _key_path(path: str, key: object) -> str:
+    """The path of ``key`` in the mapping at ``path`` (``F.field_path`` for pydantic's locations)."""
+    label = F.key_label(key)
     return f"{path}.{label}" if path else label
 
 
-def _show(value: object) -> str:
-    """A value as messages show it: quoted, shortened, and masked when it looks like a credential."""
-    if isinstance(value, str):
-        if secretlike.looks_like_credential(value):
-            return secretlike.mask(value)
-        return repr(value if len(value) <= 80 else value[:77] + "...")
-    if value is None:
-        return "an empty value"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list" if value else "an empty list"
-    return repr(value)
+def _scan_credentials(node: object, path: str, last: object, errors: list[FieldError], above: set[int]) -> None:
+    """Refuse every credential-named key and credential-looking value, before anything else.
+    ``above``: the containers on the way here (YAML aliases can make a structure contain itself)."""
+    if isinstance(node, (dict, list)):
+        if id(node) in above:
+            return
+        above = above | {id(node)}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            sub = _key_path(path, key)
+            if secretlike.credential_key(key) or (isinstance(key, str) and secretlike.looks_like_credential(key)):
+                errors.append(FieldError(sub, f"credential-like key refused: {_CREDENTIALS_ADVICE}"))
+            else:
+                _scan_credentials(value, sub, key, errors, above)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _scan_credentials(value, f"{path}[{i}]", last, errors, above)
+    elif isinstance(node, str):
+        if secretlike.access_key_id_in(node):
+            what = "an AccessKey ID"
+        elif last not in _ID_FIELDS and secretlike.secret_in(node):
+            what = "a secret or token"
+        else:
+            return
+        errors.append(FieldError(path, f"looks like {what} ({secretlike.mask(node)}): {_CREDENTIALS_ADVICE}"))
 
 
-def _unknown_key(key: object, valid: tuple[str, ...]) -> str:
+# -- pydantic's errors, in words ----------------------------------------------------------------
+
+
+def _unknown_key(key: object, valid: Iterable[str]) -> str:
+    valid = tuple(valid)
     if not isinstance(key, str):
         hint = ""
-    elif key in _KEY_HOME:
+    elif key in _KEY_HOME and key not in valid:
         hint = f"; it belongs {_KEY_HOME[key]}"
     else:
         guess = difflib.get_close_matches(key.lower().replace("-", "_"), valid, n=1, cutoff=0.6)
@@ -327,472 +490,231 @@ def _unknown_key(key: object, valid: tuple[str, ...]) -> str:
     return f"unknown key, refused rather than ignored{hint} (valid keys here: {', '.join(valid)})"
 
 
-def _scan_credentials(node: object, path: str, check: _Check, seen: set[int] | None = None) -> None:
-    """Refuse every credential-named key and credential-looking value, before anything else."""
-    seen = set() if seen is None else seen
-    if isinstance(node, (dict, list)):
-        if id(node) in seen:  # YAML aliases can make a structure contain itself
-            return
-        seen.add(id(node))
-    if isinstance(node, dict):
-        for key, value in node.items():
-            sub = _join(path, key)
-            named = secretlike.credential_key(key)
-            if named or (isinstance(key, str) and secretlike.looks_like_credential(key)):
-                check.refuse(sub, f"credential-like key refused: {_CREDENTIALS_ADVICE}")
-            else:
-                _scan_credentials(value, sub, check, seen)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            _scan_credentials(value, f"{path}[{i}]", check, seen)
-    elif isinstance(node, str):
-        last = path.rsplit(".", 1)[-1]
-        if secretlike.access_key_id_in(node):
-            what = "an AccessKey ID"
-        elif last not in _ID_FIELDS and secretlike.secret_in(node):
-            what = "a secret or token"
-        else:
-            return
-        check.refuse(path, f"looks like {what} ({secretlike.mask(node)}): {_CREDENTIALS_ADVICE}")
+def _required(loc: Loc, values: _Values) -> str:
+    pattern = _pattern(loc)
+    if pattern == ("link",):
+        return f"required: a name for this link, {F.LINK_NAME_RULE}"
+    if len(loc) == 1 and loc[0] in ROLES:
+        return (
+            f"required: {_ACCOUNT[str(loc[0])]}'s side, a mapping with {', '.join(_SIDE_REQUIRED)} "
+            "(account_uid and instance_id optional)"
+        )
+    if len(loc) == 2 and loc[0] in ROLES and loc[1] in _SIDE_HELP:
+        return "required: " + _SIDE_HELP[str(loc[1])].format(account=_ACCOUNT[str(loc[0])])
+    if pattern == ("bandwidth_mbps",):
+        spec = values.get(("spec",), F.Spec)
+        by_spec = {s: m for m, s in SPEC_BY_MBPS.items()}
+        hint = f" (spec {spec} is bandwidth_mbps: {by_spec[spec]})" if spec else ""
+        return (
+            f"required: the link's bandwidth in Mbps{hint}, one of {F.spec_list()} (Mbps and the router interface Spec)"
+        )
+    if pattern == ("security_groups", "rules", "*", "protocol"):
+        return f"required: one of {', '.join(PROTOCOLS)}"
+    return "required"
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
+def _list_shape(loc: Loc, raw: object, values: _Values) -> str:
+    if _pattern(loc) == ("security_groups", "rules"):
+        example = "[{protocol: icmp}, {protocol: tcp, port_range: 22/22}]"
+        return f"{F.show(raw)}: expected a list of rules, e.g. {example}; leave rules out for ICMP only"
+    role = str(loc[-1])
+    peer = values.get((_peer(role), "vpc_cidr"), F.VpcCidr)
+    omit = f"leave routes.{role} out to route the peer's vpc_cidr" + (f" ({peer})" if peer else "")
+    return f"{F.show(raw)}: expected a list of destination CIDR blocks, e.g. [{peer or '172.16.0.0/16'}]; {omit}"
 
 
-def _network(check: _Check, path: str, value: object) -> ipaddress.IPv4Network | None:
-    """A strict IPv4 network (the network address itself), or None after reporting why not."""
-    example = "write an IPv4 network as a.b.c.d/n, e.g. 172.16.0.0/16"
-    if not isinstance(value, str) or "/" not in value:
-        check.error(path, f"{_show(value)} is not a CIDR block: {example}")
-        return None
-    try:
-        loose = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        check.error(path, f"{_show(value)} is not a CIDR block: {example}")
-        return None
-    if loose.version != 4:
-        check.error(path, f"{_show(value)} is an IPv6 block; this link routes IPv4: {example}")
-        return None
-    if str(loose) != value:
-        check.error(path, f"{_show(value)} has host bits set: the network is {loose}; write {loose}")
-        return None
-    return loose
-
-
-def _reserved(net: ipaddress.IPv4Network) -> str | None:
-    for block, why in RESERVED_NETWORKS.items():
-        if net.overlaps(ipaddress.IPv4Network(block)):
-            return f"{net} overlaps {block} ({why})"
-    return None
-
-
-def _parse_link(check: _Check, raw: dict[str, Any]) -> str | None:
-    value = check.take(raw, "", "link")
-    rule = (
-        "2 to 64 characters: a letter first, then letters, digits, '-', '_' or '.'; it names "
-        "the router interfaces vpclink-<link>-initiator and vpclink-<link>-acceptor"
-    )
-    if value is None:
-        if "link" not in check.refused:
-            check.error("link", f"required: a name for this link, {rule}")
-        return None
-    if not isinstance(value, str) or not LINK_NAME.fullmatch(value):
-        check.error("link", f"{_show(value)} is not a valid link name: {rule}")
-        return None
-    return value
-
-
-def _parse_side(check: _Check, role: Role, value: object) -> dict[str, Any] | None:
-    """The side's good values by field name (a bad or missing field is absent), or None."""
-    if value is None:
-        if role not in check.refused:
-            required = ", ".join(_SIDE_REQUIRED)
-            check.error(
-                role,
-                f"required: {_ACCOUNT[role]}'s side, a mapping with {required} (account_uid and instance_id optional)",
+def _translate(error: Any, doc: object, values: _Values) -> list[FieldError]:
+    """One pydantic error as field errors, the message built here (pydantic's quotes the input)."""
+    loc: Loc = tuple(error["loc"])
+    kind = error["type"]
+    path = F.field_path(loc)
+    message = F.message_of(error)
+    if message:
+        return [FieldError(path, message)]
+    raw = _at(doc, loc)
+    if kind == "missing":
+        return [FieldError(path, _required(loc, values))]
+    parent = _MAPPINGS.get(_pattern(loc[:-1]))
+    if kind == "extra_forbidden" and parent:
+        return [FieldError(path, _unknown_key(loc[-1], parent[0].model_fields))]
+    if kind == "invalid_key" and parent:
+        # pydantic names a non-string key by a lossy text: name each from the document instead.
+        mapping = _at(doc, loc[:-1])
+        keys = [k for k in mapping if not isinstance(k, str)] if isinstance(mapping, dict) else []
+        prefix = F.field_path(loc[:-1])
+        return [FieldError(_key_path(prefix, k), _unknown_key(k, parent[0].model_fields)) for k in keys]
+    here = _MAPPINGS.get(_pattern(loc))
+    if kind in ("model_type", "model_attributes_type", "dict_type") and here:
+        schema, what = here
+        return [
+            FieldError(
+                path, f"{F.show(raw)} is not a mapping: {what} is a mapping with keys {', '.join(schema.model_fields)}"
             )
-        return None
-    raw = check.mapping(value, role, _SIDE_KEYS, f"{role} ({_ACCOUNT[role]}'s side)")
-    if raw is None:
-        return None
-    good: dict[str, Any] = {}
-    for key in _SIDE_KEYS:
-        path, item = f"{role}.{key}", check.take(raw, role, key)
-        if path in check.refused:
-            continue
-        if item is None:
-            if key in _SIDE_REQUIRED:
-                check.error(path, "required: " + _SIDE_HELP[key].format(account=_ACCOUNT[role]))
-            continue
-        parsed = _SIDE_FIELDS[key](check, path, item)
-        if parsed is not None:
-            good[key] = parsed
-    return good
+        ]
+    if kind == "too_short" and raw != []:
+        return []  # pydantic counts only the items that passed: those that failed are reported
+    if kind in ("tuple_type", "list_type", "too_short", "iterable_type"):
+        return [FieldError(path, _list_shape(loc, raw, values))]
+    return [FieldError(path, f"{F.show(raw)} is not valid here")]  # not reached by any known input
 
 
-def _side_profile(check: _Check, path: str, value: object) -> str | None:
-    if isinstance(value, str) and _PROFILE_NAME.fullmatch(value):
-        return value
-    check.error(
-        path,
-        f"{_show(value)} is not a profile name: 1 to 64 letters, digits, '.', '_', "
-        f"'-' or '@', naming a profile in the Alibaba Cloud CLI's ~/.aliyun/config.json",
-    )
-    return None
+# -- rules that relate fields -------------------------------------------------------------------
 
 
-def _side_region(check: _Check, path: str, value: object) -> str | None:
-    if isinstance(value, str) and value in REGIONS:
-        return value
-    guess = closest(value) if isinstance(value, str) else None
-    hint = f"did you mean '{guess}'? " if guess else ""
-    check.error(path, f"{_show(value)} is not a known Alibaba Cloud region ID; {hint}valid: {', '.join(REGIONS)}")
-    return None
+def _peer(role: str) -> Role:
+    return "acceptor" if role == "initiator" else "initiator"
 
 
-def _side_account_uid(check: _Check, path: str, value: object) -> str | None:
-    try:
-        return ids.parse_account_uid(value)
-    except ValueError as e:
-        check.error(path, f"{_show(value)} {e}")
-        return None
+def _relations(values: _Values) -> list[FieldError]:
+    errors: list[FieldError] = []
+    errors += _two_sides(values)
+    errors += _spec_and_bandwidth(values)
+    errors += _route_destinations(values)
+    errors += _security_groups(values)
+    errors += _limits(values)
+    return errors
 
 
-def _side_id(check: _Check, path: str, value: object) -> str | None:
-    problem = ids.id_problem(value, _ID_PREFIX[path.rsplit(".", 1)[-1]])
-    if problem is None:
-        return str(value)  # id_problem accepts strings only
-    check.error(path, f"{_show(value)} {problem}")
-    return None
-
-
-def _side_vpc_cidr(check: _Check, path: str, value: object) -> ipaddress.IPv4Network | None:
-    net = _network(check, path, value)
-    if net is None:
-        return None
-    if not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
-        check.error(
-            path,
-            f"{net} is a /{net.prefixlen}: a VPC CIDR block is /{VPC_PREFIX_MIN} "
-            f"to /{VPC_PREFIX_MAX}, e.g. 192.168.0.0/16",
-        )
-        return None
-    reserved = _reserved(net)
-    if reserved:
-        check.error(
-            path,
-            f"{reserved}, which no VPC can use: use a private block such as "
-            f"10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (or a part of one)",
-        )
-        return None
-    return net
-
-
-_SIDE_FIELDS = {
-    "profile": _side_profile,
-    "region": _side_region,
-    "account_uid": _side_account_uid,
-    "vpc_id": _side_id,
-    "security_group_id": _side_id,
-    "instance_id": _side_id,
-    "vpc_cidr": _side_vpc_cidr,
-}
-
-
-def _cross_check_sides(check: _Check, a: dict[str, Any], b: dict[str, Any]) -> None:
+def _two_sides(values: _Values) -> list[FieldError]:
+    errors = []
     two = "the link connects two different accounts"
-    if "profile" in a and a.get("profile") == b.get("profile"):
-        check.error(
-            "acceptor.profile",
-            f"{_show(b['profile'])} is also initiator.profile: {two}; name account B's credential profile here",
+    profile = [values.get((r, "profile"), F.ProfileName) for r in ROLES]
+    if profile[0] and profile[0] == profile[1]:
+        errors.append(
+            FieldError(
+                "acceptor.profile",
+                f"{F.show(profile[1])} is also initiator.profile: {two}; name account B's credential profile here",
+            )
         )
-    if "account_uid" in a and a.get("account_uid") == b.get("account_uid"):
-        check.error(
-            "acceptor.account_uid",
-            f"{b['account_uid']} is also initiator.account_uid: {two}; give account B's UID here",
+    uid = [values.get((r, "account_uid"), F.AccountUid) for r in ROLES]
+    if uid[0] and uid[0] == uid[1]:
+        errors.append(
+            FieldError(
+                "acceptor.account_uid", f"{uid[1]} is also initiator.account_uid: {two}; give account B's UID here"
+            )
         )
-    if "vpc_id" in a and a.get("vpc_id") == b.get("vpc_id"):
-        check.error("acceptor.vpc_id", f"{b['vpc_id']} is also initiator.vpc_id: give account B's VPC here")
-    elif "vpc_cidr" in a and "vpc_cidr" in b and a["vpc_cidr"].overlaps(b["vpc_cidr"]):
-        check.error(
-            "acceptor.vpc_cidr",
-            f"{b['vpc_cidr']} overlaps initiator.vpc_cidr {a['vpc_cidr']}: "
-            f"the two VPCs' CIDR blocks must not overlap (each is routed "
-            f"to the other); pick VPCs with disjoint blocks",
+    vpc = [values.get((r, "vpc_id"), F.VpcId) for r in ROLES]
+    cidr = [values.get((r, "vpc_cidr"), F.VpcCidr) for r in ROLES]
+    if vpc[0] and vpc[0] == vpc[1]:
+        errors.append(FieldError("acceptor.vpc_id", f"{vpc[1]} is also initiator.vpc_id: give account B's VPC here"))
+    elif cidr[0] and cidr[1] and ipaddress.IPv4Network(cidr[0]).overlaps(ipaddress.IPv4Network(cidr[1])):
+        errors.append(
+            FieldError(
+                "acceptor.vpc_cidr",
+                f"{cidr[1]} overlaps initiator.vpc_cidr {cidr[0]}: the two VPCs' CIDR blocks must not overlap "
+                "(each is routed to the other); pick VPCs with disjoint blocks",
+            )
         )
         # The routes would be wrong only as a consequence: judge them once the VPCs are fixed.
-        del a["vpc_cidr"], b["vpc_cidr"]
+        values.refuse("initiator.vpc_cidr")
+        values.refuse("acceptor.vpc_cidr")
+    return errors
 
 
-def _spec_list() -> str:
-    return ", ".join(f"{mbps} ({spec})" for mbps, spec in SPEC_BY_MBPS.items())
-
-
-def _parse_bandwidth(check: _Check, raw: dict[str, Any]) -> int | None:
-    value, spec = check.take(raw, "", "bandwidth_mbps"), check.take(raw, "", "spec")
-    mbps: int | None = None
-    number = _number(value)
-    if value is None:
-        if "bandwidth_mbps" not in check.refused:
-            by_spec = {s: m for m, s in SPEC_BY_MBPS.items()}
-            hint = (
-                f" (spec {spec} is bandwidth_mbps: {by_spec[spec]})"
-                if isinstance(spec, str) and spec in by_spec
-                else ""
+def _spec_and_bandwidth(values: _Values) -> list[FieldError]:
+    spec, mbps = values.get(("spec",), F.Spec), values.get(("bandwidth_mbps",), F.BandwidthMbps)
+    if spec and mbps and SPEC_BY_MBPS[mbps] != spec:
+        return [
+            FieldError(
+                "spec",
+                f"{spec} does not match bandwidth_mbps {mbps}, whose Spec is {SPEC_BY_MBPS[mbps]}: make them agree "
+                f"({F.spec_list()}) or leave spec out",
             )
-            check.error(
-                "bandwidth_mbps",
-                f"required: the link's bandwidth in Mbps{hint}, one of "
-                f"{_spec_list()} (Mbps and the router interface Spec)",
-            )
-    elif number is not None and number.is_integer() and int(number) in SPEC_BY_MBPS:
-        mbps = int(number)
-    else:
-        check.error(
-            "bandwidth_mbps",
-            f"{_show(value)} is not an offered bandwidth: one of {_spec_list()} (Mbps and the router interface Spec)",
-        )
-    if spec is None:
-        return mbps
-    valid_specs = ", ".join(SPEC_BY_MBPS.values())
-    if spec == "Negative":
-        check.error(
-            "spec",
-            "Negative is the acceptor's Spec and is set automatically: spec here is "
-            f"the initiator's, one of {valid_specs} (or leave spec out)",
-        )
-    elif spec not in SPEC_BY_MBPS.values():
-        guess = difflib.get_close_matches(str(spec), list(SPEC_BY_MBPS.values()), n=1, cutoff=0.6)
-        hint = f"did you mean '{guess[0]}'? " if guess else ""
-        check.error("spec", f"{_show(spec)} is not a router interface Spec; {hint}valid: {_spec_list()}")
-    elif mbps is not None and SPEC_BY_MBPS[mbps] != spec:
-        check.error(
-            "spec",
-            f"{spec} does not match bandwidth_mbps {mbps}, whose Spec is "
-            f"{SPEC_BY_MBPS[mbps]}: make them agree ({_spec_list()}) or leave spec out",
-        )
-    return mbps
+        ]
+    return []
 
 
-def _parse_routes(
-    check: _Check, raw: dict[str, Any], sides: dict[Role, dict[str, Any] | None]
-) -> dict[Role, tuple[str, ...]] | None:
-    value = check.take(raw, "", "routes")
-    routes_raw = {} if value is None else check.mapping(value, "routes", ROLES, "routes")
-    if routes_raw is None:
-        return None
-    result: dict[Role, tuple[str, ...]] = {}
-    for role, peer_role in (("initiator", "acceptor"), ("acceptor", "initiator")):
-        own = (sides[role] or {}).get("vpc_cidr")
-        peer = (sides[peer_role] or {}).get("vpc_cidr")
-        path, items = f"routes.{role}", check.take(routes_raw, "routes", role)
-        if path in check.refused:
+def _route_destinations(values: _Values) -> list[FieldError]:
+    errors = []
+    for role in ROLES:
+        items = _at(values.doc, ("routes", role))
+        if not isinstance(items, list):
             continue
-        if items is None:
-            if peer is not None:
-                result[role] = (str(peer),)
-            continue
-        omit = f"leave routes.{role} out to route the peer's vpc_cidr" + (f" ({peer})" if peer else "")
-        if not isinstance(items, list) or not items:
-            check.error(
-                path,
-                f"{_show(items)}: expected a list of destination CIDR blocks, e.g. [{peer or '172.16.0.0/16'}]; {omit}",
-            )
-            continue
-        good: list[str] = []
-        for i, item in enumerate(items):
-            item_path = f"{path}[{i}]"
-            if item_path in check.refused:
+        own = values.get((role, "vpc_cidr"), F.VpcCidr)
+        peer = values.get((_peer(role), "vpc_cidr"), F.VpcCidr)
+        such = "such as its vpc_cidr" + (f" {peer}" if peer else "")
+        seen: set[str] = set()
+        for i in range(len(items)):
+            dest = values.get(("routes", role, i), F.Ipv4Network)
+            if dest is None:
                 continue
-            net = _network(check, item_path, item)
-            if net is None:
-                continue
-            reserved = _reserved(net)
-            if reserved:
-                check.error(
-                    item_path,
-                    f"{reserved}, which cannot be a route destination; a destination "
-                    f"is a network the peer VPC reaches, such as its vpc_cidr" + (f" {peer}" if peer else ""),
+            path, net = f"routes.{role}[{i}]", ipaddress.IPv4Network(dest)
+            why = F.reserved(net)
+            if why:
+                message = f"{why}, which cannot be a route destination; a destination is a network the peer VPC"
+                errors.append(FieldError(path, f"{message} reaches, {such}"))
+            elif own is not None and net.overlaps(ipaddress.IPv4Network(own)):
+                errors.append(
+                    FieldError(
+                        path,
+                        f"{net} overlaps this side's own VPC {own} ({role}.vpc_cidr): that traffic must stay in the "
+                        f"VPC; a destination is a network the peer VPC reaches, {such}",
+                    )
                 )
-            elif own is not None and net.overlaps(own):
-                check.error(
-                    item_path,
-                    f"{net} overlaps this side's own VPC {own} ({role}.vpc_cidr): that "
-                    f"traffic must stay in the VPC; a destination is a network the peer "
-                    f"VPC reaches, such as its vpc_cidr" + (f" {peer}" if peer else ""),
-                )
-            elif str(net) in good:
-                check.error(item_path, f"{net} is listed twice in {path}: list each destination once")
-            else:
-                good.append(str(net))
-        if len(good) == len(items):
-            result[role] = tuple(good)
-    return result if len(result) == 2 else None
+            elif dest in seen:
+                errors.append(FieldError(path, f"{net} is listed twice in routes.{role}: list each destination once"))
+            seen.add(dest)
+    return errors
 
 
-def _parse_rule(check: _Check, path: str, value: object) -> Rule | None:
-    raw = check.mapping(value, path, _RULE_KEYS, "a rule")
-    if raw is None:
-        return None
-    protocol, ports = check.take(raw, path, "protocol"), check.take(raw, path, "port_range")
-    description = check.take(raw, path, "description")
-    ok = True
-    good_description = (
-        isinstance(description, str)
-        and len(description) <= RULE_DESCRIPTION_MAX
-        and not description.startswith(("http://", "https://"))
-    )
-    if description is not None and not good_description:
-        if f"{path}.description" not in check.refused:
-            check.error(
-                f"{path}.description",
-                f"{_show(description)} is not a rule description: text "
-                f"up to {RULE_DESCRIPTION_MAX} characters, not starting "
-                f"with http:// or https://",
+def _security_groups(values: _Values) -> list[FieldError]:
+    errors = []
+    mode = values.get(("security_groups", "mode"), Mode)
+    regions = [values.get((r, "region"), F.Region) for r in ROLES]
+    if mode == "group" and regions[0] and regions[1] and regions[0] != regions[1]:
+        errors.append(
+            FieldError(
+                "security_groups.mode",
+                f"group authorizes the peer's security group, which works only within one region; these VPCs are "
+                f"in {regions[0]} and {regions[1]}: use mode: cidr",
             )
-        ok = False
-    if protocol is None:
-        if f"{path}.protocol" not in check.refused:
-            check.error(f"{path}.protocol", f"required: one of {', '.join(PROTOCOLS)}")
-        return None
-    if not isinstance(protocol, str) or protocol.lower() not in PROTOCOLS:
-        check.error(f"{path}.protocol", f"{_show(protocol)} is not a protocol: one of {', '.join(PROTOCOLS)}")
-        return None
-    protocol = protocol.lower()
-    if protocol in ("tcp", "udp"):
-        rule = f"{protocol} needs port_range a/b with 1 <= a <= b <= 65535, e.g. 22/22 for one port"
-        if ports is None:
-            if f"{path}.port_range" not in check.refused:
-                check.error(f"{path}.port_range", f"required: {rule}")
-            return None
-        match = _PORT_RANGE.fullmatch(ports) if isinstance(ports, str) else None
-        if not match or not 1 <= int(match[1]) <= int(match[2]) <= 65535:
-            what = (
-                "is a number, not a range (YAML reads an unquoted 22:22 as the number 1342)"
-                if isinstance(ports, int)
-                else "is not a port range"
-            )
-            check.error(f"{path}.port_range", f"{_show(ports)} {what}: {rule}")
-            return None
-        ports = f"{int(match[1])}/{int(match[2])}"
-    elif ports is not None and ports != "-1/-1":
-        check.error(f"{path}.port_range", f"{_show(ports)}: {protocol} has no ports; use -1/-1 or leave port_range out")
-        return None
-    else:
-        ports = "-1/-1"
-    return Rule(protocol, ports, description or "") if ok else None
-
-
-def _parse_security_groups(
-    check: _Check, raw: dict[str, Any], sides: dict[Role, dict[str, Any] | None]
-) -> SecurityGroups | None:
-    value = check.take(raw, "", "security_groups")
-    sg = {} if value is None else check.mapping(value, "security_groups", _SG_KEYS, "security_groups")
-    if sg is None:
-        return None
-    default = SecurityGroups()
-    mode, rules_raw = check.take(sg, "security_groups", "mode"), check.take(sg, "security_groups", "rules")
-    ok = True
-    if mode is None:
-        mode = default.mode
-    elif mode not in MODES:
-        check.error(
-            "security_groups.mode",
-            f"{_show(mode)} is not a mode: cidr (authorize the peer "
-            f"VPC's CIDR block; any regions) or group (authorize the "
-            f"peer security group and account; one region only)",
         )
-        ok = False
-    regions = [(sides[r] or {}).get("region") for r in ROLES]
-    if mode == "group" and None not in regions and regions[0] != regions[1]:
-        check.error(
-            "security_groups.mode",
-            f"group authorizes the peer's security group, which works "
-            f"only within one region; these VPCs are in {regions[0]} "
-            f"and {regions[1]}: use mode: cidr",
-        )
-        ok = False
-    rules: tuple[Rule, ...] = default.rules
-    if rules_raw is not None:
-        if not isinstance(rules_raw, list) or not rules_raw:
-            example = "[{protocol: icmp}, {protocol: tcp, port_range: 22/22}]"
-            check.error(
-                "security_groups.rules",
-                f"{_show(rules_raw)}: expected a list of rules, e.g. {example}; leave rules out for ICMP only",
-            )
-            return None
-        parsed: list[Rule] = []
-        for i, item in enumerate(rules_raw):
-            path = f"security_groups.rules[{i}]"
-            if path in check.refused:
-                ok = False
-                continue
-            rule = _parse_rule(check, path, item)
-            if rule is None:
-                ok = False
-                continue
-            key = (rule.protocol, rule.port_range)
-            same = next((j for j, r in enumerate(parsed) if (r.protocol, r.port_range) == key), None)
-            if same is not None:
-                check.error(
-                    path,
-                    f"repeats security_groups.rules[{same}] ({rule.protocol} {rule.port_range}): list each rule once",
-                )
-                ok = False
-            parsed.append(rule)
-        rules = tuple(parsed)
-    return SecurityGroups(mode, rules) if ok else None  # type: ignore[arg-type]  # mode checked above
-
-
-def _parse_timeouts(check: _Check, raw: dict[str, Any]) -> Timeouts | None:
-    value = check.take(raw, "", "timeouts")
-    t = {} if value is None else check.mapping(value, "timeouts", _TIMEOUT_KEYS, "timeouts")
-    if t is None:
-        return None
-    good: dict[str, float] = {}
-    ok = True
-    for key in _TIMEOUT_KEYS:
-        item = check.take(t, "timeouts", key)
-        if item is None:
+    rules = _at(values.doc, ("security_groups", "rules"))
+    first: dict[tuple[str, str], int] = {}
+    for i in range(len(rules) if isinstance(rules, list) else 0):
+        rule = values.get(("security_groups", "rules", i), _RuleFile)
+        if rule is None:
             continue
-        seconds = _number(item)
-        if seconds is None or not 0 < seconds <= TIMEOUT_MAX:
-            check.error(
-                f"timeouts.{key}",
-                f"{_show(item)} is not a timeout: a number of seconds above 0 "
-                f"and at most {TIMEOUT_MAX:g} (default "
-                f"{getattr(Timeouts, key):g})",
+        key = (rule.protocol, rule.port_range)
+        if key in first:
+            errors.append(
+                FieldError(
+                    f"security_groups.rules[{i}]",
+                    f"repeats security_groups.rules[{first[key]}] ({rule.protocol} {rule.port_range}): "
+                    "list each rule once",
+                )
             )
-            ok = False
         else:
-            good[key] = seconds
-    return Timeouts(**good) if ok else None
+            first[key] = i
+    return errors
 
 
-def _parse_verify(check: _Check, raw: dict[str, Any]) -> Verify | None:
-    value = check.take(raw, "", "verify")
-    v = {} if value is None else check.mapping(value, "verify", _VERIFY_KEYS, "verify")
-    if v is None:
-        return None
-    count = check.take(v, "verify", "ping_count")
-    if count is None:
-        return Verify()
-    if isinstance(count, bool) or not isinstance(count, int) or not PING_COUNT_MIN <= count <= PING_COUNT_MAX:
-        check.error(
-            "verify.ping_count",
-            f"{_show(count)} is not a ping count: a whole number from "
-            f"{PING_COUNT_MIN} to {PING_COUNT_MAX} "
-            f"(default {Verify.ping_count})",
-        )
-        return None
-    return Verify(count)
+def _limits(values: _Values) -> list[FieldError]:
+    """The API limits that depend on more than one field (``limits`` has the table)."""
+    errors = []
+    link = values.get(("link",), F.LinkName)
+    if link:
+        errors += [FieldError("link", why) for why in limits.link_problems(link)]
+        rules = _at(values.doc, ("security_groups", "rules"))
+        for i in range(len(rules) if isinstance(rules, list) else 0):
+            text = values.get(("security_groups", "rules", i, "description"), RuleDescription)
+            if text and (why := limits.rule_description_problem(link, text)):
+                errors.append(FieldError(f"security_groups.rules[{i}].description", why))
+    command = values.get(("timeouts", "command"), CommandTimeout)
+    count = values.get(("verify", "ping_count"), PingCount)
+    if _at(values.doc, ("verify", "ping_count")) is _MISSING:
+        count = Verify.ping_count
+    if command is not None and count is not None and (why := limits.command_timeout_problem(command, count)):
+        errors.append(FieldError("timeouts.command", why))
+    return errors
+
+
+# -- the whole ----------------------------------------------------------------------------------
+
+
+def _unrefused(errors: list[FieldError], refused: set[str]) -> list[FieldError]:
+    """``errors`` without those at or under a field already refused as a credential."""
+    return [e for e in errors if not any(e.field == r or e.field.startswith((f"{r}.", f"{r}[")) for r in refused)]
 
 
 def parse(data: object, source: str = "<parameters>") -> LinkParams:
@@ -800,54 +722,65 @@ def parse(data: object, source: str = "<parameters>") -> LinkParams:
 
     Raises ``ParamsError`` listing every problem; nothing is called, read or written.
     """
-    check = _Check()
     if not isinstance(data, dict):
-        what = "is empty" if data is None else f"holds {_show(data)}"
-        check.error(
-            "(file)",
-            f"{what}: a parameter file is a YAML mapping with the keys "
-            f"{', '.join(_TOP_KEYS)} (see params/example.yaml)",
+        what = "is empty" if data is None else f"holds {F.show(data)}"
+        raise ParamsError(
+            source,
+            [
+                FieldError(
+                    "(file)",
+                    f"{source} {what}: a parameter file is a YAML mapping with the keys {', '.join(_TOP_KEYS)} "
+                    "(see params/example.yaml)",
+                )
+            ],
         )
-        raise ParamsError(source, check.errors)
-    _scan_credentials(data, "", check)
-    raw = check.mapping(data, "", _TOP_KEYS, "a parameter file")
-    assert raw is not None  # data is a dict
-    link = _parse_link(check, raw)
-    sides: dict[Role, dict[str, Any] | None] = {r: _parse_side(check, r, check.take(raw, "", r)) for r in ROLES}
-    if sides["initiator"] is not None and sides["acceptor"] is not None:
-        _cross_check_sides(check, sides["initiator"], sides["acceptor"])
-    mbps = _parse_bandwidth(check, raw)
-    routes = _parse_routes(check, raw, sides)
-    security_groups = _parse_security_groups(check, raw, sides)
-    timeouts = _parse_timeouts(check, raw)
-    verify = _parse_verify(check, raw)
-    if check.errors:
-        raise ParamsError(source, check.errors)
-    # No error means every required value above was read.
-    assert link and mbps and routes and security_groups and timeouts and verify
-    built = {r: _side(r, sides[r]) for r in ROLES}  # type: ignore[arg-type]
-    return LinkParams(
-        link=link,
-        initiator=built["initiator"],
-        acceptor=built["acceptor"],
-        bandwidth_mbps=mbps,
-        routes=routes,
-        security_groups=security_groups,
-        timeouts=timeouts,
-        verify=verify,
+    errors: list[FieldError] = []
+    _scan_credentials(data, "", None, errors, set())
+    refused = {e.field for e in errors}
+    doc = _without_empty(data)
+    model: _LinkFile | None = None
+    try:
+        model = _LinkFile.model_validate(doc)
+        found: list[Any] = []
+    except ValidationError as e:
+        found = e.errors(include_url=False, include_input=False)
+    values = _Values(doc, refused | {F.field_path(err["loc"]) for err in found})
+    for err in found:
+        errors += _unrefused(_translate(err, doc, values), refused)
+    errors += _unrefused(_relations(values), refused)
+    if errors or model is None:
+        raise ParamsError(source, _once(errors))
+    return _build(model)
+
+
+def _once(errors: list[FieldError]) -> list[FieldError]:
+    """``errors`` in order, each problem once."""
+    return list(dict.fromkeys(errors))
+
+
+def _build(m: _LinkFile) -> LinkParams:
+    sides = {
+        role: Side(role=role, **getattr(m, role).model_dump())  # type: ignore[misc]
+        for role in ROLES
+    }
+    routes: dict[Role, tuple[str, ...]] = {
+        role: tuple(getattr(m.routes, role) or (sides[_peer(role)].vpc_cidr,)) for role in ROLES
+    }
+    sg = m.security_groups
+    rules = (
+        tuple(Rule(r.protocol, r.port_range, r.description) for r in sg.rules)
+        if sg.rules is not None
+        else SecurityGroups().rules
     )
-
-
-def _side(role: Role, good: dict[str, Any]) -> Side:
-    return Side(
-        role=role,
-        profile=good["profile"],
-        region=good["region"],
-        vpc_id=good["vpc_id"],
-        vpc_cidr=str(good["vpc_cidr"]),
-        security_group_id=good["security_group_id"],
-        account_uid=good.get("account_uid"),
-        instance_id=good.get("instance_id"),
+    return LinkParams(
+        link=m.link,
+        initiator=sides["initiator"],
+        acceptor=sides["acceptor"],
+        bandwidth_mbps=m.bandwidth_mbps,
+        routes=routes,
+        security_groups=SecurityGroups(sg.mode, rules),
+        timeouts=Timeouts(**m.timeouts.model_dump()),
+        verify=Verify(**m.verify.model_dump()),
     )
 
 
@@ -855,83 +788,28 @@ def _side(role: Role, good: dict[str, Any]) -> Side:
 # Loading.
 
 
-def _duplicate_keys(node: yaml.Node | None, path: str, check: _Check, seen: set[int] | None = None) -> None:
-    """Report keys repeated in one mapping: YAML would silently keep the last one."""
-    seen = set() if seen is None else seen
-    if id(node) in seen:  # an alias: already looked at (and possibly recursive)
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        first_line: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue
-            sub, line = _join(path, key_node.value), key_node.start_mark.line + 1
-            if key_node.value in first_line:
-                check.error(
-                    sub,
-                    f"appears twice (lines {first_line[key_node.value]} and {line}); YAML "
-                    f"would silently keep the last one: keep one",
-                )
-            else:
-                first_line[key_node.value] = line
-            _duplicate_keys(value_node, sub, check, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _duplicate_keys(item, f"{path}[{i}]", check, seen)
-
-
-def _scrub(text: str) -> str:
-    """Free text (a YAML error) with credential-like words replaced."""
-    return " ".join(secretlike.mask(w) if secretlike.looks_like_credential(w) else w for w in text.split(" "))
-
-
-def _yaml_problem(e: yaml.YAMLError) -> str:
-    # Built from the parts, not str(e): that quotes the offending line, which may hold a secret.
-    def at(mark: Any) -> str:
-        return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-
-    problem = getattr(e, "problem", None) or str(e).split("\n")[0]
-    text = f"is not valid YAML{at(getattr(e, 'problem_mark', None))}: {_scrub(problem)}"
-    context = getattr(e, "context", None)
-    if context:
-        text += f" ({_scrub(context)}{at(getattr(e, 'context_mark', None))})"
-    if "\\t" in problem:
-        text += "; indent with spaces: YAML refuses tabs"
-    return text
-
-
-def _read_yaml(text: str, check: _Check) -> object:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        _duplicate_keys(node, "", check)
-        return loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-
-
 def load(path: str | os.PathLike[str]) -> LinkParams:
-    """Read and validate a parameter file; raises ``ParamsError`` for every problem found."""
+    """Read and validate a parameter file; raises ``ParamsError`` for every problem found, the
+    file itself named in a problem with the file (missing, not a regular file, too large, too deep,
+    not UTF-8, not YAML)."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ParamsError(source, [FieldError("(file)", "is not UTF-8 text: save it as UTF-8")]) from None
-    except OSError as e:
-        raise ParamsError(source, [FieldError("(file)", f"cannot be read: {e.strerror or e}")]) from None
-    check = _Check()
+        document = safe_files.read_yaml(path, what="parameter file")
+    except safe_files.UnsafeFile as e:
+        raise ParamsError(source, [FieldError("(file)", str(e))]) from None
+    repeated = [
+        FieldError(
+            F.field_path(d.loc),
+            f"appears twice (lines {d.first_line} and {d.line}); YAML would silently keep the last one: keep one",
+        )
+        for d in document.duplicates
+    ]
     try:
-        data = _read_yaml(text, check)
-    except yaml.YAMLError as e:
-        # Built from the parts, not str(e): that quotes the offending line, which may hold a secret.
-        raise ParamsError(source, [FieldError("(file)", _yaml_problem(e))]) from None
-    try:
-        params = parse(data, source)
+        params = parse(document.data, source)
     except ParamsError as e:
-        raise ParamsError(source, check.errors + e.errors) from None
-    if check.errors:
-        raise ParamsError(source, check.errors)
+        raise ParamsError(source, repeated + e.errors) from None
+    if repeated:
+        raise ParamsError(source, repeated)
     return params
 
 

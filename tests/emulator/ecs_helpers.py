@@ -26,17 +26,10 @@ A_CIDR, B_CIDR = "192.168.0.0/16", "172.16.0.0/16"
 
 
 def shape(body_cls: type, body: dict[str, Any]) -> dict[str, Any]:
-    """The SDK keeps every key with its declared type (``roundtrip``). One documented exception:
-    the SDK declares a rule's ``Priority`` as str, but the service sends an int, which every rule
-    must then be. Returns ``body``."""
-    checked = body
-    if body_cls is ecs_models.DescribeSecurityGroupAttributeResponseBody:
-        rules = body["Permissions"]["Permission"]
-        assert all(type(r["Priority"]) is int for r in rules), [r["Priority"] for r in rules]
-        checked = copy.deepcopy(body)
-        for r in checked["Permissions"]["Permission"]:
-            r["Priority"] = str(r["Priority"])
-    roundtrip(body_cls, checked)
+    """The SDK keeps every key with its declared type (``roundtrip``); a rule's ``Priority`` is a
+    string, as the SDK model, the API metadata's schema and its response example say. Returns
+    ``body``."""
+    roundtrip(body_cls, body)
     return body
 
 

@@ -3,6 +3,7 @@ emulator run as its own process (``alicloud-emulator serve``)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -32,10 +33,17 @@ VERSIONS = {"vpc": "2016-04-28", "ecs": "2014-05-26", "sts": "2015-04-01"}
 
 
 def call(
-    config: Config, product: str, action: str, query: dict[str, Any] | None = None, version: str | None = None
+    config: Config,
+    product: str,
+    action: str,
+    query: dict[str, Any] | None = None,
+    version: str | None = None,
+    headers: dict[str, str] | None = None,
+    body_type: str = "json",
 ) -> dict[str, Any]:
     """Any RPC action through the official tea-openapi client, signed as ``config`` says.
-    Returns the SDK's raw result: ``{"body", "headers", "statusCode"}``."""
+    ``query``/``headers`` override what the client would send (its own Timestamp, nonce, Format)
+    and are signed with the rest. Returns the SDK's raw result: ``{"body", "headers", "statusCode"}``."""
     params = open_api_models.Params(
         action=action,
         version=version or VERSIONS[product],
@@ -45,9 +53,9 @@ def call(
         auth_type="AK",
         style="RPC",
         req_body_type="formData",
-        body_type="json",
+        body_type=body_type,
     )
-    request = open_api_models.OpenApiRequest(query={k: v for k, v in (query or {}).items()})
+    request = open_api_models.OpenApiRequest(query={k: v for k, v in (query or {}).items()}, headers=headers)
     return OpenApiClient(config).call_api(params, request, RuntimeOptions())
 
 
@@ -72,12 +80,18 @@ def legacy_call(
 
 
 def signed_path(
-    account: dict[str, Any], product: str, action: str, params: dict[str, str], method: str = "POST"
+    account: dict[str, Any],
+    product: str,
+    action: str,
+    params: dict[str, str],
+    method: str = "POST",
+    fmt: str = "JSON",
 ) -> str:
-    """``/?...`` with an HMAC-SHA1 RPC signature, computed by the legacy SDK's own signer."""
+    """``/?...`` with an HMAC-SHA1 RPC signature, computed by the legacy SDK's own signer (with a
+    fresh Timestamp and SignatureNonce, and ``Format=fmt``)."""
     query = dict(params, Action=action, Version=VERSIONS[product])
     path, _ = rpc_signature_composer.get_signed_url(
-        query, account["access_key_id"], account["access_key_secret"], "JSON", method, {}
+        query, account["access_key_id"], account["access_key_secret"], fmt, method, {}
     )
     return path
 
@@ -122,17 +136,20 @@ def emulator_command() -> list[str]:
 class EmulatorProcess(ControlMixin):
     """``alicloud-emulator serve`` as a child process on a free port."""
 
-    def __init__(self, workdir: Path, db: Path | None = None, world: Path | None = None, *extra: str):
+    def __init__(
+        self, workdir: Path, db: Path | None = None, world: Path | None = None, *extra: str, umask: int | None = None
+    ):
         self.workdir = workdir
         self.db = db
         self.world = world
         self.extra = list(extra)
+        self.umask = umask
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.output = ""
 
     def start(self, timeout: float = 20.0) -> EmulatorProcess:
-        port_file = self.workdir / f"port-{time.monotonic_ns()}"
+        port_file = self.port_file = self.workdir / f"port-{time.monotonic_ns()}"
         cmd = [*emulator_command(), "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)]
         if self.db is not None:
             cmd += ["--db", str(self.db)]
@@ -140,7 +157,12 @@ class EmulatorProcess(ControlMixin):
             cmd += ["--world", str(self.world)]
         self.log = self.workdir / f"emulator-{time.monotonic_ns()}.log"
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(cmd + self.extra, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                cmd + self.extra,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=None if self.umask is None else functools.partial(os.umask, self.umask),
+            )
         deadline = time.monotonic() + timeout
         while not port_file.exists():
             if self.proc.poll() is not None:

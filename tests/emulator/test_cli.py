@@ -4,10 +4,13 @@ bad world file refused with exit code 2 and a message naming the field."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
+import stat
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -148,3 +151,114 @@ def test_sigterm_stops_cleanly_and_the_database_reopens(tmp_path):
         assert again.control("health")["status"] == "ok"
     finally:
         again.kill()
+
+
+def test_sigterm_stops_cleanly_every_time(tmp_path):
+    """SIGTERM right after start, again and again: the process stops by itself with exit 0 (it
+    was once ended by SIGKILL when its KeyboardInterrupt landed in a weakref callback)."""
+    db = tmp_path / "state.db"
+    for _ in range(3):
+        server = EmulatorProcess(tmp_path, db).start()
+        server.control("health")
+        assert server.stop() == 0, server.output
+        assert "Exception ignored" not in server.output and "Traceback" not in server.output
+
+
+def test_state_files_are_private_whatever_the_umask(tmp_path):
+    """The database holds every account's secret: it, its -wal and -shm and the port file are
+    0600 even under umask 000."""
+    db = tmp_path / "state.db"
+    server = EmulatorProcess(tmp_path, db, umask=0).start()
+    try:
+        a = server.account("account-a")  # the process writes and reads the database
+        assert a["access_key_secret"]
+        StsClient(server.config("account-a", "cn-qingdao")).get_caller_identity()
+        for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), server.port_file):
+            assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    finally:
+        assert server.stop() == 0, server.output
+
+
+def test_an_existing_readable_database_is_narrowed_to_0600(tmp_path):
+    db = tmp_path / "state.db"
+    EmulatorProcess(tmp_path, db).start().stop()
+    db.chmod(0o644)
+    server = EmulatorProcess(tmp_path, db).start()
+    try:
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    finally:
+        server.stop()
+
+
+def _deep(n: int) -> str:
+    return "accounts:\n" + "".join("  " * i + "- \n" for i in range(1, n)) + "  " * n + "- x\n"
+
+
+HOSTILE = [
+    ("fifo", None, "not a regular file"),
+    ("device", "/dev/zero", "not a regular file"),
+    ("directory", ".", "not a regular file"),
+    ("large", "a: " + "x" * (2 * 1024 * 1024) + "\n", "more than"),
+    ("deep", "x: " + "[" * 500 + "]" * 500 + "\n", "nested more than 32"),
+    ("deep block", _deep(100), "nested more than 32"),
+    ("aliases", "a: &a [1, 2]\nb: [*a, *a]\n", "aliases"),
+    ("duplicate key", "accounts: []\nvpcs: []\naccounts: []\n", "'accounts' is given twice"),
+    ("not utf-8", b"accounts: \xff\xfe\n", "not UTF-8"),
+    ("binary", b"\x00\x01\x02\x03" * 100, "not valid YAML"),
+]
+
+
+@pytest.mark.parametrize("kind, content, says", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_a_hostile_world_file_exits_2_with_a_message(tmp_path, kind, content, says):
+    if kind == "fifo":
+        path = tmp_path / "world.yaml"
+        os.mkfifo(path)  # nobody writes to it: reading would wait forever
+    elif kind in ("device", "directory"):
+        path = Path(content) if kind == "device" else tmp_path
+    else:
+        path = tmp_path / "world.yaml"
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = _serve("--world", str(path), timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert says in result.stderr and str(path) in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_yaml_error_never_quotes_the_line_it_is_on(tmp_path):
+    """PyYAML's own message prints the offending line, which may hold a secret."""
+    path = tmp_path / "world.yaml"
+    path.write_text("accounts:\n  - access_key_secret: emuSecretLeaked123: oops\n")
+    result = _serve("--world", str(path))
+    assert result.returncode == 2 and "not valid YAML" in result.stderr and "line 2" in result.stderr
+    assert "emuSecretLeaked123" not in result.stderr
+
+
+def test_every_bad_field_is_named_on_its_own_line(tmp_path):
+    world = default_world()
+    world["accounts"][0]["uid"] = "42"
+    world["accounts"][1]["access_key_secret"] = "has spaces emuSecretB2x7"
+    world["vpcs"][1]["region"] = "mars-north-1"
+    world["timing"]["command"] = "soon"
+    path = tmp_path / "world.yaml"
+    path.write_text(yaml.safe_dump(world))
+    result = _serve("--world", str(path))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    for field in ("accounts[0].uid", "accounts[1].access_key_secret", "vpcs[1].region", "timing.command"):
+        assert any(line.startswith(f"alicloud-emulator: world file {path}: {field}") for line in lines), lines
+    assert "emuSecretB2x7" not in result.stderr
+
+
+def test_a_damaged_database_exits_1_and_reset_starts_it_over(tmp_path):
+    db = tmp_path / "state.db"
+    EmulatorProcess(tmp_path, db).start().stop()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'world'", ('{"accounts": [{"name": "x"}]}',))
+    result = _serve("--db", str(db))
+    assert result.returncode == 1 and "cannot serve" in result.stderr and "accounts[0].uid" in result.stderr
+    assert "Traceback" not in result.stderr
+    server = EmulatorProcess(tmp_path, db, None, "--reset").start()
+    try:
+        assert server.control("health")["accounts"] == ["account-a", "account-b"]
+    finally:
+        assert server.stop() == 0

@@ -11,7 +11,7 @@ from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.utils_models import Config
 from alibabacloud_vpc20160428 import models as vpc_models
-from alicloud_emulator import server as server_module
+from alicloud_emulator import control as control_module
 from alicloud_emulator.world import default_world, with_timing
 
 from .conftest import start_emulator
@@ -243,11 +243,11 @@ def test_unknown_control_path_lists_the_known_ones(emu):
 
 
 def test_control_api_answers_loopback_clients_only(emu, a, monkeypatch):
-    assert server_module.is_loopback("127.0.0.1") and server_module.is_loopback("::1")
-    assert server_module.is_loopback("::ffff:127.0.0.1")
-    for other in ("10.0.0.5", "192.168.1.10", "8.8.8.8", "::ffff:10.0.0.5", "fe80::1"):
-        assert not server_module.is_loopback(other)
-    monkeypatch.setattr(server_module, "is_loopback", lambda address: False)
+    assert control_module.is_loopback("127.0.0.1") and control_module.is_loopback("::1")
+    assert control_module.is_loopback("::ffff:127.0.0.1") and control_module.is_loopback("127.0.0.2")
+    for other in ("10.0.0.5", "192.168.1.10", "8.8.8.8", "::ffff:10.0.0.5", "fe80::1", "", "localhost"):
+        assert not control_module.is_loopback(other)
+    monkeypatch.setattr(control_module, "is_loopback", lambda address: False)
     status, reply = control_status(emu.endpoint, "accounts")
     assert status == 403 and "loopback" in reply["error"] and "accounts" not in reply
     assert a.sts.get_caller_identity().body.account_id == a.uid  # the APIs themselves are signed, so served

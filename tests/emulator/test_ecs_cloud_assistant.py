@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import copy
+import threading
 from typing import Any
 
 import pytest
 from alibabacloud_ecs20140526 import models as m
 from alibabacloud_vpc20160428 import models as vm
+from alicloud_emulator.products import cloud_assistant
 from alicloud_emulator.world import default_world, with_timing
 
 from .conftest import Emu, Side, start_emulator
@@ -116,12 +118,13 @@ def test_output_encoding(a: Side) -> None:
     assert inv["CommandContent"] == "echo hi" and inv["InvokeInstances"]["InvokeInstance"][0]["Output"] == "hi\n"
     (inv,) = invocations(a, invoke_id=invoke_id)
     assert "Output" not in inv["InvokeInstances"]["InvokeInstance"][0], "Output only with IncludeOutput"
-    e = error_of(
-        a.ecs,
-        "describe_invocation_results",
-        m.DescribeInvocationResultsRequest(region_id=a.region, invoke_id=invoke_id, content_encoding="hex"),
-    )
-    assert "ContentEncoding" in e.data["Message"] and "PlainText" in e.data["Message"]
+    # an encoding neither call knows is each call's documented default (RunCommand: PlainText)
+    hex_results = results(a, invoke_id=invoke_id, content_encoding="hex")
+    assert hex_results["InvocationResults"]["InvocationResult"][0]["Output"] == b64("hi\n")
+    r = result(a, run(a, A_ECS, "echo plain", content_encoding="rot13"))
+    assert r["Output"] == "plain\n"
+    (inv,) = invocations(a, content_encoding="rot13", command_type="RunShellScript", invoke_id=invoke_id)
+    assert inv["CommandContent"] == b64("echo hi")
 
 
 def test_base64_command_content_and_parameters(a: Side) -> None:
@@ -157,8 +160,17 @@ def test_commands_the_emulator_does_not_model_exit_127(a: Side) -> None:
         ({"instance_id": [A_ECS], "command_content": "echo"}, "MissingParameter", "Type"),
         (
             {"type": "RunPython", "instance_id": [A_ECS], "command_content": "echo"},
-            "InvalidCommandType.ValueNotSupported",
-            "Type",
+            "InvalidCmdType.NotFound",
+            "type",
+        ),
+        (
+            {
+                "type": "RunShellScript",
+                "instance_id": [f"i-m5e1tutorialecs{n:07d}" for n in range(101)],
+                "command_content": "echo",
+            },
+            "InvalidParameter",
+            "InstanceId",
         ),
         ({"type": "RunShellScript", "instance_id": [A_ECS]}, "MissingParameter", "CommandContent"),
         ({"type": "RunShellScript", "command_content": "echo"}, "MissingParameter", "InstanceId"),
@@ -189,6 +201,16 @@ def test_run_command_validation(a: Side, request_fields: dict[str, Any], code: s
     e = error_of(a.ecs, "run_command", m.RunCommandRequest(region_id=a.region, **request_fields))
     assert e.code == code and field in e.data["Message"], e.message
     assert invocations(a) == [], "a refused RunCommand leaves no invocation behind"
+
+
+def test_an_unknown_command_type_is_the_documented_403(a: Side) -> None:
+    e = error_of(
+        a.ecs,
+        "run_command",
+        m.RunCommandRequest(region_id=a.region, type="RunPython", instance_id=[A_ECS], command_content="echo"),
+    )
+    assert (e.code, e.status_code) == ("InvalidCmdType.NotFound", 403)
+    assert all(t in e.data["Message"] for t in ("RunShellScript", "RunBatScript", "RunPowerShellScript"))
 
 
 def test_instances_of_other_accounts_cannot_be_targeted(a: Side, b: Side) -> None:
@@ -395,7 +417,7 @@ def test_why_a_ping_failed_is_in_the_state_dump_only(emu: Emu, a: Side, b: Side)
 def test_tutorial_same_region_path_with_security_group_references() -> None:
     """The tutorial's same-region variant: each side authorizes the peer's group with the peer's
     account ID instead of a CIDR, and the ping follows those rules."""
-    emu = start_emulator(one_region_world())
+    emu = start_emulator(dict(one_region_world(), behaviour={"security_group_reference": "tutorial"}))
     try:
         a, b = emu.side("account-a", "cn-qingdao"), emu.side("account-b", "cn-qingdao")
         write_link(store_of(emu), a.uid, b.uid, b_region="cn-qingdao")
@@ -458,3 +480,68 @@ def test_ping_follows_the_vpc_products_own_records(emu: Emu, a: Side, b: Side) -
     assert_replies(ping(a, A_ECS, B_IP), B_IP)
     a.vpc.deactivate_router_interface(vm.DeactivateRouterInterfaceRequest(region_id=a.region, router_interface_id=ri_a))
     assert_lost(ping(a, A_ECS, B_IP), B_IP)
+
+
+# -- cost: bounded, and paid outside the store's lock ---------------------------------------------------
+COSTLY = f"ping -c 3000000 -i 0.002 {A_IP}"
+
+
+def test_a_huge_ping_keeps_24_kb_and_counts_the_rest(a: Side) -> None:
+    r = result(a, run(a, A_ECS, COSTLY, timeout=86400))
+    assert (r["InvocationStatus"], r["ExitCode"]) == ("Success", 0)
+    assert len(r["Output"].encode()) == 24 * 1024 and r["Output"].startswith(f"PING {A_IP}")
+    assert r["Dropped"] > 3_000_000 * 50, "every reply line beyond 24 KB is counted, none kept"
+    timed_out = result(a, run(a, A_ECS, COSTLY))  # the default 60 s timeout kills it first
+    assert (timed_out["InvocationStatus"], timed_out["ErrorCode"]) == ("Timeout", "ExecutionTimeout")
+    assert len(timed_out["Output"].encode()) == 24 * 1024 and timed_out["Dropped"] < r["Dropped"]
+
+
+def test_a_costly_command_holds_no_lock_another_account_needs(emu: Emu, a: Side, b: Side, monkeypatch) -> None:
+    """While A's command is simulated, B's reads and writes are served. The simulation is held
+    until B is done: were it inside the store's lock, B could never finish and this would fail."""
+    simulating, others_done = threading.Event(), threading.Event()
+    original = cloud_assistant.simulate
+
+    def gated(command):
+        simulating.set()
+        if not others_done.wait(60):
+            raise AssertionError("another account's calls waited for this command")
+        return original(command)
+
+    monkeypatch.setattr(cloud_assistant, "simulate", gated)
+    script = "\n".join([COSTLY] * 200)
+    outcome: dict[str, Any] = {}
+
+    def costly() -> None:
+        try:
+            outcome["invoke"] = run(a, A_ECS, script, timeout=86400)
+        except Exception as e:  # reported by the assertion below
+            outcome["error"] = e
+
+    thread = threading.Thread(target=costly)
+    thread.start()
+    try:
+        assert simulating.wait(60)
+        for port in (22, 80, 443):
+            b.ecs.authorize_security_group(
+                m.AuthorizeSecurityGroupRequest(
+                    region_id=b.region,
+                    security_group_id=B_SG,
+                    permissions=[
+                        m.AuthorizeSecurityGroupRequestPermissions(
+                            ip_protocol="TCP", port_range=f"{port}/{port}", source_cidr_ip=A_CIDR
+                        )
+                    ],
+                )
+            )
+            b.vpc.describe_vpcs(vm.DescribeVpcsRequest(region_id=b.region))
+    finally:
+        others_done.set()
+        thread.join(120)
+    assert "invoke" in outcome, outcome.get("error")
+    entries = emu.journal()
+    run_seq = next(e["seq"] for e in entries if e["action"] == "RunCommand")
+    b_calls = [e for e in entries if e.get("account") == "account-b"]
+    assert len(b_calls) == 6 and all(e["seq"] < run_seq for e in b_calls)
+    r = result(a, outcome["invoke"])  # 200 pings of 6000 s each: killed at the 86400 s timeout
+    assert r["InvocationStatus"] == "Timeout" and len(r["Output"].encode()) == 24 * 1024

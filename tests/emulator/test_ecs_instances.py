@@ -76,19 +76,23 @@ def test_describe_instances_filters(a: Side, filters: dict[str, Any], found: lis
 
 
 @pytest.mark.parametrize(
-    "filters, field",
+    "filters, field, code, status",
     [
-        ({"instance_ids": "i-1,i-2"}, "InstanceIds"),
-        ({"instance_ids": json.dumps([1, 2])}, "InstanceIds"),
-        ({"private_ip_addresses": "{}"}, "PrivateIpAddresses"),
-        ({"status": "running"}, "Status"),
-        ({"max_results": 101}, "MaxResults"),
-        ({"next_token": "garbage"}, "NextToken"),
+        ({"instance_ids": "i-1,i-2"}, "InstanceIds", "InvalidParameter", 400),
+        ({"instance_ids": json.dumps([1, 2])}, "InstanceIds", "InvalidParameter", 400),
+        ({"private_ip_addresses": "{}"}, "PrivateIpAddresses", "InvalidParameter", 400),
+        # the codes the API metadata documents for DescribeInstances' Status and InstanceNetworkType
+        ({"status": "running"}, "Status", "InvalidStatus.NotFound", 404),
+        ({"instance_network_type": "vlan"}, "InstanceNetworkType", "InvalidNetworkType.NotFound", 404),
+        ({"max_results": 101}, "MaxResults", "InvalidParameter", 400),
+        ({"next_token": "garbage"}, "NextToken", "InvalidParameter.NextToken", 400),
     ],
 )
-def test_bad_filters_are_refused_naming_the_field(a: Side, filters: dict[str, Any], field: str) -> None:
+def test_bad_filters_are_refused_naming_the_field(
+    a: Side, filters: dict[str, Any], field: str, code: str, status: int
+) -> None:
     e = error_of(a.ecs, "describe_instances", m.DescribeInstancesRequest(region_id=a.region, **filters))
-    assert e.status_code == 400 and field in e.data["Message"], e.message
+    assert (e.code, e.status_code) == (code, status) and field in e.data["Message"], e.message
 
 
 def test_region_is_required(a: Side) -> None:
@@ -147,6 +151,6 @@ def test_dry_run_validates_and_answers_dry_run_operation(a: Side) -> None:
     e = error_of(a.ecs, "describe_instances", m.DescribeInstancesRequest(region_id=a.region, dry_run=True))
     assert (e.code, e.status_code) == ("DryRunOperation", 400)
     e = error_of(a.ecs, "describe_instances", m.DescribeInstancesRequest(region_id=a.region, dry_run=True, status="up"))
-    assert e.code == "InvalidStatus.ValueNotSupported", "a dry run still checks the parameters first"
+    assert e.code == "InvalidStatus.NotFound", "a dry run still checks the parameters first"
     e = error_of(a.ecs, "describe_security_groups", m.DescribeSecurityGroupsRequest(region_id=a.region, dry_run=True))
     assert e.code == "DryRunOperation"

@@ -4,6 +4,7 @@ output, and what is refused as not modelled."""
 from __future__ import annotations
 
 import pytest
+from alicloud_emulator import shell
 from alicloud_emulator.reachability import Verdict
 from alicloud_emulator.shell import run_script
 
@@ -70,3 +71,65 @@ def test_refused_lines(line: str, exit_code: int, words: str) -> None:
 def test_echo_keeps_quoted_separators_and_honours_dash_n() -> None:
     assert run_script("echo 'a;b' \"c|d\"", replies, 60).output == "a;b c|d\n"
     assert run_script("echo -n x", replies, 60).output == "x"
+
+
+# -- cost: what is kept is bounded, what is counted is exact -------------------------------------------
+def _brute(count: int, host: str = "172.16.1.10", size: int = 56) -> tuple[str, list[float]]:
+    """Every reply line of a reachable ping, formatted one by one, and the round-trip times."""
+    lines = list(shell._reply_lines(replies(host), host, size, count))
+    rtts = [float(line.rsplit("time=", 1)[1].split()[0]) for line in lines]
+    return "".join(lines), rtts
+
+
+@pytest.mark.parametrize("count", [1, 2, 63, 64, 65, 129, 1000, 10_007])
+def test_counted_bytes_and_statistics_match_the_lines_themselves(count: int) -> None:
+    text, _ = _brute(count)
+    assert shell._replies_bytes(replies(""), "172.16.1.10", 56, count) == len(text.encode())
+    low, mean, high, mdev = shell._statistics(replies(""), "172.16.1.10", count)
+    period = shell._period(shell._base_ms(replies("")), "172.16.1.10")
+    exact = [period.sums[i + 1] - period.sums[i] for i in range(shell.RTT_PERIOD)]
+    rtts = [exact[(seq - 1) % shell.RTT_PERIOD] for seq in range(1, count + 1)]
+    assert low == pytest.approx(min(rtts)) and high == pytest.approx(max(rtts))
+    assert mean == pytest.approx(sum(rtts) / count)
+    assert mdev == pytest.approx((sum((r - mean) ** 2 for r in rtts) / count) ** 0.5, abs=1e-9)
+
+
+def test_output_beyond_24_kb_is_counted_not_kept() -> None:
+    r = run_script("ping -c 1000 -i 0.2 172.16.1.10", replies, 600)
+    full = run_script("ping -c 1000 -i 0.2 172.16.1.10", replies, 600)
+    text, _ = _brute(1000)
+    header = "PING 172.16.1.10 (172.16.1.10) 56(84) bytes of data.\n"
+    assert r.output == (header + text)[: 24 * 1024] and r.output == full.output
+    summary = r.output_bytes - len(header) - len(text)
+    assert 100 < summary < 300, "the statistics are counted although not kept"
+    assert r.dropped == r.output_bytes - 24 * 1024
+
+
+def test_a_huge_count_formats_only_what_is_kept(monkeypatch) -> None:
+    formatted = []
+    lines = shell._reply_lines
+
+    def counting(*args):
+        for line in lines(*args):
+            formatted.append(line)
+            yield line
+
+    monkeypatch.setattr(shell, "_reply_lines", counting)
+    r = run_script("ping -c 3000000 -i 0.002 172.16.1.10\n" * 50, replies, 10**7)
+    assert r.exit_code == 0 and len(r.output.encode()) == 24 * 1024
+    assert len(formatted) < 24 * 1024 / 40, "lines are formatted only while they fit in the output"
+    assert r.output_bytes > 50 * 3_000_000 * 50
+    assert "3000000 packets transmitted, 3000000 received" not in r.output  # cut off with the rest
+
+
+def test_a_ping_killed_by_the_timeout_shows_the_replies_it_got_and_no_statistics() -> None:
+    r = run_script("echo start\nping -c 100 -i 1 172.16.1.10", replies, 30)
+    assert r.timed_out and r.exit_code is None and r.seconds == 30
+    assert r.output.count("bytes from") == 31 and "statistics" not in r.output
+    assert r.output.startswith("start\n")
+
+
+@pytest.mark.parametrize("arg", ["-c 1e999", "-c nan", "-i inf", "-c 99999999999999999999", "-s 70000"])
+def test_absurd_ping_arguments_are_refused_as_ping_does(arg: str) -> None:
+    r = run_script(f"ping {arg} 172.16.1.10", replies, 60)
+    assert r.exit_code == 2 and "invalid argument" in r.output

@@ -50,19 +50,53 @@ def test_an_error_before_the_handler_changes_nothing(emu, a):
     assert interfaces(a.vpc, "cn-qingdao") == {}
 
 
-def test_throttle_carries_retry_after_so_the_sdk_raises_throttling_exception(emu, a):
+@pytest.mark.parametrize(
+    "shape, exception, code, status",
+    [
+        ({}, ClientException, "Throttling.User", 400),
+        ({"status": 403}, ClientException, "Throttling", 403),
+        ({"status": 429}, ClientException, "Throttling", 429),
+        ({"status": 503}, ServerException, "ServiceUnavailable", 503),
+        (
+            {"code": "Throttling.Api", "message": "Request was denied due to api flow control."},
+            ClientException,
+            "Throttling.Api",
+            400,
+        ),
+    ],
+)
+def test_throttle_answers_the_documented_shapes_without_retry_after(emu, a, shape, exception, code, status):
+    """No page documents a retry-after header on a throttled answer, so by default there is none
+    and the SDK raises a plain ClientException (4xx) or ServerException (5xx), not
+    ThrottlingException: the runbook must recognise throttling by its code."""
+    emu.faults(dict(shape, action="GetCallerIdentity", effect="throttle", times=1))
+    with pytest.raises(exception) as info:
+        a.sts.get_caller_identity()
+    assert type(info.value) is exception, "ThrottlingException needs the x-acs-retry-after header"
+    assert (info.value.code, info.value.status_code) == (code, status)
+    entry = emu.journal(action="GetCallerIdentity")[-1]
+    assert (entry["status"], entry["error_code"]) == (status, code) and entry["fault"].endswith("throttle")
+    assert _outcomes(a, 1) == ["ok"]
+
+
+def test_throttle_with_retry_after_makes_the_sdk_raise_throttling_exception(emu, a):
     emu.faults(
-        {"action": "GetCallerIdentity", "effect": "throttle", "first": 1},
-        {"action": "GetCallerIdentity", "effect": "throttle", "retry_after_ms": 250, "nth": 2},
+        {"action": "GetCallerIdentity", "effect": "throttle", "retry_after_ms": 1000, "first": 1},
+        {"action": "GetCallerIdentity", "effect": "throttle", "status": 503, "retry_after_ms": 250, "nth": 2},
     )
     with pytest.raises(ThrottlingException) as first:
         a.sts.get_caller_identity()
     with pytest.raises(ThrottlingException) as second:
         a.sts.get_caller_identity()
     assert (first.value.code, first.value.status_code, first.value.retry_after) == ("Throttling.User", 400, 1000)
-    assert second.value.retry_after == 250
+    assert (second.value.code, second.value.status_code, second.value.retry_after) == ("ServiceUnavailable", 503, 250)
     assert _outcomes(a, 1) == ["ok"]
     assert [m is not None for m in _faults_in_journal(emu, "GetCallerIdentity")] == [True, True, False]
+
+
+def test_a_throttle_status_outside_the_documented_shapes_is_refused(emu):
+    status, body = control_status(emu.endpoint, "faults", {"effect": "throttle", "status": 418})
+    assert status == 400 and "status" in body["error"] and "429" in body["error"]
 
 
 def test_an_error_with_retry_after_is_throttling_too(emu, a):
@@ -202,6 +236,14 @@ def test_a_malformed_rule_is_refused_naming_the_field(emu):
         ({"effect": "stale_read"}, "lag_s"),
         ({"effect": "drop", "nth": "2"}, "nth"),
         ({"effect": "drop", "acount": "a"}, "acount"),
+        ({"effect": "latency", "latency_ms": "120"}, "latency_ms"),
+        ({"effect": "latency", "latency_ms": -1}, "latency_ms"),
+        ({"effect": "stale_read", "lag_s": 10**12}, "lag_s"),
+        ({"effect": "error", "code": "E", "status": 200}, "status"),
+        ({"effect": "error", "code": "E", "retry_after_ms": True}, "retry_after_ms"),
+        ({"effect": "drop", "nth": [1], "first": 2}, "first"),
+        ({"effect": "drop", "times": -1}, "times"),
+        ({"effect": "error", "code": "no spaces allowed"}, "code"),
     ]:
         status, body = control_status(emu.endpoint, "faults", rule)
         assert status == 400 and field in body["error"], (rule, body)
@@ -213,3 +255,10 @@ def test_delete_removes_every_rule(emu, a):
     assert _outcomes(a, 1) == ["E"]
     assert emu.control("faults", method="DELETE")["faults"] == []
     assert _outcomes(a, 1) == ["ok"]
+
+
+def test_a_batch_with_one_bad_rule_stores_none_and_names_it(emu):
+    status, body = control_status(emu.endpoint, "faults", [{"effect": "drop"}, {"effect": "drop", "acount": "a"}])
+    assert status == 400 and "rules[1]: acount: unknown field" in body["error"], body
+    assert "did you mean account" in body["error"]
+    assert emu.control("faults")["faults"] == []

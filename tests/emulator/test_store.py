@@ -5,7 +5,9 @@ migration."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 
 import pytest
 from alicloud_emulator.store import HISTORY_KEEP, SCHEMA_VERSION, Store
@@ -120,3 +122,25 @@ def test_a_schema_1_database_is_migrated(tmp_path):
             assert tx.get("thing", "t-1", account="a")["Name"] == "before"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_a_database_file_and_its_wal_and_shm_are_0600_whatever_the_umask(tmp_path, umask):
+    path = tmp_path / "s.db"
+    old = os.umask(umask)
+    try:
+        s = Store(str(path))
+        with s.transaction() as tx:
+            tx.insert("thing", "t-1", "acct", "r", {"Secret": "x"})
+        for f in (path, tmp_path / "s.db-wal", tmp_path / "s.db-shm"):
+            assert stat.S_IMODE(f.stat().st_mode) == 0o600, (f, oct(f.stat().st_mode))
+        s.close()
+    finally:
+        os.umask(old)
+
+
+def test_the_clock_refuses_what_is_not_a_finite_forward_step(store):
+    for bad in (float("nan"), float("inf"), -1, "5", True, None):
+        with pytest.raises(ValueError):
+            store.advance_clock(bad)
+    assert store.meta("clock_offset", 0.0) == 0.0

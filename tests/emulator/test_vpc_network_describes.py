@@ -67,7 +67,7 @@ def test_describe_vpcs_comma_list_and_paging(emu, a):
         a.vpc,
         "describe_vpcs",
         m.DescribeVpcsRequest(region_id="cn-qingdao", vpc_id=",".join(f"vpc-x{n}" for n in range(21))),
-        "InvalidParameter",
+        "InvalidVpcIdNumber.NotSupported",  # the code the metadata documents for more than 20 IDs
     )
     assert "VpcId" in e.message
 
@@ -162,5 +162,37 @@ def test_describe_route_table_list_uses_the_routertablelist_nesting(emu, a, b):
         a.vpc,
         "describe_route_table_list",
         m.DescribeRouteTableListRequest(region_id="cn-qingdao", route_table_type="Shared"),
-        "InvalidRouteTableType.ValueNotSupported",
+        "InvalidParameter",  # the metadata documents no code of its own for RouteTableType
     )
+
+
+def test_describe_vpcs_filters_that_the_metadata_documents_do_filter(emu, a):
+    """Tag.N, DhcpOptionsSetId and EnableIpv6 are documented DescribeVpcs filters (API metadata);
+    a filter nothing matches returns nothing, never the unfiltered list. The world has no VPC tags,
+    DHCP options sets or IPv6, so the tag is written to the store."""
+    store = emu.server.app.store
+    with store.transaction() as tx:
+        vpc = tx.get("vpc", VPC1, account=a.uid)
+        tx.put(dict(vpc, Tags={"env": "prod", "team": "net"}))
+
+    def ids(**query):
+        body = call(a.vpc, "describe_vpcs", m.DescribeVpcsRequest(region_id="cn-qingdao", **query))
+        return [v["VpcId"] for v in body["Vpcs"]["Vpc"]]
+
+    tag = m.DescribeVpcsRequestTag
+    assert ids(tag=[tag(key="env", value="prod")]) == [VPC1]
+    assert ids(tag=[tag(key="env")]) == [VPC1]  # a key alone matches any value
+    assert ids(tag=[tag(key="env", value="prod"), tag(key="team", value="net")]) == [VPC1]
+    assert ids(tag=[tag(key="env", value="dev")]) == []
+    assert ids(tag=[tag(key="owner", value="nobody")]) == []
+    assert ids(dhcp_options_set_id="dopt-doesnotexist0000") == []
+    assert ids(enable_ipv_6=True) == [] and ids(enable_ipv_6=False) == [VPC1]
+    body = call(a.vpc, "describe_vpcs", m.DescribeVpcsRequest(region_id="cn-qingdao"))
+    assert body["Vpcs"]["Vpc"][0]["Tags"] == {"Tag": [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "net"}]}
+    e = expect_error(
+        a.vpc,
+        "describe_vpcs",
+        m.DescribeVpcsRequest(region_id="cn-qingdao", tag=[tag(key=f"k{n}", value="v") for n in range(21)]),
+        "InvalidParameter",
+    )
+    assert "Tag" in e.data["Message"] and "20" in e.data["Message"]

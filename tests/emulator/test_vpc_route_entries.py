@@ -123,6 +123,10 @@ def test_create_route_entry_refuses_bad_input(emu, a, b):
 
 
 def test_pending_then_available_and_per_table_conflicts(slow_emu):
+    """While an entry of the table is Pending or Deleting, creates and deletes get
+    IncorrectRouteEntryStatus: "You can delete only routes that are in the Available state", and the
+    DeleteRouteEntry reference (2025-05) gives that code for such a table (its TaskConflict is for
+    calls that come too fast, which is not modelled)."""
     a, b = slow_emu.side("account-a", "cn-qingdao"), slow_emu.side("account-b", "cn-beijing")
     ri_a, _ = _connected(a, b)
     slow_emu.advance(4.5)
@@ -142,7 +146,10 @@ def test_pending_then_available_and_per_table_conflicts(slow_emu):
     )
     assert route in api_message(e)
     expect_error(
-        a.vpc, "delete_route_entry", m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route), "TaskConflict"
+        a.vpc,
+        "delete_route_entry",
+        m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route),
+        "IncorrectRouteEntryStatus",
     )
     slow_emu.advance(1)
     assert route_status(a, VTB1, route) == "Pending"
@@ -164,7 +171,10 @@ def test_pending_then_available_and_per_table_conflicts(slow_emu):
         "IncorrectRouteEntryStatus",
     )
     expect_error(
-        a.vpc, "delete_route_entry", m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route), "TaskConflict"
+        a.vpc,
+        "delete_route_entry",
+        m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route),
+        "IncorrectRouteEntryStatus",
     )
     slow_emu.advance(1.5)
     assert route_status(a, VTB1, route) is None
@@ -188,12 +198,14 @@ def test_delete_route_entry_by_id_or_by_destination(emu, a, b):
 
     e = expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region, route_entry_id=system), "OperationDenied")
     assert "system" in api_message(e)
-    expect_error(
-        a.vpc,
-        "delete_route_entry",
-        delete(region_id=a.region, route_entry_id=first, destination_cidr_block="172.16.0.0/16"),
-        "ParamExclusive.RouteEntryIdAndRouteTableIdOrDestCidrBlock",
-    )
+    # RouteEntryId excludes both RouteTableId and DestinationCidrBlock (DeleteRouteEntry reference 2025-05)
+    for other in ({"destination_cidr_block": "172.16.0.0/16"}, {"route_table_id": VTB1}):
+        expect_error(
+            a.vpc,
+            "delete_route_entry",
+            delete(region_id=a.region, route_entry_id=first, **other),
+            "ParamExclusive.RouteEntryIdAndRouteTableIdOrDestCidrBlock",
+        )
     e = expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region, route_table_id=VTB1), "MissingParameter")
     assert "DestinationCidrBlock" in api_message(e)
     expect_error(a.vpc, "delete_route_entry", delete(region_id=a.region), "MissingParameter")
@@ -237,6 +249,8 @@ def test_delete_route_entry_by_id_or_by_destination(emu, a, b):
 
 
 def test_describe_route_entry_list_paging_and_filters(emu, a, b):
+    """NextToken/MaxResult paging (MaxResult at most 500, metadata); a token it did not issue, or one
+    replayed with other filters, is IllegalParam.NextToken (documented for this action)."""
     ri_a, _ = _connected(a, b)
     made = [add_route(a, VTB1, f"10.{n}.0.0/16", ri_a) for n in range(1, 6)]
     pages, token = [], None
@@ -257,21 +271,23 @@ def test_describe_route_entry_list_paging_and_filters(emu, a, b):
         m.DescribeRouteEntryListRequest(
             region_id=a.region, route_table_id=VTB1, max_result=2, next_token=token, route_entry_type="Custom"
         ),
-        "InvalidParameter",
+        "IllegalParam.NextToken",
     )
     assert "NextToken" in api_message(e)
     expect_error(
         a.vpc,
         "describe_route_entry_list",
         m.DescribeRouteEntryListRequest(region_id=a.region, route_table_id=VTB1, next_token="garbage"),
-        "InvalidParameter",
+        "IllegalParam.NextToken",
     )
-    expect_error(
+    assert len(route_entries(a, VTB1, max_result=500)["RouteEntrys"]["RouteEntry"]) == 6
+    e = expect_error(
         a.vpc,
         "describe_route_entry_list",
-        m.DescribeRouteEntryListRequest(region_id=a.region, route_table_id=VTB1, max_result=101),
+        m.DescribeRouteEntryListRequest(region_id=a.region, route_table_id=VTB1, max_result=501),
         "InvalidParameter",
     )
+    assert "MaxResult" in api_message(e) and "500" in api_message(e)
 
     def ids(**filters):
         return [e["RouteEntryId"] for e in route_entries(a, VTB1, **filters)["RouteEntrys"]["RouteEntry"]]
@@ -290,13 +306,41 @@ def test_describe_route_entry_list_paging_and_filters(emu, a, b):
         a.vpc,
         "describe_route_entry_list",
         m.DescribeRouteEntryListRequest(region_id="cn-beijing", route_table_id=VTB2),
-        "InvalidRouteTableId.NotFound",
-        404,
+        "InvalidRouteTable.NotFound",  # DescribeRouteEntryList's own documented code (metadata), a 400
     )
     expect_error(
         b.vpc,
         "describe_route_entry_list",
         m.DescribeRouteEntryListRequest(region_id="cn-beijing", route_table_id=VTB1),
+        "InvalidRouteTable.NotFound",
+    )
+
+
+def test_create_route_entry_takes_its_region_from_the_table(emu, a, b):
+    """RegionId is optional for CreateRouteEntry (reference 2025-12, metadata): the route table says
+    where the entry goes. A RegionId that does not match the table still finds no table."""
+    ri_a, _ = _connected(a, b)
+    body = call(
+        a.vpc,
+        "create_route_entry",
+        m.CreateRouteEntryRequest(
+            route_table_id=VTB1,
+            destination_cidr_block="172.16.0.0/16",
+            next_hop_type="RouterInterface",
+            next_hop_id=ri_a,
+        ),
+    )
+    assert route_status(a, VTB1, body["RouteEntryId"]) == "Available"
+    expect_error(
+        a.vpc,
+        "create_route_entry",
+        m.CreateRouteEntryRequest(
+            region_id="cn-beijing",
+            route_table_id=VTB1,
+            destination_cidr_block="172.17.0.0/16",
+            next_hop_type="RouterInterface",
+            next_hop_id=ri_a,
+        ),
         "InvalidRouteTableId.NotFound",
         404,
     )

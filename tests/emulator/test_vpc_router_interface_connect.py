@@ -142,7 +142,8 @@ def test_connect_preconditions(emu, a, b):
     ri_action_fails(a, "connect_router_interface", elsewhere, "IncorrectOppositeInterfaceInfo.NotSet")
 
     connect(a, ri_a)
-    e = ri_action_fails(a, "connect_router_interface", ri_a, "IncorrectStatus")
+    # today's ConnectRouterInterface page: IncorrectRIStatus (https://help.aliyun.com/document_detail/109020.htm)
+    e = ri_action_fails(a, "connect_router_interface", ri_a, "IncorrectRIStatus")
     assert "Idle" in api_message(e) and "Active" in api_message(e)
     assert (status(a, ri_a), status(b, ri_b)) == ("Active", "Active")
 
@@ -187,23 +188,27 @@ def test_opposite_fields_change_only_while_idle(emu, a, b):
     assert attribute(a, ri_a)["OppositeInterfaceId"] == ri_b
 
 
-def test_modify_validates_the_claims(emu, a, b):
-    ri = create_ri(a)
-    e = expect_error(
+def test_modify_without_a_type_takes_the_documented_default_and_fails_at_connect(emu, a, b):
+    """ModifyRouterInterfaceAttribute's OppositeRouterType defaults to VBR (its reference); a VBR type
+    with a VRouter ID is not refused by the modify: as in the cloud, the pair fails only at
+    ConnectRouterInterface (the refusal names the caller's own claims)."""
+    ri_a = create_ri(a)
+    ri_b = create_ri(b, "AcceptingSide")
+    point_at(b, ri_b, a, ri_a, VRT1)
+    call(
         a.vpc,
         "modify_router_interface_attribute",
-        _modify(
-            a,
-            ri,
-            opposite_interface_id="ri-2zeclaimedacceptor00001",
-            opposite_router_id=VRT2,
-            opposite_interface_owner_id=int(b.uid),
-        ),
-        "InvalidParameter",
-    )  # no type: the documented default is VBR
-    assert "OppositeRouterType" in api_message(e)
+        _modify(a, ri_a, opposite_interface_id=ri_b, opposite_router_id=VRT2, opposite_interface_owner_id=int(b.uid)),
+    )
+    assert attribute(a, ri_a)["OppositeRouterType"] == "VBR"
+    e = ri_action_fails(a, "connect_router_interface", ri_a, "IncorrectOppositeInterfaceInfo.NotSet")
+    assert "VBR" in api_message(e)
+
+
+def test_modify_validates_the_claims(emu, a, b):
+    ri = create_ri(a)
     expect_error(
-        a.vpc, "modify_router_interface_attribute", _modify(a, ri, opposite_interface_owner_id=42), "InvalidAliuid"
+        a.vpc, "modify_router_interface_attribute", _modify(a, ri, opposite_interface_owner_id=-42), "InvalidAliuid"
     )
     expect_error(
         a.vpc,
@@ -211,13 +216,6 @@ def test_modify_validates_the_claims(emu, a, b):
         _modify(a, ri, opposite_router_type="Router"),
         "InvalidOppositeRouterType.ValueNotSupported",
     )
-    e = expect_error(
-        a.vpc,
-        "modify_router_interface_attribute",
-        _modify(a, ri, opposite_interface_owner_id=int(b.uid), opposite_router_type="VRouter"),
-        "MissingParameter",
-    )
-    assert "OppositeRouterId" in api_message(e)
     expect_error(a.vpc, "modify_router_interface_attribute", _modify(a, ri, name="x"), "InvalidName.Malformed")
     expect_error(
         a.vpc,
@@ -238,7 +236,7 @@ def test_modify_validates_the_claims(emu, a, b):
         attr["OppositeRouterType"],
         attr["OppositeInterfaceOwnerId"],
         attr["Name"],
-    ) == ("", "", "", "")
+    ) == ("", "VRouter", "", "")  # nothing changed: VRouter is CreateRouterInterface's default
 
 
 def test_another_account_cannot_touch_an_interface(emu, a, b):
@@ -251,10 +249,12 @@ def test_another_account_cannot_touch_an_interface(emu, a, b):
             "connect_router_interface",
             "deactivate_router_interface",
             "activate_router_interface",
-            "delete_router_interface",
         ):
             e = ri_action_fails(b_in_qingdao, action, target, "InvalidRouterInterfaceId.NotFound", 404)
             messages.setdefault(action, set()).add(api_message(e).replace(target, "ID"))
+        # DeleteRouterInterface's own code (ECS-hosted DeleteRouterInterface page; terraform's "already gone")
+        e = ri_action_fails(b_in_qingdao, "delete_router_interface", target, "InvalidInstanceId.NotFound", 404)
+        messages.setdefault("delete", set()).add(api_message(e).replace(target, "ID"))
         e = expect_error(
             b_in_qingdao.vpc,
             "modify_router_interface_attribute",
@@ -277,18 +277,24 @@ def test_another_account_cannot_touch_an_interface(emu, a, b):
 
 
 def test_deactivate_activate_delete_rules(emu, a, b):
+    """State errors as today's pages give them: IncorrectRIStatus for Activate and Deactivate
+    (2025 pages; the SDK docstring of ActivateRouterInterface says the same), InvalidInstance.StatusError
+    for Delete and RouterInterfaceReferredByRouteEntry while a route uses the interface
+    (https://help.aliyun.com/document_detail/36034.html), OppositeRouterInterfaceIsDeleted to activate
+    a pair whose peer is gone (metadata), InvalidInstanceId.NotFound to delete an unknown one
+    (ECS-hosted DeleteRouterInterface page)."""
     ri_a, ri_b = configured_pair(a, b)
-    ri_action_fails(a, "deactivate_router_interface", ri_a, "IncorrectStatus")  # Idle
-    ri_action_fails(a, "activate_router_interface", ri_a, "IncorrectStatus")
+    ri_action_fails(a, "deactivate_router_interface", ri_a, "IncorrectRIStatus")  # Idle
+    ri_action_fails(a, "activate_router_interface", ri_a, "IncorrectRIStatus")
     connect(a, ri_a)
-    ri_action_fails(a, "activate_router_interface", ri_a, "IncorrectStatus")  # Active
-    e = ri_action_fails(a, "delete_router_interface", ri_a, "IncorrectStatus")
+    ri_action_fails(a, "activate_router_interface", ri_a, "IncorrectRIStatus")  # Active
+    e = ri_action_fails(a, "delete_router_interface", ri_a, "InvalidInstance.StatusError")
     assert "Deactivate" in api_message(e)
 
     route = add_route(a, VTB1, "172.16.0.0/16", ri_a)
     ri_action(b, "deactivate_router_interface", ri_b)  # either end deactivates the pair
     assert (status(a, ri_a), status(b, ri_b)) == ("Inactive", "Inactive")
-    e = ri_action_fails(a, "delete_router_interface", ri_a, "DependencyViolation.RouterInterfaceReferedByRouteEntry")
+    e = ri_action_fails(a, "delete_router_interface", ri_a, "RouterInterfaceReferredByRouteEntry")
     assert route in api_message(e)
     call(a.vpc, "delete_route_entry", m.DeleteRouteEntryRequest(region_id=a.region, route_entry_id=route))
 
@@ -296,8 +302,8 @@ def test_deactivate_activate_delete_rules(emu, a, b):
     assert (status(a, ri_a), status(b, ri_b)) == ("Active", "Active")
     ri_action(a, "deactivate_router_interface", ri_a)
     ri_action(a, "delete_router_interface", ri_a)
-    ri_action_fails(a, "delete_router_interface", ri_a, "InvalidRouterInterfaceId.NotFound", 404)
-    e = ri_action_fails(b, "activate_router_interface", ri_b, "InvalidOpposite.NotFound")
+    ri_action_fails(a, "delete_router_interface", ri_a, "InvalidInstanceId.NotFound", 404)
+    e = ri_action_fails(b, "activate_router_interface", ri_b, "OppositeRouterInterfaceIsDeleted")
     assert ri_a in api_message(e)
     ri_action(b, "delete_router_interface", ri_b)
     assert interfaces(a)["TotalCount"] == interfaces(b)["TotalCount"] == 0
@@ -322,13 +328,13 @@ def test_modify_spec_of_a_live_link(emu, a, b):
         b.vpc,
         "modify_router_interface_spec",
         m.ModifyRouterInterfaceSpecRequest(region_id=b.region, router_interface_id=ri_b, spec="Large.1"),
-        "InvalidSpec.ValudNotSupported",
+        "InvalidSpec.ValueNotSupported",  # the spelling ModifyRouterInterfaceSpec documents (metadata)
     )
     expect_error(
         a.vpc,
         "modify_router_interface_spec",
         m.ModifyRouterInterfaceSpecRequest(region_id=a.region, router_interface_id=ri_a, spec="Negative"),
-        "InvalidSpec.ValudNotSupported",
+        "InvalidSpec.ValueNotSupported",
     )
     expect_error(
         a.vpc,
@@ -346,7 +352,7 @@ def test_pair_lifecycle_on_the_virtual_clock(slow_emu):
     assert (got_a["Status"], got_b["Status"]) == ("Connecting", "AcceptingConnecting")
     assert (got_a["ConnectedTime"], got_b["ConnectedTime"]) == ("", "")
     assert (got_a["OppositeInterfaceStatus"], got_b["OppositeInterfaceStatus"]) == ("AcceptingConnecting", "Connecting")
-    ri_action_fails(a, "deactivate_router_interface", ri_a, "IncorrectStatus")
+    ri_action_fails(a, "deactivate_router_interface", ri_a, "IncorrectRIStatus")
     expect_error(
         a.vpc,
         "modify_router_interface_attribute",
@@ -362,7 +368,7 @@ def test_pair_lifecycle_on_the_virtual_clock(slow_emu):
 
     ri_action(a, "deactivate_router_interface", ri_a)
     assert (status(a, ri_a), status(b, ri_b)) == ("Deactivating", "Deactivating")
-    ri_action_fails(a, "delete_router_interface", ri_a, "IncorrectStatus")
+    ri_action_fails(a, "delete_router_interface", ri_a, "InvalidInstance.StatusError")
     expect_error(
         a.vpc,
         "modify_router_interface_spec",
@@ -383,7 +389,7 @@ def test_pair_lifecycle_on_the_virtual_clock(slow_emu):
     assert status(a, ri_a) == "Deleting"
     assert attribute(b, ri_b)["OppositeInterfaceStatus"] == "Deleting"
     slow_emu.advance(2.5)
-    ri_action_fails(a, "delete_router_interface", ri_a, "InvalidRouterInterfaceId.NotFound", 404)
+    ri_action_fails(a, "delete_router_interface", ri_a, "InvalidInstanceId.NotFound", 404)
     assert attribute(b, ri_b)["OppositeInterfaceStatus"] == "Deleted"
     assert interfaces(a)["TotalCount"] == 0
 
@@ -393,8 +399,8 @@ def test_a_refused_request_changes_nothing(emu, a, b):
     connect(a, ri_a)
     route = add_route(a, VTB1, "172.16.0.0/16", ri_a)
     before = emu.state()
-    ri_action_fails(a, "delete_router_interface", ri_a, "IncorrectStatus")
-    ri_action_fails(a, "connect_router_interface", ri_a, "IncorrectStatus")
+    ri_action_fails(a, "delete_router_interface", ri_a, "InvalidInstance.StatusError")
+    ri_action_fails(a, "connect_router_interface", ri_a, "IncorrectRIStatus")
     expect_error(
         a.vpc,
         "modify_router_interface_attribute",

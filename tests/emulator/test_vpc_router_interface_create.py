@@ -73,7 +73,6 @@ def test_create_refuses_bad_input_naming_the_field(emu, a, b):
         spec="Mini.2",
         opposite_region_id="cn-beijing",
     )
-    owner = dict(opposite_interface_owner_id=b.uid, opposite_router_type="VRouter", opposite_router_id=VRT2)
     cases = [
         ({"region_id": None}, "MissingParameter", 400, "RegionId"),
         ({"role": None}, "MissingParameter", 400, "Role"),
@@ -86,16 +85,26 @@ def test_create_refuses_bad_input_naming_the_field(emu, a, b):
         ({"spec": "Huge.9"}, "InvalidSpec.ValudNotSupported", 400, "Xlarge.1"),
         ({"spec": "Negative"}, "InvalidSpec.ValudNotSupported", 400, "AcceptingSide"),
         ({"role": "AcceptingSide", "spec": "Large.1"}, "InvalidSpec.ValudNotSupported", 400, "Negative"),
-        ({"opposite_region_id": "mars-1"}, "InvalidOppositeRegionId.NotFound", 404, "mars-1"),
-        (dict(owner, opposite_interface_owner_id="12345"), "InvalidAliuid", 400, "OppositeInterfaceOwnerId"),
-        (dict(owner, opposite_router_id=None), "MissingParameter", 400, "OppositeRouterId"),
-        (dict(owner, opposite_router_type=None), "MissingParameter", 400, "OppositeRouterType"),
-        (dict(owner, opposite_router_type="VBR"), "InvalidParameter", 400, "OppositeRouterType"),
+        ({"opposite_region_id": "mars-1"}, "InvalidOppositeRegionId.NotFound", 400, "mars-1"),
+        ({"opposite_interface_owner_id": "12a45"}, "InvalidAliuid", 400, "OppositeInterfaceOwnerId"),
+        ({"opposite_interface_owner_id": "0123456789"}, "InvalidAliuid", 400, "OppositeInterfaceOwnerId"),
+        ({"opposite_interface_owner_id": "9" * 20}, "InvalidAliuid", 400, "OppositeInterfaceOwnerId"),
+        ({"opposite_router_type": "Router"}, "InvalidOppositeRouterType.ValueNotSupported", 400, "VBR"),
         ({"opposite_interface_id": "vrt-notaninterface"}, "InvalidParameter", 400, "OppositeInterfaceId"),
         ({"router_id": VRT2}, "InvalidRouterId.NotFound", 404, VRT2),  # B's router
         ({"router_id": "vrt-doesnotexist00000000"}, "InvalidRouterId.NotFound", 404, "vrt-doesnotexist"),
         ({"router_type": "VBR", "router_id": "vbr-someborderrouter0000"}, "InvalidRouterId.NotFound", 404, "VBR"),
-        ({"instance_charge_type": "PrePaid"}, "InvalidInstanceChargeType.ValueNotSupported", 400, "PostPaid"),
+        # the code the metadata documents for a bad charge type
+        ({"instance_charge_type": "Monthly"}, "InvalidRouterInterfaceChargeType.Malformed", 400, "PostPaid"),
+        ({"instance_charge_type": "PrePaid"}, "MissingParameter", 400, "Period"),
+        ({"instance_charge_type": "PrePaid", "period": 10}, "InvalidParameter", 400, "Period"),
+        ({"instance_charge_type": "PrePaid", "period": 4, "pricing_cycle": "Year"}, "InvalidParameter", 400, "1 to 3"),
+        (
+            {"role": "AcceptingSide", "spec": "Negative", "instance_charge_type": "PrePaid", "period": 1},
+            "Forbidden.AcceptRoleNotSupportPrePay",
+            400,
+            "AcceptingSide",
+        ),
         ({"name": "1-starts-with-a-digit"}, "InvalidName.Malformed", 400, "Name"),
         ({"description": "https://example.com"}, "InvalidDescription.Malformed", 400, "Description"),
     ]
@@ -114,6 +123,48 @@ def test_create_refuses_bad_input_naming_the_field(emu, a, b):
         404,
     )
     assert interfaces(a)["TotalCount"] == 0
+
+
+def test_opposite_fields_are_optional_at_create_and_take_long_uids(emu, a, b):
+    """Every Opposite* parameter is optional at create and OppositeRouterType defaults to VRouter
+    (CreateRouterInterface reference https://help.aliyun.com/document_detail/36032.html and the API
+    metadata); OppositeInterfaceOwnerId is a long, and the reference's own examples have 18 digits
+    (253460731706911258), so such a UID is accepted; a type that does not fit the router ID is only
+    found out at ConnectRouterInterface."""
+    only_owner = create_ri(a, opposite_interface_owner_id="253460731706911258")
+    attr = attribute(a, only_owner)
+    assert (attr["OppositeInterfaceOwnerId"], attr["OppositeRouterId"], attr["OppositeRouterType"]) == (
+        "253460731706911258",
+        "",
+        "VRouter",
+    )
+    mismatched = create_ri(a, opposite_router_id=VRT2, opposite_router_type="VBR")
+    assert attribute(a, mismatched)["OppositeRouterType"] == "VBR"
+
+
+def test_subscription_interfaces_answer_with_an_order(emu, a):
+    """PrePaid is accepted: "You can call this operation to create subscription and pay-as-you-go
+    router interfaces" (CreateRouterInterface reference); the response carries OrderId "when the
+    subscription billing method is selected" (metadata), a pay-as-you-go one has none."""
+    base = dict(
+        region_id=a.region,
+        role="InitiatingSide",
+        router_type="VRouter",
+        router_id=VRT1,
+        spec="Mini.2",
+        opposite_region_id="cn-beijing",
+    )
+    body = call(
+        a.vpc,
+        "create_router_interface",
+        m.CreateRouterInterfaceRequest(**base, instance_charge_type="PrePaid", period=2, pricing_cycle="Month"),
+    )
+    assert isinstance(body["OrderId"], int) and body["OrderId"] > 0
+    attr = attribute(a, body["RouterInterfaceId"])
+    assert attr["ChargeType"] == "PrePaid" and attr["EndTime"] > attr["CreationTime"]
+    body = call(a.vpc, "create_router_interface", m.CreateRouterInterfaceRequest(**base))
+    assert "OrderId" not in body
+    assert attribute(a, body["RouterInterfaceId"])["ChargeType"] == "AfterPay"
 
 
 def test_spec_names_map_to_bandwidth(emu, a):
@@ -289,3 +340,29 @@ def test_interface_lists_and_lookups_are_scoped_to_account_and_region(emu, a, b)
         m.DescribeRouterInterfaceAttributeRequest(region_id=a.region),
         "MissingParameter",
     )
+
+
+def test_at_most_five_filters_of_five_values(emu, a):
+    """DescribeRouterInterfaces: Filter and Filter.N.Value each take at most 5 items (metadata
+    maxItems 5); more is refused naming the parameter and the limit."""
+    five = [f"ri-none{n}" for n in range(5)]
+    assert interfaces(a, ("RouterInterfaceId", five))["TotalCount"] == 0
+    e = expect_error(
+        a.vpc,
+        "describe_router_interfaces",
+        m.DescribeRouterInterfacesRequest(
+            region_id=a.region, filter=[m.DescribeRouterInterfacesRequestFilter(key="Status", value=[*five, "Idle"])]
+        ),
+        "InvalidParameter",
+    )
+    assert "Filter.1.Value" in api_message(e) and "5" in api_message(e)
+    e = expect_error(
+        a.vpc,
+        "describe_router_interfaces",
+        m.DescribeRouterInterfacesRequest(
+            region_id=a.region,
+            filter=[m.DescribeRouterInterfacesRequestFilter(key="Status", value=["Idle"]) for _ in range(6)],
+        ),
+        "InvalidParameter",
+    )
+    assert "Filter" in api_message(e) and "5" in api_message(e)

@@ -78,10 +78,11 @@ _SCALARS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (
 
 
 @functools.cache
-def _schema(cls: type) -> dict[str, str]:
+def _schema(cls: Any) -> dict[str, str]:
     """JSON key -> annotation of a generated model, read from its ``to_map`` and ``__init__``."""
     src = inspect.getsource(cls.to_map)
-    ann = {n: str(p.annotation) for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
+    init = cls.__init__
+    ann = {n: str(p.annotation) for n, p in inspect.signature(init).parameters.items() if n != "self"}
     keys = {k: ann[a] for k, a in re.findall(r"result\['(\w+)'\] = self\.(\w+)", src)}
     keys.update({k: ann[a] for k, a in re.findall(r"result\['(\w+)'\] = \[\]\s*\n\s*if self\.(\w+) is not None", src)})
     return keys

@@ -1,6 +1,9 @@
 """One module per product, like moto's services: resources and their rules, no HTTP.
 
-Each module exposes ``ACTIONS: dict[str, Action]``; ``dispatch.PRODUCTS`` maps API versions to them.
+Each product exposes ``ACTIONS: dict[str, Action]`` (``vpc``, ``ecs``, ``sts``); ``dispatch.PRODUCTS``
+maps API versions to them. Each action declares the errors it may raise (``catalog.action``), named
+constructors kept in one module per product (``vpc_errors``, ``ecs_errors``), so the codes an action
+can return are data the conformance tests compare with the vendor's API metadata.
 
 Resource records shared between products (``store`` type -> fields; every record is scoped by the
 owner account UID and region, and also carries the store's ``_``-prefixed bookkeeping keys):
@@ -24,7 +27,7 @@ owner account UID and region, and also carries the store's ``_``-prefixed bookke
 * ``security_group``: SecurityGroupId, SecurityGroupName, VpcId, Description, SecurityGroupType,
   CreationTime, InnerAccessPolicy, Rules (list of Permission dicts as DescribeSecurityGroupAttribute
   returns them: SecurityGroupRuleId, Direction, IpProtocol (upper case), PortRange, SourceCidrIp,
-  SourceGroupId, SourceGroupOwnerAccount (UID), Policy ("Accept"/"Drop"), Priority (int), NicType,
+  SourceGroupId, SourceGroupOwnerAccount (UID), Policy ("Accept"/"Drop"), Priority (str), NicType,
   Description, CreateTime, ...)
 * ``instance``: InstanceId, InstanceName, Status, RegionId, ZoneId, VpcId, VSwitchId,
   PrivateIpAddress (str), SecurityGroupIds (list), CreationTime, OSType, OSName, InstanceType,

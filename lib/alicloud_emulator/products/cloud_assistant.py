@@ -19,9 +19,27 @@ Per-instance outcomes:
 
 The script is stored as plain text; ``Output`` and ``CommandContent`` are Base64 unless the
 describe call asks for ``ContentEncoding=PlainText`` (the describe calls' documented default),
-while RunCommand's own ``ContentEncoding`` defaults to ``PlainText``. Each result also keeps an
-``EmulatorReason`` (why a ping passed or failed), visible in ``/_emulator/state`` and never in a
-response.
+while RunCommand's own ``ContentEncoding`` defaults to ``PlainText``. The RunCommand reference
+(``RunCommandRequest.content_encoding`` in the pinned SDK, from the API metadata) says an invalid
+value "is processed as PlainText"; the describe pages say nothing of an invalid value, so the
+emulator falls back to each call's documented default there as well, rather than invent an error
+code. Each result also keeps an ``EmulatorReason`` (why a ping passed or failed), visible in
+``/_emulator/state`` and never in a response.
+
+Limits (RunCommand reference, https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-runcommand,
+and the pinned SDK's ``RunCommandRequest``): ``CommandContent`` at most 24 KB once Base64-encoded;
+``Timeout`` 10 to 86400 seconds, default 60; ``InstanceId.N`` 1 to 100 instances (today's
+reference; a 2021 page said 50, the pinned SDK's docstring says "Array length: 1 to 100", and
+today's reference wins where the two disagree); ``Type`` one of RunShellScript, RunBatScript,
+RunPowerShellScript, else ``403 InvalidCmdType.NotFound`` "The specified command type does not
+exist." (the RunCommand error table, parity finding L17). The output kept per instance is the
+first 24 KB (``shell.py``).
+
+A command's cost is bounded and paid outside the store's lock (``context.py``'s
+``prepare``/``compute``): RunCommand reads the instances and the network in a short read-only
+transaction, simulates the script on every instance with no lock held, then records the
+invocation in its own transaction. So a command such as ``ping -c 3000000 -i 0.002`` on many
+instances never holds up another account's requests.
 """
 
 from __future__ import annotations
@@ -29,19 +47,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..context import Action, Context
 from ..errors import ApiError, invalid
 from ..params import Params
 from ..reachability import Network, ping
-from ..shell import MAX_OUTPUT, run_script
+from ..shell import Line, parse_script, run_script
 from ..timefmt import iso
 from .ecs_paging import Limits, paginate
 
 TYPES = ("RunShellScript", "RunBatScript", "RunPowerShellScript")
 MAX_CONTENT = 24 * 1024  # bytes of CommandContent, counted Base64-encoded
+MAX_INSTANCES = 100
 _FAILED = ("Failed", "Aborted", "Invalid", "Error", "Timeout", "Cancelled", "Terminated")
 _ERROR_INFO = {
     "ExitCodeNonzero": "the command execution exit code is not zero",
@@ -53,14 +72,12 @@ _ERROR_INFO = {
 
 
 def _encoding(p: Params, default: str) -> str:
-    value = p.text("ContentEncoding", default=default)
+    """``ContentEncoding``, case-insensitive; anything else is the call's default (see above)."""
+    value = p.text("ContentEncoding", default=default) or default
     for known in ("PlainText", "Base64"):
         if value.lower() == known.lower():
             return known
-    raise ApiError(
-        "InvalidParameter.ContentEncoding",
-        f'The specified ContentEncoding "{value}" is not valid; valid values: PlainText, Base64.',
-    )
+    return default
 
 
 def _encode(text: str, encoding: str) -> str:
@@ -69,6 +86,7 @@ def _encode(text: str, encoding: str) -> str:
 
 def _script(p: Params) -> str:
     content = p.text("CommandContent", required=True)
+    assert content is not None
     encoding = _encoding(p, "PlainText")
     if encoding == "Base64":
         try:
@@ -93,11 +111,17 @@ def _script(p: Params) -> str:
             raise invalid("Parameters", 'expected a JSON object such as {"name": "value"}')
         for key, value in values.items():
             content = content.replace("{{" + str(key) + "}}", str(value))
+        if len(base64.b64encode(content.encode("utf-8"))) > MAX_CONTENT:
+            raise ApiError(
+                "InvalidCommandContent.LengthLimitExceeded",
+                f"The specified CommandContent is longer than {MAX_CONTENT} bytes once Base64-encoded "
+                "with its parameters filled in.",
+            )
     return content
 
 
 def _outcome(
-    instance: dict[str, Any], command_type: str, script: str, timeout: int, net_of: Callable[[], Network]
+    instance: dict[str, Any], command_type: str, script: list[tuple[str, Line]], timeout: int, net: Network
 ) -> dict[str, Any]:
     """The final per-instance result (without the fields common to every instance)."""
 
@@ -106,6 +130,7 @@ def _outcome(
             "InvocationStatus": status,
             "ExitCode": None,
             "Output": "",
+            "Dropped": 0,
             "ErrorCode": code,
             "ErrorInfo": _ERROR_INFO[code],
             "Started": False,
@@ -121,7 +146,6 @@ def _outcome(
         return refused(
             "Invalid", "CommandNotApplicable", f"{command_type} does not run on a {instance.get('OSType')} instance"
         )
-    net = net_of()
     result = run_script(script, lambda ip: ping(net, instance, ip), timeout)
     if result.timed_out:
         status, code = "Timeout", "ExecutionTimeout"
@@ -133,6 +157,7 @@ def _outcome(
         "InvocationStatus": status,
         "ExitCode": result.exit_code,
         "Output": result.output,
+        "Dropped": result.dropped,
         "ErrorCode": code,
         "ErrorInfo": _ERROR_INFO.get(code, ""),
         "Started": True,
@@ -143,8 +168,8 @@ def _outcome(
 def _targets(ctx: Context, p: Params, region: str) -> list[dict[str, Any]]:
     """The instances named by ``InstanceId.N``: the caller's, in the request's region."""
     ids = list(dict.fromkeys(str(i) for i in p.sequence("InstanceId", required=True)))
-    if len(ids) > 100:
-        raise invalid("InstanceId", f"at most 100 instances per call, got {len(ids)}")
+    if len(ids) > MAX_INSTANCES:
+        raise invalid("InstanceId", f"at most {MAX_INSTANCES} instances per call, got {len(ids)}")
     found = []
     for iid in ids:
         rec = ctx.tx.get("instance", iid, account=ctx.uid)
@@ -158,24 +183,75 @@ def _targets(ctx: Context, p: Params, region: str) -> list[dict[str, Any]]:
     return found
 
 
-def _results(
-    ctx: Context, instances: list[dict[str, Any]], command_type: str, script: str, timeout: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Each instance's result while the command runs, and once it is done."""
-    net: list[Network] = []
+@dataclass(frozen=True)
+class _Command:
+    """A RunCommand as ``prepare`` read it: everything its simulation needs, and no store."""
 
-    def net_of() -> Network:  # read once, and only when some script actually runs
-        if not net:
-            net.append(Network.read(ctx.tx))
-        return net[0]
+    region: str
+    command_type: str
+    script: str
+    timeout: int
+    fields: dict[str, Any]
+    instances: list[dict[str, Any]]
+    network: Network | None  # read only when some instance can run the script
+    started_at: float
+    finished_at: float
 
-    now, finished = iso(ctx.now), iso(ctx.now + ctx.timing("command"))
+
+def prepare_run_command(ctx: Context, p: Params) -> _Command:
+    region = ctx.region()
+    assert region is not None
+    command_type = p.text("Type", required=True)
+    if command_type not in TYPES:
+        raise ApiError(
+            "InvalidCmdType.NotFound",
+            f'The specified command type "{command_type}" does not exist; valid values: {", ".join(TYPES)}.',
+            403,
+        )
+    script = _script(p)
+    timeout = p.integer("Timeout", default=60, min=10, max=86400)
+    assert timeout is not None
+    repeat = p.text("RepeatMode", default="Once")
+    if repeat != "Once" or p.has("Frequency"):
+        raise invalid(
+            "RepeatMode",
+            f"the emulator runs commands once only (RepeatMode=Once, no Frequency); got "
+            f"RepeatMode={repeat}" + (f", Frequency={p.text('Frequency')}" if p.has("Frequency") else ""),
+        )
+    fields = {
+        "CommandName": p.text("Name", default="", max_len=128),
+        "CommandDescription": p.text("Description", default="", max_len=512),
+        "Username": p.text("Username", default="root", max_len=255),
+        "WorkingDir": p.text("WorkingDir", default="/root", max_len=200),
+        "Parameters": p.text("Parameters", default="{}"),
+        "ContainerId": p.text("ContainerId", default=""),
+        "ContainerName": p.text("ContainerName", default=""),
+        "Launcher": p.text("Launcher", default=""),
+        "TerminationMode": p.text("TerminationMode", default="Process", choices=("Process", "ProcessTree")),
+    }
+    instances = _targets(ctx, p, region)
+    runs = any(i.get("Status") == "Running" and i.get("CloudAssistant", True) for i in instances)
+    return _Command(
+        region,
+        command_type,
+        script,
+        timeout,
+        fields,
+        instances,
+        Network.read(ctx.tx) if runs else None,
+        ctx.now,
+        ctx.now + ctx.timing("command"),
+    )
+
+
+def simulate(command: _Command) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each instance's result while the command runs, and once it is done (no store, no lock)."""
+    script = parse_script(command.script)
+    now, finished = iso(command.started_at), iso(command.finished_at)
     running, final = [], []
-    for rec in instances:
-        done = _outcome(rec, command_type, script, timeout, net_of)
+    for rec in command.instances:
+        done = _outcome(rec, command.command_type, script, command.timeout, command.network or Network())
         started = done.pop("Started")
-        output = done["Output"].encode("utf-8")
-        done["Output"] = output[:MAX_OUTPUT].decode("utf-8", "ignore")
         base = {
             "InstanceId": rec["InstanceId"],
             "StartTime": now if started else "",
@@ -195,59 +271,41 @@ def _results(
                 EmulatorReason="",
             )
         )
-        final.append(
-            dict(base, **done, Dropped=max(0, len(output) - MAX_OUTPUT), FinishedTime=finished if started else "")
-        )
+        final.append(dict(base, **done, FinishedTime=finished if started else ""))
     return running, final
 
 
 def run_command(ctx: Context, p: Params) -> dict[str, Any]:
-    region = ctx.region()
-    command_type = p.text("Type", required=True, choices=TYPES, code="InvalidCommandType.ValueNotSupported")
-    script = _script(p)
-    timeout = p.integer("Timeout", default=60, min=10, max=86400)
-    repeat = p.text("RepeatMode", default="Once")
-    if repeat != "Once" or p.has("Frequency"):
-        raise invalid(
-            "RepeatMode",
-            f"the emulator runs commands once only (RepeatMode=Once, no Frequency); got "
-            f"RepeatMode={repeat}" + (f", Frequency={p.text('Frequency')}" if p.has("Frequency") else ""),
-        )
-    fields = {
-        "CommandName": p.text("Name", default="", max_len=128),
-        "CommandDescription": p.text("Description", default="", max_len=512),
-        "Username": p.text("Username", default="root"),
-        "WorkingDir": p.text("WorkingDir", default="/root"),
-        "Parameters": p.text("Parameters", default="{}"),
-        "ContainerId": p.text("ContainerId", default=""),
-        "ContainerName": p.text("ContainerName", default=""),
-        "Launcher": p.text("Launcher", default=""),
-        "TerminationMode": p.text("TerminationMode", default="Process", choices=("Process", "ProcessTree")),
-    }
-    running, final = _results(ctx, _targets(ctx, p, region), command_type, script, timeout)
+    """Record the invocation whose outcome ``simulate`` computed (``ctx.computed``)."""
+    command: _Command = ctx.computed[0]
+    running, final = ctx.computed[1]
     invoke_id, command_id = ctx.tx.new_id("t-"), ctx.tx.new_id("c-")
     rec = ctx.tx.insert(
         "invocation",
         invoke_id,
         ctx.uid,
-        region,
+        command.region,
         dict(
-            fields,
+            command.fields,
             InvokeId=invoke_id,
             CommandId=command_id,
-            CommandType=command_type,
-            CommandContent=script,
-            Timeout=timeout,
+            CommandType=command.command_type,
+            CommandContent=command.script,
+            Timeout=command.timeout,
             RepeatMode="Once",
             Frequency="",
             Timed=False,
-            CreationTime=iso(ctx.now),
+            CreationTime=iso(command.started_at),
             Results=running,
         ),
     )
-    ctx.tx.schedule(rec, ctx.timing("command"), Results=final)
+    ctx.tx.schedule(rec, max(0.0, command.finished_at - ctx.now), Results=final)
     ctx.tx.put(rec)
     return {"CommandId": command_id, "InvokeId": invoke_id}
+
+
+def _simulated(command: _Command) -> tuple[_Command, tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    return command, simulate(command)
 
 
 def _record_status(status: str) -> str:
@@ -423,7 +481,7 @@ def describe_invocations(ctx: Context, p: Params) -> dict[str, Any]:
 
 
 ACTIONS = {
-    "RunCommand": Action(run_command, mutating=True),
+    "RunCommand": Action(run_command, mutating=True, prepare=prepare_run_command, compute=_simulated),
     "DescribeInvocations": Action(describe_invocations),
     "DescribeInvocationResults": Action(describe_invocation_results),
 }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..errors import ApiError
+from ..errors import dry_run_passed
 from ..params import Params
 
 
 def stop_if_dry_run(p: Params) -> None:
     """Call after every check and before any write: a dry run ends here, rolled back."""
     if p.flag("DryRun"):
-        raise ApiError("DryRunOperation", "Request validation has been passed with DryRun flag set.")
+        raise dry_run_passed()

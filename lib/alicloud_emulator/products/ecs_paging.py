@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ApiError
 from ..params import Params
+from .ecs_errors import NEXT_TOKEN
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,13 @@ def _offset(token: str, filters: dict[str, Any]) -> int:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         offset, digest = int(data["o"]), data["f"]
     except (ValueError, KeyError, TypeError):
-        raise ApiError(
-            "InvalidParameter.NextToken",
-            f'The specified NextToken "{token}" is not valid; pass the NextToken of the previous response unchanged.',
+        raise NEXT_TOKEN(
+            f'The specified NextToken "{token}" is not valid; pass the NextToken of the previous response unchanged.'
         ) from None
     if digest != _digest(filters) or offset < 0:
-        raise ApiError(
-            "InvalidParameter.NextToken",
-            "The specified NextToken was issued for a query with "
-            "other filters; repeat the first query without NextToken.",
+        raise NEXT_TOKEN(
+            "The specified NextToken was issued for a query with other filters; "
+            "repeat the first query without NextToken."
         )
     return offset
 

@@ -1,5 +1,10 @@
 """ECS instances: DescribeInstances.
 
+A ``Status`` or ``InstanceNetworkType`` outside its documented values is ``InvalidStatus.NotFound``
+or ``InvalidNetworkType.NotFound`` (404), the codes the API metadata documents for them. ``Tag.N``
+filters on the instances' tags (at most 20, ``InvalidTagCount``), ``Ipv6Address.N`` (at most 100)
+matches nothing since no instance has IPv6, ``AdditionalAttributes.N`` (at most 5) is accepted.
+
 Instances come from the world file (the emulator does not create them). The stored record keeps
 what matters to the other products (see ``products/__init__.py``); everything else an instance
 shows, such as its primary network interface, MAC address and serial number, is derived from its
@@ -13,9 +18,10 @@ import hashlib
 import uuid
 from typing import Any
 
-from ..context import Action, Context
-from ..errors import invalid
+from ..context import Context
+from ..errors import invalid, missing
 from ..params import Params
+from . import ecs_errors as err
 from .dry_run import stop_if_dry_run
 from .ecs_paging import Limits, paginate
 
@@ -117,6 +123,19 @@ def view(rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _tags(p: Params) -> list[tuple[str, str | None]]:
+    """``Tag.N.Key``/``Tag.N.Value``: at most 20 (``InvalidTagCount``, documented for this action)."""
+    raw = p.sequence("Tag")
+    if len(raw) > 20:
+        raise err.too_many_tags(20, len(raw))
+    out = []
+    for n, t in enumerate(raw, start=1):
+        if not isinstance(t, dict) or not t.get("Key"):
+            raise missing(f"Tag.{n}.Key")
+        out.append((str(t["Key"]), str(t["Value"]) if t.get("Value") not in (None, "") else None))
+    return out
+
+
 def describe_instances(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     ids = p.json_list("InstanceIds")
@@ -126,17 +145,22 @@ def describe_instances(ctx: Context, p: Params) -> dict[str, Any]:
             raise invalid(name, f"at most 100 values, got {len(values)}")
         if not all(isinstance(v, str) for v in values):
             raise invalid(name, 'expected a JSON array of strings, e.g. ["a", "b"]')
+    tags = _tags(p)
+    ipv6 = [str(x) for x in p.sequence("Ipv6Address", max_items=100)]
+    p.sequence("AdditionalAttributes", max_items=5)  # accepted; the emulator has none of those attributes
     filters = {
+        "tags": tags,
+        "ipv6": ipv6,
         "ids": ids,
         "ips": ips,
         "vpc": p.text("VpcId"),
         "vsw": p.text("VSwitchId"),
         "zone": p.text("ZoneId"),
         "sg": p.text("SecurityGroupId"),
-        "status": p.text("Status", choices=STATUSES),
+        "status": p.text("Status", choices=STATUSES, code=err.INSTANCE_STATUS),
         "name": p.text("InstanceName"),
         "type": p.text("InstanceType"),
-        "net": p.text("InstanceNetworkType", choices=("vpc", "classic")),
+        "net": p.text("InstanceNetworkType", choices=("vpc", "classic"), code=err.INSTANCE_NETWORK_TYPE),
     }
     stop_if_dry_run(p)
     matched = []
@@ -152,11 +176,10 @@ def describe_instances(ctx: Context, p: Params) -> dict[str, Any]:
             or (filters["name"] and not fnmatch.fnmatchcase(rec.get("InstanceName", ""), filters["name"]))
             or (filters["type"] and rec.get("InstanceType") != filters["type"])
             or filters["net"] == "classic"
+            or ipv6  # no instance of the emulator has an IPv6 address
+            or not all(k in (rec.get("Tags") or {}) and v in (None, (rec.get("Tags") or {})[k]) for k, v in tags)
         ):
             continue
         matched.append(rec)
     page, paging = paginate(p, matched, filters, Limits(max_results_max=100, page_size_max=100))
     return dict(paging, Instances={"Instance": [view(r) for r in page]})
-
-
-ACTIONS = {"DescribeInstances": Action(describe_instances)}

@@ -3,7 +3,8 @@
 * ``PageNumber``/``PageSize`` (most Describe* actions): the reply carries ``PageNumber``,
   ``PageSize`` and ``TotalCount`` as ints.
 * ``NextToken``/``MaxResult`` (``DescribeRouteEntryList``): an opaque token bound to the query it
-  came from, so a token replayed with other filters is refused instead of silently skipping rows.
+  came from, so a token replayed with other filters is refused (``IllegalParam.NextToken``)
+  instead of silently skipping rows.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from ..errors import invalid
 from ..params import Params
+from .vpc_errors import illegal_next_token
 
 T = TypeVar("T")
 
@@ -45,9 +46,9 @@ def by_token(
             decoded = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
             start, bound = int(decoded["o"]), decoded["q"]
         except (ValueError, KeyError, TypeError):
-            raise invalid("NextToken", "not a token this API returned") from None
+            raise illegal_next_token("it is not a token this API returned") from None
         if bound != digest or start < 0:
-            raise invalid("NextToken", "it belongs to a query with other parameters; start again without NextToken")
+            raise illegal_next_token("it belongs to a query with other parameters; start again without NextToken")
     page = list(items[start : start + size])
     end = start + len(page)
     following = ""

@@ -11,7 +11,11 @@ connection. Then, in one transaction, the initiator goes ``Connecting`` and the 
 A connected pair moves as one: DeactivateRouterInterface on either end (``Active`` only) takes both
 through ``Deactivating`` to ``Inactive``; ActivateRouterInterface on either end (``Inactive`` only)
 takes both through ``Activating`` back to ``Active``. Activation is refused with
-``InvalidOpposite.NotFound`` once the peer has been deleted. Status errors use ``IncorrectStatus``.
+``OppositeRouterInterfaceIsDeleted`` once the peer has been deleted (ActivateRouterInterface
+metadata). A call in the wrong state is ``IncorrectRIStatus``, the code the current pages of all
+three actions document (ConnectRouterInterface https://help.aliyun.com/document_detail/109020.htm,
+ActivateRouterInterface and DeactivateRouterInterface pages of 2025; the older ECS-hosted pages said
+``IncorrectStatus``).
 
 A peer that is missing and a peer that does not point back get the same error, so an account
 learns nothing about another account's interfaces beyond what they say about it.
@@ -22,9 +26,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context
-from ..errors import ApiError
 from ..params import Params
 from ..timefmt import iso
+from . import vpc_errors as err
 from .router_interface_records import (
     ACCEPTING,
     ACCEPTOR,
@@ -48,38 +52,22 @@ def connect_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     ri_id = p.text("RouterInterfaceId", required=True)
     x = own(ctx, ri_id, region)
     if x["Role"] != INITIATOR:
-        raise ApiError(
-            "IncorrectRole.NotInitiatingSide",
-            f"The specified RouterInterface {ri_id} is not InitiatingSide; connect from the initiator's account.",
-        )
+        raise err.not_initiating_side(ri_id)
     if x["Status"] != IDLE:
-        raise ApiError(
-            "IncorrectStatus",
-            f"RouterInterface can be operated by this action only when it's status is Idle; {ri_id} is {x['Status']}.",
-        )
+        raise err.ri_status(ri_id, x["Status"], "Idle")
     unset = [k for k in OPPOSITE_CLAIMS if not x[k]]
     if unset:
-        raise ApiError(
-            "IncorrectOppositeInterfaceInfo.NotSet",
-            "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/"
-            f"OppositeInterfaceOwnerId must be all set; {ri_id} lacks {', '.join(unset)} "
-            "(set them with ModifyRouterInterfaceAttribute).",
-        )
+        raise err.opposite_not_set(f"{ri_id} lacks {', '.join(unset)} (set them with ModifyRouterInterfaceAttribute).")
     if x["OppositeRouterId"] == x["RouterId"]:
-        raise ApiError("IncorrectOppositeInterfaceInfo", f"Cannot connect on the same router ({x['RouterId']}).")
+        raise err.opposite_info(f"Cannot connect on the same router ({x['RouterId']})")
     y = _claimed_peer(ctx, x, region)
     if y["Role"] != ACCEPTOR:
-        raise ApiError(
-            "IncorrectOppositeInterfaceInfo",
-            f"The opposite router interface {y['RouterInterfaceId']} is "
-            "not an AcceptingSide interface; one end of a pair initiates, the other accepts.",
+        raise err.opposite_info(
+            f"{y['RouterInterfaceId']} is not an AcceptingSide interface; "
+            "one end of a pair initiates, the other accepts"
         )
     if y["Status"] != IDLE:
-        raise ApiError(
-            "IncorrectStatus",
-            f"The opposite router interface {y['RouterInterfaceId']} is {y['Status']}; "
-            "both ends must be Idle to connect.",
-        )
+        raise err.ri_status(y["RouterInterfaceId"], y["Status"], "Idle", "Both ends must be Idle to connect.")
     _refuse_second_connection(ctx, x, y)
     delay = ctx.timing("router_interface_connect")
     done = {"Status": ACTIVE, "ConnectedTime": iso(ctx.now + delay)}
@@ -104,11 +92,9 @@ def _claimed_peer(ctx: Context, x: dict[str, Any], region: str) -> dict[str, Any
         and y.get("OppositeRouterType") == x["RouterType"]
         and y.get("OppositeRegionId") == region
     )
-    if not matches:
-        raise ApiError(
-            "IncorrectOppositeInterfaceInfo.NotSet",
-            "OppositeInterfaceId/OppositeRouterId/OppositeRouterType/OppositeInterfaceOwnerId must be all set "
-            f"on both ends and name each other: {x['RouterInterfaceId']} names {x['OppositeInterfaceId']} on "
+    if y is None or not matches:
+        raise err.opposite_not_set(
+            f"on both ends, naming each other: {x['RouterInterfaceId']} names {x['OppositeInterfaceId']} on "
             f"{x['OppositeRouterType']} {x['OppositeRouterId']} of account {x['OppositeInterfaceOwnerId']} in "
             f"{x['OppositeRegionId']}, and no such interface names {x['RouterInterfaceId']} on "
             f"{x['RouterType']} {x['RouterId']} of this account in {region}. Check both sides' Opposite* fields.",
@@ -125,11 +111,7 @@ def _refuse_second_connection(ctx: Context, x: dict[str, Any], y: dict[str, Any]
             and z.get("Status") != DELETING
             and peer_of(ctx.tx, z) is not None
         ):
-            raise ApiError(
-                "Forbidden.OnlyOneConnection",
-                f"The Specified routers have a connection already: "
-                f"{z['RouterInterfaceId']} connects {x['RouterId']} and {y['RouterId']}.",
-            )
+            raise err.only_one_connection(z["RouterInterfaceId"], x["RouterId"], y["RouterId"])
 
 
 def deactivate_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
@@ -137,11 +119,7 @@ def deactivate_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     ri_id = p.text("RouterInterfaceId", required=True)
     rec = own(ctx, ri_id, region)
     if rec["Status"] != ACTIVE:
-        raise ApiError(
-            "IncorrectStatus",
-            "RouterInterface can be operated by this action only when it's status is "
-            f"Active; {ri_id} is {rec['Status']}.",
-        )
+        raise err.ri_status(ri_id, rec["Status"], "Active")
     _move_pair(ctx, rec, DEACTIVATING, INACTIVE, ctx.timing("router_interface_deactivate"))
     return {}
 
@@ -151,24 +129,12 @@ def activate_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     ri_id = p.text("RouterInterfaceId", required=True)
     rec = own(ctx, ri_id, region)
     if rec["Status"] != INACTIVE:
-        raise ApiError(
-            "IncorrectStatus",
-            "RouterInterface can be operated by this action only when it's status is "
-            f"Inactive; {ri_id} is {rec['Status']}.",
-        )
+        raise err.ri_status(ri_id, rec["Status"], "Inactive")
     peer = peer_of(ctx.tx, rec)
     if peer is None:
-        raise ApiError(
-            "InvalidOpposite.NotFound",
-            f"The opposite router interface {rec['OppositeInterfaceId']} of "
-            f"{ri_id} no longer exists; delete {ri_id} and create a new pair.",
-        )
+        raise err.opposite_deleted(rec["OppositeInterfaceId"], ri_id)
     if peer["Status"] != INACTIVE:
-        raise ApiError(
-            "IncorrectStatus",
-            f"The opposite router interface {peer['RouterInterfaceId']} is "
-            f"{peer['Status']}; both ends must be Inactive to activate.",
-        )
+        raise err.ri_status(peer["RouterInterfaceId"], peer["Status"], "Inactive", "Both ends must be Inactive.")
     _move_pair(ctx, rec, ACTIVATING, ACTIVE, ctx.timing("router_interface_activate"))
     return {}
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context
-from ..errors import not_found
+from ..errors import Constructor
 from ..store import Tx
+from .vpc_errors import router_interface_not_found
 
 INITIATOR, ACCEPTOR = "InitiatingSide", "AcceptingSide"
 ROLES = (INITIATOR, ACCEPTOR)
@@ -52,14 +53,14 @@ def bandwidth_of(spec: str) -> int:
     return SPEC_BANDWIDTH.get(spec, 0)
 
 
-def own(ctx: Context, ri_id: str, region: str) -> dict[str, Any]:
-    """The caller's interface in ``region``; any other ID (another account's included) is 404."""
+def own(
+    ctx: Context, ri_id: str, region: str, not_found: Constructor[[str, str]] = router_interface_not_found
+) -> dict[str, Any]:
+    """The caller's interface in ``region``; any other ID (another account's included) is
+    ``not_found`` (404 ``InvalidRouterInterfaceId.NotFound`` unless the action documents another)."""
     rec = ctx.tx.get("router_interface", ri_id, account=ctx.uid)
     if rec is None or rec["_region"] != region:
-        raise not_found(
-            "InvalidRouterInterfaceId.NotFound",
-            f'The specified RouterInterfaceId "{ri_id}" does not exist in our records (region {region}).',
-        )
+        raise not_found(ri_id, region)
     return complete(rec)
 
 
@@ -158,7 +159,7 @@ def attribute(tx: Tx, rec: dict[str, Any]) -> dict[str, Any]:
 
 def new_record(ri_id: str, created: str, **fields: Any) -> dict[str, Any]:
     """A fresh ``Idle`` interface; ``fields`` are the request's values."""
-    rec = {
+    rec: dict[str, Any] = {
         "RouterInterfaceId": ri_id,
         "Name": "",
         "Description": "",

@@ -1,29 +1,48 @@
 """Router interfaces (Express Connect, VPC 2016-04-28): create, describe, modify, delete.
 
-Connecting, activating and deactivating a pair are in ``router_interface_links.py``.
+Connecting, activating and deactivating a pair are in ``router_interface_links.py``; every error
+is a named constructor of ``vpc_errors.py``.
 
-Choices made where the API documents nothing or disagrees with itself:
+Rules, with their sources (today's reference where pages disagree):
 
 * A new interface is ``Idle`` at once. The API has no ``Creating`` state, so the
   ``router_interface_create`` timing is not used.
-* Status errors use ``IncorrectStatus`` (not ``IncorrectRIStatus``); ModifyRouterInterfaceSpec
-  uses its own documented ``InvalidInstance.StatusError``. Spec errors use the documented
-  ``InvalidSpec.ValudNotSupported`` (sic).
-* ``OppositeInterfaceOwnerId`` must be a 16-digit account UID (``InvalidAliuid`` otherwise). When it
-  is given, CreateRouterInterface also requires ``OppositeRouterType`` and ``OppositeRouterId``.
+* CreateRouterInterface: every Opposite* parameter is optional (CreateRouterInterface reference,
+  https://help.aliyun.com/document_detail/36032.html, and the API metadata); ``OppositeRouterType``
+  defaults to ``VRouter`` there (metadata default). ConnectRouterInterface needs all four set.
+* ``OppositeInterfaceOwnerId`` is an account UID: the metadata types it ``long`` and the reference's
+  own examples have 18 digits, so any positive integer that fits a long is accepted;
+  ``InvalidAliuid`` is kept for what is not one (letters, signs, a leading zero, too large).
+* ``InstanceChargeType``: ``PostPaid`` (pay-as-you-go, ChargeType ``AfterPay``) and ``PrePaid``
+  (subscription) are both accepted, as the reference says ("create subscription and pay-as-you-go
+  router interfaces"); a subscription takes ``PricingCycle`` (``Month`` 1-9 / ``Year`` 1-3
+  ``Period``), answers with an ``OrderId`` (returned "when the subscription billing method is
+  selected", metadata), and an AcceptingSide interface cannot be one
+  (``Forbidden.AcceptRoleNotSupportPrePay``). There are no VBRs in the emulator, so
+  ``RouterType=VBR`` ends in ``InvalidRouterId.NotFound``.
+* A router has at most 5 interfaces: ``QuotaExceeded`` (documented for the action; see
+  ``vpc_errors.too_many_interfaces``).
 * ModifyRouterInterfaceAttribute: any Opposite* parameter is refused unless the interface is
-  ``Idle`` (``IncorrectStatus``), even when it repeats the stored value; Name/Description/health
-  check are allowed in Active, Idle and Inactive. ``OppositeRouterType`` takes its documented
-  default ``VBR`` when Opposite* fields are set without it and none is stored, and an
-  ``OppositeRouterId`` whose prefix (``vrt-``/``vbr-``) disagrees with the type is refused at once
-  (the cloud would only fail at ConnectRouterInterface).
-* Only pay-as-you-go interfaces are modelled (ChargeType ``AfterPay``); ``PrePaid`` is refused.
-  There are no VBRs in the emulator, so ``RouterType=VBR`` ends in ``InvalidRouterId.NotFound``.
-* A router has at most 5 interfaces: ``QuotaExceeded``.
-* DeleteRouterInterface: ``Idle`` or ``Inactive`` only; refused while any route entry of the
-  caller has the interface as next hop. The interface is ``Deleting`` for
-  ``router_interface_delete`` seconds, then gone; its peer is left as it is and reports
-  ``OppositeInterfaceStatus`` ``Deleted``.
+  ``Idle``; Name/Description/health check are allowed in Active, Idle and Inactive. Its state
+  error is ``IncorrectStatus``, the code its page still documents. A request that sets Opposite*
+  fields without ``OppositeRouterType`` sets it to the parameter's documented default ``VBR``;
+  a type that does not fit ``OppositeRouterId`` is not refused here: as in the cloud, the pair
+  then fails at ConnectRouterInterface.
+* ModifyRouterInterfaceSpec on an ``Active`` interface re-provisions the link: ``Activating``
+  for ``router_interface_modify`` seconds, then ``Active`` (reference: the interface "enters the
+  Activating state"). Wrong state: ``InvalidInstance.StatusError``; a spec that does not fit the
+  role: ``InvalidSpec.ValueNotSupported`` (the spelling documented for this action, while
+  CreateRouterInterface documents ``InvalidSpec.ValudNotSupported``).
+* DeleteRouterInterface: ``Idle`` or ``Inactive`` only, ``InvalidInstance.StatusError`` otherwise
+  (current page, https://help.aliyun.com/document_detail/36034.html); refused while a route entry
+  of the caller has the interface as next hop with ``RouterInterfaceReferredByRouteEntry`` (the
+  same page also lists ``ReferredByRouteEntry.RouterInterface``; ``docs/parity.md`` records the
+  choice). An unknown interface is ``InvalidInstanceId.NotFound`` (404), the code of the
+  ECS-hosted DeleteRouterInterface page that terraform's Delete treats as "already gone". The
+  interface is ``Deleting`` for ``router_interface_delete`` seconds, then gone; its peer is left as
+  it is and reports ``OppositeInterfaceStatus`` ``Deleted``.
+* DescribeRouterInterfaces: at most 5 filters and at most 5 values per filter (metadata
+  ``maxItems`` 5 for ``Filter`` and ``Filter.N.Value``), more is ``InvalidParameter``.
 """
 
 from __future__ import annotations
@@ -33,10 +52,11 @@ import re
 from typing import Any
 
 from ..context import Context
-from ..errors import ApiError, invalid, missing, not_found
+from ..errors import INVALID_PARAMETER, invalid, missing, missing_one_of
 from ..params import Params
 from ..regions import REGIONS
 from ..timefmt import iso
+from . import vpc_errors as err
 from .paging import by_page_number
 from .router_interface_records import (
     ACCEPTOR,
@@ -47,11 +67,9 @@ from .router_interface_records import (
     INACTIVE,
     INITIATOR,
     NEGATIVE,
-    OPPOSITE_CLAIMS,
     ROLES,
     ROUTER_TYPES,
     SPEC_BANDWIDTH,
-    SPEC_CODE,
     SPECS,
     attribute,
     bandwidth_of,
@@ -62,13 +80,15 @@ from .router_interface_records import (
 
 MAX_PER_ROUTER = 5
 MAX_FILTERS = 5
+MAX_FILTER_VALUES = 5
 MAX_TAGS = 20
-_UID = re.compile(r"\d{16}")
+_LONG_MAX = 2**63 - 1
+_UID = re.compile(r"[1-9]\d*")
 _NAME = re.compile(r"[A-Za-z\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5._-]{1,127}")
-_ROUTER_PREFIX = {"VRouter": "vrt-", "VBR": "vbr-"}
 _INTERFACE_ID = re.compile(r"ri-[a-z0-9]+")
 _ROUTER_ID = re.compile(r"(vrt|vbr)-[a-z0-9]+")
 _STARTS_WITH_LETTER = re.compile(r"[A-Za-z\u4e00-\u9fa5]")
+_PERIODS = {"Month": range(1, 10), "Year": range(1, 4)}
 
 # DescribeRouterInterfaces filter key -> how to read it from a record.
 _FILTERS = {
@@ -88,35 +108,18 @@ _FILTERS = {
 # -- create -------------------------------------------------------------------------------------------
 def create_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
-    role = p.text("Role", required=True, choices=ROLES)
-    router_type = p.text("RouterType", required=True, choices=ROUTER_TYPES)
+    role = p.text("Role", required=True, choices=ROLES, code=err.ROLE_UNSUPPORTED)
+    router_type = p.text("RouterType", required=True, choices=ROUTER_TYPES, code=err.ROUTER_TYPE_UNSUPPORTED)
     router_id = p.text("RouterId", required=True)
-    spec = p.text("Spec", required=True, choices=SPECS, code=SPEC_CODE)
+    spec = p.text("Spec", required=True, choices=SPECS, code=err.SPEC_ON_CREATE)
     opposite_region = p.text("OppositeRegionId", required=True)
     if opposite_region not in REGIONS:
-        raise not_found(
-            "InvalidOppositeRegionId.NotFound",
-            f'The specified OppositeRegionId "{opposite_region}" does not exist; known regions: {", ".join(REGIONS)}.',
-        )
+        raise err.opposite_region_not_found(opposite_region)
     claims = _opposite_claims(p)
-    if "OppositeInterfaceOwnerId" in claims:
-        # The peer's interface cannot be described with this account's keys, so its router is named.
-        for needed in ("OppositeRouterType", "OppositeRouterId"):
-            if needed not in claims:
-                raise ApiError(
-                    "MissingParameter",
-                    f'The input parameter "{needed}" is mandatory when '
-                    "OppositeInterfaceOwnerId is given (the peer's router cannot be looked up across accounts).",
-                )
-    _check_router_prefix(claims)
-    _check_spec_for_role(role, spec)
+    claims.setdefault("OppositeRouterType", "VRouter")  # the documented default at create
+    _check_spec_for_role(role, spec, err.spec_not_for_role)
     name, description = _name(p), _description(p)
-    charge = p.text("InstanceChargeType", default="PostPaid", choices=("PostPaid", "PrePaid"))
-    if charge == "PrePaid":
-        raise ApiError(
-            "InvalidInstanceChargeType.ValueNotSupported",
-            "InstanceChargeType PrePaid (subscription) is not modelled by this emulator; use PostPaid.",
-        )
+    charge = _charge(p, role)
     if p.flag("FastLinkMode"):
         raise invalid(
             "FastLinkMode", "only for RouterType=VBR with OppositeRouterType=VRouter, and this emulator has no VBRs"
@@ -126,10 +129,7 @@ def create_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     vpc = _own_router(ctx, router_type, router_id, region)
     count = len(ctx.tx.find("router_interface", account=ctx.uid, region=region, RouterId=router_id))
     if count >= MAX_PER_ROUTER:
-        raise ApiError(
-            "QuotaExceeded",
-            f"A router has at most {MAX_PER_ROUTER} router interfaces; {router_id} has {count}. Delete one first.",
-        )
+        raise err.too_many_interfaces(router_id, MAX_PER_ROUTER, count)
     ri_id = ctx.tx.new_id("ri-")
     rec = new_record(
         ri_id,
@@ -146,11 +146,43 @@ def create_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
         OppositeAccessPointId=p.text("OppositeAccessPointId"),
         ResourceGroupId=p.text("ResourceGroupId"),
         Tags=tags,
+        **charge,
         **claims,
         **health,
     )
+    if rec["ChargeType"] == "PrePaid":
+        days = 30 * rec["Period"] if rec["PricingCycle"] == "Month" else 365 * rec["Period"]
+        rec["EndTime"] = iso(ctx.now + days * 86400)
     ctx.tx.insert("router_interface", ri_id, ctx.uid, region, rec)
-    return {"RouterInterfaceId": ri_id}
+    body: dict[str, Any] = {"RouterInterfaceId": ri_id}
+    if rec["ChargeType"] == "PrePaid":  # "returned when the subscription billing method is selected"
+        body["OrderId"] = _order_id(ri_id, ctx.now)
+    return body
+
+
+def _charge(p: Params, role: str) -> dict[str, Any]:
+    """ChargeType (``AfterPay`` or ``PrePaid``) and, for a subscription, its end time."""
+    charge = p.text("InstanceChargeType", default="PostPaid", choices=("PostPaid", "PrePaid"), code=err.CHARGE_TYPE)
+    cycle = p.text("PricingCycle", default="Month", choices=tuple(_PERIODS), code=INVALID_PARAMETER)
+    period = p.integer("Period")
+    p.flag("AutoPay")
+    p.flag("AutoRenew")
+    if charge == "PostPaid":
+        return {"ChargeType": "AfterPay"}
+    if role == ACCEPTOR:
+        raise err.accepting_side_prepaid()
+    if period is None:
+        raise missing("Period")
+    assert cycle is not None  # it has a default
+    if period not in _PERIODS[cycle]:
+        valid = _PERIODS[cycle]
+        raise invalid("Period", f"{period} is not a {cycle} period; valid: {valid.start} to {valid.stop - 1}")
+    return {"ChargeType": "PrePaid", "PricingCycle": cycle, "Period": period}
+
+
+def _order_id(ri_id: str, now: float) -> int:
+    """A stable 14-digit order number, shaped like the reference's example (20210101123456)."""
+    return int(iso(now)[:10].replace("-", "")) * 1_000_000 + int.from_bytes(ri_id.encode()[-6:], "big") % 1_000_000
 
 
 def _own_router(ctx: Context, router_type: str, router_id: str, region: str) -> dict[str, Any]:
@@ -162,7 +194,7 @@ def _own_router(ctx: Context, router_type: str, router_id: str, region: str) -> 
         detail = f"is not a VRouter of this account in {region} (use the VRouterId that DescribeVpcs returns)"
     else:
         detail = "is not a virtual border router of this account (this emulator has no VBRs)"
-    raise not_found("InvalidRouterId.NotFound", f'The specified RouterId "{router_id}" {detail}.')
+    raise err.router_not_found(router_id, detail)
 
 
 # -- describe -------------------------------------------------------------------------------------------
@@ -190,24 +222,22 @@ def describe_router_interface_attribute(ctx: Context, p: Params) -> dict[str, An
 
 
 def _filters(p: Params) -> list[tuple[str, set[str]]]:
-    """``Filter.N.Key``/``Filter.N.Value.M``: values OR-ed within a filter, filters AND-ed."""
-    raw = p.sequence("Filter")
-    if len(raw) > MAX_FILTERS:
-        raise invalid("Filter", f"at most {MAX_FILTERS} filters, got {len(raw)}")
+    """``Filter.N.Key``/``Filter.N.Value.M``: values OR-ed within a filter, filters AND-ed; at most
+    5 filters of at most 5 values each (metadata ``maxItems``)."""
+    raw = p.sequence("Filter", max_items=MAX_FILTERS)
     out = []
     for n, f in enumerate(raw, start=1):
         if not isinstance(f, dict) or not f.get("Key"):
             raise missing(f"Filter.{n}.Key")
         key = f["Key"]
         if key not in _FILTERS:
-            raise not_found(
-                "InvalidFilterKey.ValueNotSupported",
-                f'Specified filter key is not supported: Filter.{n}.Key "{key}"; valid keys: {", ".join(_FILTERS)}.',
-            )
+            raise err.filter_key_unsupported(f"Filter.{n}.Key", key, ", ".join(_FILTERS))
         values = f.get("Value")
         values = [values] if isinstance(values, str) else values
         if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
             raise missing(f"Filter.{n}.Value.1")
+        if len(values) > MAX_FILTER_VALUES:
+            raise invalid(f"Filter.{n}.Value.N", f"at most {MAX_FILTER_VALUES} values, got {len(values)}")
         out.append((key, set(values)))
     return out
 
@@ -228,33 +258,17 @@ def modify_router_interface_attribute(ctx: Context, p: Params) -> dict[str, Any]
     rates = {f: p.integer(f, min=1, max=2**31 - 1) for f in ("HcRate", "HcThreshold")}  # Integer in the API
     if p.flag("DeleteHealthCheckIp"):
         if health.get("HealthCheckSourceIp") or health.get("HealthCheckTargetIp"):
-            raise ApiError(
-                "InvalidParam.ModifyRouterInterface", "healthCheck Ip is conflicted with DeleteHealthCheckIp option."
-            )
+            raise err.health_check_conflict()
         health.update(HealthCheckSourceIp="", HealthCheckTargetIp="")
     rec = own(ctx, ri_id, region)
     if claims and rec["Status"] != IDLE:
-        raise ApiError(
-            "IncorrectStatus",
-            f"The Opposite* fields of a router interface can be changed only while it is "
-            f"Idle; {ri_id} is {rec['Status']}. Delete and re-create the interface to point it elsewhere.",
+        raise err.ri_incorrect_status(
+            ri_id, rec["Status"], "Idle", "Opposite* fields change only while Idle; delete and re-create to repoint."
         )
     if rec["Status"] not in (ACTIVE, IDLE, INACTIVE):
-        raise ApiError(
-            "IncorrectStatus",
-            "RouterInterface can be operated by this action only when the status is "
-            f"Active,idle or inactive; {ri_id} is {rec['Status']}.",
-        )
-    if claims and "OppositeRouterType" not in claims and not rec["OppositeRouterType"]:
-        claims["OppositeRouterType"] = "VBR"  # the documented default of this parameter
-    merged = {k: claims.get(k, rec[k]) for k in OPPOSITE_CLAIMS}
-    if merged["OppositeInterfaceOwnerId"] and not merged["OppositeRouterId"]:
-        raise ApiError(
-            "MissingParameter",
-            'The input parameter "OppositeRouterId" is mandatory when '
-            "OppositeInterfaceOwnerId is set (the peer's router cannot be looked up across accounts).",
-        )
-    _check_router_prefix(merged)
+        raise err.ri_incorrect_status(ri_id, rec["Status"], "Active, Idle or Inactive")
+    if claims and "OppositeRouterType" not in claims:
+        claims["OppositeRouterType"] = "VBR"  # the documented default of this action's parameter
     rec.update(claims, **health)
     changes = {"Name": name, "Description": description, **rates}
     rec.update({k: v for k, v in changes.items() if v is not None})
@@ -266,15 +280,11 @@ def modify_router_interface_attribute(ctx: Context, p: Params) -> dict[str, Any]
 def modify_router_interface_spec(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     ri_id = p.text("RouterInterfaceId", required=True)
-    spec = p.text("Spec", required=True, choices=SPECS, code=SPEC_CODE)
+    spec = p.text("Spec", required=True, choices=SPECS, code=err.SPEC_ON_MODIFY)
     rec = own(ctx, ri_id, region)
-    _check_spec_for_role(rec["Role"], spec)
+    _check_spec_for_role(rec["Role"], spec, err.spec_not_for_role_on_modify)
     if rec["Status"] not in (ACTIVE, IDLE, INACTIVE):
-        raise ApiError(
-            "InvalidInstance.StatusError",
-            "The spec of a router interface can be changed only when it is "
-            f"Active, Idle or Inactive; {ri_id} is {rec['Status']}.",
-        )
+        raise err.ri_status_error(ri_id, rec["Status"], "Active, Idle or Inactive")
     rec.update(Spec=spec, Bandwidth=bandwidth_of(spec), GmtModified=iso(ctx.now))
     if rec["Status"] == ACTIVE:  # a live link is re-provisioned
         rec["Status"] = ACTIVATING
@@ -287,21 +297,13 @@ def modify_router_interface_spec(ctx: Context, p: Params) -> dict[str, Any]:
 def delete_router_interface(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     ri_id = p.text("RouterInterfaceId", required=True)
-    rec = own(ctx, ri_id, region)
+    rec = own(ctx, ri_id, region, not_found=err.instance_id_not_found)
     if rec["Status"] not in (IDLE, INACTIVE):
-        raise ApiError(
-            "IncorrectStatus",
-            "RouterInterface can be operated by this action only when it's status is "
-            f"Idle or Inactive; {ri_id} is {rec['Status']}."
-            + (" Deactivate it first." if rec["Status"] == ACTIVE else ""),
-        )
+        hint = "Deactivate it first." if rec["Status"] == ACTIVE else ""
+        raise err.ri_status_error(ri_id, rec["Status"], "Idle or Inactive", hint)
     routes = ctx.tx.find("route_entry", account=ctx.uid, NextHopId=ri_id)
     if routes:
-        raise ApiError(
-            "DependencyViolation.RouterInterfaceReferedByRouteEntry",
-            f"The router interface {ri_id} is the next hop of route entries "
-            f"{', '.join(r['RouteEntryId'] for r in routes)}; delete them first.",
-        )
+        raise err.referred_by_route_entry(ri_id, ", ".join(r["RouteEntryId"] for r in routes))
     rec.update(Status=DELETING, GmtModified=iso(ctx.now))
     ctx.tx.remove(rec, ctx.timing("router_interface_delete"))
     return {}
@@ -321,54 +323,28 @@ def _opposite_claims(p: Params) -> dict[str, str]:
         if not _ROUTER_ID.fullmatch(router):
             raise invalid("OppositeRouterId", f'"{router}" is not a router ID (vrt-... for a VPC\'s VRouter)')
         claims["OppositeRouterId"] = router
-    router_type = p.text("OppositeRouterType", choices=ROUTER_TYPES)
+    router_type = p.text("OppositeRouterType", choices=ROUTER_TYPES, code=err.OPPOSITE_ROUTER_TYPE_UNSUPPORTED)
     if router_type is not None:
         claims["OppositeRouterType"] = router_type
     owner = p.text("OppositeInterfaceOwnerId")
     if owner is not None:
-        if not _UID.fullmatch(owner):
-            raise ApiError(
-                "InvalidAliuid",
-                f'Invalid Aliuid: OppositeInterfaceOwnerId "{owner}" must be the 16-digit '
-                "UID of the peer's Alibaba Cloud (main) account.",
-            )
+        if not _UID.fullmatch(owner) or int(owner) > _LONG_MAX:
+            raise err.invalid_aliuid("OppositeInterfaceOwnerId", owner)
         claims["OppositeInterfaceOwnerId"] = owner
     return claims
 
 
-def _check_router_prefix(claims: dict[str, str]) -> None:
-    router, router_type = claims.get("OppositeRouterId"), claims.get("OppositeRouterType")
-    if router and router_type and not router.startswith(_ROUTER_PREFIX[router_type]):
-        raise invalid(
-            "OppositeRouterType",
-            f'{router_type} does not match OppositeRouterId "{router}"; a VPC\'s '
-            "router is OppositeRouterType=VRouter (ModifyRouterInterfaceAttribute defaults it to VBR)",
-        )
-
-
-def _check_spec_for_role(role: str, spec: str) -> None:
+def _check_spec_for_role(role: str, spec: str, refuse: Any) -> None:
     if role == ACCEPTOR and spec != NEGATIVE:
-        raise ApiError(
-            SPEC_CODE,
-            f'The specified Spec "{spec}" is not supported: an AcceptingSide router interface '
-            f'takes Spec "{NEGATIVE}" (its bandwidth is the initiator\'s).',
-        )
+        raise refuse(spec, role, f'"{NEGATIVE}" (its bandwidth is the initiator\'s)')
     if role == INITIATOR and spec == NEGATIVE:
-        raise ApiError(
-            SPEC_CODE,
-            f'The specified Spec "{NEGATIVE}" is only for an AcceptingSide router interface; '
-            f"an InitiatingSide one takes a bandwidth spec: {', '.join(SPEC_BANDWIDTH)}.",
-        )
+        raise refuse(spec, role, ", ".join(SPEC_BANDWIDTH) + f" ({NEGATIVE} is only for an AcceptingSide interface)")
 
 
 def _name(p: Params) -> str | None:
     name = p.text("Name")
     if name is not None and not _NAME.fullmatch(name):
-        raise ApiError(
-            "InvalidName.Malformed",
-            f'The specified Name "{name}" is illegal: 2 to 128 characters, '
-            "starting with a letter or Chinese character; letters, digits, '.', '_' and '-' allowed.",
-        )
+        raise err.name_malformed(name)
     return name
 
 
@@ -379,11 +355,7 @@ def _description(p: Params) -> str | None:
         or not _STARTS_WITH_LETTER.match(text)
         or text.lower().startswith(("http://", "https://"))
     ):
-        raise ApiError(
-            "InvalidDescription.Malformed",
-            "The specified Description is illegal: 2 to 256 characters, "
-            "starting with a letter or Chinese character, not with http:// or https://.",
-        )
+        raise err.description_malformed()
     return text
 
 
@@ -398,17 +370,12 @@ def _health_check(p: Params, required_pair: bool) -> dict[str, str]:
                 raise invalid(field, f'"{value}" is not an IPv4 address') from None
             out[field] = value
     if required_pair and "HealthCheckSourceIp" in out and "HealthCheckTargetIp" not in out:
-        raise ApiError(
-            "MissingParameter",
-            'The input parameter "HealthCheckTargetIp" is mandatory when HealthCheckSourceIp is given.',
-        )
+        raise missing_one_of('"HealthCheckTargetIp"', "it is required when HealthCheckSourceIp is given")
     return out
 
 
 def _tags(p: Params) -> list[dict[str, str]]:
-    raw = p.sequence("Tags")
-    if len(raw) > MAX_TAGS:
-        raise invalid("Tags", f"at most {MAX_TAGS} tags, got {len(raw)}")
+    raw = p.sequence("Tags", max_items=MAX_TAGS)
     tags = []
     for n, t in enumerate(raw, start=1):
         if not isinstance(t, dict) or not t.get("Key"):

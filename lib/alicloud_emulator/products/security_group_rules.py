@@ -6,7 +6,8 @@ as ``(where, fields)`` pairs, where ``where`` is the parameter prefix that error
 (``Permissions.2.`` or nothing).
 
 ``parse`` validates one rule and returns it in the shape DescribeSecurityGroupAttribute prints
-(upper-case ``IpProtocol``, capitalised ``Policy``, int ``Priority``), without its ID, time and
+(upper-case ``IpProtocol``, capitalised ``Policy``, ``Priority`` as a string: the API metadata's
+schema and response example give ``"Priority": "1"``, and the SDK model a str), without its ID, time and
 source group name, which the caller adds. Whether a referenced source group exists is the
 caller's business (it needs the store); revoking a rule must not need the group to still exist.
 
@@ -22,8 +23,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ApiError, invalid
+from ..errors import Constructor, invalid
 from ..params import Params
+from . import ecs_errors as err
 
 PROTOCOLS = ("TCP", "UDP", "ICMP", "GRE", "ALL")
 PORTLESS = ("ICMP", "GRE", "ALL")
@@ -57,10 +59,9 @@ def permissions_of(p: Params) -> list[tuple[str, dict[str, Any]]]:
     flat = {k: p.raw(k) for k in FLAT_FIELDS if k in p.values and p.has(k)}
     if listed not in (None, "", []):
         if flat:
-            raise invalid(
-                "Permissions",
+            raise err.permissions_conflict(
                 "give the rules either as Permissions.N.* or as the deprecated "
-                f"top-level fields, not both (top-level: {', '.join(sorted(flat))})",
+                f"top-level fields, not both (top-level: {', '.join(sorted(flat))})"
             )
         if not isinstance(listed, list) or not all(isinstance(x, dict) for x in listed):
             raise invalid("Permissions", "expected Permissions.N.IpProtocol, Permissions.N.PortRange, ...")
@@ -79,44 +80,32 @@ def _text(fields: dict[str, Any], name: str) -> str:
     return v.strip()
 
 
-def _port_range(protocol: str, value: str, field: str) -> str:
+def _port_range(
+    protocol: str, value: str, field: str, malformed: Constructor[[str, str, str]] = err.port_range_malformed
+) -> str:
     """``-1/-1`` for ICMP, GRE and ALL; ``start/end`` within 1..65535 for TCP and UDP."""
     m = _RANGE.match(value)
     if protocol in PORTLESS:
         if value != "-1/-1":
-            raise ApiError(
-                "OperationDenied",
-                "The specified IpProtocol does not exist or IpProtocol and PortRange "
-                f'do not match: {protocol} takes {field} "-1/-1", got "{value}".',
-            )
+            raise err.protocol_and_ports(f'{protocol} takes {field} "-1/-1", got "{value}"')
         return value
     if m and (m.group(1), m.group(2)) == ("-1", "-1"):
-        raise ApiError(
-            "OperationDenied",
-            "The specified IpProtocol does not exist or IpProtocol and PortRange "
-            f'do not match: {protocol} takes a port range such as "22/22" or "1/65535" in {field}, not "-1/-1".',
+        raise err.protocol_and_ports(
+            f'{protocol} takes a port range such as "22/22" or "1/65535" in {field}, not "-1/-1"'
         )
     if not m or not (1 <= int(m.group(1)) <= int(m.group(2)) <= 65535):
-        raise ApiError(
-            "InvalidPortRange.Malformed",
-            f'The specified {field} "{value}" is malformed; for {protocol} '
-            'give start/end with 1 <= start <= end <= 65535, e.g. "22/22" or "1/65535".',
-        )
+        raise malformed(field, value, protocol)
     return f"{int(m.group(1))}/{int(m.group(2))}"
 
 
-def _cidr(value: str, field: str, version: int) -> str:
+def _cidr(value: str, field: str, version: int, malformed: Constructor[[str, str]]) -> str:
     """A CIDR block (host bits cleared) or a bare address, as the caller wrote it."""
     try:
         net = ipaddress.ip_network(value, strict=False)
     except ValueError:
         net = None
     if net is None or net.version != version:
-        kind = "IPv4" if version == 4 else "IPv6"
-        raise ApiError(
-            f"Invalid{field.rsplit('.', 1)[-1]}.Malformed",
-            f'The specified {field} "{value}" is not a valid {kind} CIDR block or address.',
-        )
+        raise malformed(field, value)
     return value if "/" not in value else str(net)
 
 
@@ -135,35 +124,30 @@ def parse(
 
     protocol = f("IpProtocol")
     if not protocol:
-        raise ApiError(
-            "MissingParameter",
-            f'The input parameter "{where}IpProtocol" that is mandatory for '
-            "processing this request is not supplied; valid values: TCP, UDP, ICMP, GRE, ALL.",
-        )
+        raise err.rule_field_missing(f"{where}IpProtocol", "valid values: TCP, UDP, ICMP, GRE, ALL")
     protocol = protocol.upper()
     if protocol not in PROTOCOLS:
-        raise ApiError(
-            "InvalidIpProtocol.ValueNotSupported",
-            f'The specified {where}IpProtocol "{f("IpProtocol")}" '
-            "is not supported; it must be specified with case insensitive TCP, UDP, ICMP, GRE or ALL.",
-        )
+        raise err.protocol_unsupported(f"{where}IpProtocol", f("IpProtocol"))
     if not f("PortRange"):
-        raise ApiError(
-            "MissingParameter",
-            f'The input parameter "{where}PortRange" that is mandatory for processing '
-            'this request is not supplied; use "-1/-1" for ICMP, GRE and ALL, "start/end" for TCP and UDP.',
+        raise err.rule_field_missing(
+            f"{where}PortRange", 'use "-1/-1" for ICMP, GRE and ALL, "start/end" for TCP and UDP'
         )
     port_range = _port_range(protocol, f("PortRange"), f"{where}PortRange")
     source_ports = (
-        _port_range(protocol, f("SourcePortRange"), f"{where}SourcePortRange") if f("SourcePortRange") else ""
+        _port_range(protocol, f("SourcePortRange"), f"{where}SourcePortRange", err.source_port_range_malformed)
+        if f("SourcePortRange")
+        else ""
     )
 
-    cidr = _cidr(f("SourceCidrIp"), f"{where}SourceCidrIp", 4) if f("SourceCidrIp") else ""
-    cidr6 = _cidr(f("Ipv6SourceCidrIp"), f"{where}Ipv6SourceCidrIp", 6) if f("Ipv6SourceCidrIp") else ""
+    def cidr_of(name: str, version: int, malformed: Constructor[[str, str]]) -> str:
+        return _cidr(f(name), f"{where}{name}", version, malformed) if f(name) else ""
+
+    cidr = cidr_of("SourceCidrIp", 4, err.source_cidr_malformed)
+    cidr6 = cidr_of("Ipv6SourceCidrIp", 6, err.ipv6_source_malformed)
     if cidr and cidr6:
-        raise invalid(f"{where}Ipv6SourceCidrIp", f"cannot be given together with {where}SourceCidrIp")
-    dest = _cidr(f("DestCidrIp"), f"{where}DestCidrIp", 4) if f("DestCidrIp") else ""
-    dest6 = _cidr(f("Ipv6DestCidrIp"), f"{where}Ipv6DestCidrIp", 6) if f("Ipv6DestCidrIp") else ""
+        raise err.source_ip_conflict(where)
+    dest = cidr_of("DestCidrIp", 4, err.dest_cidr_malformed)
+    dest6 = cidr_of("Ipv6DestCidrIp", 6, err.ipv6_dest_malformed)
 
     # A CIDR wins over a group, which wins over a prefix list; the losers are ignored, as documented.
     group, owner = "", ""
@@ -172,53 +156,27 @@ def parse(
         owner = _owner(where, f("SourceGroupOwnerId"), f("SourceGroupOwnerAccount"), caller_uid, owner_uid_of)
     prefix_list = f("SourcePrefixListId") if not (cidr or cidr6 or group) else ""
     if not (cidr or cidr6 or group or prefix_list):
-        raise ApiError(
-            "MissingParameter",
-            f'The input parameter "{where}SourceGroupId" or "{where}SourceCidrIp" cannot be both blank.',
-            403,
-        )
+        raise err.rule_without_source(where)
     if prefix_list:
-        raise ApiError(
-            "InvalidPrefixListId.NotFound",
-            f'The specified {where}SourcePrefixListId "{prefix_list}" '
-            "does not exist (the emulator has no prefix lists; use SourceCidrIp or SourceGroupId).",
-            404,
-        )
+        raise err.prefix_list_not_found(f"{where}SourcePrefixListId", prefix_list)
 
     policy = (f("Policy") or "accept").lower()
     if policy not in ("accept", "drop"):
-        raise ApiError(
-            "InvalidPolicy.Malformed",
-            f'The specified {where}Policy "{f("Policy")}" is not valid; valid values: accept, drop.',
-        )
+        raise err.policy_malformed(f"{where}Policy", f("Policy"))
     priority_text = f("Priority") or "1"
     if not _INTEGER.fullmatch(priority_text):
-        raise ApiError(
-            "InvalidPriority.Malformed",
-            f'The specified {where}Priority "{priority_text}" is not an integer; valid values: 1 to 100.',
-        )
+        raise err.priority_malformed(f"{where}Priority", priority_text)
     priority = int(priority_text)
     if not 1 <= priority <= 100:
-        raise ApiError(
-            "InvalidPriority.ValueNotSupported",
-            f"The specified {where}Priority {priority} is not supported; valid values: 1 to 100.",
-        )
+        raise err.priority_unsupported(f"{where}Priority", priority)
     nic = (f("NicType") or "intranet").lower()
     if nic != "intranet":
         if group:
-            raise ApiError(
-                "InvalidSourceGroupId.Mismatch",
-                f'NicType is required or NicType expects intranet ({where}NicType is "{f("NicType")}").',
-                403,
-            )
-        raise ApiError(
-            "InvalidNicType.ValueNotSupported",
-            f'The specified {where}NicType "{f("NicType")}" is not '
-            "supported; a VPC security group takes only intranet.",
-        )
+            raise err.source_group_nic_type(where, f("NicType"))
+        raise err.nic_type_unsupported(f"{where}NicType", f("NicType"))
     description = f("Description")
     if len(description) > 512:
-        raise invalid(f"{where}Description", f"longer than 512 characters ({len(description)})")
+        raise err.rule_description_malformed(f"{where}Description", len(description))
 
     return {
         "Direction": direction,
@@ -240,7 +198,7 @@ def parse(
         "DestPrefixListId": "",
         "DestPrefixListName": "",
         "Policy": policy.capitalize(),
-        "Priority": priority,
+        "Priority": str(priority),
         "NicType": nic,
         "Description": description,
         "PortRangeListId": "",

@@ -2,11 +2,33 @@
 AuthorizeSecurityGroup and RevokeSecurityGroup (inbound rules).
 
 Every lookup is scoped to the caller's account and the request's region, so another account's
-``sg-`` reads exactly like one that does not exist. A rule may name a source group of another
-account (``SourceGroupId`` + ``SourceGroupOwnerId``) only when that group exists in that account,
-in the same region, and the two groups' VPCs are joined by connected router interfaces (the
-tutorial's "peer security group plus peer account ID in one region"); a source group of the
-caller's own account must be in the same VPC.
+``sg-`` reads exactly like one that does not exist.
+
+A rule's source group (``SourceGroupId``, owned by ``SourceGroupOwnerId``/``SourceGroupOwnerAccount``
+or else by the caller) follows one of two references, chosen by the world's
+``behaviour.security_group_reference``:
+
+* ``current`` (the default): today's ECS reference. "For mutual access between security groups of
+  the VPC type, you can allow or deny another security group in the same VPC access to your
+  security group" (AuthorizeSecurityGroup, https://help.aliyun.com/en/ecs/api-authorizesecuritygroup;
+  cross-account group authorization is described for the classic network only); instances in
+  different VPCs are reached through their CIDR blocks
+  (https://www.alibabacloud.com/help/tc/doc-detail/25475.htm). A source group of the caller's own
+  account must be in the group's VPC; any other owner is ``InvalidSourceGroupId.Mismatch`` ("not in
+  the same VPC").
+* ``tutorial``: the older tutorial page ("Interconnect two VPCs under different accounts") lets a
+  rule name the peer account's group in the same region. Another account's group is allowed when it
+  is in that region and a VPC of its owner is joined to the group's VPC by router interfaces in the
+  ``Active`` state.
+
+No existence oracle (issue "an existence oracle"): whether another account's group exists must not
+be learnt from the answer. So in ``current`` mode another owner's group is never looked up: the
+answer depends only on what the caller sent. In ``tutorial`` mode it is looked up only once the
+caller's own VPC is known to be linked to a VPC of the named owner, and "exists but not usable" and
+"does not exist" get one answer, byte for byte (same code, status and message, the message naming
+only the ID and owner as the caller wrote them; an account name is never resolved to a UID in a
+message). A missing group of the caller's own account is ``InvalidSourceGroupId.NotFound``: the
+caller may know what it owns.
 """
 
 from __future__ import annotations
@@ -14,14 +36,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..context import Action, Context
-from ..errors import ApiError, invalid, missing
+from ..context import Context
+from ..errors import INVALID_PARAMETER, invalid, missing
 from ..params import Params
 from ..reachability import Network, linked
 from ..timefmt import iso
+from . import ecs_errors as err
 from . import security_group_rules as rules
 from .dry_run import stop_if_dry_run
 from .ecs_paging import Limits, paginate
+from .tags import tag_filter, tagged
+
+CURRENT, TUTORIAL = "current", "tutorial"
 
 MAX_RULES_PER_GROUP = 200
 # A basic security group holds at most this many private IPs (what AvailableInstanceAmount counts down).
@@ -32,11 +58,7 @@ def _group(ctx: Context, p: Params, region: str) -> dict[str, Any]:
     sg_id = p.text("SecurityGroupId", required=True)
     group = ctx.tx.get("security_group", sg_id, account=ctx.uid)
     if group is None or group["_region"] != region:
-        raise ApiError(
-            "InvalidSecurityGroupId.NotFound",
-            f'The specified SecurityGroupId "{sg_id}" does not exist in region {region} for this account.',
-            404,
-        )
+        raise err.security_group_not_found(sg_id, region)
     return group
 
 
@@ -56,10 +78,12 @@ def describe_security_groups(ctx: Context, p: Params) -> dict[str, Any]:
     wanted = [str(x) for x in p.json_list("SecurityGroupIds")]
     if len(wanted) > 100:
         raise invalid("SecurityGroupIds", f"at most 100 IDs, got {len(wanted)}")
-    if p.has("SecurityGroupId"):
-        wanted.append(p.text("SecurityGroupId"))
-    network_type = p.text("NetworkType", choices=("vpc", "classic"))
-    group_type = p.text("SecurityGroupType", choices=("normal", "enterprise"))
+    single = p.text("SecurityGroupId")
+    if single is not None:
+        wanted.append(single)
+    network_type = p.text("NetworkType", choices=("vpc", "classic"), code=INVALID_PARAMETER)
+    tags = tag_filter(p, max_items=20)
+    group_type = p.text("SecurityGroupType", choices=("normal", "enterprise"), code=err.SECURITY_GROUP_TYPE)
     filters = {
         "ids": wanted,
         "vpc": p.text("VpcId"),
@@ -77,10 +101,11 @@ def describe_security_groups(ctx: Context, p: Params) -> dict[str, Any]:
             or (filters["vpc"] and g["VpcId"] != filters["vpc"])
             or (filters["name"] and g["SecurityGroupName"] != filters["name"])
             or (group_type and g.get("SecurityGroupType", "normal") != group_type)
+            or not tagged(g, tags)
         ):
             continue
         groups.append(g)
-    page, paging = paginate(p, groups, filters, Limits(max_results_max=100, page_size_max=50))
+    page, paging = paginate(p, groups, filters, Limits(max_results_max=100, page_size_max=100))
     out = []
     for g in page:
         ecs_count = sum(1 for i in instances if g["SecurityGroupId"] in (i.get("SecurityGroupIds") or []))
@@ -108,13 +133,10 @@ def describe_security_groups(ctx: Context, p: Params) -> dict[str, Any]:
 def describe_security_group_attribute(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     group = _group(ctx, p, region)
-    direction = p.text("Direction", default="all", choices=("ingress", "egress", "all"))
+    direction = p.text("Direction", default="all", choices=("ingress", "egress", "all"), code=INVALID_PARAMETER)
     nic = p.text("NicType")
     if nic is not None and nic.lower() != "intranet":
-        raise ApiError(
-            "InvalidNicType.ValueNotSupported",
-            f'The specified NicType "{nic}" is not supported; a VPC security group takes only intranet.',
-        )
+        raise err.nic_type_unsupported("NicType", nic)
     selected = [r for r in group.get("Rules") or [] if direction == "all" or r["Direction"] == direction]
     page, paging = paginate(
         p,
@@ -131,46 +153,46 @@ def describe_security_group_attribute(ctx: Context, p: Params) -> dict[str, Any]
         Description=group.get("Description", ""),
         VpcId=group["VpcId"],
         InnerAccessPolicy=group.get("InnerAccessPolicy", "Accept"),
-        Permissions={"Permission": page},
+        # Priority is a string (metadata); rules stored before that was so hold an int
+        Permissions={"Permission": [dict(r, Priority=str(r.get("Priority", 1))) for r in page]},
     )
 
 
 # -- writes -----------------------------------------------------------------------------------------
-def _check_source_group(ctx: Context, group: dict[str, Any], rule: dict[str, Any], where: str) -> None:
-    """Refuse a source group that does not exist for its owner or cannot be reached from ``group``;
-    fill in its name when it is the caller's own."""
+def _reference_mode(ctx: Context) -> str:
+    return str((ctx.world.get("behaviour") or {}).get("security_group_reference", CURRENT))
+
+
+def _check_source_group(ctx: Context, group: dict[str, Any], rule: dict[str, Any], where: str, sent: str) -> None:
+    """Refuse a source group the rule may not name (module docstring: the two references and the
+    rule against an existence oracle); fill in its name when it is the caller's own. ``sent`` is
+    the owner as the caller wrote it (empty for the caller)."""
     source_id, owner = rule["SourceGroupId"], rule["SourceGroupOwnerAccount"]
-    if source_id == group["SecurityGroupId"] and owner == ctx.uid:
-        raise ApiError(
-            "InvalidParamter.Conflict",
-            f"The specified SecurityGroupId should be different from the "
-            f"SourceGroupId ({where}SourceGroupId is {source_id}).",
-            403,
-        )
-    source = ctx.tx.get("security_group", source_id, account=owner)
-    if source is None:
-        whose = "this account" if owner == ctx.uid else f"account {owner}"
-        raise ApiError(
-            "InvalidSourceGroupId.NotFound",
-            f"The SourceGroupId provided does not exist in our records: "
-            f"{where}SourceGroupId {source_id} is not a security group of {whose}.",
-            404,
-        )
-    mismatch = ApiError(
-        "InvalidSourceGroupId.Mismatch", "Specified security group and source group are not in the same VPC."
-    )
     if owner == ctx.uid:
-        if source["VpcId"] != group["VpcId"] or source["_region"] != group["_region"]:
-            raise mismatch
+        if source_id == group["SecurityGroupId"]:
+            raise err.source_is_the_group(where, source_id)
+        source = ctx.tx.get("security_group", source_id, account=ctx.uid)
+        if source is None or source["_region"] != group["_region"]:
+            raise err.source_group_not_found(where, source_id)
+        if source["VpcId"] != group["VpcId"]:
+            raise err.source_group_mismatch()
         rule["SourceGroupName"] = source.get("SecurityGroupName", "")
         return
-    if source["_region"] != group["_region"]:
-        raise mismatch
+    if _reference_mode(ctx) != TUTORIAL:
+        raise err.source_group_mismatch()  # another account's group is never in this VPC
+    refusal = err.source_group_not_linked(where, source_id, sent)
     net = Network.read(ctx.tx)
     mine = next((v for v in net.vpcs if v["VpcId"] == group["VpcId"] and v["_account"] == ctx.uid), None)
-    theirs = next((v for v in net.vpcs if v["VpcId"] == source["VpcId"] and v["_account"] == owner), None)
-    if mine is None or theirs is None or not linked(net, mine, theirs):
-        raise mismatch
+    peers = [
+        v
+        for v in net.vpcs
+        if v["_account"] == owner and v["_region"] == group["_region"] and mine is not None and linked(net, mine, v)
+    ]
+    if not peers:
+        raise refusal
+    source = ctx.tx.get("security_group", source_id, account=owner)
+    if source is None or source["_region"] != group["_region"] or all(v["VpcId"] != source["VpcId"] for v in peers):
+        raise refusal
 
 
 def authorize_security_group(ctx: Context, p: Params) -> dict[str, Any]:
@@ -184,16 +206,12 @@ def authorize_security_group(ctx: Context, p: Params) -> dict[str, Any]:
     for where, fields in given:
         rule = rules.parse(where, fields, ctx.uid, _owner_uid(ctx))
         if rule["SourceGroupId"]:
-            _check_source_group(ctx, group, rule, where)
+            sent = str(fields.get("SourceGroupOwnerId") or fields.get("SourceGroupOwnerAccount") or "")
+            _check_source_group(ctx, group, rule, where, sent)
         if rule in known:  # an identical rule: the call succeeds and creates nothing
             continue
         if len(current) >= MAX_RULES_PER_GROUP:
-            raise ApiError(
-                "AuthorizationLimitExceed",
-                f"The limit of authorization records in the security group "
-                f"reaches ({MAX_RULES_PER_GROUP} rules in {group['SecurityGroupId']}).",
-                403,
-            )
+            raise err.too_many_rules(MAX_RULES_PER_GROUP, group["SecurityGroupId"])
         current.append(dict(rule, SecurityGroupRuleId=ctx.tx.new_id("sgr-"), CreateTime=iso(ctx.now)))
         known.add(rule)
     if len(current) != len(group.get("Rules") or []):
@@ -205,40 +223,48 @@ def revoke_security_group(ctx: Context, p: Params) -> dict[str, Any]:
     region = ctx.region()
     group = _group(ctx, p, region)
     rule_ids = [str(x) for x in p.sequence("SecurityGroupRuleId")]
+    if len(rule_ids) > 100:
+        raise err.too_many_rule_ids(100, len(rule_ids))
     given = rules.permissions_of(p)
     current = list(group.get("Rules") or [])
     if rule_ids and given:
-        raise invalid("SecurityGroupRuleId", "revoke either by SecurityGroupRuleId.N or by Permissions.N.*, not both")
+        raise err.permissions_conflict("revoke either by SecurityGroupRuleId.N or by Permissions.N.*, not both")
     if rule_ids:
-        if len(rule_ids) > 100:
-            raise invalid("SecurityGroupRuleId", f"at most 100 IDs, got {len(rule_ids)}")
         present = {r["SecurityGroupRuleId"] for r in current}
         unknown = [r for r in rule_ids if r not in present]
         if unknown:
-            raise ApiError(
-                "InvalidParam.SecurityGroupRuleId",
-                f"The specified SecurityGroupRuleId "
-                f"{', '.join(unknown)} does not exist in security group {group['SecurityGroupId']}.",
-            )
+            raise err.unknown_rule_ids(", ".join(unknown), group["SecurityGroupId"])
         kept = [r for r in current if r["SecurityGroupRuleId"] not in rule_ids]
     elif given:
         # Rules that match nothing are not an error: the call succeeds and revokes nothing.
         gone = rules.RuleIndex([rules.parse(where, fields, ctx.uid, _owner_uid(ctx)) for where, fields in given])
         kept = [r for r in current if r not in gone]
     else:
-        raise ApiError(
-            "MissingParameter",
-            'The input parameter "SecurityGroupRuleId.N" or "Permissions.N" that '
-            "is mandatory for processing this request is not supplied.",
-        )
+        raise err.nothing_to_revoke()
     if len(kept) != len(current):
         ctx.tx.put(dict(group, Rules=kept))
     return {}
 
 
-ACTIONS = {
-    "DescribeSecurityGroups": Action(describe_security_groups),
-    "DescribeSecurityGroupAttribute": Action(describe_security_group_attribute),
-    "AuthorizeSecurityGroup": Action(authorize_security_group, mutating=True),
-    "RevokeSecurityGroup": Action(revoke_security_group, mutating=True),
-}
+# Errors raised while parsing a rule (security_group_rules.parse), shared by both writes.
+RULE_ERRORS = (
+    err.permissions_conflict,
+    err.rule_field_missing,
+    err.rule_without_source,
+    err.protocol_unsupported,
+    err.protocol_and_ports,
+    err.port_range_malformed,
+    err.source_port_range_malformed,
+    err.source_cidr_malformed,
+    err.dest_cidr_malformed,
+    err.ipv6_source_malformed,
+    err.ipv6_dest_malformed,
+    err.source_ip_conflict,
+    err.prefix_list_not_found,
+    err.policy_malformed,
+    err.priority_malformed,
+    err.priority_unsupported,
+    err.source_group_nic_type,
+    err.nic_type_unsupported,
+    err.rule_description_malformed,
+)

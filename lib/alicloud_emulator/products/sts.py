@@ -6,6 +6,7 @@ from typing import Any
 
 from ..context import Action, Context
 from ..params import Params
+from .catalog import action
 
 
 def get_caller_identity(ctx: Context, p: Params) -> dict[str, Any]:
@@ -19,4 +20,4 @@ def get_caller_identity(ctx: Context, p: Params) -> dict[str, Any]:
     }
 
 
-ACTIONS = {"GetCallerIdentity": Action(get_caller_identity)}
+ACTIONS: dict[str, Action] = {"GetCallerIdentity": action(get_caller_identity)}

@@ -1,0 +1,32 @@
+"""Many links at once: a fleet file of named VPCs and links, checked before any API call.
+
+- ``load_fleet(path) -> Fleet`` (``ParamsError`` naming every problem, as ``vpclink.params.load``);
+  ``parse_fleet(data)`` for a document already read; ``is_fleet(mapping_or_path)``;
+  ``load_any(path)`` for either kind of file; ``load_link(path)`` refusing a fleet file by name.
+- ``Fleet.link_params()`` / ``Fleet.items()``: each link's ``LinkParams``, exactly what the same link
+  written as a link file gives (``Fleet.link_document(name)`` is that file).
+- ``check_topology(fleet)`` and ``check_against_cloud(fleet, existing_interfaces=...,
+  existing_routes=..., existing_rules=...)``: what the links add up to on each VPC.
+"""
+
+from .model import BACKENDS, DEFAULT_BACKEND, Backend, Fleet, FleetLink, Vpc
+from .spec import is_fleet, load_any, load_fleet, load_link, parse_fleet
+from .topology import TOPOLOGY_LIMITS, Existing, check_against_cloud, check_topology
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "TOPOLOGY_LIMITS",
+    "Backend",
+    "Existing",
+    "Fleet",
+    "FleetLink",
+    "Vpc",
+    "check_against_cloud",
+    "check_topology",
+    "is_fleet",
+    "load_any",
+    "load_fleet",
+    "load_link",
+    "parse_fleet",
+]
