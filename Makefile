@@ -1,11 +1,15 @@
 # Two entry points for a fresh machine (see README.md):
 #   make demo   set up .venv and run the example link on the embedded emulator
 #   make test   set up .venv (with test and browser tools) and run the whole test suite
+# For contributors:
+#   make notebooks        write notebooks/ from the phases' declarations, and the packaged example copies
+#   make notebooks-check  fail if notebooks/ or the packaged examples differ from their sources
+#   make wheel            build the wheel into dist/ (the notebooks' template and the examples ship in it)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup setup-dev clean
+.PHONY: demo test setup setup-dev clean notebooks notebooks-check wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,5 +33,22 @@ demo: setup
 test: setup-dev
 	$(BIN)/python -m pytest
 
+# One source each: a phase's notebook is generated from its declaration (lib/vpclink/phases/),
+# the example parameter files live in params/ and are copied into the package for the wheel.
+notebooks: | $(VENV)/.installed
+	$(BIN)/python -m vpclink.notebook.generate notebooks
+	rm -f lib/vpclink/examples/*.yaml
+	cp params/*.yaml lib/vpclink/examples/
+
+notebooks-check: | $(VENV)/.installed
+	$(BIN)/python -m vpclink.notebook.generate --check notebooks
+	@for f in params/*.yaml; do \
+	  cmp -s "$$f" "lib/vpclink/examples/$$(basename $$f)" || \
+	  { echo "$$f: differs from its copy in lib/vpclink/examples/; run make notebooks" >&2; exit 1; }; \
+	done
+
+wheel: setup
+	$(BIN)/pip wheel --quiet --no-deps -w dist .
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs dist

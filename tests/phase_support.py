@@ -13,9 +13,9 @@ from typing import Any
 from alicloud_emulator.dispatch import PRODUCTS
 from vpclink import params as P
 from vpclink.cloud import Cloud
-from vpclink.ledger import Ledger
-from vpclink.phases import NOTEBOOKS, PHASES, get
+from vpclink.phases import ORDER, RUN, get
 from vpclink.phases.base import PhaseContext
+from vpclink.record.ledger import Ledger
 from vpclink.retries import RetryPolicy
 from vpclink.waits import Progress, WaitEvent
 
@@ -91,7 +91,7 @@ class Rig:
             profiles_file=str(self.profiles_file),
             ledger=self.ledger,
             phase=phase,
-            sides=sides or (get(phase).SIDES if phase in NOTEBOOKS else P.ROLES),
+            sides=sides or (get(phase).sides if phase in ORDER else P.ROLES),
             clock=self.clock,
             **kw,
         )
@@ -111,7 +111,7 @@ class Rig:
         self.outputs.update(out)
         return out
 
-    def run_all(self, run_id: str = "run-1", phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
+    def run_all(self, run_id: str = "run-1", phases: tuple[str, ...] = RUN) -> dict[str, Any]:
         for phase in phases:
             self.apply(phase, run_id)
         return self.outputs
@@ -165,8 +165,15 @@ class Rig:
         ]
 
 
+def replaced(model: Any, **changes: Any) -> Any:
+    """A copy of a parameter model with ``changes`` (a dataclass or a pydantic model)."""
+    if hasattr(model, "model_copy"):
+        return model.model_copy(update=changes)
+    return dataclasses.replace(model, **changes)
+
+
 def replace_side(params: P.LinkParams, role: str, **changes: Any) -> P.LinkParams:
-    return dataclasses.replace(params, **{role: dataclasses.replace(params.side(role), **changes)})
+    return replaced(params, **{role: replaced(params.side(role), **changes)})
 
 
-__all__ = ["EXAMPLE", "MUTATING", "Emu", "EmulatorClock", "Rig", "replace_side", "start_emulator"]
+__all__ = ["EXAMPLE", "MUTATING", "Emu", "EmulatorClock", "Rig", "replace_side", "replaced", "start_emulator"]

@@ -12,8 +12,8 @@ import pytest
 from alibabacloud_vpc20160428 import models as vpc
 from phase_support import EmulatorClock, Rig
 from vpclink.cloud import Cloud, CloudError, MutationRefused
-from vpclink.ledger import FIELDS, Ledger
 from vpclink.profiles import AkProfile, ProfileError, check_profile, credential_client, write_profiles
+from vpclink.record.ledger import FIELDS, Ledger
 from vpclink.retries import RetryPolicy
 
 A_UID, B_UID = "1637243907412983", "1589430122237715"
@@ -42,7 +42,7 @@ def test_each_side_calls_as_its_own_account_and_every_call_is_in_the_ledger(rig)
         ("DescribeVpcs", "account-b"),
     ]
     lines = [json.loads(x) for x in (rig.ledger.path.read_text().splitlines())]
-    assert lines == rig.ledger.entries and all(tuple(e) == FIELDS for e in lines)
+    assert lines == rig.ledger.entries and all(tuple(e) == FIELDS for e in lines)  # reads: no "request"
     assert [
         (e["phase"], e["side"], e["account_uid"], e["region"], e["action"], e["outcome"], e["mutating"]) for e in lines
     ] == [
@@ -90,12 +90,25 @@ def test_an_api_error_keeps_code_request_id_and_status(rig):
 
 
 def test_throttling_is_retried_after_the_servers_retry_after(rig):
-    rig.emu.faults({"action": "DescribeVpcs", "effect": "throttle", "first": 2})
+    rig.emu.faults({"action": "DescribeVpcs", "effect": "throttle", "first": 2, "retry_after_ms": 1000})
     cloud = rig.cloud("preflight")
     assert describe_vpcs(cloud)["Vpcs"]["Vpc"]
     assert outcomes(rig, "DescribeVpcs") == [("retry", "Throttling.User"), ("retry", "Throttling.User"), ("ok", "")]
     assert len(rig.emu.journal(action="DescribeVpcs")) == 3
     assert len(rig.clock.sleeps) == 2 and min(rig.clock.sleeps) >= 1.0  # the fault's retry-after is 1000 ms
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(400, "Throttling.User"), (403, "Throttling"), (429, "Throttling"), (503, "ServiceUnavailable")]
+)
+def test_throttling_without_a_retry_after_header_is_retried_with_backoff(rig, status, code):
+    """The documented shapes: no retry-after header, HTTP 400/403/429 or 503 (the tea SDK then raises a
+    ClientException or ServerException, not a ThrottlingException): still retried, by code."""
+    rig.emu.faults({"action": "DescribeVpcs", "effect": "throttle", "first": 2, "status": status})
+    cloud = rig.cloud("preflight")
+    assert describe_vpcs(cloud)["Vpcs"]["Vpc"]
+    assert outcomes(rig, "DescribeVpcs") == [("retry", code), ("retry", code), ("ok", "")]
+    assert len(rig.clock.sleeps) == 2 and all(s > 0 for s in rig.clock.sleeps)
 
 
 def test_retries_are_bounded(rig):
@@ -219,6 +232,33 @@ def test_no_secret_in_errors_ledger_or_logs(rig, caplog):
     text = "\n".join(messages) + rig.ledger.path.read_text() + caplog.text
     for secret in rig.secrets():
         assert secret not in text
+
+
+def test_the_ledger_keeps_what_a_mutating_call_sent_with_secret_looking_values_masked(rig):
+    """As SSM Automation records each step's resolved inputs: a change's parameters, under the API's
+    names. A value that looks like a key (pasted into a description, say) is never written."""
+    rig.run_all(phases=("preflight", "initiator"))
+    create = next(e for e in rig.ledger.entries if e["action"] == "CreateRouterInterface")
+    sent = create["request"]
+    assert sent["Role"] == "InitiatingSide" and sent["Spec"] == "Mini.2" and sent["RegionId"] == "cn-qingdao"
+    assert sent["RouterId"] == "vrt-m5e1tutorialvrt1qd00001" and sent["ClientToken"].startswith("vpclink-")
+    assert all("request" not in e for e in rig.ledger.entries if not e["mutating"])  # reads stay short
+
+    key_id, secret = "LTAI5tPlantedKey0123456789", "Zq8rT2mWv9XkP4sLn7YdB3cHf6Jg1Ea"
+    ri = rig.outputs["initiator_router_interface_id"]
+    cloud = rig.cloud("initiator", sides=("initiator",))
+    request = vpc.ModifyRouterInterfaceAttributeRequest(
+        region_id="cn-qingdao", router_interface_id=ri, name=key_id, description=f"token {secret} here"
+    )
+    try:
+        cloud.call("initiator", "vpc", "ModifyRouterInterfaceAttribute", request, mutating=True, idempotent=True)
+    except CloudError:
+        pass  # accepted or refused, the call is in the ledger either way
+    line = json.loads(rig.ledger.path.read_text().splitlines()[-1])
+    assert line["action"] == "ModifyRouterInterfaceAttribute" and line["request"]["RouterInterfaceId"] == ri
+    assert line["request"]["Name"] == "LTAI****" and "not shown" in line["request"]["Description"]
+    text = rig.ledger.path.read_text()
+    assert key_id not in text and secret not in text
 
 
 def test_without_an_endpoint_the_sdk_picks_the_real_endpoints(rig):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from runbook_support import EXAMPLE, Emulator, assert_one_link, mutating
 from vpclink.cli import main
-from vpclink.state import load as load_run
+from vpclink.record.run import RunState
 
 # Every action the runbook's run uses to change the cloud.
 MUTATING_ACTIONS = (
@@ -74,4 +74,4 @@ def test_throttling_and_lost_answers_on_every_mutating_action_converge_with_no_d
     run_dir = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith("."))
     ledger = (run_dir / "ledger.jsonl").read_text()
     assert '"outcome": "retry"' in ledger and "Throttling" in ledger
-    assert load_run(run_dir).result == "verified"
+    assert RunState.load(run_dir).result == "verified"

@@ -18,9 +18,9 @@ from runbook_support import EXAMPLE, Emulator, assert_one_link, mutating, succee
 from vpclink import embedded, phases
 from vpclink.cli import main
 from vpclink.params import load
-from vpclink.records import scan_for_secrets
-from vpclink.state import PLAN_MIME, read_record
-from vpclink.state import load as load_run
+from vpclink.record.notebook_records import PLAN_MIME, read_record
+from vpclink.record.run import RunState
+from vpclink.record.secret_scan import scan_for_secrets
 from vpclink.targets import Secret
 
 
@@ -69,9 +69,8 @@ def first_run(records: Path, initial: dict) -> tuple[int, str, Path]:
 def test_example_run_verifies_and_prints_a_summary(first_run: tuple[int, str, Path]) -> None:
     code, out, run_dir = first_run
     assert code == 0, out
-    for stem in phases.NOTEBOOKS.values():
-        if stem != "99_teardown":
-            assert f"{stem} " in out and "ok" in out
+    for name in phases.RUN:
+        assert f"{phases.get(name).notebook} " in out and "ok" in out
     assert "ping initiator -> acceptor: ok; acceptor -> initiator: ok" in out
     assert "result: verified" in out
     assert f"records: {run_dir / 'index.html'}" in out
@@ -79,9 +78,9 @@ def test_example_run_verifies_and_prints_a_summary(first_run: tuple[int, str, Pa
 
 def test_the_records_show_every_phase_its_inputs_and_the_identities(first_run: tuple[int, str, Path]) -> None:
     _, _out, run_dir = first_run
-    state = load_run(run_dir)
+    state = RunState.load(run_dir)
     assert state.result == "verified"
-    assert [p.name for p in state.phases] == list(phases.PHASES)
+    assert [p.name for p in state.phases] == list(phases.RUN)
     assert all(p.status == "ok" and p.started and p.ended for p in state.phases), state.phases
     assert state.outputs["verified"] is True and state.outputs["connection_status"] == "Active"
     assert state.identities["initiator"]["AccountId"] == "1637243907412983"
@@ -96,9 +95,12 @@ def test_the_records_show_every_phase_its_inputs_and_the_identities(first_run: t
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert f'initiator_router_interface_id = "{ri}"' in injected.source
     assert "apply = True" in injected.source
+    # what ran: the version, the checkout's commit and the SDKs, in run.json and in each notebook
+    assert state.software["vpclink"] and state.software["sdks"]["alibabacloud-vpc20160428"]
+    assert nb.metadata["vpclink"]["software"] == connect.software == state.software
     # the ledger holds every call, with its phase, side and request ID
     ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
-    assert {e["phase"] for e in ledger} == set(phases.PHASES)
+    assert {e["phase"] for e in ledger} == set(phases.RUN)
     assert all(e["request_id"] for e in ledger if e["outcome"] == "ok")
     uids = {"initiator": "1637243907412983", "acceptor": "1589430122237715"}
     # every line names the acting account; STS is asked once per side, in preflight, never again
@@ -145,9 +147,9 @@ def test_a_partial_run_from_and_to_a_phase_starts_with_preflight(
 ) -> None:
     code, out = vpclink("run", str(EXAMPLE), "--records", str(records), "--from", "routes", "--to", "security_groups")
     assert code == 0, out
-    assert "not verified (verify was not run)" in out
+    assert "phases up to security_groups done; the verify phase did not run" in out
     latest = max(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
-    assert [(p.name, p.status) for p in load_run(latest).phases] == [
+    assert [(p.name, p.status) for p in RunState.load(latest).phases] == [
         ("preflight", "ok"),
         ("initiator", "skipped"),
         ("acceptor", "skipped"),
@@ -176,7 +178,7 @@ def test_teardown_leaves_both_accounts_as_they_were_and_converges(
     _, _, run_dir = first_run
     code, out = vpclink("teardown", str(run_dir), "--records", str(records))
     assert code == 0, out
-    assert load_run(run_dir).phase("teardown").status == "ok"
+    assert RunState.load(run_dir).phase("teardown").status == "ok"
     with Cloud(records) as cloud:
         assert without_history(cloud.state()) == without_history(initial["state"])
         seq = cloud.last_seq()

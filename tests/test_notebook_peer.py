@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from runbook_support import EXAMPLE, Emulator, run_cells, side_profiles
-from vpclink import notebook, peercard
-from vpclink.notebook import NotebookParameterError, Phase
-from vpclink.peerexchange import PeerMismatch
+from vpclink import phases
+from vpclink.notebook import NotebookParameterError, PhaseNotebook, Settings, display
+from vpclink.peer import card as peercard
+from vpclink.peer.exchange import PeerMismatch
+from vpclink.peer.form import PeerValuesMissing
 from vpclink.phases.base import WaitingForPeer
-from vpclink.state import CARD_MIME, IDENTITIES_MIME, PEER_MIME, STEPS_MIME
-from vpclink.state import load as load_run
-from vpclink.widgets import PeerValuesMissing
+from vpclink.record.notebook_records import CARD_MIME, IDENTITIES_MIME, PEER_MIME, STEPS_MIME
+from vpclink.record.run import RunState
 
 A_UID, B_UID = "1637243907412983", "1589430122237715"
 LINK = "tutorial-qingdao-beijing"
@@ -26,7 +27,7 @@ LINK = "tutorial-qingdao-beijing"
 def shown(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Everything the cells display (markdown, tables, machine-readable records)."""
     items: list[Any] = []
-    monkeypatch.setattr(notebook, "_display", lambda *objs, raw=False: items.extend(objs))
+    monkeypatch.setattr(display, "_display", lambda *objs, raw=False: items.extend(objs))
     return items
 
 
@@ -45,11 +46,10 @@ def emu() -> Any:
     e.stop()
 
 
-def phase(name: str, emu: Emulator | None = None, **kw: Any) -> Phase:
+def phase(name: str, emu: Emulator | None = None, inputs: dict[str, Any] | None = None, **kw: Any) -> PhaseNotebook:
     target = {"target": "emulator", "endpoint": emu.url.split("://", 1)[1]} if emu else {}
-    return Phase(
-        name, params_file=str(EXAMPLE), **target, **{k: str(v) if isinstance(v, Path) else v for k, v in kw.items()}
-    )
+    values = {k: str(v) if isinstance(v, Path) else v for k, v in kw.items()}
+    return PhaseNotebook(Settings.read(name, params_file=str(EXAMPLE), **target, **values), inputs)
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_an_offline_plan_of_one_side_settles_with_what_is_known(shown: list[Any]
 
 def test_a_phase_of_the_other_side_does_nothing_here(shown: list[Any]) -> None:
     p = phase("initiator", side="acceptor")
-    assert p.acting == () and p.ask_peer() is None
+    assert p.settings.acting == () and p.ask_peer() is None
     p.use_peer(None)
     assert p.plan().empty
     p.apply()
@@ -120,7 +120,7 @@ def test_in_batch_a_missing_peer_value_waits_naming_each_parameter_and_the_next_
     for key in ("initiator_vrouter_id", "initiator_router_interface_id"):
         assert f"  {key}: required" in text
     assert "initiator_region" not in text and "initiator_account_uid" not in text  # the parameter file has them
-    assert "the initiator's operator runs the initiator phase" in text
+    assert "the initiator's operator runs their side up to the initiator phase" in text
     assert f"vpclink run --resume {run_dir} --peer-card THEIR_CARD" in text
 
 
@@ -172,7 +172,7 @@ def test_the_acceptor_side_takes_the_initiators_card_and_records_it(
     assert used["card"]["sha256"] == peercard.file_digest(initiator_side["card"])
     assert used["card"]["phases_done"] == ["preflight", "initiator"]
     # run.json, kept by the notebooks themselves (no runner): the same material as a batch run
-    run = load_run(run_dir)
+    run = RunState.load(run_dir)
     assert run.side == "acceptor" and run.result == "ok" and (run_dir / "params.yaml").exists()
     assert (
         run.identities == {"acceptor": run.identities["acceptor"]} and run.identities["acceptor"]["AccountId"] == B_UID
@@ -282,7 +282,7 @@ def test_a_run_begun_cell_by_cell_continues_in_batch_from_its_records(emu: Emula
     run_dir = tmp_path / "by-hand"
     for name in ("preflight", "initiator"):
         run_cells(phase(name, emu, profiles_file=profiles, run_dir=run_dir, apply=True))
-    run = load_run(run_dir)
+    run = RunState.load(run_dir)
     assert [(p.name, p.status) for p in run.phases[:3]] == [
         ("preflight", "ok"),
         ("initiator", "ok"),
@@ -295,7 +295,7 @@ def test_a_run_begun_cell_by_cell_continues_in_batch_from_its_records(emu: Emula
         code = main(["run", "--resume", str(run_dir)])
     assert code == 0, out.getvalue()
     assert "01_initiator         ok (from the records, not run again)" in out.getvalue()
-    run = load_run(run_dir)
+    run = RunState.load(run_dir)
     assert run.result == "verified" and all(p.status == "ok" for p in run.phases)
     assert [s["step"] for s in run.phase("initiator").steps] == ["plan", "apply", "verify"]
     ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
@@ -312,19 +312,37 @@ def test_a_run_begun_cell_by_cell_continues_in_batch_from_its_records(emu: Emula
 
 
 def test_one_side_produces_its_own_outputs_and_those_of_the_link() -> None:
-    from vpclink.phases import connect, preflight, verify
-    from vpclink.phases.base import side_outputs
-
-    assert side_outputs(verify.OUTPUTS, "acceptor") == (
+    verify, preflight, connect = phases.get("verify"), phases.get("preflight"), phases.get("connect")
+    assert verify.outputs_for("acceptor") == (
         "ping_acceptor_to_initiator",
         "verified",
         "ping_acceptor_to_initiator_output",
     )
-    assert side_outputs(preflight.OUTPUTS, "initiator") == (
+    assert preflight.outputs_for("initiator") == (
         "initiator_account_uid",
         "initiator_vrouter_id",
         "initiator_route_table_id",
         "initiator_instance_ip",
     )
-    assert side_outputs(connect.OUTPUTS, "acceptor") == ("connection_status",)
-    assert side_outputs(verify.OUTPUTS, None) == verify.OUTPUTS
+    assert connect.outputs_for("acceptor") == ("connection_status",)
+    assert verify.outputs_for(None) == verify.output_keys
+
+
+@pytest.mark.parametrize(
+    "phase, side, missing, words",
+    [
+        # the acceptor's interface needs the initiator's: they run up to the phase that creates it
+        ("acceptor", "acceptor", ["vrouter_id", "router_interface_id"], "runs their side up to the initiator phase ("),
+        # connect: the acceptor's part comes first and needs this side's card
+        ("connect", "initiator", ["router_interface_id"], "up to the connect phase with a.peercard.json ("),
+        # a value the discovery phase finds: nothing more
+        ("verify", "acceptor", ["instance_ip"], "up to the preflight phase (vpclink run PARAMS --side initiator)"),
+    ],
+)
+def test_what_the_other_operator_must_do_follows_from_the_declarations(
+    phase: str, side: str, missing: list[str], words: str
+) -> None:
+    from vpclink.params import load
+    from vpclink.peer.exchange import next_for_peer
+
+    assert words in next_for_peer(load(EXAMPLE), phase, side, missing, "a.peercard.json")

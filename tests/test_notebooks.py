@@ -1,4 +1,5 @@
-"""The committed phase notebooks: documents first, thin, safe by default, and runnable as they are.
+"""The committed phase notebooks: generated from the phases' declarations, documents first, thin,
+safe by default, and runnable as they are.
 
 ``test_nbval_runs_every_notebook_with_its_defaults`` runs
 ``pytest --nbval-lax --nbval-current-env notebooks/`` in a subprocess, the way a reviewer would.
@@ -15,14 +16,62 @@ import papermill
 import pytest
 from runbook_support import NOTEBOOKS, ROOT
 from vpclink import phases
-from vpclink.runner import COMMON, notebook_name
-from vpclink.state import OUTPUTS_MIME, PLAN_MIME, read_record
+from vpclink.notebook import generate
+from vpclink.notebook.settings import COMMON
+from vpclink.params import load
+from vpclink.record.notebook_records import OUTPUTS_MIME, PLAN_MIME, read_record
 
-ALL = list(phases.NOTEBOOKS)
+ALL = list(phases.ORDER)
+
+
+def notebook_name(name: str) -> str:
+    return phases.get(name).notebook_file
 
 
 def read(name: str) -> nbformat.NotebookNode:
     return nbformat.read(str(NOTEBOOKS / notebook_name(name)), as_version=4)
+
+
+def test_committed_notebooks_are_what_the_generator_makes() -> None:
+    """Each notebook is the template filled from its phase's declaration: edit the phase, then
+    ``make notebooks``; a notebook edited by hand (or saved by JupyterLab) fails here."""
+    assert generate.stale(NOTEBOOKS) == [], "run `make notebooks`"
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(notebook_name(n) for n in ALL)
+
+
+def test_a_changed_notebook_is_reported_stale(tmp_path) -> None:
+    generate.write(tmp_path)
+    assert generate.stale(tmp_path) == []
+    nb = nbformat.read(str(tmp_path / notebook_name("routes")), as_version=4)
+    nb.cells[0].source += "\nedited by hand"
+    nbformat.write(nb, str(tmp_path / notebook_name("routes")))
+    (tmp_path / notebook_name("verify")).unlink()
+    assert generate.stale(tmp_path) == [notebook_name("routes"), notebook_name("verify")]
+    assert generate.main(["--check", str(tmp_path)]) == 1
+
+
+def test_the_notebook_text_is_the_phases_declaration() -> None:
+    """One source: the console path and API calls a notebook shows are its phase's."""
+    for name in ALL:
+        phase = phases.get(name)
+        intro = read(name).cells[0].source
+        steps = phase.backend(load(str(ROOT / "params" / "example.yaml")))
+        assert phase.title in intro and steps.console in intro and steps.api in intro and phase.why in intro
+
+
+def test_the_security_groups_notebook_says_which_mode_works_where() -> None:
+    intro = " ".join(read("security_groups").cells[0].source.split())
+    assert "`security_groups.mode: cidr`" in intro and "works in every case" in intro
+    assert "`mode: group`" in intro and "refuses it" in intro and "tutorial-era behaviour" in intro
+
+
+def test_the_packaged_examples_are_the_params_files() -> None:
+    """The wheel ships the example parameter files; ``params/`` is their source (``make notebooks``)."""
+    packaged = ROOT / "lib" / "vpclink" / "examples"
+    names = sorted(p.name for p in (ROOT / "params").glob("*.yaml"))
+    assert sorted(p.name for p in packaged.glob("*.yaml")) == names
+    for name in names:
+        assert (packaged / name).read_bytes() == (ROOT / "params" / name).read_bytes(), name
 
 
 def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -53,11 +102,11 @@ def test_a_document_first_in_console_and_api_terms(name: str) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_parameters_are_the_contract_with_safe_defaults(name: str) -> None:
     declared = papermill.inspect_notebook(str(NOTEBOOKS / notebook_name(name)))
-    assert list(declared) == [*COMMON, *phases.get(name).INPUTS]
+    assert list(declared) == [*COMMON, *phases.get(name).input_keys]
     defaults = {k: ast.literal_eval(v["default"]) for k, v in declared.items()}
     assert defaults["apply"] is False and defaults["target"] == "" and defaults["run_dir"] == ""
     assert defaults["params_file"] == "../params/example.yaml"
-    assert all(defaults[k] in ("", []) for k in phases.get(name).INPUTS)
+    assert all(defaults[k] in ("", []) for k in phases.get(name).input_keys)
 
 
 @pytest.mark.parametrize("name", ALL)

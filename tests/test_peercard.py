@@ -7,10 +7,12 @@ import dataclasses
 import json
 
 import pytest
-from vpclink import peercard
+from phase_support import EXAMPLE
 from vpclink.params import LinkParams, Side
-from vpclink.peercard import PeerCard, PeerCardError
-from vpclink.peervalues import Local
+from vpclink.peer import card as peercard
+from vpclink.peer.card import PeerCard, PeerCardError
+from vpclink.peer.values import Local
+from vpclink.record.run import RunState
 
 # The emulator's built-in world uses these shapes of credential; a card must refuse them.
 ACCESS_KEY_ID = "LTAI5tEmuAccountA7Qx2Lk"
@@ -107,17 +109,19 @@ def test_export_before_preflight_names_the_missing_outputs():
     assert "preflight" in str(e.value)
 
 
+def recorded_run(tmp_path, done: dict[str, dict], *, dry_run: bool = False):
+    """A run directory whose phases in ``done`` are ok with those outputs (the rest pending)."""
+    run_dir, _ = RunState.create(tmp_path, EXAMPLE, PARAMS, target="emulator", run_dir=tmp_path, dry_run=dry_run)
+    with RunState.edit(run_dir) as state:
+        for name, outputs in done.items():
+            state.phase(name).status, state.phase(name).outputs = "ok", outputs
+    return run_dir
+
+
 def test_export_from_a_run_directory(tmp_path):
-    run = {
-        "run_id": "r1",
-        "params": {
-            "link": PARAMS.link,
-            "initiator": dataclasses.asdict(INITIATOR),
-            "acceptor": dataclasses.asdict(ACCEPTOR),
-        },
-        "outputs": {**OUTPUTS, "acceptor_router_interface_id": "ri-2ze2tutorialri2bj000001"},
-    }
-    (tmp_path / "run.json").write_text(json.dumps(run))
+    recorded_run(
+        tmp_path, {"preflight": OUTPUTS, "acceptor": {"acceptor_router_interface_id": "ri-2ze2tutorialri2bj000001"}}
+    )
     card = peercard.from_run(tmp_path, "acceptor")
     assert card.values() == {
         "account_uid": "1589430122237715",
@@ -249,24 +253,10 @@ def test_a_card_says_which_phases_its_side_has_completed(tmp_path):
     assert card.phases_done == ("preflight", "initiator")  # run order; teardown is no phase of a run
     again = peercard.read(peercard.write(card, tmp_path))
     assert again == card and again.phases_done == ("preflight", "initiator")
-    run = {
-        "params": {
-            "link": PARAMS.link,
-            "initiator": dataclasses.asdict(INITIATOR),
-            "acceptor": dataclasses.asdict(ACCEPTOR),
-        },
-        "outputs": OUTPUTS,
-        "phases": [
-            {"name": "preflight", "status": "ok"},
-            {"name": "initiator", "status": "ok"},
-            {"name": "acceptor", "status": "skipped"},
-            {"name": "connect", "status": "waiting"},
-        ],
-    }
-    (tmp_path / "run.json").write_text(json.dumps(run))
-    assert peercard.from_run(tmp_path, "initiator").phases_done == ("preflight", "initiator")
-    (tmp_path / "run.json").write_text(json.dumps({**run, "dry_run": True}))
-    assert peercard.from_run(tmp_path, "initiator").phases_done == ()  # a plan did nothing
+    recorded_run(tmp_path / "run", {"preflight": OUTPUTS, "initiator": {}})
+    assert peercard.from_run(tmp_path / "run", "initiator").phases_done == ("preflight", "initiator")
+    recorded_run(tmp_path / "plan", {"preflight": OUTPUTS, "initiator": {}}, dry_run=True)
+    assert peercard.from_run(tmp_path / "plan", "initiator").phases_done == ()  # a plan did nothing
 
 
 def test_the_file_digest_is_what_sha256sum_shows(tmp_path):

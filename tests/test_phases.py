@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 from alicloud_emulator.world import default_world
-from phase_support import Rig, start_emulator
-from vpclink.phases import PHASES, get
+from phase_support import Rig, replaced, start_emulator
+from vpclink.phases import RUN, get
 from vpclink.phases.base import rows_frame, steps_frame
 from vpclink.waits import WaitTimeout
 
@@ -94,7 +94,7 @@ def test_phase_by_phase_to_a_verified_link(rig):
     assert (out["ping_initiator_to_acceptor"], out["ping_acceptor_to_initiator"], out["verified"]) == ("ok", "ok", True)
     assert "4 received" in out["ping_initiator_to_acceptor_output"]
     assert "from 192.168.1.10" in out["ping_acceptor_to_initiator_output"]
-    assert set(rig.outputs) >= {k for p in PHASES for k in get(p).OUTPUTS}
+    assert set(rig.outputs) >= {k for p in RUN for k in get(p).output_keys}
 
 
 def test_verify_fails_without_security_group_rules(rig):
@@ -130,12 +130,12 @@ def test_a_new_run_id_finds_the_link_by_name(rig):
 
 def test_plans_make_no_mutating_call_and_tell_create_from_exists(rig):
     plans = {}
-    for phase in PHASES:
+    for phase in RUN:
         plans[phase] = get(phase).plan(rig.ctx(phase))
         rig.apply(phase)
     before, after_seq = rig.inventory(), rig.journal_seq()
-    plans_again = {phase: get(phase).plan(rig.ctx(phase)) for phase in (*PHASES, "teardown")}
-    rows = {phase: get(phase).verify(rig.ctx(phase)) for phase in (*PHASES, "teardown")}
+    plans_again = {phase: get(phase).plan(rig.ctx(phase)) for phase in (*RUN, "teardown")}
+    rows = {phase: get(phase).verify(rig.ctx(phase)) for phase in (*RUN, "teardown")}
     assert rig.mutations_since(after_seq) == []
     assert rig.inventory() == before
     ri_a = rig.outputs["initiator_router_interface_id"]
@@ -165,7 +165,7 @@ def test_plans_make_no_mutating_call_and_tell_create_from_exists(rig):
 def test_plan_is_read_only_even_where_apply_would_create(rig):
     seq = rig.journal_seq()
     rig.run_all(phases=("preflight",))
-    for phase in (*PHASES, "teardown"):
+    for phase in (*RUN, "teardown"):
         try:
             get(phase).plan(rig.ctx(phase))
         except Exception as e:  # a later phase may need an earlier phase's interface; it says so
@@ -186,12 +186,8 @@ def test_waits_follow_the_demo_timings_and_report_each_state(slow_rig):
 
 
 def test_a_wait_that_times_out_names_the_state_reached(slow_rig, tmp_path):
-    import dataclasses
-
     slow_rig.run_all(phases=("preflight", "initiator", "acceptor"))
-    slow_rig.params = dataclasses.replace(
-        slow_rig.params, timeouts=dataclasses.replace(slow_rig.params.timeouts, router_interface=1.0)
-    )
+    slow_rig.params = replaced(slow_rig.params, timeouts=replaced(slow_rig.params.timeouts, router_interface=1.0))
     with pytest.raises(WaitTimeout) as e:
         slow_rig.apply("connect")
     ri_a = slow_rig.outputs["initiator_router_interface_id"]

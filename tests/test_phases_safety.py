@@ -5,14 +5,13 @@ variant with security-group references."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import pytest
 from alibabacloud_ecs20140526 import models as ecs
 from alibabacloud_vpc20160428 import models as vpc
 from alicloud_emulator.world import default_world, with_timing
 from emulator.ecs_helpers import one_region_world
-from phase_support import Rig, replace_side, start_emulator
+from phase_support import Rig, replace_side, replaced, start_emulator
 from vpclink.phases import get
 from vpclink.phases.base import MissingInput, ParameterMismatch, PhaseError
 from vpclink.profiles import ProfileError
@@ -33,7 +32,7 @@ def test_preflight_names_every_parameter_the_cloud_contradicts(emu, tmp_path):
     rig = Rig(emu, tmp_path)
     p = replace_side(rig.params, "initiator", vpc_cidr="192.168.0.0/24", account_uid="1111222233334444")
     p = replace_side(p, "acceptor", security_group_id=A_SG, instance_id="i-2ze2doesnotexist0000001")
-    p = dataclasses.replace(p, routes={"initiator": ("172.16.0.0/16",), "acceptor": ("172.16.1.0/24",)})
+    p = replaced(p, routes={"initiator": ("172.16.0.0/16",), "acceptor": ("172.16.1.0/24",)})
     rig.params = p
     seq = rig.journal_seq()
     with pytest.raises(ParameterMismatch) as e:
@@ -208,7 +207,7 @@ def test_a_one_sided_phase_says_which_input_it_lacks(rig):
 def _group_mode_rig(emu, tmp_path) -> Rig:
     rig = Rig(emu, tmp_path)
     p = replace_side(rig.params, "acceptor", region="cn-qingdao")
-    rig.params = dataclasses.replace(p, security_groups=dataclasses.replace(p.security_groups, mode="group"))
+    rig.params = replaced(p, security_groups=replaced(p.security_groups, mode="group"))
     return rig
 
 
@@ -255,7 +254,7 @@ def test_same_region_link_with_security_group_references_in_the_tutorial_behavio
 
 
 def test_resuming_a_run_after_its_teardown_says_to_start_a_new_run(rig):
-    rig.params = dataclasses.replace(rig.params, timeouts=dataclasses.replace(rig.params.timeouts, router_interface=10))
+    rig.params = replaced(rig.params, timeouts=replaced(rig.params.timeouts, router_interface=10))
     rig.run_all(phases=("preflight", "initiator"))
     rig.apply("teardown")
     with pytest.raises(PhaseError, match="Start a new run"):

@@ -17,10 +17,11 @@ import pytest
 from runbook_support import EXAMPLE, ROOT, Emulator
 from vpclink import embedded
 from vpclink.params import load
-from vpclink.picture import link_svg
-from vpclink.records import HtmlRenderer, new_run_dir, scan_for_secrets, write_index
-from vpclink.state import OUTPUTS_MIME, PhaseRecord, RunState, RunStateError, read_record, save
-from vpclink.state import load as load_state
+from vpclink.record.html import HtmlRenderer, write_index
+from vpclink.record.notebook_records import OUTPUTS_MIME, read_record
+from vpclink.record.picture import link_svg
+from vpclink.record.run import PhaseRecord, RunState, RunStateError, new_run_dir
+from vpclink.record.secret_scan import scan_for_secrets
 from vpclink.targets import Secret, TargetError, profile_secrets
 
 PARAMS = load(EXAMPLE)
@@ -61,14 +62,16 @@ def test_run_directories_are_named_by_utc_time_and_link(tmp_path: Path) -> None:
 
 
 def test_run_json_round_trips_and_is_replaced_whole(tmp_path: Path) -> None:
-    s = state()
-    save(tmp_path, s)
-    again = load_state(tmp_path)
-    assert again == s and again.merged_outputs() == {"a": 1}
-    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temporary file left behind
-    (tmp_path / "run.json").write_text("{")
+    run_dir, created = RunState.create(tmp_path, EXAMPLE, PARAMS, target="emulator")
+    with RunState.edit(run_dir) as s:
+        s.phase("preflight").status, s.phase("preflight").outputs = "ok", {"a": 1}
+    again = RunState.load(run_dir)
+    assert again == s and again.merged_outputs() == {"a": 1} and again.run_id == created.run_id
+    assert again.outputs == {"a": 1}  # the merged outputs are kept in run.json too
+    assert not list(run_dir.glob("*.tmp")) and not list(run_dir.glob(".*.tmp"))  # no temporary file left
+    (run_dir / "run.json").write_text("{")
     with pytest.raises(RunStateError, match="not valid JSON"):
-        load_state(tmp_path)
+        RunState.load(run_dir)
 
 
 def test_outputs_are_read_back_from_a_saved_notebook(tmp_path: Path) -> None:

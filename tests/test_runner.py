@@ -10,10 +10,11 @@ import nbformat
 import pytest
 from runbook_support import EXAMPLE
 from vpclink import phases
+from vpclink.notebook.settings import COMMON
 from vpclink.params import load
-from vpclink.runner import COMMON, RunError, Runner, new_run, select
-from vpclink.state import IDENTITIES_MIME, OUTPUTS_MIME
-from vpclink.state import load as load_run
+from vpclink.record.notebook_records import IDENTITIES_MIME, OUTPUTS_MIME
+from vpclink.record.run import RunState
+from vpclink.runner import RunError, Runner, select
 from vpclink.targets import Secret, Target
 
 PARAMS = load(EXAMPLE)
@@ -28,7 +29,7 @@ def stand_in(directory: Path, name: str, inputs: tuple[str, ...], body: str) -> 
     )
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
-    nbformat.write(nb, str(directory / f"{phases.NOTEBOOKS[name]}.ipynb"))
+    nbformat.write(nb, str(directory / phases.get(name).notebook_file))
 
 
 def record(outputs: dict) -> str:
@@ -77,8 +78,15 @@ def target(*secrets: str) -> Target:
     )
 
 
+def new_run(records: Path, runner: Runner, *, planned: list[str], selected: list[str]) -> tuple[Path, RunState]:
+    t = runner.target
+    return RunState.create(
+        records, EXAMPLE, PARAMS, target=t.name, endpoint=t.endpoint, planned=planned, selected=selected
+    )
+
+
 def test_select_is_inclusive_and_in_run_order() -> None:
-    assert select() == list(phases.PHASES)
+    assert select() == list(phases.RUN)
     assert select("connect", "routes") == ["connect", "routes"]
     assert select(to_phase="initiator") == ["preflight", "initiator"]
     with pytest.raises(RunError, match="not a phase"):
@@ -90,15 +98,13 @@ def test_each_phase_gets_the_earlier_outputs_it_declares_a_failure_stops_and_res
 ) -> None:
     todo = ["preflight", "initiator", "acceptor"]
     runner = Runner(target(), notebooks_dir=notebooks, log=lambda line: None)
-    run_dir, state = new_run(
-        tmp_path / "runs", EXAMPLE, PARAMS, runner.target, planned=list(phases.PHASES), selected=todo
-    )
-    result = runner.execute(run_dir, state, todo, PARAMS)
+    run_dir, _ = new_run(tmp_path / "runs", runner, planned=list(phases.RUN), selected=todo)
+    result = runner.execute(run_dir, todo, PARAMS)
 
     assert result.exit_code == 1
     assert "acceptor failed: ValueError: boom: no allow file" in result.message
     assert f"resume: vpclink run --resume {run_dir}" in result.message
-    saved = load_run(run_dir)
+    saved = RunState.load(run_dir)
     assert [(p.name, p.status) for p in saved.phases] == [
         ("preflight", "ok"),
         ("initiator", "ok"),
@@ -116,9 +122,9 @@ def test_each_phase_gets_the_earlier_outputs_it_declares_a_failure_stops_and_res
 
     (run_dir / "allow").touch()
     started = {p.name: p.started for p in saved.phases}
-    again = Runner(target(), notebooks_dir=notebooks, log=lambda line: None).execute(run_dir, saved, todo, PARAMS)
+    again = Runner(target(), notebooks_dir=notebooks, log=lambda line: None).execute(run_dir, todo, PARAMS)
     assert again.exit_code == 0 and again.ran == ["acceptor"]
-    resumed = load_run(run_dir)
+    resumed = RunState.load(run_dir)
     assert resumed.phase("preflight").started == started["preflight"]
     acceptor = resumed.phase("acceptor")
     assert acceptor.status == "ok" and acceptor.inputs == {"initiator_router_interface_id": "ri-1"}
@@ -134,11 +140,9 @@ def test_each_phase_gets_the_earlier_outputs_it_declares_a_failure_stops_and_res
 
 def test_a_secret_in_any_record_fails_the_run(notebooks: Path, tmp_path: Path) -> None:
     runner = Runner(target(SECRET), notebooks_dir=notebooks, log=lambda line: None)
-    run_dir, state = new_run(
-        tmp_path / "runs", EXAMPLE, PARAMS, runner.target, planned=["connect"], selected=["connect"]
-    )
-    result = runner.execute(run_dir, state, ["connect"], PARAMS)
-    assert result.exit_code == 1 and load_run(run_dir).result == "failed"
+    run_dir, _ = new_run(tmp_path / "runs", runner, planned=["connect"], selected=["connect"])
+    result = runner.execute(run_dir, ["connect"], PARAMS)
+    assert result.exit_code == 1 and RunState.load(run_dir).result == "failed"
     assert {h.file for h in result.secret_hits} == {"03_connect.ipynb", "03_connect.html"}
     assert "secret 0" in result.message and SECRET not in result.message
     assert json.loads((run_dir / "run.json").read_text())["result"] == "failed"

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 from runbook_support import EXAMPLE, Emulator, assert_one_link, without_history
-from vpclink import embedded, peercard
+from vpclink import embedded
 from vpclink.cli import main
 from vpclink.params import load
+from vpclink.peer import card as peercard
 from vpclink.profiles import AkProfile, write_profiles
-from vpclink.state import load as load_run
+from vpclink.record.run import RunState
 from vpclink.targets import TargetError, alibabacloud
 
 LINK = "tutorial-qingdao-beijing"
@@ -91,7 +92,8 @@ def test_the_steps_interleave_as_in_the_tutorial_and_the_link_verifies(flow: Any
     assert "01_initiator         ok" in out and "02_acceptor          -- the other operator's phase" in out
     assert "03_connect           WAITING" in out
     assert "acceptor_router_interface_id: required" in out
-    assert "the acceptor's operator runs the acceptor and connect phases" in out
+    # their part of connect comes first ("Add Initiator"), and needs this side's card
+    assert "the acceptor's operator runs their side up to the connect phase with" in out
     assert f"--peer-card {peercard.file_name(LINK, 'initiator')}" in out
     assert f"vpclink run --resume {ops.runs['initiator'].resolve()} --peer-card THEIR_CARD" in out
     assert a_card_1.router_interface_id and a_card_1.phases_done == ("preflight", "initiator")
@@ -136,7 +138,7 @@ def test_each_side_calls_as_its_own_account_only(flow: Any) -> None:
 
 def test_each_sides_records_name_the_peer_card_and_the_values_confirmed(flow: Any) -> None:
     ops, _, a_card_1, b_card_1 = flow
-    b = load_run(ops.runs["acceptor"])
+    b = RunState.load(ops.runs["acceptor"])
     assert b.side == "acceptor" and b.result == "verified"
     assert [(c["source"], c["sha256"]) for c in b.peer_cards] == [
         (peercard.file_name(LINK, "initiator"), b.peer_cards[0]["sha256"])
@@ -151,7 +153,7 @@ def test_each_sides_records_name_the_peer_card_and_the_values_confirmed(flow: An
     assert set(b.outputs) >= {"acceptor_router_interface_id", "acceptor_route_entry_ids", "verified"}
     assert not any(k.startswith("initiator_") for k in b.outputs)  # nothing of A's but what the card said
 
-    a = load_run(ops.runs["initiator"])
+    a = RunState.load(ops.runs["initiator"])
     assert a.side == "initiator" and a.result == "verified"
     first, newer = a.peer_cards
     assert peercard.file_digest(ops.runs["initiator"] / first["file"]) == hashlib.sha256(b_card_1).hexdigest()

@@ -7,9 +7,13 @@ import html
 import re
 
 import pytest
-from vpclink import peercard, widgets
-from vpclink.peervalues import Local, PeerValues
-from vpclink.widgets import PeerValuesMissing
+from phase_support import EXAMPLE, replaced
+from vpclink import phases
+from vpclink.params import load
+from vpclink.peer import card as peercard
+from vpclink.peer import form as widgets
+from vpclink.peer.form import PeerValuesMissing
+from vpclink.peer.values import Local, PeerValues
 
 INITIATOR = {
     "initiator_account_uid": "1637243907412983",
@@ -19,11 +23,18 @@ INITIATOR = {
 }
 ACCEPTOR_LOCAL = Local(account_uid="1589430122237715", vpc_cidr="172.16.0.0/16")
 LINK = "tutorial-qingdao-beijing"
+PARAMS = load(EXAMPLE)
+
+
+def ask(phase: str, role: str, known: dict, *, sg_mode: str = "cidr", **kwargs) -> widgets.PeerForm:
+    """The form for what ``phase`` declares it needs from the peer, with the example's parameters."""
+    params = replaced(PARAMS, security_groups=replaced(PARAMS.security_groups, mode=sg_mode))
+    return widgets.ask(phase, role, phases.get(phase).needs_from_peer(params), known, **kwargs)
 
 
 def acceptor_form(known=None, **kwargs) -> widgets.PeerForm:
     """The acceptor phase on the acceptor side, in JupyterLab, with none of the initiator's values."""
-    return widgets.ask("acceptor", "acceptor", known or {}, interactive=True, local=ACCEPTOR_LOCAL, link=LINK, **kwargs)
+    return ask("acceptor", "acceptor", known or {}, interactive=True, local=ACCEPTOR_LOCAL, link=LINK, **kwargs)
 
 
 def shown(widget) -> str:
@@ -59,10 +70,10 @@ def test_the_form_asks_for_what_the_phase_needs_from_the_peer():
     form = acceptor_form()
     assert list(form.inputs) == ["account_uid", "region", "vrouter_id", "router_interface_id"]
     assert form.inputs["router_interface_id"].description == "Initiator router interface ID"
-    connect_on_initiator = widgets.ask("connect", "initiator", {}, interactive=True)
+    connect_on_initiator = ask("connect", "initiator", {}, interactive=True)
     assert connect_on_initiator.peer == "acceptor"
     assert list(connect_on_initiator.inputs) == ["account_uid", "region", "vrouter_id", "router_interface_id"]
-    group_mode = widgets.ask("security_groups", "initiator", {}, interactive=True, sg_mode="group")
+    group_mode = ask("security_groups", "initiator", {}, interactive=True, sg_mode="group")
     assert list(group_mode.inputs) == ["account_uid", "security_group_id"]
 
 
@@ -154,7 +165,7 @@ def test_unconfirmed_form_names_every_missing_parameter():
 
 
 def test_the_peer_cidr_must_not_overlap_the_local_one():
-    form = widgets.ask("routes", "acceptor", {}, interactive=True, local=ACCEPTOR_LOCAL)
+    form = ask("routes", "acceptor", {}, interactive=True, local=ACCEPTOR_LOCAL)
     form.inputs["vpc_cidr"].value = "172.16.128.0/17"
     assert "overlaps this side's VPC CIDR 172.16.0.0/16" in message(form, "vpc_cidr")
     form.inputs["vpc_cidr"].value = "192.168.0.0/16"
@@ -212,7 +223,7 @@ def test_a_card_without_the_router_interface_says_what_it_lacks():
 
 def test_values_from_parameters_need_no_form():
     calls: list[PeerValues] = []
-    form = widgets.ask(
+    form = ask(
         "acceptor",
         "acceptor",
         {**INITIATOR, "unrelated": "x"},
@@ -228,16 +239,16 @@ def test_values_from_parameters_need_no_form():
 
 
 def test_a_phase_that_needs_nothing_from_the_peer_settles_at_once():
-    form = widgets.ask("preflight", "initiator", {}, interactive=False)
+    form = ask("preflight", "initiator", {}, interactive=False)
     assert form.widget is None and form.result().inputs() == {}
 
 
 def test_a_card_fills_missing_parameters_without_a_form():
     card = peercard.parse(initiator_card_text())
-    form = widgets.ask("acceptor", "acceptor", {}, interactive=False, local=ACCEPTOR_LOCAL, card=card)
+    form = ask("acceptor", "acceptor", {}, interactive=False, local=ACCEPTOR_LOCAL, card=card)
     assert form.result().inputs() == INITIATOR and form.result().card == card.describe()
     with pytest.raises(ValueError, match="the initiator side needs the acceptor's"):
-        widgets.ask("acceptor", "initiator", {}, interactive=False, card=card)
+        ask("acceptor", "initiator", {}, interactive=False, card=card)
 
 
 def test_batch_with_missing_or_bad_values_fails_naming_each_parameter():
@@ -247,7 +258,7 @@ def test_batch_with_missing_or_bad_values_fails_naming_each_parameter():
         "initiator_vrouter_id": "vrt-m5e1tutorialvrt1qd00001",
     }
     with pytest.raises(PeerValuesMissing) as e:
-        widgets.ask("acceptor", "acceptor", known, interactive=False, local=ACCEPTOR_LOCAL)
+        ask("acceptor", "acceptor", known, interactive=False, local=ACCEPTOR_LOCAL)
     assert {err.field: err.message.split(":")[0] for err in e.value.errors} == {
         "initiator_region": "unknown region 'mars-1'; e.g. cn-qingdao, cn-beijing, ap-southeast-1",
         "initiator_router_interface_id": "required",
@@ -259,7 +270,7 @@ def test_outside_a_kernel_auto_means_batch():
     assert widgets.is_interactive(None) is False
     assert widgets.is_interactive(True) is True
     with pytest.raises(PeerValuesMissing):
-        widgets.ask("acceptor", "acceptor", {}, interactive=None)
+        ask("acceptor", "acceptor", {}, interactive=None)
     with pytest.raises(ValueError, match="interactive: must be True, False or None"):
         widgets.is_interactive("yes")
 

@@ -10,6 +10,7 @@ from typing import Any
 from .context import Action
 from .faults import Fired
 from .regions import REGIONS
+from .roles import Principal
 from .signing import SignedRequest
 from .wire import Request
 from .world import Account
@@ -48,7 +49,8 @@ class ApiCall:
     retry_attempt: str | None
     # -- authenticate
     signed: SignedRequest | None = None
-    account: Account | None = None
+    account: Account | None = None  # the account the call acts as (a role session's: the role's)
+    principal: Principal | None = None  # who signed it: the account's key or a role session
     # -- resolve
     spec: Action | None = None
     # -- faults
@@ -71,7 +73,8 @@ class ApiCall:
         return f"{prefix}.{self.region}.aliyuncs.com" if self.region in REGIONS else f"{prefix}.aliyuncs.com"
 
     def journal_entry(self) -> dict[str, Any]:
-        """What the journal keeps of the call: never a signature, a key or a secret."""
+        """What the journal keeps of the call: never a signature, a key or a secret. A call signed
+        with a role session's credentials names the role and session it acted as."""
         entry: dict[str, Any] = {
             "request_id": self.request_id,
             "action": self.action,
@@ -83,6 +86,9 @@ class ApiCall:
         }
         if self.account is not None:
             entry["account"], entry["account_uid"] = self.account.name, self.account.uid
+            principal = self.principal
+            if principal is not None and principal.role_arn is not None:
+                entry["role_arn"], entry["role_session"] = principal.role_arn, principal.session
         applied = self.faults.applied()
         if applied:
             entry["fault"] = ",".join(f.label() for f in applied)

@@ -19,6 +19,7 @@ from typing import Any, Literal, overload
 from .errors import ApiError, missing
 from .params import Params
 from .regions import REGIONS
+from .roles import Principal
 from .store import Tx
 from .world import Account
 from .world_schema import Behaviour
@@ -35,6 +36,7 @@ class Context:
     accounts: list[Account] = field(default_factory=list)
     behaviour: Behaviour = field(default_factory=Behaviour)
     computed: Any = None  # what the action's ``compute`` returned, for its handler
+    principal: Principal | None = None  # who signed the request (roles.py): STS reads it
 
     @property
     def uid(self) -> str:

@@ -1,5 +1,5 @@
-"""The control API under ``/_emulator/``: health, reset, world, behaviour, faults, clock,
-journal, state, accounts. It is not signed and ``accounts`` hands out every key, so it answers
+"""The control API under ``/_emulator/``: health, reset, world, behaviour, quotas, credentials,
+faults, clock, journal, state, accounts. It is not signed and ``accounts`` hands out every key, so it answers
 only what can only come from this machine's own tools:
 
 * a loopback client (127.0.0.0/8, ::1, IPv4-mapped loopback) ...
@@ -13,6 +13,15 @@ only what can only come from this machine's own tools:
 
 Every value is validated (``schema.py``) and refused with a 400 naming the field and what would be
 valid; nothing is stored before its whole request is known to be good.
+
+* ``quotas`` (``quotas.py``): GET shows whether quotas are enforced, the overrides, the table (each
+  row with its source and the limit in force) and the calls each (account, region, action) made in
+  its current window; POST ``{"enabled": bool, "overrides": {KEY: calls | {calls, window_s} | null},
+  "clear": true}`` changes them (an override given as null is dropped, one given replaces its key,
+  the others stay; ``clear`` forgets the calls counted so far), kept in the world like ``behaviour``.
+* ``credentials`` (``credentials.py``): GET lists the temporary credentials AssumeRole issued (no
+  secret, no token); POST ``{"expire": "all" | [AccessKeyId, ...]}`` ends them now, so a client's
+  handling of ``InvalidSecurityToken.Expired`` can be tested without waiting for the real clock.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import ipaddress
 import json
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationError
@@ -29,6 +38,8 @@ from pydantic import AfterValidator, Field, ValidationError
 from . import __version__
 from .faults import FaultRuleError, as_stored, validate_rule
 from .jsoncodec import loads
+from .quotas import Quotas
+from .roles import role_arn
 from .schema import MAX_SECONDS, Strict, problems
 from .store import public
 from .timefmt import iso
@@ -40,7 +51,7 @@ if TYPE_CHECKING:
     from .server import App
 
 MAX_RULES_PER_POST = 1000
-_JOURNAL_FILTERS = ("action", "account", "account_uid", "error_code")
+_JOURNAL_FILTERS = ("action", "account", "account_uid", "error_code", "role_arn", "role_session")
 
 
 class ControlError(ValueError):
@@ -240,6 +251,53 @@ def _behaviour(app: App, req: Request) -> Reply:
     return control_reply({"behaviour": app.emulator.behaviour.model_dump()})
 
 
+class QuotasRequest(Strict):
+    enabled: bool | None = None
+    overrides: Annotated[dict[Annotated[str, Field(max_length=128)], Any], Field(max_length=1000)] | None = None
+    clear: bool = False
+
+
+def _quotas(app: App, req: Request) -> Reply:
+    """The API quotas: GET the table, the overrides and the counts; POST changes them."""
+    emulator = app.emulator
+    if req.method == "POST":
+        body = _validated(QuotasRequest, _body(req) or {}, "quotas")
+        world = dict(app.store.meta("world") or {})
+        if not world:
+            raise ControlError("no world is loaded")
+        current = emulator.behaviour.quotas.model_dump(exclude_none=True)
+        overrides = dict(current["overrides"])
+        for key, value in (body.overrides or {}).items():
+            if value is None:
+                overrides.pop(key, None)
+            else:
+                overrides[key] = value
+        enabled = current["enabled"] if body.enabled is None else body.enabled
+        quotas = _validated(Quotas, {"enabled": enabled, "overrides": overrides}, "quotas")
+        behaviour = emulator.behaviour.model_copy(update={"quotas": quotas})
+        world["behaviour"] = behaviour.model_dump(exclude_none=True)
+        app.store.set_meta("world", world)
+        emulator.refresh()
+        if body.clear:
+            emulator.limiter.clear()
+    names = {a.uid: a.name for a in emulator.accounts}
+    return control_reply(emulator.limiter.report(names))
+
+
+class CredentialsRequest(Strict):
+    expire: Literal["all"] | Annotated[list[Annotated[str, Field(max_length=128)]], Field(max_length=10_000)]
+
+
+def _credentials(app: App, req: Request) -> Reply:
+    """Temporary credentials: GET lists them; POST ``{"expire": ...}`` ends them now."""
+    out: dict[str, Any] = {}
+    if req.method == "POST":
+        body = _validated(CredentialsRequest, _body(req) or {}, "credentials")
+        out["expired_now"] = app.emulator.credentials.expire(None if body.expire == "all" else list(body.expire))
+    out["credentials"] = app.emulator.credentials.listing()
+    return control_reply(out)
+
+
 def _faults(app: App, req: Request) -> Reply:
     store = app.store
     if req.method == "DELETE":
@@ -320,7 +378,12 @@ def _state(app: App, req: Request) -> Reply:
 
 
 def _accounts(app: App, req: Request) -> Reply:
-    """The world's accounts with their keys, so a local tool needs no other set-up."""
+    """The world's accounts with their keys and the ARNs of their roles, so a local tool needs no
+    other set-up."""
+    roles_of = {
+        a["name"]: [role_arn(str(a["uid"]), r["name"]) for r in a.get("roles") or []]
+        for a in app.emulator.world.get("accounts") or []
+    }
     return control_reply(
         {
             "accounts": [
@@ -329,6 +392,8 @@ def _accounts(app: App, req: Request) -> Reply:
                     "uid": a.uid,
                     "access_key_id": a.access_key_id,
                     "access_key_secret": a.access_key_secret,
+                    "key_kind": a.key_kind,
+                    "roles": roles_of.get(a.name, []),
                 }
                 for a in app.emulator.accounts
             ]
@@ -342,6 +407,8 @@ _ROUTES: dict[str, tuple[Callable[[App, Request], Reply], tuple[str, ...]]] = {
     "reset": (_reset, _POST),
     "world": (_world, ("GET", "POST")),
     "behaviour": (_behaviour, ("GET", "POST")),
+    "quotas": (_quotas, ("GET", "POST")),
+    "credentials": (_credentials, ("GET", "POST")),
     "faults": (_faults, ("GET", "POST", "DELETE")),
     "clock": (_clock, ("GET", "POST")),
     "journal": (_journal, _GET),

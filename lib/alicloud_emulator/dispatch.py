@@ -1,7 +1,8 @@
 """From a parsed HTTP request to a reply, in named steps over one ``ApiCall`` record:
 
-parse -> authenticate (the caller's key, its signature) -> freshness (timestamp, nonce) ->
-resolve (product, action) -> faults -> handler (in the request's transaction) -> journal -> reply.
+parse -> authenticate (the caller's key or temporary credentials, its signature) -> freshness
+(timestamp, nonce) -> resolve (product, action) -> quota -> faults -> handler (in the request's
+transaction) -> journal -> reply.
 
 A step that refuses the request raises ``ApiError``; the refusal is journaled and answered in the
 cloud's error envelope. This is the only place that knows both the wire (``wire.Request`` /
@@ -21,11 +22,13 @@ from typing import Any
 from . import signing
 from .call import ApiCall
 from .context import Action, Context
+from .credentials import Credentials
 from .errors import ApiError
 from .faults import FaultRule, FaultRuleError, Fired, selects, triggers, validate_rule
 from .freshness import Freshness, stamp_of
 from .params import Params, unflatten
-from .products import ecs, sts, vpc
+from .products import ecs, sts, vpc, vpcpeer
+from .quotas import Limiter
 from .store import Store, Tx
 from .wire import Reply, Request, api_reply, error_reply
 from .world import Account, WorldError, accounts_of, behaviour_of, validate
@@ -36,6 +39,7 @@ PRODUCTS: dict[str, tuple[str, str, dict[str, Action]]] = {
     "2016-04-28": ("Vpc", "vpc", vpc.ACTIONS),
     "2014-05-26": ("Ecs", "ecs", ecs.ACTIONS),
     "2015-04-01": ("Sts", "sts", sts.ACTIONS),
+    "2022-01-01": ("VpcPeer", "vpcpeer", vpcpeer.ACTIONS),  # one central endpoint for every region
 }
 
 # Protocol parameters that are not the action's own (and never go to the journal).
@@ -69,11 +73,14 @@ class Emulator:
         self.store = store
         self.verify_signatures = verify_signatures
         self.freshness = Freshness(wall_clock)
+        self.credentials = Credentials(store, wall_clock)
         self._random = random.Random()
         self.world: dict[str, Any] = {}
         self.accounts: list[Account] = []
         self.behaviour = Behaviour()
         self._by_key: dict[str, Account] = {}
+        self._by_uid: dict[str, Account] = {}
+        self.limiter = Limiter(store, self.behaviour.quotas)
         self._rules: dict[int, FaultRule] = {}
 
     def refresh(self) -> None:
@@ -96,6 +103,8 @@ class Emulator:
         self.accounts = accounts_of(world) if world.get("accounts") else []
         self.behaviour = behaviour_of(world)
         self._by_key = {a.access_key_id: a for a in self.accounts}
+        self._by_uid = {a.uid: a for a in self.accounts}
+        self.limiter = Limiter(self.store, self.behaviour.quotas)
         self._rules = rules
 
     # -- the pipeline --------------------------------------------------------------------------
@@ -105,6 +114,7 @@ class Emulator:
             self.authenticate(call)
             self.check_freshness(call)
             self.resolve(call)
+            self.check_quota(call)
             if self.apply_faults(call) == "drop":
                 self.journal(call, 0, "Dropped")
                 return Reply.dropped()
@@ -134,10 +144,8 @@ class Emulator:
 
     def authenticate(self, call: ApiCall) -> None:
         http = call.http
-        call.signed = signing.identify(http.method, http.query, http.headers)
-        account = self._by_key.get(call.signed.access_key_id)
-        if account is None:
-            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        call.signed = signing.identify(http.method, http.query, http.headers, http.params)
+        caller = self.credentials.caller(call.signed, self._by_key, self._by_uid)
         if self.verify_signatures:
             signing.verify(
                 http.method,
@@ -146,10 +154,10 @@ class Emulator:
                 http.headers,
                 http.body,
                 call.signed,
-                account.access_key_secret,
+                caller.secret,
                 http.params,
             )
-        call.account = account
+        call.account, call.principal = caller.account, caller.principal
 
     def check_freshness(self, call: ApiCall) -> None:
         assert call.signed is not None
@@ -169,6 +177,13 @@ class Emulator:
                 f'Specified api "{call.action}" is not found for {call.product} {call.version}.',
                 404,
             )
+
+    def check_quota(self, call: ApiCall) -> None:
+        """Count the call against its API quota, or refuse it with ``Throttling.User`` (quotas.py)."""
+        account, principal = call.account, call.principal
+        assert account is not None
+        role_arn = principal.role_arn if principal is not None else None
+        self.limiter.admit(call.product, call.action, account.uid, call.region, role_arn)
 
     def apply_faults(self, call: ApiCall) -> str | None:
         """Fire the rules that select this call; ``"drop"`` when the connection is to be closed."""
@@ -268,6 +283,7 @@ class Emulator:
             accounts=self.accounts,
             behaviour=self.behaviour,
             computed=computed,
+            principal=call.principal,
         )
 
     def _read_view(self, call: ApiCall, tx: Tx) -> None:
@@ -281,7 +297,7 @@ class Emulator:
             tx.view_time = tx.now - (call.faults.stale.rule.lag_s or 0.0)
             return
         lag = self.behaviour.read_lag
-        if lag.seconds > 0 and call.action.startswith("Describe"):
+        if lag.seconds > 0 and call.action.startswith(("Describe", "List")):  # VpcPeer lists: List*
             tx.view_time = tx.now - lag.seconds
             call.read_lag_s = lag.seconds
             if lag.applies_to == "lists":

@@ -4,12 +4,17 @@
 of this emulator would carry it, and says whether a reply comes back and, if not, why:
 
 1. **Forward route.** The source's route table (its vSwitch's, else its VPC's) is searched for
-   the longest prefix among ``Available`` entries. A ``local`` entry, or no entry for an address
-   inside the source VPC's CIDR, keeps the packet in the VPC. A ``RouterInterface`` entry sends it
-   through that interface, which must belong to the source VPC's router and be *connected*: both
-   ends ``Active`` and each naming the other (interface ID, owner UID, region), as
-   ``products/__init__.py`` defines. The VPC whose router holds the peer end is where the packet
-   arrives; it must hold the address in its CIDR. Anything else drops the packet.
+   the longest prefix among ``Available`` entries (a ``Pending`` or ``Modifying`` entry forwards
+   nothing yet; the API refuses two entries with one destination, so prefixes never tie). A
+   ``local`` entry, or no entry for an address inside the source VPC's CIDR, keeps the packet in
+   the VPC. A ``RouterInterface`` entry sends it through that interface, which must belong to the
+   source VPC's router and be *connected*: both ends ``Active`` and each naming the other
+   (interface ID, owner UID, region), as ``products/__init__.py`` defines; the VPC whose router
+   holds the peer end is where the packet arrives. A ``VpcPeer`` entry sends it through that VPC
+   peering connection, which must join the source VPC (either end) and carry traffic
+   (``Activated``, or ``Updating`` for a Modify of an Activated one:
+   ``products/vpcpeer_records.py``); the VPC at its other end is where the packet arrives. That VPC
+   must hold the address in its CIDR. Anything else drops the packet.
 2. **Destination.** The address must be the private IP of a ``Running`` instance in that VPC.
 3. **Ingress.** The destination's security groups, merged, must let ICMP in from the source IP:
    the rules that match (protocol ICMP or ALL, ingress, source CIDR containing the source IP or a
@@ -17,14 +22,19 @@ of this emulator would carry it, and says whether a reply comes back and, if not
    ``DestCidrIp`` excluding the destination) are ranked by priority (1 first) and, at equal
    priority, ``Drop`` wins. With no matching rule, two instances of one VPC that share a group
    whose ``InnerAccessPolicy`` is ``Accept`` may talk; otherwise the packet is dropped.
-4. **Return route.** The destination VPC's table must route the source IP back through a
-   connected interface of its router whose peer end is on the source VPC's router. Security
-   groups are stateful, so the reply needs no ingress rule on the source side, and basic groups
-   allow all egress (the emulator models no egress rules), so egress is not checked either.
+4. **Return route.** The destination VPC's table must route the source IP back to the source VPC,
+   through a connected interface of its router or a VPC peering connection (not necessarily the
+   kind the request took). Security groups are stateful, so the reply needs no ingress rule on
+   the source side, and basic groups allow all egress (the emulator models no egress rules), so
+   egress is not checked either.
 
-Only one hop is modelled: a packet that reaches a VPC through a router interface is not routed on
-through another one. The source instance's own state (Running, Cloud Assistant online) is the
-caller's business, since a command that cannot start never sends a packet.
+Only one hop is modelled: a packet that reaches a VPC through a router interface or a peering is
+not routed on through another one (peering is not transitive). A verdict says which way each
+direction went (``via``/``back_via``: ``"local"``, ``"RouterInterface ri-..."``, ``"VpcPeer pcc-..."``)
+and, for a lost packet, where (``failed``: ``forward``, ``destination``, ``ingress`` or ``return``);
+``reachability_timeline.py`` evaluates it over a span of virtual time. The source instance's own
+state (Running, Cloud Assistant online) is the caller's business, since a command that cannot start
+never sends a packet.
 
 ``linked(net, vpc_a, vpc_b)`` answers whether two VPCs are joined by a connected pair of router
 interfaces, which cross-account security group references require.
@@ -39,7 +49,16 @@ from typing import Any
 
 Record = dict[str, Any]
 
-_TYPES = ("vpc", "vswitch", "route_table", "route_entry", "router_interface", "security_group", "instance")
+_TYPES = (
+    "vpc",
+    "vswitch",
+    "route_table",
+    "route_entry",
+    "router_interface",
+    "security_group",
+    "instance",
+    "vpc_peer",
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,7 @@ class Network:
     router_interfaces: tuple[Record, ...] = ()
     security_groups: tuple[Record, ...] = ()
     instances: tuple[Record, ...] = ()
+    vpc_peers: tuple[Record, ...] = ()
 
     @classmethod
     def read(cls, tx: Any) -> Network:
@@ -66,6 +86,7 @@ class Network:
             found["router_interface"],
             found["security_group"],
             found["instance"],
+            found["vpc_peer"],
         )
 
 
@@ -75,9 +96,12 @@ class Verdict:
 
     reachable: bool
     reason: str
-    path: str = ""  # "self", "vpc" (same VPC), "peering" (through router interfaces)
+    path: str = ""  # "self", "vpc" (same VPC), "peering" (through router interfaces or a VPC peering connection)
     destination: Record | None = None
     cross_region: bool = False
+    via: str = ""  # the forward hop: "local", "RouterInterface ri-...", "VpcPeer pcc-..."
+    back_via: str = ""  # the return hop, likewise
+    failed: str = ""  # where a lost packet died: "forward", "destination", "ingress", "return"
 
 
 def _ip(value: str) -> ipaddress.IPv4Address | None:
@@ -181,15 +205,77 @@ def linked(net: Network, vpc_a: Record, vpc_b: Record) -> bool:
     return False
 
 
-def _next_hop(net: Network, vpc: Record, table: str, ip: ipaddress.IPv4Address, what: str) -> tuple[Record | None, str]:
-    """Where ``table`` of ``vpc`` sends ``ip``: ``(the VPC it lands in, "")`` or ``(None, why not)``."""
+def _vpc_at(net: Network, account: str, region: str, vpc_id: str) -> Record | None:
+    return next(
+        (
+            v
+            for v in net.vpcs
+            if v.get("VpcId") == vpc_id and v.get("_account") == account and v.get("_region") == region
+        ),
+        None,
+    )
+
+
+def carries(peer: Record) -> bool:
+    """A VPC peering connection forwards while ``Activated``, and while ``Updating`` for a Modify of
+    one that was (``products/vpcpeer_records.carries_traffic``)."""
+    return peer.get("Status") == "Activated" or (peer.get("Status") == "Updating" and bool(peer.get("Established")))
+
+
+def _end(rec: Record, *keys: str) -> tuple[str, str, str]:
+    """(account, region, VPC) of one end of a peering, or of a VPC."""
+    account, region, vpc_id = (str(rec.get(k, "")) for k in keys)
+    return account, region, vpc_id
+
+
+def _through_peering(net: Network, vpc: Record, route: Record, what: str) -> tuple[Record | None, str]:
+    """Where a ``VpcPeer`` route of ``vpc`` lands: the VPC at the connection's other end."""
+    pcc = route.get("NextHopId", "")
+    peer = next((p for p in net.vpc_peers if p.get("InstanceId") == pcc), None)
+    requester = _end(peer, "OwnerId", "RegionId", "VpcId") if peer else None
+    accepter = _end(peer, "AcceptingOwnerUid", "AcceptingRegionId", "AcceptingVpcId") if peer else None
+    here = _end(vpc, "_account", "_region", "VpcId")
+    if peer is None or here not in (requester, accepter):
+        return None, (
+            f"{what} route for {route.get('DestinationCidrBlock')} names {pcc}, which is not a VPC peering "
+            f"connection of {vpc.get('VpcId')}"
+        )
+    if not carries(peer):
+        return None, f"VPC peering connection {pcc} on the {what} path is {peer.get('Status')}, not Activated"
+    far_end = accepter if here == requester else requester
+    assert far_end is not None
+    far = _vpc_at(net, *far_end)
+    if far is None:
+        return None, f"the other end of {pcc} is a VPC that no longer exists"
+    return far, ""
+
+
+def _next_hop_via(
+    net: Network, vpc: Record, table: str, ip: ipaddress.IPv4Address, what: str
+) -> tuple[Record | None, str, str]:
+    """Where ``table`` of ``vpc`` sends ``ip``: ``(the VPC it lands in, "", hop)`` or ``(None, why not,
+    hop)``, the hop being ``"local"``, ``"RouterInterface ri-..."`` or ``"VpcPeer pcc-..."``."""
     route = best_route(net, vpc["_account"], table, ip)
     if route is None:
         if _in(ip, vpc.get("CidrBlock", "")):
-            return vpc, ""
-        return None, f"no {what} route: route table {table} of {vpc['VpcId']} has no Available entry covering {ip}"
+            return vpc, "", "local"
+        return (
+            None,
+            f"no {what} route: route table {table} of {vpc['VpcId']} has no Available entry covering {ip}",
+            "",
+        )
     if route.get("NextHopType") == "local":
-        return vpc, ""
+        return vpc, "", "local"
+    hop = f"{route.get('NextHopType')} {route.get('NextHopId', '')}"
+    if route.get("NextHopType") == "VpcPeer":
+        landed, why = _through_peering(net, vpc, route, what)
+        return landed, why, hop
+    landed, why = _through_interface(net, vpc, table, route, what)
+    return landed, why, hop
+
+
+def _through_interface(net: Network, vpc: Record, table: str, route: Record, what: str) -> tuple[Record | None, str]:
+    """Where a ``RouterInterface`` route (or one of a type not modelled) of ``vpc`` lands."""
     if route.get("NextHopType") != "RouterInterface":
         return None, (
             f"{what} route {route.get('RouteEntryId', '')} for {route.get('DestinationCidrBlock')} in "
@@ -282,12 +368,13 @@ def ping(net: Network, source: Record, ip: str) -> Verdict:
     src_vpc = _vpc_of(net, source)
     if src_vpc is None:
         return Verdict(False, f"instance {source.get('InstanceId')} is in no known VPC")
-    landed, why = _next_hop(net, src_vpc, _table_of(net, source, src_vpc), dst_ip, "forward")
+    landed, why, via = _next_hop_via(net, src_vpc, _table_of(net, source, src_vpc), dst_ip, "forward")
     if landed is None:
-        return Verdict(False, why)
+        return Verdict(False, why, via=via, failed="forward")
     peered = landed["VpcId"] != src_vpc["VpcId"] or landed.get("_account") != src_vpc.get("_account")
     if peered and not _in(dst_ip, landed.get("CidrBlock", "")):
-        return Verdict(False, f"{dst_ip} reaches {landed['VpcId']} but is outside its CIDR {landed.get('CidrBlock')}")
+        why = f"{dst_ip} reaches {landed['VpcId']} but is outside its CIDR {landed.get('CidrBlock')}"
+        return Verdict(False, why, via=via, failed="destination")
     dst = next(
         (
             i
@@ -299,26 +386,37 @@ def ping(net: Network, source: Record, ip: str) -> Verdict:
         None,
     )
     if dst is None:
-        return Verdict(False, f"no instance has the address {dst_ip} in {landed['VpcId']}")
+        return Verdict(
+            False, f"no instance has the address {dst_ip} in {landed['VpcId']}", via=via, failed="destination"
+        )
     if dst.get("Status") != "Running":
-        return Verdict(False, f"the instance {dst['InstanceId']} at {dst_ip} is {dst.get('Status')}, not Running")
+        why = f"the instance {dst['InstanceId']} at {dst_ip} is {dst.get('Status')}, not Running"
+        return Verdict(False, why, via=via, failed="destination")
     allowed, why = ingress_allows_icmp(net, source, dst, src_ip, dst_ip)
     if not allowed:
-        return Verdict(False, why)
+        return Verdict(False, why, via=via, failed="ingress")
     if not peered:
-        return Verdict(True, f"{src_ip} -> {dst_ip} inside {src_vpc['VpcId']}", "vpc", dst)
-    back, why = _next_hop(net, landed, _table_of(net, dst, landed), src_ip, "return")
+        return Verdict(True, f"{src_ip} -> {dst_ip} inside {src_vpc['VpcId']}", "vpc", dst, via=via, back_via="local")
+    back, why, back_via = _next_hop_via(net, landed, _table_of(net, dst, landed), src_ip, "return")
     if back is None:
-        return Verdict(False, why)
+        return Verdict(False, why, via=via, back_via=back_via, failed="return")
     if back["VpcId"] != src_vpc["VpcId"] or back.get("_account") != src_vpc.get("_account"):
         return Verdict(
             False,
             f"the return route for {src_ip} in {landed['VpcId']} leads to {back['VpcId']}, not to {src_vpc['VpcId']}",
+            via=via,
+            back_via=back_via,
+            failed="return",
         )
+    kinds = {h.split(" ")[0] for h in (via, back_via)}
+    names = {"RouterInterface": "router interfaces", "VpcPeer": "a VPC peering connection"}
+    through = " and ".join(sorted(names.get(k, k) for k in kinds))
     return Verdict(
         True,
-        f"{src_ip} -> {dst_ip} from {src_vpc['VpcId']} to {landed['VpcId']} through router interfaces",
+        f"{src_ip} -> {dst_ip} from {src_vpc['VpcId']} to {landed['VpcId']} through {through}",
         "peering",
         dst,
         cross_region=landed.get("_region") != src_vpc.get("_region"),
+        via=via,
+        back_via=back_via,
     )

@@ -7,6 +7,10 @@
 Both are recomputed from the decoded query, so the wire encoding of spaces (``+`` or ``%20``)
 does not matter. This runs on every request, so the common case (values that need no
 percent-encoding) skips ``quote``.
+
+Temporary credentials add a security token, signed like the rest: the ``SecurityToken`` parameter
+of the RPC signature, the ``x-acs-security-token`` header of ACS3, which must then be a signed
+header (``credentials.py`` checks the token itself).
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ _ESCAPES = {c: f"%{c:02X}" for c in range(128) if not _UNRESERVED(chr(c))}
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """What a signature names: the caller's AccessKey ID, the style it used and, for ACS3, the
-    fields of its ``Authorization`` header."""
+    """What a signature names: the caller's AccessKey ID, the style it used, for ACS3 the fields of
+    its ``Authorization`` header, and the security token of temporary credentials."""
 
     access_key_id: str
     style: str  # "ACS3-HMAC-SHA256" | "HMAC-SHA1"
     fields: dict[str, str] = field(default_factory=dict)
+    security_token: str | None = None
 
 
 def _enc(s: str) -> str:
@@ -43,8 +48,11 @@ def _enc(s: str) -> str:
     return s.translate(_ESCAPES) if s.isascii() else quote(s, safe="~", encoding="utf-8")
 
 
-def identify(method: str, query: dict[str, str], headers: dict[str, str]) -> SignedRequest:
-    """Find the AccessKey ID the request claims, before its secret is known."""
+def identify(
+    method: str, query: dict[str, str], headers: dict[str, str], params: dict[str, str] | None = None
+) -> SignedRequest:
+    """Find the AccessKey ID (and security token) the request claims, before its secret is known.
+    ``params`` is the query merged with a form body, where an RPC request may carry its token."""
     auth = headers.get("authorization", "")
     if auth.startswith("ACS3-"):
         style, _, rest = auth.partition(" ")
@@ -52,9 +60,16 @@ def identify(method: str, query: dict[str, str], headers: dict[str, str]) -> Sig
         ak = fields.get("Credential", "")
         if not ak:
             raise ApiError("IncompleteSignature", "The request signature does not conform to Aliyun standards.")
-        return SignedRequest(ak, style, fields)
+        token = headers.get("x-acs-security-token")
+        if token is not None and "x-acs-security-token" not in fields.get("SignedHeaders", "").split(";"):
+            raise ApiError(
+                "IncompleteSignature",
+                "The request signature does not conform to Aliyun standards: x-acs-security-token must be a "
+                "signed header.",
+            )
+        return SignedRequest(ak, style, fields, token)
     if "Signature" in query and "AccessKeyId" in query:
-        return SignedRequest(query["AccessKeyId"], "HMAC-SHA1")
+        return SignedRequest(query["AccessKeyId"], "HMAC-SHA1", security_token=(params or query).get("SecurityToken"))
     raise ApiError(
         "MissingParameter",
         'The input parameter "AccessKeyId" that is mandatory for processing this request is not supplied.',

@@ -1,6 +1,7 @@
 """Worlds: the accounts and networks an emulator starts with, loaded from YAML.
 
-A world file has ``accounts`` (name, 16-digit uid, access_key_id, access_key_secret), ``vpcs``
+A world file has ``accounts`` (name, 16-digit uid, access_key_id, access_key_secret, and the RAM
+identity and roles of ``roles.py``: key_kind, ram_user, roles), ``vpcs``
 (account, region, name, cidr, optional fixed ids, vswitches, security_groups, instances),
 optional ``timing`` (seconds of virtual time per asynchronous step), ``behaviour`` (which of the
 cloud's documented behaviours to follow: ``read_lag``, ``security_group_reference``) and ``seed``
@@ -19,11 +20,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .quotas import forget as forget_quota_calls
+from .roles import user_name
 from .safe_files import UnsafeFileError, read_yaml
 from .schema import problems
 from .store import Store, Tx
 from .timefmt import iso, iso_minutes
-from .world_schema import TIMING_KEYS, Behaviour
+from .world_schema import TIMING_KEYS, UNSCALED_TIMING_KEYS, Behaviour
 from .world_schema import World as WorldModel
 
 
@@ -37,6 +40,8 @@ class Account:
     uid: str
     access_key_id: str
     access_key_secret: str
+    key_kind: str = "ram_user"  # whose key it is: "ram_user" or "root" (roles.py)
+    ram_user: str = ""  # the RAM user of a ram_user key
 
 
 def default_world() -> dict[str, Any]:
@@ -56,10 +61,11 @@ def load_world_file(path: str | Path) -> dict[str, Any]:
 
 
 def with_timing(world: dict[str, Any], scale: float | None = None, **overrides: float) -> dict[str, Any]:
-    """A copy of ``world`` with its delays scaled (``scale=0`` makes every step immediate)."""
+    """A copy of ``world`` with its delays scaled (``scale=0`` makes every step immediate; a
+    deadline such as a peering request's expiry is kept)."""
     timing = dict(TIMING_KEYS, **(world.get("timing") or {}))
     if scale is not None:
-        timing = {k: v * scale for k, v in timing.items()}
+        timing = {k: v if k in UNSCALED_TIMING_KEYS else v * scale for k, v in timing.items()}
     timing.update(overrides)
     return dict(world, timing=timing)
 
@@ -86,7 +92,14 @@ def behaviour_of(world: dict[str, Any]) -> Behaviour:
 
 def accounts_of(world: dict[str, Any]) -> list[Account]:
     return [
-        Account(a["name"], str(a["uid"]), str(a["access_key_id"]), str(a["access_key_secret"]))
+        Account(
+            a["name"],
+            str(a["uid"]),
+            str(a["access_key_id"]),
+            str(a["access_key_secret"]),
+            a.get("key_kind", "ram_user"),
+            user_name(a["name"], a.get("ram_user")),
+        )
         for a in world["accounts"]
     ]
 
@@ -98,6 +111,7 @@ def load_into(store: Store, world: dict[str, Any]) -> None:
     uid = {a["name"]: str(a["uid"]) for a in world["accounts"]}
     with store.transaction() as tx:  # all or nothing: a crash mid-load leaves the previous world
         tx.wipe()
+        forget_quota_calls(tx)  # the store's own tables are wiped above; the quotas' log is not one
         tx.set_meta("world", world)
         tx.set_meta("seed", str(world.get("seed", "")))
         for v in world.get("vpcs") or []:

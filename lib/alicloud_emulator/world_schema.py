@@ -21,6 +21,17 @@ together, one line each, named by field.
   security group rule may name only groups of the same VPC; ``tutorial`` follows the older
   cross-account tutorial, which names the peer account's group (read by the security-group
   product).
+* ``quotas``: API rate quotas per (account, region, action), on by default (``quotas.py``).
+* ``vpc_peer_beside_router_interface``: ``allow`` (default) lets CreateVpcPeerConnection join two VPCs
+  that connected router interfaces already join; ``refuse`` answers ``ResourceAlreadyExist.RouterInterface``
+  (a Create code of the VpcPeer metadata whose trigger is not documented; ``products/vpcpeer_connections.py``).
+* ``route_next_hop_change``: which next hops ModifyRouteEntry may change: ``all`` (default, every type of
+  today's SDK model, RouterInterface and VpcPeer included) or ``eni_and_nat`` (the 2024 metadata's
+  NetworkInterface and NatGateway only: a route through a router interface or a peering is then
+  ``UnsupportedFeature.NextHopType``); ``products/route_entries.py``.
+
+An account's ``key_kind``, ``ram_user`` and ``roles`` (RAM users, roles and their trust) are
+described in ``roles.py``.
 """
 
 from __future__ import annotations
@@ -31,20 +42,33 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from .quotas import Quotas
 from .regions import REGIONS
+from .roles import RAM_USER_NAME, KeyKind, Role
+from .roles import relations as role_relations
 from .schema import Seconds, Strict, Text
 
 TIMING_KEYS = {
     "router_interface_create": 2.0,
-    "router_interface_modify": 0.0,
+    "router_interface_modify": 2.0,
     "router_interface_connect": 4.0,
     "router_interface_activate": 2.0,
     "router_interface_deactivate": 2.0,
     "router_interface_delete": 2.0,
     "route_entry_create": 2.0,
     "route_entry_delete": 1.0,
+    "route_entry_modify": 1.0,
     "command": 3.0,
+    "vpc_peer_create": 2.0,
+    "vpc_peer_accept": 2.0,
+    "vpc_peer_modify": 2.0,
+    "vpc_peer_delete": 2.0,
+    "vpc_peer_deleted_linger": 2.0,
+    "vpc_peer_accept_expiry": 7 * 86400.0,
 }
+# A deadline rather than a step: ``world.with_timing`` does not scale it (an instant world must not
+# expire a peering request the moment it is made).
+UNSCALED_TIMING_KEYS = frozenset({"vpc_peer_accept_expiry"})
 MAX_READ_LAG_S = 600.0  # the store keeps a few versions per resource, enough for minutes of lag
 
 
@@ -106,6 +130,9 @@ class Account(Strict):
     uid: Uid
     access_key_id: Key
     access_key_secret: Secret
+    key_kind: KeyKind = "ram_user"
+    ram_user: Annotated[str, Field(pattern=rf"^{RAM_USER_NAME}$")] | None = None
+    roles: Annotated[list[Role], Field(max_length=100)] = Field(default_factory=list)
 
 
 class VSwitch(Strict):
@@ -156,7 +183,14 @@ class Timing(Strict):
     router_interface_delete: Seconds | None = None
     route_entry_create: Seconds | None = None
     route_entry_delete: Seconds | None = None
+    route_entry_modify: Seconds | None = None
     command: Seconds | None = None
+    vpc_peer_create: Seconds | None = None
+    vpc_peer_accept: Seconds | None = None
+    vpc_peer_modify: Seconds | None = None
+    vpc_peer_delete: Seconds | None = None
+    vpc_peer_deleted_linger: Seconds | None = None
+    vpc_peer_accept_expiry: Seconds | None = None
 
 
 def _lag_shorthand(value: Any) -> Any:
@@ -175,6 +209,9 @@ class ReadLag(Strict):
 class Behaviour(Strict):
     read_lag: Annotated[ReadLag, BeforeValidator(_lag_shorthand)] = ReadLag()
     security_group_reference: Literal["current", "tutorial"] = "current"
+    quotas: Quotas = Quotas()
+    vpc_peer_beside_router_interface: Literal["allow", "refuse"] = "allow"
+    route_next_hop_change: Literal["all", "eni_and_nat"] = "all"
 
 
 class World(Strict):
@@ -195,6 +232,7 @@ class World(Strict):
                     shown = "" if field == "access_key_id" else f" {value!r}"
                     out.append(f"accounts[{i}].{field}:{shown} is used twice")
                 seen.add(value)
+        out += role_relations(self.accounts)
         names = [a.name for a in self.accounts]
         ids: set[str] = set()
         for i, v in enumerate(self.vpcs):

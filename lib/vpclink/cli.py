@@ -1,5 +1,9 @@
 """``vpclink``: run, plan, check and tear down a link between two VPCs of different accounts.
 
+Start from the example: ``vpclink example > link.yaml``, edit it, then ``vpclink check link.yaml``
+and ``vpclink run link.yaml`` (the embedded emulator by default; ``--target alibabacloud`` for the
+real cloud).
+
 Exit codes: 0 success (``run``: the link verifies), 1 the run failed (the record says where and
 why, and the command to resume is printed), 2 invalid input (parameters, options, a run directory,
 a peer card), 3 waiting for the other operator (two operators, ``--side``: what they must do next
@@ -14,14 +18,18 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from importlib import resources
 from pathlib import Path
 
-from . import embedded, peercard, peerexchange, phases
+from . import embedded, phases
 from .params import ROLES, LinkParams, ParamsError, format_errors, load
-from .peervalues import Local
-from .runner import TEARDOWN, RunError, Runner, RunResult, new_run, select
-from .state import PARAMS_COPY, PLAN_MIME, RUN_FILE, RunState, RunStateError, read_record
-from .state import load as load_state
+from .peer import card as peercard
+from .peer import exchange
+from .peer.values import Local
+from .record.notebook_records import PLAN_MIME, read_record
+from .record.run import PARAMS_COPY, RUN_FILE, RunState, RunStateError
+from .runner import RunError, Runner, RunResult, select, with_discovery
+from .sides import Acting
 from .targets import Target, TargetError, alibabacloud
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING = 0, 1, 2, 3
@@ -31,8 +39,22 @@ class UsageError(Exception):
     """Bad input: printed as is, exit 2."""
 
 
+def examples() -> dict[str, str]:
+    """The example parameter files shipped with the package: name -> YAML text."""
+    folder = resources.files("vpclink") / "examples"
+    return {
+        f.name.removesuffix(".yaml"): f.read_text(encoding="utf-8")
+        for f in sorted(folder.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".yaml")
+    }
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vpclink", description=__doc__.splitlines()[0].split(": ", 1)[1])
+    parser = argparse.ArgumentParser(
+        prog="vpclink",
+        description=__doc__.split("\n\nExit codes")[0].split(": ", 1)[1].replace("``", ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def target_options(p: argparse.ArgumentParser) -> None:
@@ -52,7 +74,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--emulator", metavar="URL", help="use an emulator that is already running, e.g. http://127.0.0.1:8080"
         )
-        p.add_argument("--notebooks", metavar="DIR", help="the phase notebooks (default: the project's notebooks/)")
+        p.add_argument(
+            "--notebooks",
+            metavar="DIR",
+            help="run these phase notebooks (default: generated from the installed package, as notebooks/ is)",
+        )
         p.add_argument("-v", "--verbose", action="store_true", help="stream the notebooks' output while they run")
 
     def side_options(p: argparse.ArgumentParser) -> None:
@@ -72,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("params", nargs="?", metavar="PARAMS", help="the link's parameter file (YAML)")
     target_options(run)
     run.add_argument(
-        "--from", dest="from_phase", metavar="PHASE", help=f"start at this phase ({', '.join(phases.PHASES)})"
+        "--from", dest="from_phase", metavar="PHASE", help=f"start at this phase ({', '.join(phases.RUN)})"
     )
     run.add_argument("--to", dest="to_phase", metavar="PHASE", help="stop after this phase")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its records")
@@ -86,6 +112,15 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a parameter file without any API call")
     check.add_argument("params", metavar="PARAMS")
+
+    example = sub.add_parser(
+        "example",
+        help="print an example parameter file (vpclink example > link.yaml)",
+        description="Print an example parameter file shipped with vpclink, to start a link's file from: "
+        "vpclink example > link.yaml",
+    )
+    example.add_argument("name", nargs="?", default="example", help="which example (default: example; --list)")
+    example.add_argument("--list", action="store_true", help="list the examples with their first line")
 
     teardown = sub.add_parser("teardown", help="remove what the runbook created, in reverse order")
     teardown.add_argument("source", metavar="PARAMS|RUN_DIR")
@@ -155,9 +190,9 @@ def _target(args: argparse.Namespace, params: LinkParams, records: Path, recorde
     return embedded.start(params, records, side=side)
 
 
-def _side(args: argparse.Namespace, recorded: RunState | None = None) -> str:
-    """The side of a two-operator run ("" for one operator): the option, else the run's."""
-    side = getattr(args, "side", None) or ""
+def _side(args: argparse.Namespace, recorded: RunState | None = None) -> Acting:
+    """The side of a two-operator run (None for one operator): the option, else the run's."""
+    side: Acting = getattr(args, "side", None) or None
     if recorded is not None:
         if side and side != recorded.side:
             whose = f"the {recorded.side} side's" if recorded.side else "one operator's, on both sides"
@@ -168,32 +203,36 @@ def _side(args: argparse.Namespace, recorded: RunState | None = None) -> str:
     return side
 
 
-def _import_card(args: argparse.Namespace, run_dir: Path, state: RunState, params: LinkParams) -> None:
+def _import_card(args: argparse.Namespace, run_dir: Path, params: LinkParams) -> None:
     """Keep the other side's card (``--peer-card``) in the run directory; the notebooks use the latest."""
     if not getattr(args, "peer_card", None):
         return
-    own = params.side(state.side)  # type: ignore[arg-type]
-    uid = (state.identities.get(state.side) or {}).get("AccountId") or own.account_uid
+    state = RunState.load(run_dir)
+    if state.side is None:
+        raise UsageError("--peer-card: a peer card is for two operators; give --side initiator or --side acceptor")
+    own = params.side(state.side)
+    uid = state.account_uids().get(state.side) or own.account_uid
     try:
-        record = peerexchange.import_card(
+        record = exchange.import_card(
             run_dir,
             args.peer_card,
             side=state.side,
-            link=params.link,  # type: ignore[arg-type]
+            link=params.link,
             local=Local(account_uid=uid, vpc_cidr=own.vpc_cidr),
         )
     except FileNotFoundError:
         raise UsageError(f"--peer-card {args.peer_card}: no such file") from None
     except peercard.PeerCardError as e:
         raise UsageError(f"--peer-card {e}") from None
-    if not state.peer_cards or state.peer_cards[-1]["sha256"] != record["sha256"]:
-        state.peer_cards.append(record)
+    with RunState.edit(run_dir) as state:
+        if not state.peer_cards or state.peer_cards[-1]["sha256"] != record["sha256"]:
+            state.peer_cards.append(record)
 
 
 def _resumable(run_dir: str) -> tuple[Path, RunState, LinkParams]:
     path = Path(run_dir)
     try:
-        state = load_state(path)
+        state = RunState.load(path)
     except RunStateError as e:
         raise UsageError(str(e)) from None
     copy = path / PARAMS_COPY
@@ -203,12 +242,12 @@ def _resumable(run_dir: str) -> tuple[Path, RunState, LinkParams]:
 
 
 def _header(
-    out: Callable[[str], None], verb: str, params: LinkParams, target: Target, run_dir: Path, side: str = ""
+    out: Callable[[str], None], verb: str, params: LinkParams, target: Target, run_dir: Path, side: Acting = None
 ) -> None:
     where = {"embedded": "the embedded emulator", "": "Alibaba Cloud"}.get(
         target.emulator, f"the emulator at {target.emulator}"
     )
-    who = f", {side} side only (profile {params.side(side).profile})" if side else ""  # type: ignore[arg-type]
+    who = f", {side} side only (profile {params.side(side).profile})" if side else ""
     out(f"vpclink {verb}: link {params.link} on {where}{who}")
     out(f"  records: {run_dir}")
 
@@ -216,20 +255,18 @@ def _header(
 def _summary(out: Callable[[str], None], result: RunResult) -> int:
     state: RunState = result.state
     outputs = state.observed_outputs()
-    pings = [
-        (key.removeprefix("ping_").replace("_to_", " -> "), outputs[key])
-        for key in ("ping_initiator_to_acceptor", "ping_acceptor_to_initiator")
-        if key in outputs
-    ]
-    if pings and TEARDOWN not in result.ran:
-        out("  ping " + "; ".join(f"{direction}: {value}" for direction, value in pings))
+    removed = any(phases.get(name).kind == "remove" for name in result.ran)
+    for phase in phases.ALL:
+        line = phase.report(outputs) if phase.report is not None and not removed else None
+        if line:
+            out(f"  {line}")
     total = sum(p.seconds or 0 for p in state.phases if p.name in result.ran)
     out(f"  result: {state.result} ({total:.1f} s in notebooks); {result.message.splitlines()[0]}")
     for line in result.message.splitlines()[1:]:
         out(line)
     out(f"  records: {result.run_dir / 'index.html'}")
     card = result.run_dir / peercard.file_name(state.link, state.side) if state.side else None
-    if card is not None and card.exists() and TEARDOWN not in result.ran:
+    if card is not None and card.exists() and not removed:
         out(f"  this side's peer card, for the other operator: {card}")
     return result.exit_code
 
@@ -263,18 +300,13 @@ def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     with ExitStack() as stack:
         target = stack.enter_context(_target(args, params, records))
         runner = Runner(target, notebooks_dir=args.notebooks, log=out, verbose=args.verbose)
-        # A run that starts later than preflight still runs it first: it only reads, and gives the
-        # later phases the IDs they need.
-        todo = selected if selected[0] == "preflight" else ["preflight", *selected]
-        side = _side(args)
-        run_dir, state = new_run(
-            records, args.params, params, target, planned=list(phases.PHASES), selected=todo, dry_run=dry, side=side
-        )
-        _import_card(args, run_dir, state, params)
+        todo = with_discovery(selected)
+        run_dir, state = _new_run(args.params, params, target, records, todo, dry_run=dry, side=_side(args))
+        _import_card(args, run_dir, params)
         _header(out, "plan" if dry else "run", params, target, run_dir, state.side)
-        result = runner.execute(run_dir, state, todo, params)
+        result = runner.execute(run_dir, todo, params)
         if dry:
-            _print_plans(out, run_dir, state)
+            _print_plans(out, run_dir, result.state)
         return _summary(out, result)
 
 
@@ -291,11 +323,36 @@ def _resume(args: argparse.Namespace, out: Callable[[str], None], selected: list
     rerun = frozenset(selected) if args.from_phase else frozenset()
     with ExitStack() as stack:
         target = stack.enter_context(_target(args, params, run_dir.parent, state))
-        _import_card(args, run_dir, state, params)
+        _import_card(args, run_dir, params)
         runner = Runner(target, notebooks_dir=args.notebooks, log=out, verbose=args.verbose)
         _header(out, "run (resumed)", params, target, run_dir, state.side)
-        result = runner.execute(run_dir, state, todo, params, rerun=rerun)
+        result = runner.execute(run_dir, todo, params, rerun=rerun)
         return _summary(out, result)
+
+
+def _new_run(
+    params_file: str | Path,
+    params: LinkParams,
+    target: Target,
+    records: str | Path,
+    todo: list[str],
+    *,
+    planned: list[str] | None = None,
+    dry_run: bool = False,
+    side: Acting = None,
+) -> tuple[Path, RunState]:
+    return RunState.create(
+        records,
+        params_file,
+        params,
+        target=target.name,
+        emulator=target.emulator,
+        endpoint=target.endpoint,
+        planned=list(phases.RUN) if planned is None else planned,
+        selected=todo,
+        dry_run=dry_run,
+        side=side,
+    )
 
 
 def _plan(args: argparse.Namespace, out: Callable[[str], None]) -> int:
@@ -322,21 +379,20 @@ def _teardown(args: argparse.Namespace, out: Callable[[str], None]) -> int:
                 raise UsageError(f"{source}: not a run directory (no {RUN_FILE}); give a run directory or PARAMS")
             run_dir, state, params = _resumable(str(source))
             target = stack.enter_context(_target(args, params, run_dir.parent, state))
-            preflight_ok = state.has_phase("preflight") and state.phase("preflight").status == "ok"
-            todo = [TEARDOWN] if preflight_ok else ["preflight", TEARDOWN]
-            state.dry_run = False
-            rerun = frozenset({TEARDOWN})
+            discovered = all(state.has_phase(n) and state.phase(n).status == "ok" for n in phases.DISCOVER)
+            todo = list(phases.REMOVE) if discovered else [*phases.DISCOVER, *phases.REMOVE]
+            with RunState.edit(run_dir) as state:
+                state.dry_run = False
+            rerun = frozenset(phases.REMOVE)
         else:
             params = _load_params(str(source))
             target = stack.enter_context(_target(args, params, Path(args.records)))
-            todo = ["preflight", TEARDOWN]
-            run_dir, state = new_run(
-                args.records, source, params, target, planned=todo, selected=todo, side=_side(args)
-            )
+            todo = [*phases.DISCOVER, *phases.REMOVE]
+            run_dir, state = _new_run(source, params, target, args.records, todo, planned=todo, side=_side(args))
             rerun = frozenset()
         runner = Runner(target, notebooks_dir=args.notebooks, log=out, verbose=args.verbose)
         _header(out, "teardown", params, target, run_dir, state.side)
-        return _summary(out, runner.execute(run_dir, state, todo, params, rerun=rerun))
+        return _summary(out, runner.execute(run_dir, todo, params, rerun=rerun))
 
 
 def _serve(args: argparse.Namespace, out: Callable[[str], None]) -> int:
@@ -352,6 +408,19 @@ def _serve(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             threading.Event().wait()
         except KeyboardInterrupt:
             out("stopped")
+    return EXIT_OK
+
+
+def _example(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    found = examples()
+    if args.list:
+        for name, text in found.items():
+            first = next((line.lstrip("# ").strip() for line in text.splitlines() if line.strip()), "")
+            out(f"{name:<16} {first}")
+        return EXIT_OK
+    if args.name not in found:
+        raise UsageError(f"example {args.name!r}: not an example; examples: {', '.join(found)}")
+    sys.stdout.write(found[args.name])
     return EXIT_OK
 
 
@@ -373,7 +442,14 @@ def _emulator(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": _run, "plan": _plan, "check": _check, "teardown": _teardown, "emulator": _emulator}
+_COMMANDS = {
+    "run": _run,
+    "plan": _plan,
+    "check": _check,
+    "example": _example,
+    "teardown": _teardown,
+    "emulator": _emulator,
+}
 
 
 if __name__ == "__main__":

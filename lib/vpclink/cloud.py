@@ -2,7 +2,8 @@
 
 ``Cloud`` holds one SDK client per account side and product, signed with the credential profile
 that the parameters name for that side. ``call`` sends one API request through the official SDK,
-retries it when that is safe (``retries``), records every attempt in the ledger and returns the
+retries it when that is safe (``retries``), records every attempt in the ledger (with the request's
+parameters for a mutating call, secrets masked) and returns the
 response body as the API's JSON (a dict with the API's key names). Failures become ``CloudError``,
 which keeps the API's code and request ID and never shows a key.
 """
@@ -24,8 +25,8 @@ from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException, UnretryableException
 
 from . import profiles
-from .ledger import Ledger
 from .params import ROLES, LinkParams, Role
+from .record.ledger import Ledger
 from .retries import STATE_CONFLICTS, RetryPolicy, is_throttling, retry_reason
 from .waits import Clock, RealClock
 
@@ -115,7 +116,7 @@ class Cloud:
         }
         self._clients: dict[tuple[str, str], Any] = {}
         self._identities: dict[str, dict[str, Any]] = {}
-        # Each ledger line names the account that acted: known from an earlier phase (preflight's
+        # Each ledger line names the account that acted: known from an earlier phase (the discovery's
         # STS answer), or asked of STS before the side's first call.
         self._uids: dict[str, str] = {r: str(u) for r, u in (account_uids or {}).items() if u}
         self._read_only = 0
@@ -154,14 +155,14 @@ class Cloud:
             return isinstance(exc, CloudError) and retry_reason(exc, retry_on, idempotent) is not None
 
         def before_sleep(exc: BaseException, pause: float) -> None:
-            self._record(role, action, phase, mutating, exc, "retry")
+            self._record(role, action, phase, mutating, exc, "retry", request)
 
         try:
             for attempt in self.retry.retrying(self.clock, should_retry, before_sleep):
                 with attempt:
                     body = self._attempt(role, product, action, request, mutating, phase)
         except CloudError as e:
-            self._record(role, action, phase, mutating, e, "error")
+            self._record(role, action, phase, mutating, e, "error", request)
             raise
         return body
 
@@ -233,10 +234,13 @@ class Cloud:
             error_code=None,
             duration_ms=(time.perf_counter() - started) * 1000,
             mutating=mutating,
+            request=request,
         )
         return body
 
-    def _record(self, role: Role, action: str, phase: str, mutating: bool, exc: BaseException, outcome: str) -> None:
+    def _record(
+        self, role: Role, action: str, phase: str, mutating: bool, exc: BaseException, outcome: str, request: Any
+    ) -> None:
         if isinstance(exc, CloudError):
             self.ledger.record(
                 phase=phase,
@@ -249,6 +253,7 @@ class Cloud:
                 error_code=exc.code,
                 duration_ms=exc.duration_ms,
                 mutating=mutating,
+                request=request,
             )
 
     def _uid_if_known(self, role: Role) -> str | None:
@@ -295,7 +300,7 @@ class Cloud:
 
 def _method(client: Any, action: str) -> Any:
     """The SDK method for an API action, e.g. ``DescribeVSwitches`` -> ``describe_vswitches_with_options``."""
-    name = _methods(type(client)).get(action.lower())
+    name = _methods(client.__class__).get(action.lower())
     if name is None:
         raise ValueError(f"{type(client).__module__.split('.')[0]} has no action {action}")
     return getattr(client, name)

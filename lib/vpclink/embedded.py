@@ -67,7 +67,12 @@ def world_for(params: LinkParams, timing_scale: float | None = None) -> dict[str
         side = params.side(role)
         template = by_vpc.get(side.vpc_id)
         account = by_name.get(template["account"]) if template else None
-        if template and _matches(template, side) and (not side.account_uid or side.account_uid == str(account["uid"])):
+        if (
+            template is not None
+            and account is not None
+            and _matches(template, side)
+            and (not side.account_uid or side.account_uid == str(account["uid"]))
+        ):
             vpcs.append(copy.deepcopy(template))
             accounts.append(copy.deepcopy(account))
             continue
@@ -126,7 +131,7 @@ def _suffix(resource_id: str) -> str:
 
 
 def _vpc(side: Side, role: Role, account: str) -> dict[str, Any]:
-    net = _net(side.vpc_cidr)
+    net = ipaddress.IPv4Network(side.vpc_cidr, strict=False)  # a VPC's CIDR block is IPv4
     vsw_net = net if net.prefixlen >= 24 else next(net.subnets(new_prefix=24))
     hosts = list(vsw_net.hosts()) if vsw_net.num_addresses <= 4096 else []
     ip = hosts[min(9, len(hosts) - 1)] if hosts else vsw_net.network_address + 10
@@ -257,11 +262,9 @@ def _profiles_target(
     directory = scratch.private_dir("profiles")  # mode 0700, outside the records
     profiles: list[AkProfile] = []
     for role in roles:
-        side, account = params.side(role), owners[role]
-        if side.profile not in {p.name for p in profiles}:
-            profiles.append(
-                AkProfile(side.profile, account["access_key_id"], account["access_key_secret"], side.region)
-            )
+        own, account = params.side(role), owners[role]
+        if own.profile not in {p.name for p in profiles}:
+            profiles.append(AkProfile(own.profile, account["access_key_id"], account["access_key_secret"], own.region))
     path = write_profiles(Path(directory) / "config.json", profiles)
     found = profile_secrets(path, [p.name for p in profiles])
 

@@ -48,7 +48,7 @@ TRANSIENT_CODES = frozenset(
 
 
 def is_throttling(code: str | None) -> bool:
-    return bool(code) and (code.startswith("Throttling") or code == "Rejected.Throttling")
+    return code is not None and (code.startswith("Throttling") or code == "Rejected.Throttling")
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,9 @@ class RetryPolicy:
         def announce(rs: tenacity.RetryCallState) -> None:
             pause = rs.next_action.sleep if rs.next_action else 0.0
             waited[0] += pause
-            before_sleep(rs.outcome.exception(), pause)
+            exc = rs.outcome.exception() if rs.outcome else None
+            if exc is not None:
+                before_sleep(exc, pause)
 
         return tenacity.Retrying(
             sleep=clock.sleep,

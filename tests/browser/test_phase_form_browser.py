@@ -20,9 +20,9 @@ import pytest
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 from runbook_support import EXAMPLE, NOTEBOOKS, Emulator, run_cells, side_profiles
-from vpclink import peercard
-from vpclink.notebook import Phase
-from vpclink.state import load as load_run
+from vpclink.notebook import PhaseNotebook, Settings
+from vpclink.peer import card as peercard
+from vpclink.record.run import RunState
 
 from .conftest import KERNEL_IDLE_TIMEOUT_MS, open_notebook
 
@@ -43,18 +43,17 @@ def initiator_card(emu: Emulator, tmp_path: Path) -> peercard.PeerCard:
     run_dir = tmp_path / "a-run"
     endpoint = emu.url.split("://", 1)[1]
     for name in ("preflight", "initiator"):
-        run_cells(
-            Phase(
-                name,
-                params_file=str(EXAMPLE),
-                run_dir=str(run_dir),
-                target="emulator",
-                endpoint=endpoint,
-                profiles_file=str(profiles),
-                apply=True,
-                side="initiator",
-            )
+        settings = Settings.read(
+            name,
+            params_file=str(EXAMPLE),
+            run_dir=str(run_dir),
+            target="emulator",
+            endpoint=endpoint,
+            profiles_file=str(profiles),
+            apply=True,
+            side="initiator",
         )
+        run_cells(PhaseNotebook(settings))
     return peercard.read(run_dir / peercard.file_name(LINK, "initiator"))
 
 
@@ -136,7 +135,7 @@ def test_the_acceptors_operator_confirms_the_initiators_values_and_the_phase_run
         for ri in interfaces
     ] == [("AcceptingSide", a_card.router_interface_id, a_card.vrouter_id, a_card.account_uid)]
     # ... and kept the same records as a batch run: run.json and the ledger, B's account only.
-    run = load_run(run_dir)
+    run = RunState.load(run_dir)
     acceptor = run.phase("acceptor")
     assert (acceptor.status, run.side) == ("ok", "acceptor")
     assert acceptor.outputs["acceptor_router_interface_id"] == interfaces[0]["RouterInterfaceId"]

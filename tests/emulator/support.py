@@ -284,6 +284,27 @@ def control_status(endpoint: str, path: str, body: Any = None, method: str | Non
         return e.code, json.loads(e.read())
 
 
+def sts_config(endpoint: str, creds: Any, region: str, **extra: Any) -> Config:
+    """An SDK config signing with temporary credentials (an AssumeRole response's ``Credentials``),
+    through ``alibabacloud_credentials``' static STS credential, as an application holding a token does."""
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_credentials.models import Config as CredentialConfig
+
+    credential = CredentialClient(
+        CredentialConfig(
+            type="sts",
+            access_key_id=creds.access_key_id,
+            access_key_secret=creds.access_key_secret,
+            security_token=creds.security_token,
+        )
+    )
+    return Config(credential=credential, region_id=region, endpoint=endpoint, protocol="http", **extra)
+
+
+def role_arn(uid: str, role: str = "vpclink-operator") -> str:
+    return f"acs:ram::{uid}:role/{role}"
+
+
 def hammer(endpoint: str, key: str, secret: str, worker: int, calls: int) -> dict[str, Any]:
     """One client's share of a concurrency test: ``calls`` rule creates (a port of its own each),
     each followed by two describes. Returns the errors it saw and how many describes it made."""

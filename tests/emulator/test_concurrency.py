@@ -10,8 +10,12 @@ from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_vpc20160428.client import Client as VpcClient
+from alibabacloud_vpcpeer20220101 import models as pm
+from alibabacloud_vpcpeer20220101.client import Client as PeerClient
 
+from .conftest import start_emulator
 from .support import SG_A, EmulatorProcess, create_initiator, hammer, interfaces
+from .vpcpeer_helpers import peer_world
 
 CALLS = 12
 
@@ -78,5 +82,40 @@ def test_racing_creates_respect_the_per_router_limit_exactly(emu):
         outcomes = list(pool.map(attempt, range(8)))
     created = [o for o in outcomes if o.startswith("ri-")]
     assert len(created) == 5 and len(set(created)) == 5
-    assert sorted(set(outcomes) - set(created)) == ["QuotaExceeded"]
+    assert sorted(set(outcomes) - set(created)) == ["LimitationExceed.InterfaceNumberOnRouter"]
     assert set(interfaces(VpcClient(emu.config("account-a", "cn-qingdao")), "cn-qingdao")) == set(created)
+
+
+def test_racing_peering_creates_on_one_vpc_let_exactly_one_through():
+    """Eight clients race to peer VPC1 with eight VPCs while each peering takes 2 virtual seconds
+    to create: the first one in is ``Creating``, and every other create on VPC1 meanwhile is
+    ``Conflict.Operation`` (no concurrent create on one VPC)."""
+    emu = start_emulator(peer_world(scale=None, more_vpcs_of_a=8))
+    try:
+        uid = int(emu.account("account-a")["uid"])
+
+        def attempt(i: int) -> str:
+            client = PeerClient(emu.config("account-a", "cn-qingdao"))
+            try:
+                return client.create_vpc_peer_connection(
+                    pm.CreateVpcPeerConnectionRequest(
+                        region_id="cn-qingdao",
+                        vpc_id="vpc-m5e1tutorialvpc1qd00001",
+                        accepting_ali_uid=uid,
+                        accepting_region_id="cn-qingdao",
+                        accepting_vpc_id=f"vpc-m5e9extra{i:04d}",
+                    )
+                ).body.instance_id
+            except ClientException as e:
+                return e.code
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(attempt, range(8)))
+        created = [o for o in outcomes if o.startswith("pcc-")]
+        assert len(created) == 1 and sorted(set(outcomes) - set(created)) == ["Conflict.Operation"]
+        listed = PeerClient(emu.config("account-a", "cn-qingdao")).list_vpc_peer_connections(
+            pm.ListVpcPeerConnectionsRequest()
+        )
+        assert [c.instance_id for c in listed.body.vpc_peer_connects] == created
+    finally:
+        emu.server.stop()

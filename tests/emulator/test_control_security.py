@@ -182,10 +182,10 @@ def test_journal_limit(emu, a):
 
 
 def test_behaviour_is_read_and_changed_through_the_control_api(emu):
-    assert emu.control("behaviour")["behaviour"] == {
-        "read_lag": {"seconds": 0.0, "applies_to": "lists"},
-        "security_group_reference": "current",
-    }
+    defaults = emu.control("behaviour")["behaviour"]
+    assert defaults["read_lag"] == {"seconds": 0.0, "applies_to": "lists"}
+    assert defaults["security_group_reference"] == "current"
+    assert defaults["quotas"] == {"enabled": True, "overrides": {}}  # the cloud's quotas, on by default
     changed = emu.control("behaviour", {"read_lag": {"seconds": 5, "applies_to": "all"}})["behaviour"]
     assert changed["read_lag"] == {"seconds": 5.0, "applies_to": "all"}
     assert changed["security_group_reference"] == "current"  # a key not given keeps its value

@@ -143,7 +143,7 @@ def test_base64_command_content_and_parameters(a: Side) -> None:
             content_encoding="Base64",
         ),
     )
-    assert e.code == "InvalidCommandContent.Malformed" and "PlainText" in e.data["Message"]
+    assert e.code == "CmdContent.DecodeError" and "PlainText" in e.data["Message"]
 
 
 def test_commands_the_emulator_does_not_model_exit_127(a: Side) -> None:
@@ -169,7 +169,7 @@ def test_commands_the_emulator_does_not_model_exit_127(a: Side) -> None:
                 "instance_id": [f"i-m5e1tutorialecs{n:07d}" for n in range(101)],
                 "command_content": "echo",
             },
-            "InvalidParameter",
+            "InstanceIds.ExceedLimit",
             "InstanceId",
         ),
         ({"type": "RunShellScript", "instance_id": [A_ECS]}, "MissingParameter", "CommandContent"),
@@ -192,8 +192,71 @@ def test_commands_the_emulator_does_not_model_exit_127(a: Side) -> None:
         ),
         (
             {"type": "RunShellScript", "instance_id": [A_ECS], "command_content": "x" * 20000},
-            "InvalidCommandContent.LengthLimitExceeded",
+            "CmdContent.ExceedLimit",
             "CommandContent",
+        ),
+        (
+            {"type": "RunShellScript", "instance_id": [A_ECS], "command_content": "echo", "name": "n" * 129},
+            "CmdName.ExceedLimit",
+            "Name",
+        ),
+        (
+            {"type": "RunShellScript", "instance_id": [A_ECS], "command_content": "echo", "working_dir": "/" * 201},
+            "InvalidParameter.WorkingDir",
+            "WorkingDir",
+        ),
+        (
+            {"type": "RunShellScript", "instance_id": [A_ECS], "command_content": "echo", "termination_mode": "Kill"},
+            "InvalidTerminationMode.NotFound",
+            "TerminationMode",
+        ),
+        (
+            {
+                "type": "RunShellScript",
+                "instance_id": [A_ECS],
+                "command_content": "echo",
+                "tag": [m.RunCommandRequestTag(key=f"k{n}", value="v") for n in range(21)],
+            },
+            "NumberExceed.Tags",
+            "Tag.N",
+        ),
+        (
+            {
+                "type": "RunShellScript",
+                "command_content": "echo",
+                "resource_tag": [m.RunCommandRequestResourceTag(key=f"k{n}", value="v") for n in range(11)],
+            },
+            "NumberExceed.ResourceTags",
+            "ResourceTag.N",
+        ),
+        (
+            {
+                "type": "RunShellScript",
+                "instance_id": [A_ECS],
+                "command_content": "echo",
+                "resource_tag": [m.RunCommandRequestResourceTag(key="env", value="prod")],
+            },
+            "InvalidResourceTag.ConflictWithInstanceIds",
+            "ResourceTag",
+        ),
+        (
+            {
+                "type": "RunShellScript",
+                "command_content": "echo",
+                "resource_tag": [m.RunCommandRequestResourceTag(key="env", value="prod")],
+            },
+            "InvalidResourceTag.InstanceNotFound",
+            "ResourceTag",
+        ),
+        (
+            {
+                "type": "RunShellScript",
+                "instance_id": [A_ECS],
+                "command_content": "echo",
+                "tag": [m.RunCommandRequestTag(value="v")],
+            },
+            "MissingParameter.TagKey",
+            "Tag.1.Key",
         ),
     ],
 )
@@ -203,14 +266,33 @@ def test_run_command_validation(a: Side, request_fields: dict[str, Any], code: s
     assert invocations(a) == [], "a refused RunCommand leaves no invocation behind"
 
 
-def test_an_unknown_command_type_is_the_documented_403(a: Side) -> None:
+def test_an_unknown_command_type_is_the_documented_404(a: Side) -> None:
     e = error_of(
         a.ecs,
         "run_command",
         m.RunCommandRequest(region_id=a.region, type="RunPython", instance_id=[A_ECS], command_content="echo"),
     )
-    assert (e.code, e.status_code) == ("InvalidCmdType.NotFound", 403)
+    assert (e.code, e.status_code) == ("InvalidCmdType.NotFound", 404)
     assert all(t in e.data["Message"] for t in ("RunShellScript", "RunBatScript", "RunPowerShellScript"))
+
+
+def test_invocations_carry_their_tags_and_the_describes_filter_on_them(a: Side) -> None:
+    tagged = run(a, A_ECS, "echo tagged", tag=[m.RunCommandRequestTag(key="link", value="l1")])
+    plain = run(a, A_ECS, "echo plain")
+    (inv,) = invocations(a, tag=[m.DescribeInvocationsRequestTag(key="link", value="l1")])
+    assert inv["InvokeId"] == tagged and inv["Tags"] == {"Tag": [{"TagKey": "link", "TagValue": "l1"}]}
+    assert [i["InvokeId"] for i in invocations(a)] == [plain, tagged]
+    by_key = results(a, tag=[m.DescribeInvocationResultsRequestTag(key="link")])["InvocationResults"]
+    assert [r["InvokeId"] for r in by_key["InvocationResult"]] == [tagged]
+    assert invocations(a, tag=[m.DescribeInvocationsRequestTag(key="link", value="other")]) == []
+    e = error_of(
+        a.ecs,
+        "describe_invocations",
+        m.DescribeInvocationsRequest(
+            region_id=a.region, tag=[m.DescribeInvocationsRequestTag(key=f"k{n}") for n in range(21)]
+        ),
+    )
+    assert e.code == "NumberExceed.Tags" and "Tag.N" in e.data["Message"]
 
 
 def test_instances_of_other_accounts_cannot_be_targeted(a: Side, b: Side) -> None:

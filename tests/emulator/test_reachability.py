@@ -264,3 +264,106 @@ def test_linked_follows_connected_interfaces(linked_store: Store) -> None:
         tx.put(dict(ri_a, Status="Inactive"))
     with linked_store.transaction() as tx:
         assert not linked(Network.read(tx), _get(tx, "vpc", A_VPC), _get(tx, "vpc", B_VPC))
+
+
+# -- VPC peering connections ----------------------------------------------------------------------------------
+PCC = "pcc-testpeering0000000001"
+
+
+def _peering(store: Store, status: str = "Activated", established: bool = True) -> None:
+    """A's VPC1 peered with B's VPC2, as the VpcPeer product records it, and a route each way."""
+    with store.transaction() as tx:
+        tx.insert(
+            "vpc_peer",
+            PCC,
+            UID_A,
+            "cn-qingdao",
+            {
+                "InstanceId": PCC,
+                "OwnerId": UID_A,
+                "AcceptingOwnerUid": UID_B,
+                "RegionId": "cn-qingdao",
+                "AcceptingRegionId": "cn-beijing",
+                "VpcId": A_VPC,
+                "AcceptingVpcId": B_VPC,
+                "Status": status,
+                "Established": established,
+            },
+        )
+        for uid, region, table, cidr in ((UID_A, "cn-qingdao", A_VTB, B_CIDR), (UID_B, "cn-beijing", B_VTB, A_CIDR)):
+            rte = tx.new_id("rte-")
+            tx.insert(
+                "route_entry",
+                rte,
+                uid,
+                region,
+                {
+                    "RouteEntryId": rte,
+                    "RouteTableId": table,
+                    "DestinationCidrBlock": cidr,
+                    "Type": "Custom",
+                    "Status": "Available",
+                    "NextHopType": "VpcPeer",
+                    "NextHopId": PCC,
+                },
+            )
+
+
+@pytest.fixture
+def peered_store() -> Store:
+    store = _store()
+    _peering(store)
+    _rule(store, B_SG, SourceCidrIp=A_CIDR)
+    _rule(store, A_SG, SourceCidrIp=B_CIDR)
+    return store
+
+
+def test_a_peering_carries_a_ping_both_ways(peered_store: Store) -> None:
+    there = _ping(peered_store, A_ECS, B_IP)
+    assert (there.reachable, there.path, there.via, there.back_via) == (
+        True,
+        "peering",
+        f"VpcPeer {PCC}",
+        f"VpcPeer {PCC}",
+    )
+    assert there.cross_region and "VPC peering connection" in there.reason
+    assert _ping(peered_store, B_ECS, A_IP).reachable
+
+
+@pytest.mark.parametrize(
+    "status, established, reachable",
+    [
+        ("Activated", True, True),
+        ("Updating", True, True),  # a Modify of a live connection
+        ("Updating", False, False),  # being accepted
+        ("Accepting", False, False),
+        ("Creating", False, False),
+        ("Deleting", True, False),
+        ("Rejected", False, False),
+        ("Expired", False, False),
+    ],
+)
+def test_a_peering_forwards_only_while_activated(
+    peered_store: Store, status: str, established: bool, reachable: bool
+) -> None:
+    _set(peered_store, "vpc_peer", PCC, Status=status, Established=established)
+    v = _ping(peered_store, A_ECS, B_IP)
+    assert v.reachable is reachable, v.reason
+    if not reachable:
+        assert v.failed == "forward" and f"{PCC} on the forward path is {status}" in v.reason, v.reason
+
+
+def test_a_route_through_a_peering_of_other_vpcs_goes_nowhere(peered_store: Store) -> None:
+    _set(peered_store, "vpc_peer", PCC, VpcId="vpc-m5e1othervpc000000001")
+    v = _ping(peered_store, A_ECS, B_IP)
+    assert (v.reachable, v.failed) == (False, "forward") and f"not a VPC peering connection of {A_VPC}" in v.reason
+
+
+def test_the_return_may_take_another_kind_of_link(peered_store: Store) -> None:
+    _, ri_b = write_link(peered_store, UID_A, UID_B, route_a=False, route_b=False)
+    with peered_store.transaction() as tx:
+        (back,) = tx.find("route_entry", account=UID_B, NextHopType="VpcPeer")
+        tx.put(dict(back, NextHopType="RouterInterface", NextHopId=ri_b))
+    v = _ping(peered_store, A_ECS, B_IP)
+    assert (v.reachable, v.via, v.back_via) == (True, f"VpcPeer {PCC}", f"RouterInterface {ri_b}"), v.reason
+    assert "through a VPC peering connection and router interfaces" in v.reason

@@ -133,7 +133,7 @@ def test_lag_never_hides_what_a_refusal_depends_on(lagging):
         create_initiator(a.vpc, name=f"ri-{i}")
     with pytest.raises(ClientException) as info:
         create_initiator(a.vpc, name="sixth")
-    assert info.value.code == "QuotaExceeded"
+    assert info.value.code == "LimitationExceed.InterfaceNumberOnRouter"
 
 
 @pytest.mark.parametrize(

@@ -55,14 +55,36 @@ STYLES = ["v3", "v2", "legacy"]
 
 @pytest.mark.parametrize("style", STYLES)
 def test_each_account_is_identified_by_its_own_keys(emu, style):
+    """The built-in world's keys are RAM users' (``key_kind: ram_user``, the default): the account
+    is the key's, the identity its RAM user."""
+    user_ids = set()
     for name in ACCOUNTS:
         acct = emu.account(name)
         body = _identity(emu, style, acct["access_key_id"], acct["access_key_secret"])
         assert re.fullmatch(r"\d{16}", body["AccountId"])
-        assert body["AccountId"] == acct["uid"] == body["UserId"]
-        assert body["Arn"] == f"acs:ram::{acct['uid']}:root"
+        assert body["AccountId"] == acct["uid"] and acct["key_kind"] == "ram_user"
+        assert body["IdentityType"] == "RAMUser" and body["Arn"] == f"acs:ram::{acct['uid']}:user/{name}"
+        assert re.fullmatch(r"\d{16}", body["UserId"]) and body["UserId"] == body["PrincipalId"] != acct["uid"]
+        assert "RoleId" not in body
+        user_ids.add(body["UserId"])
         roundtrip(sts_models.GetCallerIdentityResponseBody, body)
-    assert emu.account("account-a")["uid"] != emu.account("account-b")["uid"]
+    assert emu.account("account-a")["uid"] != emu.account("account-b")["uid"] and len(user_ids) == 2
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_root_key_is_identified_as_the_account(style):
+    world = with_timing(default_world(), scale=0)
+    world["accounts"][0]["key_kind"] = "root"
+    server = make_server(world=world).start()
+    try:
+        emu = Emu(server)
+        acct = emu.account("account-a")
+        body = _identity(emu, style, acct["access_key_id"], acct["access_key_secret"])
+        assert body["IdentityType"] == "Account" and body["Arn"] == f"acs:ram::{acct['uid']}:root"
+        assert body["AccountId"] == body["UserId"] == body["PrincipalId"] == acct["uid"]
+        roundtrip(sts_models.GetCallerIdentityResponseBody, body)
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("style", STYLES)

@@ -383,6 +383,17 @@ def test_pair_lifecycle_on_the_virtual_clock(slow_emu):
     slow_emu.advance(2.5)
     assert (status(a, ri_a), status(b, ri_b)) == ("Active", "Active")
 
+    # ModifyRouterInterfaceSpec re-provisions a live link: Activating for router_interface_modify (2 s)
+    call(
+        a.vpc,
+        "modify_router_interface_spec",
+        m.ModifyRouterInterfaceSpecRequest(region_id=a.region, router_interface_id=ri_a, spec="Middle.1"),
+    )
+    assert (status(a, ri_a), status(b, ri_b)) == ("Activating", "Active")
+    ri_action_fails(a, "deactivate_router_interface", ri_a, "IncorrectRIStatus")
+    slow_emu.advance(2.5)
+    assert status(a, ri_a) == "Active" and attribute(a, ri_a)["Bandwidth"] == 100
+
     ri_action(a, "deactivate_router_interface", ri_a)
     slow_emu.advance(2.5)
     ri_action(a, "delete_router_interface", ri_a)

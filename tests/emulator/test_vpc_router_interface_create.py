@@ -207,7 +207,7 @@ def test_at_most_five_interfaces_per_router(emu, a):
             spec="Mini.2",
             opposite_region_id="cn-beijing",
         ),
-        "QuotaExceeded",
+        "LimitationExceed.InterfaceNumberOnRouter",
     )
     assert VRT1 in e.message and "5" in e.message
     ri_action(a, "delete_router_interface", made[0])

@@ -10,11 +10,14 @@ the emulator, not an answer: it becomes ``UndeclaredError``, which the server an
 (500 ``InternalError``), so a test that reaches an undeclared code fails at once and the
 declarations stay the complete list. ``declared_errors`` reads them back; the conformance tests
 compare them with the codes Alibaba's API metadata documents for each action.
+
+An action that splits its work (``prepare``/``compute``, ``context.py``) declares once: its
+``prepare`` is held to the same declaration as its handler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -60,9 +63,32 @@ class Declared:
             raise
 
 
-def action(handler: Handler, *raises: Raisable, mutating: bool = False) -> Action:
-    """An action table entry whose handler may raise exactly the errors in ``raises``."""
-    return Action(Declared(handler, codes_of(*raises)), mutating=mutating)
+@dataclass(frozen=True)
+class DeclaredPrepare:
+    """An action's ``prepare`` (``context.py``), held to the action's declaration."""
+
+    prepare: Callable[[Context, Params], Any]
+    errors: frozenset[ErrorCode]
+
+    def __call__(self, ctx: Context, p: Params) -> Any:
+        return Declared(self.prepare, self.errors)(ctx, p)
+
+
+def action(
+    handler: Handler,
+    *raises: Raisable,
+    mutating: bool = False,
+    prepare: Callable[[Context, Params], Any] | None = None,
+    compute: Callable[[Any], Any] | None = None,
+) -> Action:
+    """An action table entry whose handler (and ``prepare``) may raise exactly the errors in ``raises``."""
+    errors = codes_of(*raises)
+    return Action(
+        Declared(handler, errors),
+        mutating=mutating,
+        prepare=None if prepare is None else DeclaredPrepare(prepare, errors),
+        compute=compute,
+    )
 
 
 def declared_errors(spec: Action) -> frozenset[ErrorCode] | None:

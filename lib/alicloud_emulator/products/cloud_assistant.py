@@ -31,9 +31,22 @@ and the pinned SDK's ``RunCommandRequest``): ``CommandContent`` at most 24 KB on
 ``Timeout`` 10 to 86400 seconds, default 60; ``InstanceId.N`` 1 to 100 instances (today's
 reference; a 2021 page said 50, the pinned SDK's docstring says "Array length: 1 to 100", and
 today's reference wins where the two disagree); ``Type`` one of RunShellScript, RunBatScript,
-RunPowerShellScript, else ``403 InvalidCmdType.NotFound`` "The specified command type does not
-exist." (the RunCommand error table, parity finding L17). The output kept per instance is the
-first 24 KB (``shell.py``).
+RunPowerShellScript. ``Tag.N`` (tags of the invocation, which the describes filter on) at most 20,
+``ResourceTag.N`` (instances chosen by their tags, instead of ``InstanceId.N``) at most 10: the
+descriptions say "N 的取值范围为 1~20" and "1~10", where ``maxItems`` says 21 and 11. The output kept
+per instance is the first 24 KB (``shell.py``).
+
+Errors are the codes the ECS metadata documents for these actions (vendored under
+``tests/data/api_metadata``), each action declaring its own (``products/catalog.py``): an unknown
+``Type`` is ``404 InvalidCmdType.NotFound`` (the 2024 metadata; a 2021 page said 403, parity finding
+L17), content that is not Base64 ``CmdContent.DecodeError``, content too long ``403
+CmdContent.ExceedLimit``, too many instances ``403 InstanceIds.ExceedLimit``, a name, description or
+user name too long ``403 CmdName.ExceedLimit`` / ``CmdDesc.ExceedLimit`` / ``Username.ExceedLimit``,
+a working directory too long ``InvalidParameter.WorkingDir``, an unknown ``TerminationMode`` ``404
+InvalidTerminationMode.NotFound``, too many tags ``NumberExceed.Tags`` / ``NumberExceed.ResourceTags``
+(a tag without a key ``MissingParameter.TagKey`` / ``MissingParameter.ResourceTagKey``), ``ResourceTag``
+with ``InstanceId`` ``InvalidResourceTag.ConflictWithInstanceIds`` and a ``ResourceTag`` that
+matches no instance ``InvalidResourceTag.InstanceNotFound`` (no instance of the emulator has tags).
 
 A command's cost is bounded and paid outside the store's lock (``context.py``'s
 ``prepare``/``compute``): RunCommand reads the instances and the network in a short read-only
@@ -51,16 +64,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..context import Action, Context
-from ..errors import ApiError, invalid
+from ..errors import INVALID_PARAMETER, MISSING_PARAMETER, REGION_NOT_FOUND, ErrorCode, error, invalid
 from ..params import Params
 from ..reachability import Network, ping
 from ..shell import Line, parse_script, run_script
 from ..timefmt import iso
+from .catalog import action
+from .ecs_errors import NEXT_TOKEN
 from .ecs_paging import Limits, paginate
+from .tags import tags_of
 
 TYPES = ("RunShellScript", "RunBatScript", "RunPowerShellScript")
 MAX_CONTENT = 24 * 1024  # bytes of CommandContent, counted Base64-encoded
 MAX_INSTANCES = 100
+MAX_TAGS = 20
+MAX_RESOURCE_TAGS = 10
 _FAILED = ("Failed", "Aborted", "Invalid", "Error", "Timeout", "Cancelled", "Terminated")
 _ERROR_INFO = {
     "ExitCodeNonzero": "the command execution exit code is not zero",
@@ -69,6 +87,102 @@ _ERROR_INFO = {
     "ClientNotRunning": "the aliyun service is not running on the instance",
     "CommandNotApplicable": "the command is not applicable",
 }
+
+
+# -- errors (the ECS metadata's codes for these actions) -------------------------------------------------
+@error("InvalidCmdType.NotFound", 404)
+def command_type_not_found(value: str) -> str:
+    return f'The specified command type does not exist: "{value}"; valid values: {", ".join(TYPES)}.'
+
+
+@error("CmdContent.DecodeError")
+def content_not_base64() -> str:
+    return (
+        "The CommandContent can not be base64 decoded, although ContentEncoding is Base64; "
+        "send ContentEncoding=PlainText for a plain script."
+    )
+
+
+@error("CmdContent.ExceedLimit", 403)
+def content_too_long(detail: str) -> str:
+    return f"The length of the command content exceeds the upper limit: CommandContent {detail}."
+
+
+@error("InstanceIds.ExceedLimit", 403)
+def too_many_instances(got: int) -> str:
+    return f"The number of instance IDs exceeds the upper limit: InstanceId takes at most {MAX_INSTANCES}, got {got}."
+
+
+@error("InvalidInstance.NotFound", 404)
+def instance_not_found(instance_id: str, region: str) -> str:
+    return f'The specified instance does not exist: "{instance_id}" in region {region} for this account.'
+
+
+@error("NumberExceed.Tags")
+def too_many_tags(got: int) -> str:
+    return f"Ensure the number of tag parameters is not greater than {MAX_TAGS}: Tag.N has {got}."
+
+
+@error("NumberExceed.ResourceTags")
+def too_many_resource_tags(got: int) -> str:
+    return (
+        f"The maximum number of ResourceTags is exceeded: ResourceTag.N takes at most {MAX_RESOURCE_TAGS}, got {got}."
+    )
+
+
+@error("MissingParameter.TagKey")
+def tag_key_missing(n: int) -> str:
+    return f"You must specify Tag.N.Key: Tag.{n}.Key is missing."
+
+
+@error("MissingParameter.ResourceTagKey")
+def resource_tag_key_missing(n: int) -> str:
+    return f"You must specify ResourceTag.N.Key: ResourceTag.{n}.Key is missing."
+
+
+@error("InvalidResourceTag.ConflictWithInstanceIds")
+def resource_tag_and_instances() -> str:
+    return "The specified param ResourceTag conflicts with InstanceId: give one of them."
+
+
+@error("InvalidResourceTag.InstanceNotFound")
+def no_instance_tagged(tags: str) -> str:
+    return f"InstanceIds are not found by the specified ResourceTag: no instance of this account here has {tags}."
+
+
+LENGTH_LIMITS = {  # field -> (longest value, the code for one longer)
+    "Name": (128, ErrorCode("CmdName.ExceedLimit", 403)),
+    "Description": (512, ErrorCode("CmdDesc.ExceedLimit", 403)),
+    "Username": (255, ErrorCode("Username.ExceedLimit", 403)),
+    "WorkingDir": (200, ErrorCode("InvalidParameter.WorkingDir")),
+}
+TERMINATION_MODE = ErrorCode("InvalidTerminationMode.NotFound", 404)
+
+
+def _bounded(p: Params, name: str, default: str) -> str:
+    value = p.text(name, default=default)
+    limit, code = LENGTH_LIMITS[name]
+    if len(value) > limit:
+        raise code(f"The length of {name} exceeds the upper limit: at most {limit} characters, got {len(value)}.")
+    return value
+
+
+def _tags(p: Params, name: str, limit: int, too_many: Any, key_missing: Any) -> list[dict[str, str]]:
+    """``Tag.N`` / ``ResourceTag.N`` as ``[{"Key", "Value"}]``, within the documented count."""
+    raw = p.sequence(name)
+    if len(raw) > limit:
+        raise too_many(len(raw))
+    out = []
+    for n, t in enumerate(raw, start=1):
+        if not isinstance(t, dict) or not t.get("Key"):
+            raise key_missing(n)
+        out.append({"Key": str(t["Key"]), "Value": str(t.get("Value") or "")})
+    return out
+
+
+def _tagged(rec: dict[str, Any], wanted: list[dict[str, str]]) -> bool:
+    have = tags_of(rec)
+    return all(t["Key"] in have and (not t["Value"] or have[t["Key"]] == t["Value"]) for t in wanted)
 
 
 def _encoding(p: Params, default: str) -> str:
@@ -92,16 +206,9 @@ def _script(p: Params) -> str:
         try:
             content = base64.b64decode(content, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise ApiError(
-                "InvalidCommandContent.Malformed",
-                "The specified CommandContent is not valid Base64 "
-                "text although ContentEncoding is Base64; send ContentEncoding=PlainText for a plain script.",
-            ) from None
+            raise content_not_base64() from None
     if len(base64.b64encode(content.encode("utf-8"))) > MAX_CONTENT:
-        raise ApiError(
-            "InvalidCommandContent.LengthLimitExceeded",
-            f"The specified CommandContent is longer than {MAX_CONTENT} bytes once Base64-encoded.",
-        )
+        raise content_too_long(f"is longer than {MAX_CONTENT} bytes once Base64-encoded")
     if p.flag("EnableParameter"):
         try:
             values = json.loads(p.text("Parameters") or "{}")
@@ -112,11 +219,7 @@ def _script(p: Params) -> str:
         for key, value in values.items():
             content = content.replace("{{" + str(key) + "}}", str(value))
         if len(base64.b64encode(content.encode("utf-8"))) > MAX_CONTENT:
-            raise ApiError(
-                "InvalidCommandContent.LengthLimitExceeded",
-                f"The specified CommandContent is longer than {MAX_CONTENT} bytes once Base64-encoded "
-                "with its parameters filled in.",
-            )
+            raise content_too_long(f"is longer than {MAX_CONTENT} bytes once Base64-encoded with its parameters in")
     return content
 
 
@@ -165,20 +268,24 @@ def _outcome(
     }
 
 
-def _targets(ctx: Context, p: Params, region: str) -> list[dict[str, Any]]:
-    """The instances named by ``InstanceId.N``: the caller's, in the request's region."""
+def _targets(ctx: Context, p: Params, region: str, by_tags: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The instances named by ``InstanceId.N`` (the caller's, in the request's region), or those
+    that carry every tag of ``ResourceTag.N``."""
+    if by_tags:
+        if p.has("InstanceId"):
+            raise resource_tag_and_instances()
+        found = [i for i in ctx.tx.find("instance", account=ctx.uid, region=region) if _tagged(i, by_tags)]
+        if not found:
+            raise no_instance_tagged(", ".join(f"{t['Key']}={t['Value']}" for t in by_tags))
+        return found[:MAX_INSTANCES]
     ids = list(dict.fromkeys(str(i) for i in p.sequence("InstanceId", required=True)))
     if len(ids) > MAX_INSTANCES:
-        raise invalid("InstanceId", f"at most {MAX_INSTANCES} instances per call, got {len(ids)}")
+        raise too_many_instances(len(ids))
     found = []
     for iid in ids:
         rec = ctx.tx.get("instance", iid, account=ctx.uid)
         if rec is None or rec["_region"] != region:
-            raise ApiError(
-                "InvalidInstance.NotFound",
-                f'The specified instance "{iid}" does not exist in region {region} for this account.',
-                404,
-            )
+            raise instance_not_found(iid, region)
         found.append(rec)
     return found
 
@@ -203,11 +310,7 @@ def prepare_run_command(ctx: Context, p: Params) -> _Command:
     assert region is not None
     command_type = p.text("Type", required=True)
     if command_type not in TYPES:
-        raise ApiError(
-            "InvalidCmdType.NotFound",
-            f'The specified command type "{command_type}" does not exist; valid values: {", ".join(TYPES)}.',
-            403,
-        )
+        raise command_type_not_found(command_type)
     script = _script(p)
     timeout = p.integer("Timeout", default=60, min=10, max=86400)
     assert timeout is not None
@@ -219,17 +322,21 @@ def prepare_run_command(ctx: Context, p: Params) -> _Command:
             f"RepeatMode={repeat}" + (f", Frequency={p.text('Frequency')}" if p.has("Frequency") else ""),
         )
     fields = {
-        "CommandName": p.text("Name", default="", max_len=128),
-        "CommandDescription": p.text("Description", default="", max_len=512),
-        "Username": p.text("Username", default="root", max_len=255),
-        "WorkingDir": p.text("WorkingDir", default="/root", max_len=200),
+        "CommandName": _bounded(p, "Name", ""),
+        "CommandDescription": _bounded(p, "Description", ""),
+        "Username": _bounded(p, "Username", "root"),
+        "WorkingDir": _bounded(p, "WorkingDir", "/root"),
         "Parameters": p.text("Parameters", default="{}"),
         "ContainerId": p.text("ContainerId", default=""),
         "ContainerName": p.text("ContainerName", default=""),
         "Launcher": p.text("Launcher", default=""),
-        "TerminationMode": p.text("TerminationMode", default="Process", choices=("Process", "ProcessTree")),
+        "TerminationMode": p.text(
+            "TerminationMode", default="Process", choices=("Process", "ProcessTree"), code=TERMINATION_MODE
+        ),
+        "Tags": _tags(p, "Tag", MAX_TAGS, too_many_tags, tag_key_missing),
     }
-    instances = _targets(ctx, p, region)
+    by_tags = _tags(p, "ResourceTag", MAX_RESOURCE_TAGS, too_many_resource_tags, resource_tag_key_missing)
+    instances = _targets(ctx, p, region, by_tags)
     runs = any(i.get("Status") == "Running" and i.get("CloudAssistant", True) for i in instances)
     return _Command(
         region,
@@ -326,8 +433,9 @@ def _overall(results: list[dict[str, Any]]) -> str:
 
 
 def _invocations(ctx: Context, region: str, p: Params) -> list[dict[str, Any]]:
-    """The caller's invocations in the region, newest first."""
-    found = ctx.tx.find("invocation", account=ctx.uid, region=region)
+    """The caller's invocations in the region, newest first (``Tag.N``: those with every tag)."""
+    wanted = _tags(p, "Tag", MAX_TAGS, too_many_tags, tag_key_missing)
+    found = [i for i in ctx.tx.find("invocation", account=ctx.uid, region=region) if _tagged(i, wanted)]
     for key in ("InvokeId", "CommandId"):
         if p.has(key):
             found = [i for i in found if i[key] == p.text(key)]
@@ -359,11 +467,15 @@ def _result_view(inv: dict[str, Any], r: dict[str, Any], encoding: str) -> dict[
         "OssOutputUri": "",
         "OssOutputErrorCode": "",
         "OssOutputErrorInfo": "",
-        "Tags": {"Tag": []},
+        "Tags": {"Tag": _tag_view(inv)},
     }
     if r["ExitCode"] is not None:
         view["ExitCode"] = r["ExitCode"]
     return view
+
+
+def _tag_view(inv: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in inv.get("Tags") or []]
 
 
 def describe_invocation_results(ctx: Context, p: Params) -> dict[str, Any]:
@@ -471,7 +583,7 @@ def describe_invocations(ctx: Context, p: Params) -> dict[str, Any]:
                 "Launcher": inv["Launcher"],
                 "TerminationMode": inv["TerminationMode"],
                 "OssOutputDelivery": "",
-                "Tags": {"Tag": []},
+                "Tags": {"Tag": _tag_view(inv)},
                 "InvokeInstances": {
                     "InvokeInstance": [_invoke_instance(inv, r, encoding, with_output) for r in results]
                 },
@@ -480,8 +592,31 @@ def describe_invocations(ctx: Context, p: Params) -> dict[str, Any]:
     return dict(paging, Invocations={"Invocation": out})
 
 
-ACTIONS = {
-    "RunCommand": Action(run_command, mutating=True, prepare=prepare_run_command, compute=_simulated),
-    "DescribeInvocations": Action(describe_invocations),
-    "DescribeInvocationResults": Action(describe_invocation_results),
+REGION = (MISSING_PARAMETER, REGION_NOT_FOUND)  # ``Context.region``
+PARAMS = (MISSING_PARAMETER, INVALID_PARAMETER)  # ``Params`` getters
+TAGS = (too_many_tags, tag_key_missing)
+
+ACTIONS: dict[str, Action] = {
+    "RunCommand": action(
+        run_command,
+        REGION,
+        PARAMS,
+        TAGS,
+        command_type_not_found,
+        content_not_base64,
+        content_too_long,
+        too_many_instances,
+        instance_not_found,
+        too_many_resource_tags,
+        resource_tag_key_missing,
+        resource_tag_and_instances,
+        no_instance_tagged,
+        [code for _, code in LENGTH_LIMITS.values()],
+        TERMINATION_MODE,
+        mutating=True,
+        prepare=prepare_run_command,
+        compute=_simulated,
+    ),
+    "DescribeInvocations": action(describe_invocations, REGION, PARAMS, TAGS, NEXT_TOKEN),
+    "DescribeInvocationResults": action(describe_invocation_results, REGION, PARAMS, TAGS, NEXT_TOKEN),
 }

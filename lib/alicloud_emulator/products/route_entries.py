@@ -1,4 +1,4 @@
-"""Route entries of a VPC's route table: create, delete, list.
+"""Route entries of a VPC's route table: create, modify, delete, list.
 
 Rules and the choices made where the API is silent:
 
@@ -14,9 +14,13 @@ Rules and the choices made where the API is silent:
   100.64.0.0/10 (``InvalidCidrBlock``); it is unique in the table (``InvalidCIDRBlock.Duplicate``).
   A bare address means ``/32``.
 * Next hops modelled: ``RouterInterface`` (an interface of the caller on this VPC's router, which
-  must be ``Active``: ``IncorrectStatus.RouterInterface`` otherwise) and ``Instance`` (an ECS
-  instance of the caller in this VPC). Any other documented type, and ECMP ``NextHopList``, is
-  refused with a message saying so. ``NextHopType`` defaults to ``Instance`` as documented.
+  must be ``Active``: ``IncorrectStatus.RouterInterface`` otherwise), ``VpcPeer`` (a VPC peering
+  connection, ``pcc-...``, of which the caller is the requester or the accepter and whose end on the
+  caller's side is this table's VPC: ``ResourceNotFound.VpcPeer`` otherwise; it must be
+  ``Activated``: ``IncorrectStatus.VpcPeer``; both codes are CreateRouteEntry's in the metadata) and
+  ``Instance`` (an ECS instance of the caller in this VPC). Any other documented type, and ECMP
+  ``NextHopList``, is refused with a message saying so. ``NextHopType`` defaults to ``Instance`` as
+  documented.
 * CreateRouteEntry: ``RegionId`` is optional (reference 2025-12 and metadata); without it the
   region is the route table's.
 * DeleteRouteEntry names the entry by ``RouteEntryId`` alone, or by ``RouteTableId`` plus
@@ -31,7 +35,29 @@ Rules and the choices made where the API is silent:
   metadata's response example (the SDK model's comment says minutes; ``docs/parity.md``).
 * In DescribeRouteEntryList a RouterInterface next hop carries ``Enabled`` (1 while the interface
   is Active), ``Weight`` 100, and the peer's region and VPC (once connected) as
-  ``NextHopRegionId``/``NextHopRelatedInfo``; these values are inferred, not recorded.
+  ``NextHopRegionId``/``NextHopRelatedInfo``; these values are inferred, not recorded. A ``VpcPeer``
+  next hop is ``NextHopType``/``NextHopId`` only: the metadata documents the extra fields "when the
+  next hop type is RouterInterface" and says nothing of a peering's.
+* ModifyRouteEntry (reference https://help.aliyun.com/en/vpc/developer-reference/api-vpc-2016-04-28-modifyrouteentry:
+  "modify the name, description, and next hop of a custom route entry") names the entry by
+  ``RouteEntryId``, or by ``RouteTableId`` and ``DestinationCidrBlock`` (``MissingParam.RouteEntryId``
+  without either; ``RouteEntryId`` wins when both are given). Name (1-128) and description (1-256,
+  neither starting with ``http(s)://``) change at once. ``NewNextHopType`` and ``NewNextHopId`` go
+  together (``MissingParam.NewNextHopId`` / ``MissingParam.NewNextHopType``). Which types may change:
+  today's SDK model (``alibabacloud-vpc20160428`` 7.2.2, generated from the current metadata) lists
+  every next-hop type, RouterInterface and VpcPeer included, and terraform's generated
+  ``alicloud_vpc_route_entry`` (provider of 2026-08) changes ``nexthop_type`` between them in place
+  with this action; the 2024-06 metadata listed only NetworkInterface and NatGateway. The emulator
+  follows today's (``behaviour.route_next_hop_change: all``); ``eni_and_nat`` restores the 2024 rule,
+  where changing a route through a router interface or a peering is ``UnsupportedFeature.NextHopType``
+  ("The route type does not support modifying the next hop of the route."), so a client's fallback
+  (delete, then create) can be tested. The new next hop is checked as CreateRouteEntry checks it
+  (with CreateRouteEntry's codes: the 2024 metadata of this action has none for these types); the
+  same next hop again is ``OperationDenied.NextHopExist``; a system route's next hop is
+  ``UnsupportedFeature.NextHopType``. The entry is then ``Modifying`` for ``route_entry_modify``
+  seconds (a status of DescribeRouteEntryList; the duration is not documented) and ``Available`` with
+  its new next hop. Like a ``Pending`` entry, a ``Modifying`` one forwards nothing (the reachability
+  model reads only ``Available`` entries): the loss of a next-hop change is that window.
 """
 
 from __future__ import annotations
@@ -40,12 +66,14 @@ import ipaddress
 from typing import Any
 
 from ..context import Context
-from ..errors import invalid, missing_one_of
+from ..errors import error, invalid, missing_one_of
 from ..params import CIDR_MALFORMED, Params
 from ..timefmt import iso
 from . import vpc_errors as err
+from . import vpcpeer_errors as peer_err
 from .dry_run import stop_if_dry_run
 from .paging import by_token
+from .vpcpeer_records import ACTIVATED, own_ends, visible
 
 PENDING, AVAILABLE, MODIFYING, DELETING = "Pending", "Available", "Modifying", "Deleting"
 _UNSETTLED = (PENDING, MODIFYING, DELETING)
@@ -67,7 +95,8 @@ NEXT_HOP_TYPES = (
     "GatewayLoadBalancerEndpoint",
     "RouteTargetGroup",
 )
-MODELLED_NEXT_HOPS = ("RouterInterface", "Instance")
+MODELLED_NEXT_HOPS = ("RouterInterface", "VpcPeer", "Instance")
+ENI_AND_NAT = ("NetworkInterface", "NatGateway")  # the 2024 metadata's NewNextHopType values
 ENTRY_TYPES = ("Custom", "System", "BGP", "CEN", "ECR")
 MAX_DEST_CIDRS = 200  # DescribeRouteEntryList DestCidrBlockList maxItems (metadata 2025-12)
 
@@ -155,6 +184,13 @@ def _check_destination(ctx: Context, table: dict[str, Any], dest: str) -> None:
 
 
 def _check_next_hop(ctx: Context, table: dict[str, Any], hop_type: str, hop_id: str, region: str) -> None:
+    if hop_type == "VpcPeer":
+        peer = visible(ctx.tx, ctx.uid, hop_id)
+        if peer is None or (region, table["VpcId"]) not in own_ends(peer, ctx.uid):
+            raise peer_err.peer_not_found(f"{hop_id} is not a VPC peering connection of {table['VpcId']}")
+        if peer["Status"] != ACTIVATED:
+            raise peer_err.peer_not_activated(hop_id, peer["Status"])
+        return
     if hop_type == "RouterInterface":
         ri = ctx.tx.get("router_interface", hop_id, account=ctx.uid)
         if ri is None or ri["_region"] != region or ri["RouterId"] != table["RouterId"]:
@@ -167,6 +203,133 @@ def _check_next_hop(ctx: Context, table: dict[str, Any], hop_type: str, hop_id: 
     instance = ctx.tx.get("instance", hop_id, account=ctx.uid)
     if instance is None or instance["_region"] != region or instance["VpcId"] != table["VpcId"]:
         raise err.next_hop_not_found(hop_id, f"it is not an instance in {table['VpcId']}")
+
+
+# -- modify ---------------------------------------------------------------------------------------------
+# ModifyRouteEntry's own codes (its 2024 metadata; ``IllegealParam`` is the documented spelling).
+
+
+@error("InvalidRouteEntryId.NotFound")
+def modify_entry_not_found(what: str) -> str:
+    return f"Specified RouteEntryId does not exist: {what}."
+
+
+@error("MissingParam.RouteEntryId")
+def modify_entry_unnamed() -> str:
+    return (
+        "The param of RouteEntryId is missing: name the entry by RouteEntryId, "
+        "or by RouteTableId and DestinationCidrBlock."
+    )
+
+
+@error("MissingParam.NewNextHopId")
+def new_next_hop_id_missing() -> str:
+    return "The parameter NewNextHopId is mandatory with NewNextHopType."
+
+
+@error("MissingParam.NewNextHopType")
+def new_next_hop_type_missing() -> str:
+    return "The parameter NewNextHopType is mandatory with NewNextHopId."
+
+
+@error("IllegealParam.NextHopType")
+def new_next_hop_type_illegal(value: str, why: str) -> str:
+    return f'The parameter NewNextHopType is illegal: "{value}" {why}.'
+
+
+@error("UnsupportedFeature.NextHopType")
+def next_hop_change_unsupported(entry_id: str, why: str) -> str:
+    return f"The route type does not support modifying the next hop of the route: {entry_id} {why}."
+
+
+@error("OperationDenied.NextHopExist")
+def same_next_hop(entry_id: str, hop: str) -> str:
+    return f"The operation is not allowed because the nexthop already exists: {entry_id} already goes to {hop}."
+
+
+@error("InvalidRouteEntryName.Malformed")
+def entry_name_malformed() -> str:
+    return (
+        "Specified RouteEntry name is not valid: RouteEntryName is 1 to 128 characters, not starting with http(s)://."
+    )
+
+
+def modify_route_entry(ctx: Context, p: Params) -> dict[str, Any]:
+    region = ctx.region()
+    entry_id, table_id = p.text("RouteEntryId"), p.text("RouteTableId")
+    dest = p.cidr("DestinationCidrBlock")
+    name, description = p.text("RouteEntryName"), p.text("Description")
+    if name is not None and (len(name) > 128 or name.lower().startswith(("http://", "https://"))):
+        raise entry_name_malformed()
+    if description is not None and (len(description) > 256 or description.lower().startswith(("http://", "https://"))):
+        raise invalid("Description", "1 to 256 characters, not starting with http:// or https://")
+    new_type, new_id = p.text("NewNextHopType"), p.text("NewNextHopId")
+    if new_type is not None and new_id is None:
+        raise new_next_hop_id_missing()
+    if new_id is not None and new_type is None:
+        raise new_next_hop_type_missing()
+    if new_type is not None and new_type not in NEXT_HOP_TYPES:
+        raise new_next_hop_type_illegal(new_type, "is not a next-hop type; valid: " + ", ".join(NEXT_HOP_TYPES))
+    if not entry_id and not (table_id and dest):
+        raise modify_entry_unnamed()
+    entry = _entry_to_modify(ctx, region, entry_id, table_id, dest)
+    entries = ctx.tx.find("route_entry", account=ctx.uid, region=region, RouteTableId=entry["RouteTableId"])
+    if new_type is not None:
+        assert new_id is not None
+        _check_next_hop_change(ctx, entry, new_type, new_id)
+        busy = next((e for e in entries if e["Status"] in _UNSETTLED), None)
+    else:
+        busy = entry if entry["Status"] in _UNSETTLED else None
+    if busy is not None:
+        raise err.route_entry_busy(busy["RouteEntryId"], busy["Status"], entry["RouteTableId"])
+    if new_type is not None:
+        assert new_id is not None
+        table = ctx.tx.get("route_table", entry["RouteTableId"], account=ctx.uid)
+        assert table is not None
+        _check_next_hop(ctx, table, new_type, new_id, region)
+    stop_if_dry_run(p)
+    changes = {"RouteEntryName": name, "Description": description}
+    entry.update({k: v for k, v in changes.items() if v is not None}, GmtModified=iso(ctx.now))
+    if new_type is not None:
+        entry.update(Status=MODIFYING, NextHopType=new_type, NextHopId=new_id)
+        ctx.tx.schedule(entry, ctx.timing("route_entry_modify"), Status=AVAILABLE)
+    ctx.tx.put(entry)
+    return {}
+
+
+def _entry_to_modify(
+    ctx: Context, region: str, entry_id: str | None, table_id: str | None, dest: str | None
+) -> dict[str, Any]:
+    if entry_id:
+        entry = ctx.tx.get("route_entry", entry_id, account=ctx.uid)
+        if entry is None or entry["_region"] != region:
+            raise modify_entry_not_found(entry_id)
+        return entry
+    assert table_id is not None and dest is not None
+    table = ctx.tx.get("route_table", table_id, account=ctx.uid)
+    if table is None or table["_region"] != region:
+        raise err.route_table_not_found_in_list(table_id, region)
+    for e in ctx.tx.find("route_entry", account=ctx.uid, region=region, RouteTableId=table_id):
+        if e["DestinationCidrBlock"] == dest:
+            return e
+    raise modify_entry_not_found(f"no entry to {dest} in {table_id}")
+
+
+def _check_next_hop_change(ctx: Context, entry: dict[str, Any], new_type: str, new_id: str) -> None:
+    rid = entry["RouteEntryId"]
+    if entry["Type"] == "System":
+        raise next_hop_change_unsupported(rid, "is the system route of a vSwitch")
+    if ctx.behaviour.route_next_hop_change == "eni_and_nat" and (
+        entry["NextHopType"] not in ENI_AND_NAT or new_type not in ENI_AND_NAT
+    ):
+        raise next_hop_change_unsupported(
+            rid, f"goes to a {entry['NextHopType']}; only NetworkInterface and NatGateway next hops change in place"
+        )
+    if new_type not in MODELLED_NEXT_HOPS:
+        modelled = ", ".join(MODELLED_NEXT_HOPS)
+        raise new_next_hop_type_illegal(new_type, f"is not modelled by this emulator; modelled: {modelled}")
+    if (entry["NextHopType"], entry["NextHopId"]) == (new_type, new_id):
+        raise same_next_hop(rid, f"{new_type} {new_id}")
 
 
 # -- delete ---------------------------------------------------------------------------------------------

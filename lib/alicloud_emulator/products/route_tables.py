@@ -15,7 +15,7 @@ so its pending entries are listed with their state.
   VRouter of the caller is ``InvalidVRouterId.NotFound``; other filters that match nothing give an
   empty page. ``Type`` filters the listed entries by route type. Each entry carries its next hop as
   ``InstanceId``/``NextHopType`` and in ``NextHops`` (weight 100, enabled while its router
-  interface is Active).
+  interface is Active, or its VPC peering connection carries traffic).
 * DescribeVRouters: ``RegionId`` required, optional ``VRouterId``.
 * A value outside a documented choice (``RouterType``, ``RouteTableType``, ``Type``) is
   ``InvalidParameter``: the metadata documents no code of its own for these.
@@ -33,6 +33,7 @@ from . import vpc_errors as err
 from .paging import by_page_number
 from .route_entries import ENTRY_TYPES
 from .tags import tag_filter, tagged
+from .vpcpeer_records import carries_traffic, visible
 
 ROUTER_TYPES = ("VRouter", "VBR")
 
@@ -146,6 +147,9 @@ def _entry(ctx: Context, e: dict[str, Any]) -> dict[str, Any]:
     if e["NextHopType"] == "RouterInterface":
         ri = ctx.tx.get("router_interface", e["NextHopId"], account=ctx.uid)
         hop["Enabled"] = 1 if ri and ri["Status"] == "Active" else 0
+    elif e["NextHopType"] == "VpcPeer":
+        peer = visible(ctx.tx, ctx.uid, e["NextHopId"])
+        hop["Enabled"] = 1 if peer and carries_traffic(peer) else 0
     return {
         "RouteEntryId": e["RouteEntryId"],
         "RouteEntryName": e["RouteEntryName"],

@@ -20,8 +20,8 @@ Rules, with their sources (today's reference where pages disagree):
   selected", metadata), and an AcceptingSide interface cannot be one
   (``Forbidden.AcceptRoleNotSupportPrePay``). There are no VBRs in the emulator, so
   ``RouterType=VBR`` ends in ``InvalidRouterId.NotFound``.
-* A router has at most 5 interfaces: ``QuotaExceeded`` (documented for the action; see
-  ``vpc_errors.too_many_interfaces``).
+* A router has at most 5 interfaces: ``LimitationExceed.InterfaceNumberOnRouter`` (documented for the
+  action; see ``vpc_errors.too_many_interfaces``).
 * ModifyRouterInterfaceAttribute: any Opposite* parameter is refused unless the interface is
   ``Idle``; Name/Description/health check are allowed in Active, Idle and Inactive. Its state
   error is ``IncorrectStatus``, the code its page still documents. A request that sets Opposite*

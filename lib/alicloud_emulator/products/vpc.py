@@ -2,7 +2,8 @@
 vSwitches, route tables).
 
 Router interfaces live in ``router_interfaces.py`` and ``router_interface_links.py``, route tables
-and VRouters in ``route_tables.py``, route entries in ``route_entries.py``; every error is a named
+and VRouters in ``route_tables.py``, route entries in ``route_entries.py`` (the VPC peering
+connections a route may go through are the VpcPeer product's, ``vpcpeer.py``); every error is a named
 constructor of ``vpc_errors.py`` and each action below declares the ones it may raise.
 Every describe lists only the caller's resources in the requested region; a ``VpcId`` of another
 account reads like one that does not exist. Lists are never omitted: an empty result is an empty
@@ -25,6 +26,7 @@ from ..params import CIDR_MALFORMED, Params
 from ..regions import REGIONS, vpc_endpoint
 from . import route_entries, route_tables, router_interface_links, router_interfaces
 from . import vpc_errors as err
+from . import vpcpeer_errors as peer_err
 from .catalog import action
 from .dry_run import stop_if_dry_run
 from .paging import by_page_number
@@ -230,6 +232,7 @@ REGION = (MISSING_PARAMETER, REGION_NOT_FOUND)  # ``Context.region``
 PARAMS = (MISSING_PARAMETER, INVALID_PARAMETER)  # ``Params`` getters and list limits
 RI_LOOKUP = (err.router_interface_not_found,)
 NAMING = (err.name_malformed, err.description_malformed)
+PEER_HOP = (peer_err.peer_not_found, peer_err.peer_not_activated)  # a VpcPeer next hop
 
 ACTIONS: dict[str, Action] = {
     "DescribeRegions": action(describe_regions),
@@ -264,6 +267,28 @@ ACTIONS: dict[str, Action] = {
         err.route_quota,
         err.next_hop_not_found,
         err.next_hop_not_active,
+        PEER_HOP,
+        mutating=True,
+    ),
+    "ModifyRouteEntry": action(
+        route_entries.modify_route_entry,
+        REGION,
+        PARAMS,
+        DRY_RUN,
+        CIDR_MALFORMED,
+        route_entries.entry_name_malformed,
+        route_entries.new_next_hop_id_missing,
+        route_entries.new_next_hop_type_missing,
+        route_entries.new_next_hop_type_illegal,
+        route_entries.modify_entry_unnamed,
+        route_entries.modify_entry_not_found,
+        err.route_table_not_found_in_list,
+        route_entries.next_hop_change_unsupported,
+        route_entries.same_next_hop,
+        err.route_entry_busy,
+        err.next_hop_not_found,
+        err.next_hop_not_active,
+        PEER_HOP,
         mutating=True,
     ),
     "DeleteRouteEntry": action(

@@ -210,12 +210,15 @@ def referred_by_route_entry(ri_id: str, routes: str) -> str:
     return f"Router interface referred by route entry: {ri_id} is the next hop of {routes}; delete them first."
 
 
-@error("QuotaExceeded")
+@error("LimitationExceed.InterfaceNumberOnRouter")
 def too_many_interfaces(router_id: str, limit: int, count: int) -> str:
-    """Documented for CreateRouterInterface; the metadata also documents
-    ``LimitationExceed.InterfaceNumberOnRouter`` ("Total number of RouterInterfaces on a Router
-    exceeded"), which may fit the per-router limit better (``docs/parity.md``)."""
-    return f"A router has at most {limit} router interfaces; {router_id} has {count}. Delete one first."
+    """The per-router limit: CreateRouterInterface's metadata documents this code as "Total number
+    of RouterInterfaces on a Router exceeded."; its ``QuotaExceeded`` is "RiPerUser quota exceeded",
+    a per-account quota the emulator does not model."""
+    return (
+        f"Total number of RouterInterfaces on a Router exceeded: a router has at most {limit} router "
+        f"interfaces; {router_id} has {count}. Delete one first."
+    )
 
 
 @error("Forbidden.AcceptRoleNotSupportPrePay")

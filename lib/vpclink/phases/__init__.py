@@ -1,34 +1,45 @@
-"""The runbook's phases, in order; each module follows the contract in ``base``.
+"""The runbook's phases: the registry of their declarations, in order.
 
-``PHASES`` lists the phases a run goes through (teardown is separate), ``NOTEBOOKS`` maps every
-phase to its notebook stem, and ``get(name)`` returns a phase's module.
+Each phase module declares one :class:`~vpclink.phases.base.Phase` (``PHASE``) and holds everything
+about that phase; this registry lists them by number. ``ALL`` is every declared phase, ``ORDER`` their
+names, ``RUN`` the phases a run goes through (those that remove the link are run by ``teardown``
+instead: ``REMOVE``), ``DISCOVER`` the read-only ones a run always starts with. ``get(name)`` returns
+one declaration and ``producer(key)`` the phase whose output a key is.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from collections.abc import Iterable
 
-PHASES: tuple[str, ...] = ("preflight", "initiator", "acceptor", "connect", "routes", "security_groups", "verify")
-NOTEBOOKS: dict[str, str] = {
-    "preflight": "00_preflight",
-    "initiator": "01_initiator",
-    "acceptor": "02_acceptor",
-    "connect": "03_connect",
-    "routes": "04_routes",
-    "security_groups": "05_security_groups",
-    "verify": "06_verify",
-    "teardown": "99_teardown",
-}
+from . import acceptor, connect, initiator, preflight, routes, security_groups, teardown, verify
+from .base import Phase
 
-
-def ordered(names: list[str]) -> list[str]:
-    """``names`` in run order (teardown last)."""
-    return sorted(names, key=list(NOTEBOOKS).index)
+ALL: tuple[Phase, ...] = tuple(
+    sorted(
+        (m.PHASE for m in (preflight, initiator, acceptor, connect, routes, security_groups, verify, teardown)),
+        key=lambda p: p.number,
+    )
+)
+_BY_NAME: dict[str, Phase] = {p.name: p for p in ALL}
+ORDER: tuple[str, ...] = tuple(p.name for p in ALL)
+RUN: tuple[str, ...] = tuple(p.name for p in ALL if p.kind != "remove")
+REMOVE: tuple[str, ...] = tuple(p.name for p in ALL if p.kind == "remove")
+DISCOVER: tuple[str, ...] = tuple(p.name for p in ALL if p.kind == "discover")
 
 
-def get(name: str) -> ModuleType:
-    """The module of phase ``name``; ``KeyError`` naming the valid phases otherwise."""
-    if name not in NOTEBOOKS:
-        raise KeyError(f"unknown phase {name!r}; phases: {', '.join(NOTEBOOKS)}")
-    return importlib.import_module(f"{__name__}.{name}")
+def get(name: str) -> Phase:
+    """The declaration of phase ``name``; ``KeyError`` naming the valid phases otherwise."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown phase {name!r}; phases: {', '.join(ORDER)}") from None
+
+
+def ordered(names: Iterable[str]) -> list[str]:
+    """``names`` in run order."""
+    return sorted(names, key=ORDER.index)
+
+
+def producer(key: str) -> Phase | None:
+    """The first phase whose outputs include ``key``, or None."""
+    return next((p for p in ALL if key in p.output_keys), None)

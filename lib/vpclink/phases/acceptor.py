@@ -1,39 +1,43 @@
 """Acceptor (account B): create the accepting router interface and wait until it is Idle.
 
-Console terms: Router Interfaces > Create, "Acceptor", the VPC's VRouter, and the initiator's
-region, VRouter, account and interface ID. The acceptor has no bandwidth of its own.
-API: CreateRouterInterface (Role=AcceptingSide, Spec=Negative, OppositeInterfaceId = the
-initiator's interface), then DescribeRouterInterfaces until Idle.
+What it does, in the console's and the API's terms, is ``PHASE`` below (the notebook shows that text);
+the steps are the router-interface backend's ``interfaces`` steps for this side.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from .. import naming
+from .base import Output, Phase
+from .interfaces import show_side, steps
 
-from ..params import Role
-from . import interfaces
-from .base import PhaseContext, Step, reads_only
-
-NAME = "acceptor"
-SIDES: tuple[Role, ...] = ("acceptor",)
-INPUTS: tuple[str, ...] = (
-    "acceptor_vrouter_id",
-    "initiator_vrouter_id",
-    "initiator_account_uid",
-    "initiator_router_interface_id",
+PHASE = Phase(
+    name="acceptor",
+    number="02",
+    title="Acceptor: create account B's router interface",
+    summary="""Account B creates its end: the **acceptor** router interface on VPC2's VRouter, pointing back at
+account A's VRouter and router interface.""",
+    why=f"""found by its name `{naming.router_interface_name("<link>", "acceptor")}` before anything is created,
+so it is never created twice.""",
+    kind="change",
+    sides=("acceptor",),
+    inputs=(
+        "acceptor_vrouter_id",
+        "initiator_vrouter_id",
+        "initiator_account_uid",
+        "initiator_router_interface_id",
+    ),
+    outputs=(Output("acceptor_router_interface_id", "account B's router interface"),),
+    needs=("account_uid", "region", "vrouter_id", "router_interface_id"),
+    steps={
+        "router_interface": steps(
+            "acceptor",
+            console="""(account B): *Express Connect > VPC Peering Connections*, **Create Router
+Interface** with *Role: Acceptor*, peer account A's UID, its region and VPC1's VRouter.""",
+            api="""`vpc:CreateRouterInterface` with `Role=AcceptingSide`, `Spec=Negative` (the
+acceptor's Spec is always `Negative`: the initiator pays for the bandwidth), `RouterId` = VPC2's
+VRouter, `OppositeRouterId` = VPC1's VRouter, `OppositeInterfaceOwnerId` = account A's UID and
+`OppositeInterfaceId` = the initiator's interface; then `vpc:DescribeRouterInterfaces` until `Idle`.""",
+        )
+    },
+    show=lambda params, outputs, view: show_side(params, "acceptor", outputs, view),
 )
-OUTPUTS: tuple[str, ...] = ("acceptor_router_interface_id",)
-
-
-@reads_only
-def plan(ctx: PhaseContext) -> list[Step]:
-    return interfaces.plan_side(ctx, "acceptor")
-
-
-def apply(ctx: PhaseContext) -> dict[str, Any]:
-    return {"acceptor_router_interface_id": interfaces.apply_side(ctx, "acceptor")}
-
-
-@reads_only
-def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
-    return interfaces.verify_side(ctx, "acceptor")

@@ -1,8 +1,6 @@
 """Connect (account B, then A): tell each interface its peer, then initiate the connection.
 
-Console terms: on B's acceptor "Add Initiator" (the initiator's interface, VRouter and account),
-on A's initiator "Add Acceptor", then "Initiate Connection" on A.
-API: ModifyRouterInterfaceAttribute on B and on A with all four Opposite* fields (OppositeRouterType
+How, in API terms: ModifyRouterInterfaceAttribute on B and on A with all four Opposite* fields (OppositeRouterType
 VRouter explicitly: the API's default is VBR), ConnectRouterInterface on A (retried while the API
 says the opposite information is not set yet, as terraform does), then both sides until Active.
 
@@ -14,52 +12,49 @@ person to resolve.
 Two operators (``ctx.side``): each reads only its own interface and knows the peer's from its card.
 The acceptor's operator only adds the initiator (its output is its interface's status, Idle until
 the initiator connects); the initiator's operator adds the acceptor, connects, and waits until its
-own interface is Active.
+own interface is Active. The notebook's text is ``PHASE`` at the end of this module.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from alibabacloud_vpc20160428 import models as vpc
 
+from .. import naming
 from ..cloud import DEFAULT_RETRY_ON
-from ..params import Role
+from ..params import ROLES, LinkParams, Role
 from ..retries import CONNECT_NOT_SET
+from ..sides import peer_of
 from ..waits import GONE, wait_for
 from . import lookup
-from .base import MissingInput, PhaseContext, PhaseError, Step, peer_role, reads_only, ri_name, write_once
+from .base import MissingInput, Output, Phase, PhaseContext, PhaseError, Step, Steps, produced_by, write_once
 
-NAME = "connect"
-SIDES: tuple[Role, ...] = ("acceptor", "initiator")
-INPUTS: tuple[str, ...] = (
-    "initiator_router_interface_id",
-    "acceptor_router_interface_id",
-    "initiator_vrouter_id",
-    "acceptor_vrouter_id",
-    "initiator_account_uid",
-    "acceptor_account_uid",
-)
-OUTPUTS: tuple[str, ...] = ("connection_status",)
+if TYPE_CHECKING:
+    from ..record.picture import LinkView
 
+SIDES: tuple[Role, ...] = ("acceptor", "initiator")  # the acceptor first: Connect checks both sides
 ACTIVE = "Active"
 
 
 def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
     """Both interfaces: as described, on the sides this run acts in; by ID alone on the other."""
-    out = {}
+    out: dict[Role, dict[str, Any]] = {}
     acting = ctx.acting(SIDES)
-    for role in ("initiator", "acceptor"):
+    for role in ROLES:
+        key = f"{role}_router_interface_id"
         if role not in acting:
-            ri_id = ctx.input(f"{role}_router_interface_id")
+            ri_id = ctx.input(key)
             if not ri_id:
-                raise MissingInput(f"{role}_router_interface_id", ctx.phase, role)
+                raise MissingInput(key, ctx.phase)
             out[role] = {"RouterInterfaceId": str(ri_id)}
             continue
         ri = lookup.router_interface(ctx, role)
         if ri is None:
+            name = naming.router_interface_name(ctx.params.link, role)
             raise PhaseError(
-                f"the {role} router interface ({ri_name(ctx.params, role)}) does not exist; run the {role} phase first"
+                f"the {role} router interface ({name}) does not exist; run the {produced_by(key)} phase first"
             )
         out[role] = ri
     return out
@@ -67,7 +62,7 @@ def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
 
 def _wanted(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]) -> dict[str, str]:
     """The Opposite* fields ``role``'s interface must carry."""
-    peer = peer_role(role)
+    peer = peer_of(role)
     return {
         "OppositeInterfaceId": ris[peer]["RouterInterfaceId"],
         "OppositeRouterId": lookup.vrouter_id(ctx, peer),
@@ -82,7 +77,31 @@ def _differences(ri: dict[str, Any], wanted: dict[str, str]) -> list[str]:
     ]
 
 
-@reads_only
+def offline(p: LinkParams) -> list[Step]:
+    def target(role: Role) -> str:
+        return f"router interface {naming.router_interface_name(p.link, role)}"
+
+    return [
+        Step(
+            "acceptor",
+            "ModifyRouterInterfaceAttribute",
+            target("acceptor"),
+            "modify",
+            "console: Add Initiator (opposite interface, VRouter and account UID of A)",
+        ),
+        Step(
+            "initiator",
+            "ModifyRouterInterfaceAttribute",
+            target("initiator"),
+            "modify",
+            "console: Add Acceptor (opposite interface, VRouter and account UID of B)",
+        ),
+        Step("initiator", "ConnectRouterInterface", target("initiator"), "connect", "console: Initiate Connection"),
+        Step("initiator", "DescribeRouterInterfaces", target("initiator"), "wait", "until Active"),
+        Step("acceptor", "DescribeRouterInterfaces", target("acceptor"), "wait", "until Active"),
+    ]
+
+
 def plan(ctx: PhaseContext) -> list[Step]:
     ris = _interfaces(ctx)
     acting = ctx.acting(SIDES)
@@ -136,7 +155,7 @@ def plan(ctx: PhaseContext) -> list[Step]:
 
 def _in_order(acting: tuple[Role, ...]) -> list[Role]:
     """The initiator first: it connects, and the acceptor follows."""
-    return [role for role in ("initiator", "acceptor") if role in acting]
+    return [role for role in ROLES if role in acting]
 
 
 def apply(ctx: PhaseContext) -> dict[str, Any]:
@@ -171,7 +190,7 @@ def _set_opposite(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]
         raise PhaseError(
             f"the {role} router interface {ri['RouterInterfaceId']} is {ri.get('Status')} and points "
             f"elsewhere ({'; '.join(diff)}); the API changes Opposite* fields only while Idle. Run "
-            "teardown and the phases again to recreate the link"
+            "`vpclink teardown` and the phases again to recreate the link"
         )
     req = vpc.ModifyRouterInterfaceAttributeRequest(
         region_id=ctx.params.side(role).region,
@@ -245,7 +264,6 @@ def _wait_active(ctx: PhaseContext, role: Role, ri_id: str) -> None:
     )
 
 
-@reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
     for role in _in_order(ctx.acting(SIDES)):
@@ -263,3 +281,57 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None:
+    """The connection's state, and each created interface Active with it."""
+    status = outputs.get("connection_status")
+    if status:
+        view.connection = str(status)
+    if view.connection == ACTIVE:
+        for role in ROLES:
+            endpoint = view.side(role).endpoint
+            if endpoint is not None and endpoint.state == "created":
+                endpoint.state = ACTIVE
+
+
+PHASE = Phase(
+    name="connect",
+    number="03",
+    title="Connect: tell each side about the other and initiate the connection",
+    summary="Each router interface must name its peer before the initiator can connect.",
+    why="""the acceptor must know the initiator first (terraform's order too); a link
+that is already `Active` is left alone.""",
+    why_heading="Why in this order",
+    kind="change",
+    sides=SIDES,
+    sequential=True,
+    inputs=(
+        "initiator_router_interface_id",
+        "acceptor_router_interface_id",
+        "initiator_vrouter_id",
+        "acceptor_vrouter_id",
+        "initiator_account_uid",
+        "acceptor_account_uid",
+    ),
+    outputs=(Output("connection_status", "the connection's state"),),
+    needs=("account_uid", "region", "vrouter_id", "router_interface_id"),  # the Opposite* fields
+    steps={
+        "router_interface": Steps(
+            console="""in account B, on the acceptor interface, **Add Initiator** (the initiator's
+interface ID, account A's UID and VPC1's VRouter); in account A, on the initiator interface, **Add
+Acceptor** (the acceptor's interface ID, account B's UID and VPC2's VRouter); then, in account A,
+**Initiate Connection**. Both interfaces go from *Idle* through *Connecting* to *Active*.""",
+            api="""`vpc:ModifyRouterInterfaceAttribute` on B's interface, then on A's (each with
+`OppositeInterfaceId`, `OppositeRouterId`, `OppositeRouterType=VRouter`, `OppositeInterfaceOwnerId`),
+then `vpc:ConnectRouterInterface` on A's (retried while the API still answers
+`IncorrectOppositeInterfaceInfo.NotSet`, as terraform does), then `vpc:DescribeRouterInterfaces` on
+both sides until both are `Active`.""",
+            offline=offline,
+            plan=plan,
+            apply=apply,
+            verify=verify,
+        )
+    },
+    show=show,
+)

@@ -1,20 +1,27 @@
-"""Creating one side's router interface, shared by the initiator and acceptor phases.
+"""Creating one side's router interface: the router-interface backend's steps of the two phases
+that each create one end of the link (one per side).
 
-The interface is found by ID (an earlier output) or by its name ``vpclink-<link>-<role>``; it
-is created only when there is none, with a ClientToken that makes a retried create return the
-same interface. Then the phase waits until the interface has settled (Idle after creation).
+The interface is found by ID (an earlier output) or by its name (``naming``); it is created only when
+there is none, with a ClientToken that makes a retried create return the same interface. Then the
+phase waits until the interface has settled (Idle after creation).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from alibabacloud_vpc20160428 import models as vpc
 
-from ..params import Role
+from .. import naming
+from ..params import LinkParams, Role
+from ..sides import peer_of
 from ..waits import GONE, WaitTimeout, wait_for
 from . import lookup
-from .base import MissingInput, PhaseContext, PhaseError, Step, peer_role, ri_description, ri_name
+from .base import MissingInput, PhaseContext, PhaseError, Step, Steps
+
+if TYPE_CHECKING:
+    from ..record.picture import LinkView
 
 API_ROLE = {"initiator": "InitiatingSide", "acceptor": "AcceptingSide"}
 SETTLED = ("Idle", "Active", "Inactive")
@@ -27,7 +34,7 @@ def spec(ctx: PhaseContext, role: Role) -> str:
 
 def peer_interface_id(ctx: PhaseContext, role: Role) -> str | None:
     """The peer's interface ID when known (the acceptor passes the initiator's at creation)."""
-    peer = peer_role(role)
+    peer = peer_of(role)
     known = ctx.input(f"{peer}_router_interface_id")
     if known:
         return str(known)
@@ -54,8 +61,8 @@ def create_request(ctx: PhaseContext, role: Role, replaces: str | None = None) -
         opposite_router_id=router,
         opposite_interface_owner_id=owner,
         opposite_interface_id=opposite_ri,
-        name=ri_name(ctx.params, role),
-        description=ri_description(ctx.params, role),
+        name=naming.router_interface_name(ctx.params.link, role),
+        description=naming.router_interface_description(ctx.params.link, role),
         instance_charge_type="PostPaid",
         client_token=ctx.token(role, "create-router-interface" + (f" after {replaces}" if replaces else "")),
     )
@@ -63,9 +70,9 @@ def create_request(ctx: PhaseContext, role: Role, replaces: str | None = None) -
 
 def _opposite_router(ctx: PhaseContext, role: Role) -> tuple[str | None, str | None]:
     """The peer's VRouter and account for the create. The acceptor must name them; the initiator,
-    created first, may not know them yet when each account has its own operator: the connect phase
+    created first, may not know them yet when each account has its own operator: a later phase
     adds them ("Add Acceptor"). The API takes the account only together with the router."""
-    peer = peer_role(role)
+    peer = peer_of(role)
     try:
         return lookup.vrouter_id(ctx, peer), lookup.account_uid(ctx, peer)
     except MissingInput:
@@ -115,8 +122,40 @@ def wait_gone(ctx: PhaseContext, role: Role, ri_id: str) -> None:
     )
 
 
+def _target(params: LinkParams, role: Role) -> str:
+    return f"router interface {naming.router_interface_name(params.link, role)}"
+
+
+def offline_side(p: LinkParams, role: Role) -> list[Step]:
+    peer = p.peer(role)
+    spec_, side_role = (p.spec, API_ROLE[role]) if role == "initiator" else (ACCEPTOR_SPEC, API_ROLE[role])
+    return [
+        Step(
+            role,
+            "DescribeRouterInterfaces",
+            _target(p, role),
+            "check",
+            "found by ID or by name: created only if missing",
+        ),
+        Step(
+            role,
+            "CreateRouterInterface",
+            _target(p, role),
+            "create",
+            f"Role={side_role}, Spec={spec_}, opposite VRouter in {peer.region}, ClientToken from the run ID",
+        ),
+        Step(
+            role,
+            "DescribeRouterInterfaces",
+            _target(p, role),
+            "wait",
+            f"until Idle (at most {p.timeouts.router_interface:g} s)",
+        ),
+    ]
+
+
 def plan_side(ctx: PhaseContext, role: Role) -> list[Step]:
-    target = f"router interface {ri_name(ctx.params, role)}"
+    target = _target(ctx.params, role)
     ri = lookup.router_interface(ctx, role)
     if ri is not None and ri.get("Status") != "Deleting":
         return [
@@ -127,7 +166,7 @@ def plan_side(ctx: PhaseContext, role: Role) -> list[Step]:
         opposite = (
             f"{req.opposite_router_id} in {req.opposite_region_id} (account {req.opposite_interface_owner_id})"
             if req.opposite_router_id
-            else f"{req.opposite_region_id} (the peer's VRouter and account are added in the connect phase)"
+            else f"{req.opposite_region_id} (the peer's VRouter and account are added when it connects)"
         )
         detail = f"{req.role} {req.spec} on {req.router_id} to {opposite}, pay-as-you-go"
     except MissingInput as e:
@@ -164,7 +203,7 @@ def apply_side(ctx: PhaseContext, role: Role) -> str:
         if e.reached != GONE:
             raise
         # A ClientToken answers with the interface it first created, even after that one was
-        # deleted (a teardown, then a resume of the same run).
+        # deleted (removed by `vpclink teardown`, then a resume of the same run).
         raise PhaseError(
             f"{e}. CreateRouterInterface answered with {ri_id}, which does not exist: probably an "
             f"interface this run created earlier and that was deleted since. Start a new run "
@@ -191,6 +230,29 @@ def verify_side(ctx: PhaseContext, role: Role) -> list[dict[str, Any]]:
         "OppositeInterfaceStatus",
     )
     return [dict({"side": role}, **{_snake(k): ri.get(k, "") for k in keys})]
+
+
+def show_side(params: LinkParams, role: Role, outputs: Mapping[str, Any], view: LinkView) -> None:
+    """The side's end of the link: its router interface, once created (and, for the initiator's,
+    which pays for it, the bandwidth)."""
+    from ..record.picture import Endpoint
+
+    ri = outputs.get(f"{role}_router_interface_id")
+    view.side(role).endpoint = Endpoint("router interface", str(ri), "created") if ri else Endpoint("router interface")
+    if role == "initiator":
+        view.subtitle.insert(0, f"Express Connect router interfaces · {params.bandwidth_mbps} Mbps ({params.spec})")
+
+
+def steps(role: Role, *, console: str, api: str) -> Steps:
+    """The router-interface backend's steps of the phase that creates ``role``'s interface."""
+    return Steps(
+        console=console,
+        api=api,
+        offline=lambda p: offline_side(p, role),
+        plan=lambda ctx: plan_side(ctx, role),
+        apply=lambda ctx: {f"{role}_router_interface_id": apply_side(ctx, role)},
+        verify=lambda ctx: verify_side(ctx, role),
+    )
 
 
 def _snake(key: str) -> str:

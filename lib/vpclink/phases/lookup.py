@@ -14,10 +14,11 @@ from typing import Any
 from alibabacloud_ecs20140526 import models as ecs
 from alibabacloud_vpc20160428 import models as vpc
 
+from .. import naming
 from ..cloud import CloudError
 from ..params import Role
 from ..waits import GONE
-from .base import MissingInput, PhaseContext, PhaseError, ri_name
+from .base import MissingInput, PhaseContext, PhaseError
 
 RI_NOT_FOUND = frozenset({"InvalidRouterInterfaceId.NotFound", "InvalidInstanceId.NotFound"})
 PAGE = 50
@@ -45,7 +46,7 @@ def vrouter_id(ctx: PhaseContext, role: Role) -> str:
     if known:
         return str(known)
     if role not in ctx.cloud.sides:
-        raise MissingInput(f"{role}_vrouter_id", ctx.phase, "preflight")
+        raise MissingInput(f"{role}_vrouter_id", ctx.phase)
     found = describe_vpc(ctx, role)
     if found is None:
         side = ctx.params.side(role)
@@ -58,7 +59,7 @@ def route_table_id(ctx: PhaseContext, role: Role) -> str:
     if known:
         return str(known)
     if role not in ctx.cloud.sides:
-        raise MissingInput(f"{role}_route_table_id", ctx.phase, "preflight")
+        raise MissingInput(f"{role}_route_table_id", ctx.phase)
     table = system_route_table(ctx, role)
     if table is None:
         side = ctx.params.side(role)
@@ -83,7 +84,7 @@ def system_route_table(ctx: PhaseContext, role: Role) -> dict[str, Any] | None:
 
 
 def account_uid(ctx: PhaseContext, role: Role) -> str:
-    """The main-account UID of ``role``: preflight's output, STS, or the parameters."""
+    """The main-account UID of ``role``: an earlier phase's output, STS, or the parameters."""
     known = ctx.input(f"{role}_account_uid")
     if known:
         return str(known)
@@ -91,7 +92,7 @@ def account_uid(ctx: PhaseContext, role: Role) -> str:
         return ctx.cloud.account_uid(role)
     if ctx.params.side(role).account_uid:
         return str(ctx.params.side(role).account_uid)
-    raise MissingInput(f"{role}_account_uid", ctx.phase, "preflight")
+    raise MissingInput(f"{role}_account_uid", ctx.phase)
 
 
 # -- router interfaces --------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def router_interface(ctx: PhaseContext, role: Role, ri_id: str | None = None) ->
         ]
         if found:
             return found[0]
-    name = ri_name(ctx.params, role)
+    name = naming.router_interface_name(ctx.params.link, role)
     named = [
         r
         for r in describe_router_interfaces(ctx, role, "Name", name)
@@ -213,7 +214,7 @@ def private_ip(inst: dict[str, Any]) -> str | None:
 
 
 def instance_ip(ctx: PhaseContext, role: Role) -> str | None:
-    """The private IP of ``role``'s ECS instance (preflight's output, or read), None without one."""
+    """The private IP of ``role``'s ECS instance (an earlier output, or read), None without one."""
     known = ctx.input(f"{role}_instance_ip")
     if known:
         return str(known)
@@ -221,7 +222,7 @@ def instance_ip(ctx: PhaseContext, role: Role) -> str | None:
     if not instance_id:
         return None
     if role not in ctx.cloud.sides:
-        raise MissingInput(f"{role}_instance_ip", ctx.phase, "preflight")
+        raise MissingInput(f"{role}_instance_ip", ctx.phase)
     inst = instance(ctx, role, instance_id)
     return private_ip(inst) if inst else None
 

@@ -5,33 +5,26 @@ accounts and match ``account_uid`` when given), the VPC (exists, CIDR as declare
 its system route table, its vSwitches (no route destination may fall inside one), the ECS instance
 (Running, in the VPC, in the security group) and the security group (exists, in the VPC). Every
 mismatch is reported at once, each naming its parameter field, before anything is changed.
+The notebook's text is ``PHASE`` at the end of this module.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alibabacloud_vpc20160428 import models as vpc
 
-from ..params import FieldError, Role
+from ..params import ROLES, FieldError, LinkParams, Role
 from . import lookup
-from .base import ParameterMismatch, PhaseContext, Step, reads_only
+from .base import Output, ParameterMismatch, Phase, PhaseContext, Step, Steps
 
-NAME = "preflight"
+if TYPE_CHECKING:
+    from ..record.picture import LinkView
+
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
-INPUTS: tuple[str, ...] = ()
-OUTPUTS: tuple[str, ...] = (
-    "initiator_account_uid",
-    "acceptor_account_uid",
-    "initiator_vrouter_id",
-    "acceptor_vrouter_id",
-    "initiator_route_table_id",
-    "acceptor_route_table_id",
-    "initiator_instance_ip",
-    "acceptor_instance_ip",
-)
 
 
 @dataclass
@@ -134,7 +127,7 @@ def _check_instance(ctx: PhaseContext, role: Role, f: Facts) -> None:
     f.instance_status = str(inst.get("Status", ""))
     f.instance_ip = lookup.private_ip(inst) or ""
     in_vpc = (inst.get("VpcAttributes") or {}).get("VpcId")
-    groups = lookup.items(inst, "SecurityGroupIds", "SecurityGroupId")
+    groups = [str(g) for g in lookup.items(inst, "SecurityGroupIds", "SecurityGroupId")]
     if f.instance_status != "Running":
         f.errors.append(FieldError(where, f"{side.instance_id} is {f.instance_status}; the ping test needs it Running"))
     if in_vpc != side.vpc_id:
@@ -151,14 +144,23 @@ def _check_instance(ctx: PhaseContext, role: Role, f: Facts) -> None:
         f.errors.append(FieldError(where, f"{side.instance_id} has no private IP address"))
 
 
+def _inside(
+    net: ipaddress.IPv4Network | ipaddress.IPv6Network, sub: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> bool:
+    if isinstance(net, ipaddress.IPv4Network) and isinstance(sub, ipaddress.IPv4Network):
+        return net.subnet_of(sub)
+    if isinstance(net, ipaddress.IPv6Network) and isinstance(sub, ipaddress.IPv6Network):
+        return net.subnet_of(sub)
+    return False
+
+
 def _route_conflicts(ctx: PhaseContext, role: Role, vswitch_cidrs: list[str]) -> list[FieldError]:
     """The API refuses a route whose destination equals or lies inside a vSwitch of the VPC."""
     out = []
     for i, dest in enumerate(ctx.params.routes.get(role, ())):
         net = ipaddress.ip_network(dest, strict=False)
         for cidr in vswitch_cidrs:
-            sub = ipaddress.ip_network(cidr, strict=False)
-            if net.version == sub.version and net.subnet_of(sub):
+            if _inside(net, ipaddress.ip_network(cidr, strict=False)):
                 out.append(
                     FieldError(
                         f"routes.{role}[{i}]",
@@ -196,7 +198,27 @@ def _inspect(ctx: PhaseContext) -> dict[Role, Facts]:
     return facts
 
 
-@reads_only
+def offline(p: LinkParams) -> list[Step]:
+    steps: list[Step] = []
+    for role in ROLES:
+        s = p.side(role)
+        uid = f" must be {s.account_uid}" if s.account_uid else ""
+        steps += [
+            Step(role, "GetCallerIdentity", f"profile {s.profile}", "check", f"account UID{uid}; the run's identity"),
+            Step(
+                role, "DescribeVpcs", s.vpc_id, "check", f"exists in {s.region} with CIDR {s.vpc_cidr}; its VRouter ID"
+            ),
+            Step(role, "DescribeRouteTableList", f"system route table of {s.vpc_id}", "check", "its route table ID"),
+            Step(role, "DescribeVSwitches", f"vSwitches of {s.vpc_id}", "check", f"none holds {p.peer(role).vpc_cidr}"),
+            Step(role, "DescribeSecurityGroupAttribute", s.security_group_id, "check", f"belongs to {s.vpc_id}"),
+        ]
+        if s.instance_id:
+            steps.append(
+                Step(role, "DescribeInstances", s.instance_id, "check", "Running; its private IP for the ping test")
+            )
+    return steps
+
+
 def plan(ctx: PhaseContext) -> list[Step]:
     facts = _inspect(ctx)
     steps = []
@@ -249,7 +271,6 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
     return out
 
 
-@reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
     for role, f in (ctx.results.get("facts") or _inspect(ctx)).items():
@@ -272,3 +293,56 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None:
+    """Each side's account as STS named it, and its ECS instance with the IP found."""
+    for role in ROLES:
+        side, found = view.side(role), params.side(role)
+        side.account_uid = str(outputs.get(f"{role}_account_uid") or side.account_uid)
+        if found.instance_id:
+            ip = outputs.get(f"{role}_instance_ip")
+            side.instance = f"ECS {found.instance_id}{' · ' + ip if ip else ''}"
+
+
+PHASE = Phase(
+    name="preflight",
+    number="00",
+    title="Preflight: check both accounts and find what the link needs",
+    summary="""Before anything is created, this phase reads both accounts and checks the parameter file against them.
+It changes nothing.""",
+    why="""the router interfaces need each side's VRouter ID and account UID; the routes need each route
+table; the ping needs each instance's IP. Every mismatch is reported at once, naming its parameter field.
+The identities found here are recorded as the run's identity stamp.""",
+    why_heading="Why",
+    kind="discover",
+    sides=SIDES,
+    inputs=(),
+    outputs=(
+        Output("initiator_account_uid", "account A's UID"),
+        Output("acceptor_account_uid", "account B's UID"),
+        Output("initiator_vrouter_id", "VPC1's VRouter ID"),
+        Output("acceptor_vrouter_id", "VPC2's VRouter ID"),
+        Output("initiator_route_table_id", "VPC1's system route table"),
+        Output("acceptor_route_table_id", "VPC2's system route table"),
+        Output("initiator_instance_ip", "ECS1's private IP"),
+        Output("acceptor_instance_ip", "ECS2's private IP"),
+    ),
+    steps={
+        "router_interface": Steps(
+            console="""(the tutorial's prerequisites): in each account, open *VPC > VPCs* and note the VPC's
+ID, CIDR block and *vRouter* ID; note the account ID (*Account Center*); check that the two VPCs' CIDR
+blocks do not overlap, and that each ECS instance is running in its VPC and security group.""",
+            api="""for account A (initiator, VPC1) and account B (acceptor, VPC2):
+`sts:GetCallerIdentity` (who each credential profile is; the two must be different accounts, and match
+`account_uid` when given), `vpc:DescribeVpcs` (the VPC exists with the declared CIDR; its VRouter ID),
+`vpc:DescribeRouteTableList` (the system route table), `vpc:DescribeVSwitches`, `ecs:DescribeInstances`
+(the instance's private IP for the ping test) and `ecs:DescribeSecurityGroupAttribute`.""",
+            offline=offline,
+            plan=plan,
+            apply=apply,
+            verify=verify,
+        )
+    },
+    show=show,
+)

@@ -1,8 +1,6 @@
 """Routes (accounts A and B): route the peer's CIDR blocks through the router interface.
 
-Console terms: VPC > Route Tables > the VPC's system table > Add Route Entry, destination the
-peer's CIDR, next hop type "Router Interface (To VPC)", the link's interface.
-API: CreateRouteEntry (NextHopType=RouterInterface, NextHopId = own interface) per destination
+How, in API terms: CreateRouteEntry (NextHopType=RouterInterface, NextHopId = own interface) per destination
 in ``routes.<side>``, then DescribeRouteEntryList until Available. Route tables take one change
 at a time, so each entry is awaited before the next, and the API's "busy" answers are retried.
 
@@ -12,29 +10,27 @@ same destination and any other next hop is somebody else's route and is never re
 Two operators (``ctx.side``): each routes on its own side only, and only once its interface is
 Active: the API refuses a route through an interface that is not, and only the initiator's operator
 can connect. Before that the phase waits for the peer (``WaitingForPeer``) instead of failing.
+The notebook's text is ``PHASE`` at the end of this module.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from alibabacloud_vpc20160428 import models as vpc
 
+from .. import naming
 from ..cloud import CloudError
-from ..params import Role
+from ..params import ROLES, LinkParams, Role
 from ..waits import wait_for
 from . import lookup
-from .base import PhaseContext, PhaseError, Step, WaitingForPeer, marker, reads_only, ri_name
+from .base import Output, Phase, PhaseContext, PhaseError, Step, Steps, WaitingForPeer, produced_by
 
-NAME = "routes"
+if TYPE_CHECKING:
+    from ..record.picture import LinkView
+
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
-INPUTS: tuple[str, ...] = (
-    "initiator_router_interface_id",
-    "acceptor_router_interface_id",
-    "initiator_route_table_id",
-    "acceptor_route_table_id",
-)
-OUTPUTS: tuple[str, ...] = ("initiator_route_entry_ids", "acceptor_route_entry_ids")
 
 # Answers meaning "this route exists already" (spellings differ across API eras).
 DUPLICATE_CODES = frozenset(
@@ -49,14 +45,14 @@ DUPLICATE_CODES = frozenset(
 
 
 def interface_id(ctx: PhaseContext, role: Role) -> str:
-    known = ctx.input(f"{role}_router_interface_id")
+    key = f"{role}_router_interface_id"
+    known = ctx.input(key)
     if known:
         return str(known)
     ri = lookup.router_interface(ctx, role)
     if ri is None:
-        raise PhaseError(
-            f"the {role} router interface ({ri_name(ctx.params, role)}) does not exist; run the {role} phase first"
-        )
+        name = naming.router_interface_name(ctx.params.link, role)
+        raise PhaseError(f"the {role} router interface ({name}) does not exist; run the {produced_by(key)} phase first")
     return str(ri["RouterInterfaceId"])
 
 
@@ -94,12 +90,30 @@ def connected(ctx: PhaseContext, role: Role, ri_id: str) -> None:
             "the acceptor and initiates the connection (resuming their run with this side's peer card)"
         )
     raise PhaseError(
-        f"the initiator router interface {ri_id} is {status}, not Active: run the connect phase "
-        "on this side first (it adds the acceptor and initiates the connection)"
+        f"the initiator router interface {ri_id} is {status}, not Active: run the {produced_by('connection_status')} "
+        "phase on this side first (it adds the acceptor and initiates the connection)"
     )
 
 
-@reads_only
+def offline(p: LinkParams) -> list[Step]:
+    steps: list[Step] = []
+    for role in ROLES:
+        ri = naming.router_interface_name(p.link, role)
+        for dest in p.routes.get(role, ()):
+            target = f"route to {dest} in the route table of {p.side(role).vpc_id}"
+            steps += [
+                Step(role, "CreateRouteEntry", target, "create", f"next hop: router interface {ri}"),
+                Step(
+                    role,
+                    "DescribeRouteEntryList",
+                    f"route to {dest}",
+                    "wait",
+                    f"until Available (at most {p.timeouts.route_entry:g} s)",
+                ),
+            ]
+    return steps
+
+
 def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
     for role in ctx.acting(SIDES):
@@ -149,8 +163,8 @@ def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id:
             destination_cidr_block=dest,
             next_hop_type="RouterInterface",
             next_hop_id=ri_id,
-            route_entry_name=f"vpclink-{ctx.params.link}",
-            description=f"{marker(ctx.params)} {role} side",
+            route_entry_name=naming.route_entry_name(ctx.params.link),
+            description=naming.route_entry_description(ctx.params.link, role),
             client_token=ctx.token(role, f"route {dest}"),
         )
         try:
@@ -174,7 +188,6 @@ def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id:
     return entry_id
 
 
-@reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
     for role in ctx.acting(SIDES):
@@ -192,3 +205,54 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None:
+    """Each side's routes to the peer, present once this phase recorded them."""
+    from ..record.picture import Line, Section
+
+    for role in ROLES:
+        table = outputs.get(f"{role}_route_table_id") or "system route table"
+        state = "present" if outputs.get(f"{role}_route_entry_ids") else "planned"
+        lines = [Line(f"{dest} → router interface", state) for dest in params.routes.get(role, ())]
+        view.side(role).sections.append(Section(f"Routes in {table}:", lines))
+
+
+PHASE = Phase(
+    name="routes",
+    number="04",
+    title="Routes: send each VPC's traffic for the other through its router interface",
+    summary="An `Active` connection carries nothing until each VPC routes the peer's addresses to it.",
+    why="""a route is found by table, destination and next hop before it is created, so a
+second run adds nothing.""",
+    kind="change",
+    sides=SIDES,
+    inputs=(
+        "initiator_router_interface_id",
+        "acceptor_router_interface_id",
+        "initiator_route_table_id",
+        "acceptor_route_table_id",
+    ),
+    outputs=(
+        Output("initiator_route_entry_ids", "routes in VPC1's table", list),
+        Output("acceptor_route_entry_ids", "routes in VPC2's table", list),
+    ),
+    needs=("vpc_cidr",),  # the destination
+    steps={
+        "router_interface": Steps(
+            console="""in each account, *VPC > Route Tables*, open the VPC's system route table and
+**Add Route Entry**: destination = the peer VPC's CIDR block (the tutorial's 172.16.0.0/16 in VPC1
+and 192.168.0.0/16 in VPC2), *Next Hop Type: Router Interface (To VPC)*, next hop = this side's
+router interface.""",
+            api="""`vpc:CreateRouteEntry` with `RouteTableId`, `DestinationCidrBlock`,
+`NextHopType=RouterInterface`, `NextHopId` = the router interface; then `vpc:DescribeRouteEntryList`
+until the entry is `Available`. Route tables accept one change at a time, so `TaskConflict` and
+`IncorrectRouteEntryStatus` answers are waited out and retried.""",
+            offline=offline,
+            plan=plan,
+            apply=apply,
+            verify=verify,
+        )
+    },
+    show=show,
+)

@@ -1,9 +1,6 @@
 """Security groups (accounts A and B): let the peer's traffic in.
 
-Console terms: ECS > Security Groups > the group > Add Rule, inbound, "Allow", the protocol and
-ports of each rule, source the peer VPC's CIDR block (across regions) or the peer's security group
-and account (``mode: group``, one region only).
-API: AuthorizeSecurityGroup with ``Permissions.N`` for the rules not present yet (read with
+How, in API terms: AuthorizeSecurityGroup with ``Permissions.N`` for the rules not present yet (read with
 DescribeSecurityGroupAttribute; the API returns protocols and policies in upper case, so rules
 are compared case-insensitively), then the rules' IDs are read back.
 
@@ -17,27 +14,31 @@ before changing anything, names the restriction and ``mode: cidr`` as the way on
 back by itself to the wider CIDR rule.
 
 A rule is identified by its content: direction, protocol, port range, source and policy. The rules
-vpclink adds carry the description ``vpclink link <link> <side> side`` so that teardown removes
-only those, never an identical rule somebody added by hand.
+vpclink adds carry the side's description (``naming.rule_description``) so that teardown removes
+only those, never an identical rule somebody added by hand. The notebook's text is ``PHASE`` at the
+end of this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alibabacloud_ecs20140526 import models as ecs
 
+from .. import naming
 from ..cloud import CloudError
-from ..params import Role, Rule
+from ..params import ROLES, LinkParams, Role
+from ..sides import peer_of
 from ..waits import wait_for
 from . import lookup
-from .base import PhaseContext, PhaseError, Step, marker, peer_role, reads_only
+from .base import Output, Phase, PhaseContext, PhaseError, Step, Steps
 
-NAME = "security_groups"
+if TYPE_CHECKING:
+    from ..record.picture import LinkView
+
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
-INPUTS: tuple[str, ...] = ("initiator_account_uid", "acceptor_account_uid")
-OUTPUTS: tuple[str, ...] = ("initiator_rule_ids", "acceptor_rule_ids")
 
 # What AuthorizeSecurityGroup answers when it will not take the peer's group as a source.
 GROUP_REFUSED = frozenset({"InvalidSourceGroupId.Mismatch", "InvalidSourceGroupId.NotFound"})
@@ -100,7 +101,7 @@ class GroupReferenceRefused(PhaseError):
     """``mode: group`` refused by the cloud: the message says why and what to do instead."""
 
     def __init__(self, ctx: PhaseContext, role: Role, error: CloudError):
-        peer = ctx.params.side(peer_role(role))
+        peer = ctx.params.side(peer_of(role))
         self.error = error
         super().__init__(
             f"{role}: AuthorizeSecurityGroup refused {peer.security_group_id} (the peer's security group) as a "
@@ -112,20 +113,15 @@ class GroupReferenceRefused(PhaseError):
         )
 
 
-def rule_description(ctx: PhaseContext, role: Role, rule: Rule) -> str:
-    base = f"{marker(ctx.params)} {role} side"
-    return f"{base}: {rule.description}" if rule.description else base
-
-
-def is_ours(ctx: PhaseContext, role: Role, existing: dict[str, Any]) -> bool:
-    return str(existing.get("Description", "")).startswith(f"{marker(ctx.params)} {role} side")
+def is_ours(params: LinkParams, role: Role, existing: dict[str, Any]) -> bool:
+    return naming.is_ours(str(existing.get("Description", "")), params.link, role)
 
 
 def desired(ctx: PhaseContext, role: Role) -> list[Permission]:
     """The ingress rules ``role``'s group needs, in parameter order."""
-    peer = ctx.params.side(peer_role(role))
+    peer = ctx.params.side(peer_of(role))
     group_mode = ctx.params.security_groups.mode == "group"
-    owner = lookup.account_uid(ctx, peer_role(role)) if group_mode else None
+    owner = lookup.account_uid(ctx, peer_of(role)) if group_mode else None
     return [
         Permission(
             protocol=r.protocol.lower(),
@@ -133,7 +129,7 @@ def desired(ctx: PhaseContext, role: Role) -> list[Permission]:
             source_cidr=None if group_mode else peer.vpc_cidr,
             source_group=peer.security_group_id if group_mode else None,
             source_owner=owner,
-            description=rule_description(ctx, role, r),
+            description=naming.rule_description(ctx.params.link, role, r.description or ""),
         )
         for r in ctx.params.security_groups.rules
     ]
@@ -151,7 +147,21 @@ def _find(perm: Permission, rules: list[dict[str, Any]]) -> dict[str, Any] | Non
     return next((r for r in rules if perm.matches(r)), None)
 
 
-@reads_only
+def offline(p: LinkParams) -> list[Step]:
+    steps: list[Step] = []
+    for role in ROLES:
+        s, peer = p.side(role), p.peer(role)
+        source = (
+            f"from {peer.vpc_cidr}"
+            if p.security_groups.mode == "cidr"
+            else f"from {peer.security_group_id} of the peer account"
+        )
+        for rule in p.security_groups.rules:
+            detail = f"ingress {rule.protocol.upper()} {rule.port_range} {source}"
+            steps.append(Step(role, "AuthorizeSecurityGroup", f"{s.security_group_id}", "create", detail))
+    return steps
+
+
 def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
     for role in ctx.acting(SIDES):
@@ -217,7 +227,6 @@ def _ensure(ctx: PhaseContext, role: Role) -> list[str]:
     return [str(_find(p, rules)["SecurityGroupRuleId"]) for p in perms]  # type: ignore[index]
 
 
-@reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
     for role in ctx.acting(SIDES):
@@ -232,7 +241,65 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
                     "rule": perm.label(),
                     "rule_id": found.get("SecurityGroupRuleId", ""),
                     "status": "present" if found else "missing",
-                    "added_by_vpclink": bool(found) and is_ours(ctx, role, found),
+                    "added_by_vpclink": bool(found) and is_ours(ctx.params, role, found),
                 }
             )
     return rows
+
+
+def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None:
+    """Each side's rules for the peer, present once this phase recorded them."""
+    from ..record.picture import Line, Section
+
+    for role in ROLES:
+        peer = params.peer(role)
+        source = peer.vpc_cidr if params.security_groups.mode == "cidr" else f"{peer.security_group_id} (peer account)"
+        state = "present" if outputs.get(f"{role}_rule_ids") else "planned"
+        lines = []
+        for rule in params.security_groups.rules:
+            ports = "" if rule.port_range in ("-1/-1", "") else f" {rule.port_range}"
+            lines.append(Line(f"allow {rule.protocol.upper()}{ports} from {source}", state))
+        view.side(role).sections.append(Section(f"Rules of {params.side(role).security_group_id}:", lines))
+
+
+PHASE = Phase(
+    name="security_groups",
+    number="05",
+    title="Security groups: let the peer VPC in",
+    summary="Each side's security group must admit traffic from the other VPC.",
+    why="""rules are matched by their content, so running this twice adds no duplicate.
+**Which mode works where**: `security_groups.mode: cidr` (the peer VPC's CIDR block as the source)
+works in every case, across regions and within one. `mode: group` (the peer's security group and
+account) is the tutorial's option for one region, but today's ECS API reference lets a VPC security
+group name only groups *in the same VPC*, and the two VPCs of a link never are: the cloud refuses it
+(`InvalidSourceGroupId.Mismatch`), and the phase then stops before changing anything and names
+`mode: cidr` as the way on. It works only where the tutorial-era behaviour still holds.""",
+    kind="change",
+    sides=SIDES,
+    inputs=("initiator_account_uid", "acceptor_account_uid"),
+    outputs=(
+        Output("initiator_rule_ids", "rules added to VPC1's security group", list),
+        Output("acceptor_rule_ids", "rules added to VPC2's security group", list),
+    ),
+    # SourceCidrIp; mode: group authorizes the peer's security group in the peer's account instead
+    needs=lambda params: (
+        ("account_uid", "security_group_id") if params.security_groups.mode == "group" else ("vpc_cidr",)
+    ),
+    steps={
+        "router_interface": Steps(
+            console="""in each account, *ECS > Security Groups*, open the instance's security group,
+**Add Rule** (inbound): the protocol (ICMP for ping, and the TCP port of the example), *Authorization
+Object* = the peer VPC's CIDR block (`mode: cidr`, which works everywhere). The tutorial also offers,
+within one region, the peer's security group and account as the object (`mode: group`): see below
+for where that still works.""",
+            api="""`ecs:AuthorizeSecurityGroup` with `SecurityGroupId` and `Permissions` (`IpProtocol`,
+`PortRange`, `SourceCidrIp`, or `SourceGroupId` with `SourceGroupOwnerId`, `Policy=accept`,
+`NicType=intranet`); then `ecs:DescribeSecurityGroupAttribute` to read back the rule IDs.""",
+            offline=offline,
+            plan=plan,
+            apply=apply,
+            verify=verify,
+        )
+    },
+    show=show,
+)

@@ -3,7 +3,7 @@
 1. RevokeSecurityGroup: the ingress rules whose description marks them as this link's (by content,
    so that a repeated revoke changes nothing);
 2. DeleteRouteEntry: the entries routing through this link's interface that the runbook created
-   (a destination of ``routes.<side>``, an ID from the routes phase, or the link's description),
+   (a destination of ``routes.<side>``, an ID an earlier phase output, or the link's description),
    each awaited until gone, since route tables take one change at a time;
 3. DeactivateRouterInterface on the initiator (and on the acceptor if it is still Active), until
    Inactive;
@@ -11,35 +11,31 @@
 
 Each step reads first and does only what is left, so teardown converges when run twice or after
 a partial run. It never touches what it did not create: interfaces are found by their IDs from
-earlier phases or by the runbook's name, routes and rules by the runbook's marks. With two operators
-(``ctx.side``) each removes its own side's rules, routes and interface.
+earlier phases or by the runbook's name, routes and rules by the runbook's marks (``naming``). With
+two operators (``ctx.side``) each removes its own side's rules, routes and interface. The notebook's
+text is ``PHASE`` at the end of this module.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from alibabacloud_ecs20140526 import models as ecs
 from alibabacloud_vpc20160428 import models as vpc
 
+from .. import naming
 from ..cloud import DEFAULT_RETRY_ON, CloudError
-from ..params import Role
+from ..params import ROLES, LinkParams, Role
 from ..waits import GONE, wait_for
 from . import lookup
-from .base import STATUS_CODES, PhaseContext, PhaseError, Step, marker, reads_only, write_once
-from .security_groups import is_ours as rule_is_ours
+from .base import STATUS_CODES, Output, Phase, PhaseContext, PhaseError, Step, Steps, write_once
 
-NAME = "teardown"
+if TYPE_CHECKING:
+    from ..record.picture import LinkView
+
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
-INPUTS: tuple[str, ...] = (
-    "initiator_router_interface_id",
-    "acceptor_router_interface_id",
-    "initiator_route_table_id",
-    "acceptor_route_table_id",
-    "initiator_route_entry_ids",
-    "acceptor_route_entry_ids",
-)
-OUTPUTS: tuple[str, ...] = ("teardown_complete",)
 
 ROUTE_GONE_CODES = frozenset({"InvalidRouteEntry.NotFound", "InvalidRouteEntryId.NotFound"})
 RI_GONE_CODES = lookup.RI_NOT_FOUND
@@ -60,7 +56,11 @@ def _our_rules(ctx: PhaseContext, role: Role) -> list[dict[str, Any]]:
     group = lookup.security_group(ctx, role)
     if group is None:
         return []
-    return [r for r in lookup.items(group, "Permissions", "Permission") if rule_is_ours(ctx, role, r)]
+    return [
+        r
+        for r in lookup.items(group, "Permissions", "Permission")
+        if naming.is_ours(str(r.get("Description", "")), ctx.params.link, role)
+    ]
 
 
 def _our_routes(ctx: PhaseContext, role: Role, ri_id: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -68,14 +68,15 @@ def _our_routes(ctx: PhaseContext, role: Role, ri_id: str) -> tuple[str, list[di
     table = lookup.route_table_id(ctx, role)
     ids = set(ctx.input(f"{role}_route_entry_ids") or [])
     dests = ctx.params.routes.get(role, ())
-    ours, foreign = [], []
+    ours: list[dict[str, Any]] = []
+    foreign: list[dict[str, Any]] = []
     for e in lookup.route_entries(ctx, role, table):
         if ri_id not in lookup.next_hop_ids(e):
             continue
         mine = (
             e.get("RouteEntryId") in ids
             or any(lookup.same_cidr(e.get("DestinationCidrBlock"), d) for d in dests)
-            or str(e.get("Description", "")) == f"{marker(ctx.params)} {role} side"
+            or naming.is_ours(str(e.get("Description", "")), ctx.params.link, role)
         )
         (ours if mine else foreign).append(e)
     return table, ours, foreign
@@ -86,7 +87,30 @@ def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
 
 
 # -- plan ---------------------------------------------------------------------------------------
-@reads_only
+def offline(p: LinkParams) -> list[Step]:
+    steps: list[Step] = []
+    for role in ROLES:
+        steps.append(
+            Step(
+                role,
+                "RevokeSecurityGroup",
+                p.side(role).security_group_id,
+                "delete",
+                "the rules this link added (found by content)",
+            )
+        )
+    for role in ROLES:
+        for dest in p.routes.get(role, ()):
+            steps.append(Step(role, "DeleteRouteEntry", f"route to {dest}", "delete", "then wait until it is gone"))
+    for role in ROLES:
+        target = f"router interface {naming.router_interface_name(p.link, role)}"
+        steps.append(Step(role, "DeactivateRouterInterface", target, "modify", "if Active; then wait for Inactive"))
+    for role in ROLES:
+        target = f"router interface {naming.router_interface_name(p.link, role)}"
+        steps.append(Step(role, "DeleteRouterInterface", target, "delete", "then wait until it is gone"))
+    return steps
+
+
 def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
     for role in ctx.acting(SIDES):
@@ -219,7 +243,7 @@ def _delete_routes(ctx: PhaseContext, role: Role, ri_id: str) -> None:
                 if err.code not in ROUTE_GONE_CODES:
                     raise
         wait_for(
-            lambda dest=dest: lookup.route_state(ctx, role, table, dest, ri_id),
+            functools.partial(lookup.route_state, ctx, role, table, dest, ri_id),
             what="route entry",
             resource_id=f"{entry_id} ({dest} in {table})",
             expected=(GONE,),
@@ -308,7 +332,6 @@ def _nothing_left(ctx: PhaseContext) -> bool:
 
 
 # -- verify -------------------------------------------------------------------------------------
-@reads_only
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     rows = []
     for role in ctx.acting(SIDES):
@@ -324,3 +347,71 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# -- the declaration ----------------------------------------------------------------------------
+def failure(outputs: Mapping[str, Any]) -> str | None:
+    if outputs.get("teardown_complete") is False:
+        return "teardown did not remove everything; see the verify table above"
+    return None
+
+
+def concludes(outputs: Mapping[str, Any]) -> tuple[str, str]:
+    if outputs.get("teardown_complete"):
+        return "torn down", "teardown complete"
+    return "failed", "teardown did not complete"
+
+
+def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None:
+    """Once the link is removed: nothing of it is left, and no ping can cross."""
+    if not outputs.get("teardown_complete"):
+        return
+    view.connection = "deleted"
+    for role in ROLES:
+        side = view.side(role)
+        if side.endpoint is not None:
+            side.endpoint.state = "deleted"
+        for section in side.sections:
+            for line in section.lines:
+                line.state = "removed" if line.state else line.state
+    for ping in view.pings:
+        ping.result = "link removed"
+
+
+PHASE = Phase(
+    name="teardown",
+    number="99",
+    title="Teardown: remove the link, in reverse order",
+    summary="Removes what the runbook created, and nothing else, in the only order the API allows.",
+    why="""each step first reads what is left, so a teardown run twice, or after a partial
+teardown, finishes the job and fails on nothing.""",
+    kind="remove",
+    sides=SIDES,
+    inputs=(
+        "initiator_router_interface_id",
+        "acceptor_router_interface_id",
+        "initiator_route_table_id",
+        "acceptor_route_table_id",
+        "initiator_route_entry_ids",
+        "acceptor_route_entry_ids",
+    ),
+    outputs=(Output("teardown_complete", "whether nothing of the link is left"),),
+    steps={
+        "router_interface": Steps(
+            console="""in each account, delete the security group rules that admit the peer; delete
+the route entries whose next hop is the router interface; on the initiator interface, **Deactivate**;
+then **Delete** both router interfaces.""",
+            api="""`ecs:RevokeSecurityGroup` (the rules this link added, matched by content),
+`vpc:DeleteRouteEntry` (waiting until each route is gone: an interface that routes still point to
+cannot be deleted), `vpc:DeactivateRouterInterface` (waiting for `Inactive`),
+`vpc:DeleteRouterInterface` on both sides (waiting until each is gone).""",
+            offline=offline,
+            plan=plan,
+            apply=apply,
+            verify=verify,
+        )
+    },
+    success=failure,
+    concludes=concludes,
+    show=show,
+)

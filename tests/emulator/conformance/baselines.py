@@ -25,6 +25,7 @@ VPC1, VRT1, VTB1, VSW1 = (
     "vsw-m5e1tutorialvsw1qd00001",
 )
 VRT2 = "vrt-2ze2tutorialvrt2bj00001"
+VPC2 = "vpc-2ze2tutorialvpc2bj00001"
 SG1, ECS1 = "sg-m5e1tutorialsg1qd000001", "i-m5e1tutorialecs1qd00001"
 VPC2_CIDR = "172.16.0.0/16"
 ICMP_FROM_VPC2 = {"IpProtocol": "ICMP", "PortRange": "-1/-1", "SourceCidrIp": VPC2_CIDR}
@@ -141,6 +142,31 @@ def _after(prepare: Callable[[Session], object], params: dict[str, Any]) -> Call
     return setup
 
 
+def peering(s: Session) -> str:
+    """A's cross-account, cross-region peering request to B's VPC2 (Accepting: every step is immediate)."""
+    body = _ok(
+        s,
+        "VpcPeer",
+        "CreateVpcPeerConnection",
+        {
+            "RegionId": QD,
+            "VpcId": VPC1,
+            "AcceptingAliUid": int(s.uid(B)),
+            "AcceptingRegionId": BJ,
+            "AcceptingVpcId": VPC2,
+            "Name": "conformance",
+            "Tag": [{"Key": "link", "Value": "conformance"}],
+        },
+    )
+    return str(body["InstanceId"])
+
+
+def accepted(s: Session) -> str:
+    pcc = peering(s)
+    _ok(s, "VpcPeer", "AcceptVpcPeerConnection", {"InstanceId": pcc}, B, BJ)
+    return pcc
+
+
 def _deactivated(s: Session) -> str:
     ri_a, _ = connected(s)
     _ok(s, "Vpc", "DeactivateRouterInterface", {"RegionId": QD, "RouterInterfaceId": ri_a})
@@ -169,6 +195,9 @@ BASELINES: dict[tuple[str, str], Baseline] = {
         }
     ),
     ("Vpc", "DeleteRouteEntry"): Baseline(lambda s: {"RegionId": QD, "RouteEntryId": routed(s)[1]}),
+    ("Vpc", "ModifyRouteEntry"): Baseline(
+        lambda s: {"RegionId": QD, "RouteEntryId": routed(s)[1], "RouteEntryName": "renamed", "Description": "moved"}
+    ),
     ("Vpc", "CreateRouterInterface"): Baseline(
         lambda s: {
             "RegionId": QD,
@@ -214,4 +243,50 @@ BASELINES: dict[tuple[str, str], Baseline] = {
     ("Ecs", "DescribeInvocationResults"): Baseline(lambda s: {"RegionId": QD, "InvokeId": _run(s)}),
     # -- STS -------------------------------------------------------------------------------------
     ("Sts", "GetCallerIdentity"): Baseline(lambda s: {}),
+    # -- VpcPeer -----------------------------------------------------------------------------------
+    ("VpcPeer", "CreateVpcPeerConnection"): Baseline(
+        lambda s: {
+            "RegionId": QD,
+            "VpcId": VPC1,
+            "AcceptingAliUid": int(s.uid(B)),
+            "AcceptingRegionId": BJ,
+            "AcceptingVpcId": VPC2,
+            "Bandwidth": 100,
+            "Tag": [{"Key": "link", "Value": "conformance"}],
+        }
+    ),
+    ("VpcPeer", "AcceptVpcPeerConnection"): Baseline(lambda s: {"InstanceId": peering(s)}, B, BJ),
+    ("VpcPeer", "RejectVpcPeerConnection"): Baseline(lambda s: {"InstanceId": peering(s)}, B, BJ),
+    ("VpcPeer", "ModifyVpcPeerConnection"): Baseline(
+        lambda s: {"InstanceId": accepted(s), "Name": "renamed", "Bandwidth": 200}
+    ),
+    ("VpcPeer", "DeleteVpcPeerConnection"): Baseline(lambda s: {"InstanceId": accepted(s)}),
+    ("VpcPeer", "GetVpcPeerConnectionAttribute"): Baseline(lambda s: {"InstanceId": peering(s)}),
+    ("VpcPeer", "ListVpcPeerConnections"): Baseline(_after(peering, {"RegionId": QD, "VpcId": [VPC1]})),
+    ("VpcPeer", "TagResources"): Baseline(
+        lambda s: {
+            "RegionId": QD,
+            "ResourceType": "PeerConnection",
+            "ResourceId": [peering(s)],
+            "Tag": [{"Key": "owner", "Value": "netops"}],
+        }
+    ),
+    ("VpcPeer", "UnTagResources"): Baseline(
+        lambda s: {"RegionId": QD, "ResourceType": "PeerConnection", "ResourceId": [peering(s)], "TagKey": ["link"]}
+    ),
+    ("VpcPeer", "ListTagResources"): Baseline(
+        lambda s: {"RegionId": QD, "ResourceType": "PeerConnection", "ResourceId": [peering(s)]}
+    ),
+    ("VpcPeer", "MoveResourceGroup"): Baseline(
+        lambda s: {
+            "RegionId": QD,
+            "ResourceType": "PeerConnection",
+            "ResourceId": peering(s),
+            "NewResourceGroupId": "rg-acfmconformance",
+        }
+    ),
+    # account A's RAM user assumes the role that account B's trust policy grants it (the built-in world)
+    ("Sts", "AssumeRole"): Baseline(
+        lambda s: {"RoleArn": f"acs:ram::{s.uid(B)}:role/vpclink-operator", "RoleSessionName": "conformance"}
+    ),
 }

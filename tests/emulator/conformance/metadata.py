@@ -9,8 +9,13 @@ from pathlib import Path
 from typing import Any
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "api_metadata"
-FILES = {"Vpc": "vpc-2016-04-28.json", "Ecs": "ecs-2014-05-26.json", "Sts": "sts-2015-04-01.json"}
-VERSIONS = {"Vpc": "2016-04-28", "Ecs": "2014-05-26", "Sts": "2015-04-01"}
+FILES = {
+    "Vpc": "vpc-2016-04-28.json",
+    "Ecs": "ecs-2014-05-26.json",
+    "Sts": "sts-2015-04-01.json",
+    "VpcPeer": "vpcpeer-2022-01-01.json",
+}
+VERSIONS = {"Vpc": "2016-04-28", "Ecs": "2014-05-26", "Sts": "2015-04-01", "VpcPeer": "2022-01-01"}
 
 # JSON types the metadata's scalar types allow in a response.
 JSON_TYPES: dict[str, tuple[type, ...]] = {

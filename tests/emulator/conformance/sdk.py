@@ -26,6 +26,8 @@ from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from alibabacloud_tea_openapi.utils import Utils
 from alibabacloud_vpc20160428 import models as vpc_models
 from alibabacloud_vpc20160428.client import Client as VpcClient
+from alibabacloud_vpcpeer20220101 import models as vpcpeer_models
+from alibabacloud_vpcpeer20220101.client import Client as VpcPeerClient
 from alicloud_emulator.server import make_server
 from alicloud_emulator.world import default_world, with_timing
 from darabonba.runtime import RuntimeOptions
@@ -37,6 +39,7 @@ CLIENTS: dict[str, tuple[Callable[[Any], Any], ModuleType]] = {
     "Vpc": (VpcClient, vpc_models),
     "Ecs": (EcsClient, ecs_models),
     "Sts": (StsClient, sts_models),
+    "VpcPeer": (VpcPeerClient, vpcpeer_models),
 }
 
 

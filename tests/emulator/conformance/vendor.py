@@ -19,7 +19,12 @@ documented value titles of the 2024 JSON), and the responses, error codes and re
 the 2024 JSON, with both sources (repository, path, commit, commit date) and the date taken. It
 also records the product-wide codes (``common_errors``): the generic codes of ``COMMON_CANDIDATES``
 that the 2024 metadata documents for at least ``COMMON_THRESHOLD`` actions of the product, with
-that count as evidence.
+that count as evidence, and, for a product whose metadata documents none (VpcPeer), the codes of the
+product's own error-code page (``PRODUCT_PAGES``, each with its URL) and the gateway's code for a
+missing required parameter (``GATEWAY_CODES``, an inference said so in the file).
+
+``--product NAME`` (repeatable) vendors only those products, so refreshing one leaves the others'
+files (and the dates they were taken) as they are.
 """
 
 from __future__ import annotations
@@ -36,7 +41,12 @@ from typing import Any
 
 REPOSITORY = "dew-serverless/acs-sdk-php"
 FULL_COMMIT = "2da261e490af93414113673cdeb6bb7305b3212d"
-PRODUCTS = {"Vpc": ("vpc", "2016-04-28"), "Ecs": ("ecs", "2014-05-26"), "Sts": ("sts", "2015-04-01")}
+PRODUCTS = {
+    "Vpc": ("vpc", "2016-04-28"),
+    "Ecs": ("ecs", "2014-05-26"),
+    "Sts": ("sts", "2015-04-01"),
+    "VpcPeer": ("vpcpeer", "2022-01-01"),
+}
 OUT = Path(__file__).resolve().parents[2] / "data" / "api_metadata"
 COMMON_THRESHOLD = 10
 COMMON_CANDIDATES = (
@@ -52,6 +62,36 @@ COMMON_CANDIDATES = (
     "InvalidParameter.NextToken",
     "InvalidParameter.MaxResults",
 )
+# Product-wide codes of a product's error-code page, for products whose metadata documents none
+# product-wide (no generic code reaches ``COMMON_THRESHOLD``). ``IllegalParam.%s`` stands for one code
+# per parameter name ("The param of %s is illegal."), so it is written out for each parameter.
+PRODUCT_PAGES: dict[str, tuple[str, str, tuple[tuple[str, int], ...]]] = {
+    "VpcPeer": (
+        "https://help.aliyun.com/zh/vpc/developer-reference/api-vpcpeer-2022-01-01-errorcodes",
+        "2026-12-02",
+        (
+            ("BothEmpty.TagsAndResources", 400),
+            ("Conflict.Operation", 400),
+            ("DryRunOperation", 400),
+            ("Forbidden.NoPermission", 400),
+            ("Forbidden.TagKey.Duplicated", 400),
+            ("Forbidden.TagKeys", 400),
+            ("IllegalParam.%s", 400),
+            ("IllegalParam.TagKey", 400),
+            ("IllegalParam.TagValue", 400),
+            ("IncorrectBusinessStatus.AcceptUserVpcPeer", 400),
+            ("IncorrectBusinessStatus.AcceptVpcPeer", 400),
+            ("IncorrectBusinessStatus.VpcPeer", 400),
+            ("IncorrectStatus.AcceptingVpc", 400),
+            ("IncorrectStatus.Vpc", 400),
+        ),
+    )
+}
+# The OpenAPI gateway answers a request that lacks a parameter the metadata marks required before
+# the product sees it; the Vpc, Ecs and Sts metadata document its code product-wide, VpcPeer's does
+# not (an inference, written as such into the vendored file).
+GATEWAY_CODES: dict[str, tuple[tuple[str, int], ...]] = {"VpcPeer": (("MissingParameter", 400),)}
+
 # Keys of a parameter schema that document it (kept from the 2024 JSON); every other key is a
 # constraint and comes from the newest PHP form.
 _DOC_KEYS = ("description", "title", "example", "default", "enumValueTitles", "docRequired", "backendName")
@@ -151,6 +191,28 @@ def _common(apis: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _page_codes(product: str, apis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The product-wide codes of ``PRODUCT_PAGES`` and ``GATEWAY_CODES`` (``IllegalParam.%s`` once
+    per parameter name of the vendored actions)."""
+    out: list[dict[str, Any]] = []
+    if product in PRODUCT_PAGES:
+        url, seen, codes = PRODUCT_PAGES[product]
+        names = sorted({p["name"] for api in apis.values() for p in api["parameters"]})
+        for code, status in codes:
+            for concrete in [code.replace("%s", n) for n in names] if "%s" in code else [code]:
+                out.append({"code": concrete, "status": status, "source": url, "seen": seen})
+    for code, status in GATEWAY_CODES.get(product, ()):
+        out.append(
+            {
+                "code": code,
+                "status": status,
+                "source": "inferred: the OpenAPI gateway's code for a missing required parameter, documented "
+                "product-wide by the Vpc, Ecs and Sts metadata; this product's metadata documents none",
+            }
+        )
+    return out
+
+
 def build(checkout: Path, product: str, actions: list[str], taken: str) -> dict[str, Any]:
     folder, version = PRODUCTS[product]
     json_path = f"data/{folder}/{version}/api-docs.json"
@@ -195,7 +257,7 @@ def build(checkout: Path, product: str, actions: list[str], taken: str) -> dict[
                 "holds": "descriptions, response schemas, error codes and response examples",
             },
         },
-        "common_errors": _common(full["apis"]),
+        "common_errors": _common(full["apis"]) + _page_codes(product, apis),
         "apis": apis,
     }
 
@@ -210,8 +272,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkout", type=Path, help="a git clone of " + REPOSITORY)
     parser.add_argument("--date", default=datetime.date.today().isoformat(), help="the date the data is taken")
+    parser.add_argument(
+        "--product", action="append", choices=sorted(PRODUCTS), help="vendor only this product (repeatable)"
+    )
     args = parser.parse_args(argv)
     for product, actions in implemented().items():
+        if args.product and product not in args.product:
+            continue
         folder, version = PRODUCTS[product]
         data = build(args.checkout, product, actions, args.date)
         target = OUT / f"{folder}-{version}.json"

@@ -3,7 +3,7 @@
 When each account is run by a different person, neither can describe the other's resources. After a
 phase, a side exports a card (its account UID, region, VPC, VRouter, router interface, security
 group, instance IP); the other side imports it from a file or pastes it into the form. A card is
-validated like a form (``peervalues``) and never carries a secret: it has a fixed set of keys, every
+validated like a form (``peer.values``) and never carries a secret: it has a fixed set of keys, every
 value has a strict format, and anything shaped like an AccessKey is refused, on reading and on writing.
 
 Format: JSON (YAML is accepted when pasting)::
@@ -33,11 +33,13 @@ from typing import Any
 
 import yaml
 
-from vpclink.ids import parse_account_uid
-from vpclink.params import LINK_NAME, ROLES, FieldError, FieldErrors, LinkParams, Role
-from vpclink.peervalues import Local, check_values, utc_now
-from vpclink.phases import PHASES
-from vpclink.secretlike import credential_key, looks_like_credential
+from .. import phases
+from ..ids import parse_account_uid
+from ..params import LINK_NAME, ROLES, FieldError, FieldErrors, LinkParams, Role
+from ..phases.base import produced_by
+from ..record.run import params_dict
+from ..secretlike import credential_key, looks_like_credential
+from .values import Local, check_values, utc_now
 
 VERSION = 1
 _VERSION_KEY = "vpclink_peer_card"
@@ -98,7 +100,7 @@ def file_name(link: str, role: str) -> str:
     return f"{link}-{role}.peercard.json"
 
 
-def _problems(data: Mapping[str, Any], local: Local = Local()) -> list[FieldError]:
+def _problems(data: Mapping[str, Any], local: Local | None = None) -> list[FieldError]:
     """Everything wrong with a card's key/value mapping (version key excluded)."""
     errors: list[FieldError] = []
     known = set(_REQUIRED) | set(_OPTIONAL) | {_PROGRESS}
@@ -109,8 +111,8 @@ def _problems(data: Mapping[str, Any], local: Local = Local()) -> list[FieldErro
                 FieldError(str(key), f"{why}; a card holds only: {', '.join(_REQUIRED + _OPTIONAL + (_PROGRESS,))}")
             )
     progress = data.get(_PROGRESS) or ()
-    if not isinstance(progress, (list, tuple)) or any(p not in PHASES for p in progress):
-        errors.append(FieldError(_PROGRESS, f"must be a list of phase names ({', '.join(PHASES)})"))
+    if not isinstance(progress, (list, tuple)) or any(p not in phases.RUN for p in progress):
+        errors.append(FieldError(_PROGRESS, f"must be a list of phase names ({', '.join(phases.RUN)})"))
     strings: dict[str, str] = {}
     for key in _REQUIRED + _OPTIONAL:
         value = data.get(key)
@@ -152,13 +154,13 @@ def from_dict(
     *,
     expect_role: Role | None = None,
     expect_link: str | None = None,
-    local: Local = Local(),
+    local: Local | None = None,
 ) -> PeerCard:
     """A card from its decoded content, checked against what the importing side expects: the peer's
     role, this link's name, and this side's own account and CIDR (no overlap)."""
     if not isinstance(data, dict):
         raise PeerCardError(source, [FieldError("(card)", "must be a JSON object of key: value pairs")])
-    body = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
+    body: dict[str, Any] = {str(k): (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
     version = body.pop(_VERSION_KEY, None)
     errors: list[FieldError] = []
     if version != VERSION:
@@ -238,7 +240,9 @@ def _card(
 
     uid = output("account_uid") or side.get("account_uid")
     missing = [
-        FieldError(f"{role}_{name}", "not in the run's outputs yet: run the preflight phase first")
+        FieldError(
+            f"{role}_{name}", f"not in the run's outputs yet: run the {produced_by(f'{role}_{name}')} phase first"
+        )
         for name, value in (("account_uid", uid), ("vrouter_id", output("vrouter_id")))
         if not value
     ]
@@ -256,7 +260,7 @@ def _card(
         router_interface_id=output("router_interface_id"),
         security_group_id=side.get("security_group_id") or None,
         instance_ip=output("instance_ip"),
-        phases_done=tuple(p for p in PHASES if p in set(phases_done)),
+        phases_done=tuple(p for p in phases.RUN if p in set(phases_done)),
     )
 
 
@@ -270,15 +274,15 @@ def from_outputs(
 ) -> PeerCard:
     """``role``'s card from the parameters and the (merged) outputs of the phases run so far;
     ``phases_done``: the phases that side has completed."""
-    return _card(params.link, role, asdict(params.side(role)), outputs, created, phases_done)
+    return _card(params.link, role, params_dict(params)[role], outputs, created, phases_done)
 
 
 def from_run(run_dir: str | os.PathLike[str], role: Role) -> PeerCard:
     """``role``'s card from a run directory's ``run.json`` (parameters as loaded, merged outputs)."""
-    run = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-    params = run["params"]
-    done = [] if run.get("dry_run") else [p.get("name") for p in run.get("phases") or [] if p.get("status") == "ok"]
-    return _card(params["link"], role, params[role], run.get("outputs") or {}, None, done)
+    from ..record.run import RunState
+
+    run = RunState.load(Path(run_dir))
+    return _card(run.link, role, run.params[role], run.merged_outputs(), None, run.phases_done())
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:

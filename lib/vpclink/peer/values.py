@@ -1,9 +1,10 @@
 """The values one side of a link needs from the other side, and the rules each must pass.
 
 When two operators each hold one account, neither can describe the other's resources: the acceptor
-needs the initiator's account UID, region, VRouter ID and router interface ID, and so on. The widget
-form (``widgets``) and the peer card (``peercard``) both carry these values; both check them here, so a
-value typed into a form and one read from a card pass exactly the same rules.
+needs the initiator's account UID, region, VRouter ID and router interface ID, and so on (each phase
+declares which: ``Phase.needs_from_peer``). The form (``peer.form``) and the peer card (``peer.card``)
+both carry these values; both check them here, so a value typed into a form and one read from a card
+pass exactly the same rules.
 
 A value is named by its *field* (``router_interface_id``); as a phase input it is prefixed with the
 role of the side it belongs to (``initiator_router_interface_id``), the same flat keys the phases
@@ -18,10 +19,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from vpclink import ids
-from vpclink.params import RESERVED_NETWORKS, ROLES, VPC_PREFIX_MAX, VPC_PREFIX_MIN, FieldError, Role
-from vpclink.regions import REGIONS, closest
-from vpclink.secretlike import looks_like_credential
+from .. import ids
+from ..params import RESERVED_NETWORKS, VPC_PREFIX_MAX, VPC_PREFIX_MIN, FieldError, Role
+from ..regions import REGIONS, closest
+from ..secretlike import looks_like_credential
 
 
 @dataclass(frozen=True)
@@ -45,44 +46,13 @@ FIELDS: dict[str, PeerField] = {
     )
 }
 
-# The peer fields each phase's steps use on one side: the other side's values, which this side's
-# credentials cannot describe (``phases.lookup`` raises MissingInput for them). Phases not listed
-# need none.
-_NEEDED: dict[str, tuple[str, ...]] = {
-    # The initiator is created first, knowing only the peer's region (as in the console); the peer's
-    # account and VRouter are added later ("Add Acceptor" in connect), or at creation when known.
-    "initiator": ("region",),
-    "acceptor": ("account_uid", "region", "vrouter_id", "router_interface_id"),
-    "connect": ("account_uid", "region", "vrouter_id", "router_interface_id"),  # Opposite* fields
-    "routes": ("vpc_cidr",),  # destination
-    "security_groups": ("vpc_cidr",),  # SourceCidrIp
-    "verify": ("instance_ip",),  # ping target
-}
-# Same-region "group" mode authorizes the peer's security group in the peer's account instead.
-_NEEDED_GROUP_MODE = ("account_uid", "security_group_id")
-
 _UID = re.compile(r"[0-9]{16}")  # ASCII digits only: \d also matches other scripts' digits
 _ID_PREFIX = {"vpc_id": "vpc-", "vrouter_id": "vrt-", "router_interface_id": "ri-", "security_group_id": "sg-"}
-
-
-def peer_of(role: Role) -> Role:
-    """The other side's role."""
-    if role not in ROLES:
-        raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
-    return "acceptor" if role == "initiator" else "initiator"
 
 
 def input_key(role: Role, field_name: str) -> str:
     """The phase input / notebook parameter name of one side's value: ``initiator_vrouter_id``."""
     return f"{role}_{field_name}"
-
-
-def needed(phase: str, *, sg_mode: str = "cidr") -> tuple[str, ...]:
-    """The peer fields ``phase`` needs on either side (``connect`` on the initiator needs the
-    acceptor's, on the acceptor the initiator's)."""
-    if phase == "security_groups" and sg_mode == "group":
-        return _NEEDED_GROUP_MODE
-    return _NEEDED.get(phase, ())
 
 
 def _check_id(name: str) -> Callable[[str], str | None]:
@@ -161,10 +131,13 @@ class Local:
     vpc_cidr: str | None = None
 
 
-def check_values(values: Mapping[str, str], *, required: Iterable[str] = (), local: Local = Local()) -> dict[str, str]:
+def check_values(
+    values: Mapping[str, str], *, required: Iterable[str] = (), local: Local | None = None
+) -> dict[str, str]:
     """Every problem in ``values`` (field -> stripped value), as field -> message: missing required
     fields, formats, and the cross-checks (the peer CIDR must not overlap this side's, the peer
     account is not this side's own, the instance IP lies in the peer CIDR)."""
+    local = local or Local()
     errors: dict[str, str] = {}
     for name in required:
         if not values.get(name):

@@ -2,7 +2,7 @@
 
 A notebook uses two cells, so that "Run All" never waits on a form nobody sees:
 
-    form = widgets.ask("acceptor", "acceptor", known, interactive=interactive, local=..., link=...)
+    form = form.ask("acceptor", "acceptor", fields, known, interactive=interactive, local=..., link=...)
     form              # cell 1: shows the form (only if a needed value is missing) and returns
 
     peer = form.result()   # cell 2: the confirmed values, or an error naming each missing parameter
@@ -13,7 +13,7 @@ the analyst confirms the form and runs it again; that is the intended stop. In b
 ``interactive=False``) no form is built: a missing or invalid value raises at once, naming the
 parameter.
 
-Each field is checked as it is typed and again on Confirm (``peervalues`` holds the rules); its error
+Each field is checked as it is typed and again on Confirm (``peer.values`` holds the rules); its error
 appears beside it in an HTML widget with the CSS classes ``vpclink-error vpclink-error-<field>``, the
 inputs carry ``vpclink-field-<field>``, the status line ``vpclink-status``. A peer card can be pasted
 into the form to fill it.
@@ -27,10 +27,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from vpclink import peercard
-from vpclink.params import FieldError, Role
-from vpclink.peervalues import FIELDS, Local, PeerValues, check_values, field_errors, input_key, needed, peer_of
-from vpclink.regions import REGIONS
+from ..params import FieldError, Role
+from ..regions import REGIONS
+from ..sides import peer_of
+from . import card as peercard
+from .values import FIELDS, Local, PeerValues, check_values, field_errors, input_key
 
 _LABEL_WIDTH = "14em"
 _ERROR_STYLE = "color:#b3261e"
@@ -75,7 +76,7 @@ class PeerForm:
         fields: tuple[str, ...],
         initial: Mapping[str, str],
         *,
-        local: Local = Local(),
+        local: Local | None = None,
         link: str | None = None,
         on_confirm: Callable[[PeerValues], None] | None = None,
         settled: PeerValues | None = None,
@@ -84,7 +85,7 @@ class PeerForm:
         self.role = role
         self.peer: Role = peer_of(role)
         self.fields = fields
-        self.local = local
+        self.local = local or Local()
         self.link = link
         self.on_confirm = on_confirm
         self.confirmed: PeerValues | None = settled
@@ -254,23 +255,22 @@ class PeerForm:
 def ask(
     phase: str,
     role: Role,
+    fields: tuple[str, ...],
     known: Mapping[str, Any],
     *,
     interactive: bool | None = None,
-    local: Local = Local(),
+    local: Local | None = None,
     link: str | None = None,
-    sg_mode: str = "cidr",
     card: peercard.PeerCard | None = None,
     on_confirm: Callable[[PeerValues], None] | None = None,
 ) -> PeerForm:
-    """The peer values ``phase`` needs on ``role``'s side.
+    """The peer values ``fields`` that ``phase`` needs on ``role``'s side (``Phase.needs_from_peer``).
 
     ``known`` holds the values at hand by parameter name (``initiator_router_interface_id``: the
     notebook's parameters or earlier outputs); ``card`` a peer card the side imported, which fills
     the gaps. When all needed values are present and valid, the result is settled at once (no form).
     Otherwise, interactively a form asks for them; in batch ``PeerValuesMissing`` names each one."""
     peer = peer_of(role)
-    fields = needed(phase, sg_mode=sg_mode)
     if card is not None and card.role != peer:
         raise ValueError(f"card: this is the {card.role}'s card; the {role} side needs the {peer}'s")
     carried = card.values() if card else {}
@@ -298,12 +298,16 @@ def ask(
 
 
 def settled(
-    phase: str, role: Role, known: Mapping[str, Any], *, sg_mode: str = "cidr", card: peercard.PeerCard | None = None
+    phase: str,
+    role: Role,
+    fields: tuple[str, ...],
+    known: Mapping[str, Any],
+    *,
+    card: peercard.PeerCard | None = None,
 ) -> PeerForm:
-    """The peer values at hand for ``phase`` on ``role``'s side, settled as they are: no form and no
-    error for what is missing. For a plan that calls no API, where nothing uses them yet."""
+    """The peer values ``fields`` at hand for ``phase`` on ``role``'s side, settled as they are: no form
+    and no error for what is missing. For a plan that calls no API, where nothing uses them yet."""
     peer = peer_of(role)
-    fields = needed(phase, sg_mode=sg_mode)
     carried = card.values() if card else {}
     from_params = {name: _strip(known.get(input_key(peer, name))) for name in fields}
     values = {name: from_params[name] or carried.get(name, "") for name in fields}

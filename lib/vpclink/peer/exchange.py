@@ -1,7 +1,7 @@
 """Two operators, one account each: what a side takes from the other, and what it tells them.
 
 Each operator runs only their own account's phases and steps (``vpclink run PARAMS --side ROLE``)
-and receives the other side's values through a peer card (``peercard``) or a form (``widgets``).
+and receives the other side's values through a peer card (``peer.card``) or a form (``peer.form``).
 This module holds the rules both the notebooks and the runner follow:
 
 * the values at hand before asking: the phase's inputs, and what the shared parameter file says of
@@ -19,9 +19,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import peercard
-from .params import FieldError, LinkParams, Role
-from .peervalues import FIELDS, PeerValues, input_key, peer_of, utc_now
+from .. import phases
+from ..params import FieldError, LinkParams, Role
+from ..sides import peer_of
+from . import card as peercard
+from .values import FIELDS, PeerValues, input_key, utc_now
 
 CARDS_DIR = "peer-cards"  # inside a run directory: every card the run imported, as received
 
@@ -87,27 +89,31 @@ def peer_record(
     return record
 
 
-def next_for_peer(peer: Role, missing: Iterable[str], own_card: str | None) -> str:
-    """What the other operator must do before this side can go on, given the fields still missing;
-    ``own_card``: the file name of this side's card, as they will receive it."""
-    missing = set(missing)
+def next_for_peer(params: LinkParams, phase: str, side: Role, missing: Iterable[str], own_card: str | None) -> str:
+    """What the other operator must do before ``phase`` can go on on ``side``, given the peer fields
+    still missing; ``own_card``: the file name of this side's card, as they will receive it.
+
+    They run their side up to the phase that produces the last missing value, or through their part of
+    ``phase`` itself when the phase's sides act in turn and theirs comes first; they need this side's
+    card when one of those phases needs a value of this side that the parameter file does not give."""
+    peer = peer_of(side)
+    order = list(phases.ORDER)
+    producers = [p for f in missing if (p := phases.producer(input_key(peer, f))) is not None]
+    target = max(producers, key=lambda p: order.index(p.name)) if producers else phases.get(phase)
+    current = phases.get(phase)
+    peer_first = current.sequential and peer in current.sides and side in current.sides
+    if peer_first and current.sides.index(peer) < current.sides.index(side):
+        target = current if order.index(phase) > order.index(target.name) else target
+    theirs = [p for p in phases.ALL if peer in p.sides and order.index(p.name) <= order.index(target.name)]
+    known = set(known_values(params, peer, {}))
+    needs_card = any(input_key(side, f) not in known for p in theirs for f in p.needs_from_peer(params))
     card = own_card or "THIS_SIDES_CARD"
-    if "router_interface_id" in missing:
-        if peer == "initiator":
-            return (
-                "the initiator's operator runs the initiator phase "
-                "(vpclink run PARAMS --side initiator) and sends you their peer card"
-            )
-        return (
-            f"the acceptor's operator runs the acceptor and connect phases with {card} "
-            f"(vpclink run PARAMS --side acceptor --peer-card {card}) and sends you their peer card"
-        )
-    if missing & {"account_uid", "vrouter_id", "instance_ip"}:
-        return (
-            f"the {peer}'s operator runs the preflight phase (vpclink run PARAMS --side {peer}) and sends you "
-            "their peer card"
-        )
-    return f"the {peer}'s operator sends you their peer card"
+    command = f"vpclink run PARAMS --side {peer}" + (f" --peer-card {card}" if needs_card else "")
+    with_card = f" with {card}" if needs_card else ""
+    return (
+        f"the {peer}'s operator runs their side up to the {target.name} phase{with_card} ({command}) "
+        "and sends you their peer card"
+    )
 
 
 def missing_message(phase: str, side: Role, errors: list[FieldError]) -> str:

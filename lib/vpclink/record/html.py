@@ -1,46 +1,28 @@
-"""The record of a run as reviewers read it: the run directory, each executed notebook's HTML
-rendering, ``index.html`` with the picture of the link, and the final scan for secrets.
+"""The record of a run as reviewers read it: each executed notebook's HTML rendering and
+``index.html`` with the picture of the link, the phases, their times, calls and links.
 
 ``runs/<UTC time>-<link>/`` holds ``NN_phase.ipynb`` and ``NN_phase.html`` per phase, ``run.json``
-(``state``), ``ledger.jsonl`` (written by the cloud layer), ``params.yaml`` and ``index.html``.
+(``run``), ``ledger.jsonl`` (written by the cloud layer), ``params.yaml`` and ``index.html``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from .state import LEDGER_FILE, PARAMS_COPY, RUN_FILE, PhaseRecord, RunState
-from .targets import Secret
+from .ledger import Ledger
+from .notebook_records import METADATA_KEY
+from .provenance import describe
+from .run import LEDGER_FILE, PARAMS_COPY, RUN_FILE, PhaseRecord, RunState
 
 INDEX_FILE = "index.html"
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def new_run_dir(records: str | Path, link: str, now: datetime | None = None) -> Path:
-    """A fresh ``<records>/<YYYYmmddTHHMMSSZ>-<link>/``; a second run in the same second gets ``-2``."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    base = Path(records) / f"{stamp}-{_SAFE.sub('-', link)}"
-    base.parent.mkdir(parents=True, exist_ok=True)
-    candidate, n = base, 2
-    while True:
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            candidate, n = base.with_name(f"{base.name}-{n}"), n + 1
 
 
 class HtmlRenderer:
@@ -65,22 +47,20 @@ def _write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # records are for reading, like run.json and the notebooks beside them
     os.replace(tmp, path)
 
 
 def read_ledger(run_dir: str | Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / LEDGER_FILE
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by kill -9 is not a call we can account for
-    return rows
+    return Ledger.read(Path(run_dir) / LEDGER_FILE)
+
+
+def stamp_notebook(notebook: str | Path, software: dict[str, Any]) -> None:
+    """Put what ran an executed notebook into its metadata (``metadata.vpclink.software``)."""
+    path = Path(notebook)
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata.setdefault(METADATA_KEY, {})["software"] = software
+    _write_atomic(path, nbformat.writes(nb))
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -165,6 +145,7 @@ def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
         f'parameters <a href="{PARAMS_COPY}">{PARAMS_COPY}</a>',
         f'<a href="{RUN_FILE}">{RUN_FILE}</a>',
         f'<a href="{LEDGER_FILE}">{LEDGER_FILE}</a> ({len(ledger)} API calls)',
+        *([escape(describe(state.software))] if state.software else []),
     ]
     if state.side:
         facts.insert(2, f"<b>{escape(state.side)} side only</b> (two operators)")
@@ -190,26 +171,3 @@ def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
     out = run_dir / INDEX_FILE
     _write_atomic(out, page)
     return out
-
-
-@dataclass(frozen=True)
-class SecretHit:
-    file: str  # path relative to the run directory
-    label: str  # which credential field, never its value
-
-
-def scan_for_secrets(run_dir: str | Path, secrets: Iterable[Secret]) -> list[SecretHit]:
-    """Every file of the run directory that contains any of the secrets, as is or JSON-escaped."""
-    run_dir = Path(run_dir)
-    needles = []
-    for s in secrets:
-        if len(s.value) >= 8:  # shorter values would match by chance; real keys are far longer
-            forms = {s.value, json.dumps(s.value)[1:-1], escape(s.value)}
-            needles.append((s.label, [f.encode() for f in forms]))
-    hits: list[SecretHit] = []
-    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        for label, forms in needles:
-            if any(f in data for f in forms):
-                hits.append(SecretHit(str(path.relative_to(run_dir)), label))
-    return hits

@@ -1,9 +1,11 @@
 """The ledger: one JSON line per API call (retries included), for the run's record.
 
 Each line: ``time, phase, side, account_uid, region, action, request_id, outcome ("ok" | "error"
-| "retry"), error_code, duration_ms, mutating``. Parameters are not recorded (they never hold
-secrets, but the table stays readable); the resource a call acted on is in the phase's outputs.
-Lines are appended and flushed one by one, so a run killed mid-phase keeps every call it made.
+| "retry"), error_code, duration_ms, mutating``, and for every mutating call ``request``: the
+parameters it sent, under the API's names (as SSM Automation records each step's resolved inputs).
+Parameters never hold a credential; a value that looks like one anyway (a key pasted into a
+description) is masked, and so is any value under a key named like a credential. Lines are appended
+and flushed one by one, so a run killed mid-phase keeps every call it made.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from ..secretlike import credential_key, looks_like_credential, mask
 
 FIELDS = (
     "time",
@@ -28,10 +32,35 @@ FIELDS = (
     "mutating",
 )
 OUTCOMES = ("ok", "error", "retry")
+# Values vpclink derives itself and that reviewers need to see whole (a ClientToken is a digest of the
+# run ID: random-looking, never a secret).
+SHOWN_AS_IS = frozenset({"ClientToken"})
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def request_parameters(request: Any) -> dict[str, Any] | None:
+    """The parameters an SDK request model sends (``to_map()``: the API's names), secrets masked."""
+    if request is None:
+        return None
+    data = request.to_map() if hasattr(request, "to_map") else dict(request)
+    masked = _masked(data, "")
+    return masked if isinstance(masked, dict) else {"value": masked}
+
+
+def _masked(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v, key) for v in value]
+    if key in SHOWN_AS_IS or value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = str(value)
+    if credential_key(key) or looks_like_credential(text):
+        return mask(text)
+    return value
 
 
 class Ledger:
@@ -55,10 +84,12 @@ class Ledger:
         error_code: str | None,
         duration_ms: float,
         mutating: bool,
+        request: Any = None,
     ) -> dict[str, Any]:
+        """Append one call; ``request`` (the SDK request model) is recorded for mutating calls only."""
         if outcome not in OUTCOMES:
             raise ValueError(f"ledger outcome {outcome!r}: expected one of {', '.join(OUTCOMES)}")
-        entry = {
+        entry: dict[str, Any] = {
             "time": utc_now(),
             "phase": phase,
             "side": side,
@@ -71,6 +102,8 @@ class Ledger:
             "duration_ms": round(duration_ms, 1),
             "mutating": mutating,
         }
+        if mutating and request is not None:
+            entry["request"] = request_parameters(request)
         with self._lock:
             self.entries.append(entry)
             if self.path is not None:
@@ -88,8 +121,11 @@ class Ledger:
             return []
         out = []
         for line in p.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if not line:
+                continue
             try:
                 out.append(json.loads(line))
             except json.JSONDecodeError:
-                continue
+                continue  # a line cut short by kill -9 is not a call we can account for
         return out
