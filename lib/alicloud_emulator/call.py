@@ -15,6 +15,9 @@ from .signing import SignedRequest
 from .wire import Request
 from .world import Account
 
+# Host prefixes of products served from one central endpoint for every region.
+CENTRAL_PRODUCTS = frozenset({"vpcpeer"})
+
 
 @dataclass
 class Faults:
@@ -70,6 +73,9 @@ class ApiCall:
     def host(self) -> str:
         """The endpoint an error's ``HostId`` names, as the cloud's do."""
         prefix = self.host_prefix or "openapi"
+        # VpcPeer is served from one central endpoint for every region (its SDK's endpoint rule).
+        if prefix in CENTRAL_PRODUCTS:
+            return f"{prefix}.aliyuncs.com"
         return f"{prefix}.{self.region}.aliyuncs.com" if self.region in REGIONS else f"{prefix}.aliyuncs.com"
 
     def journal_entry(self) -> dict[str, Any]:

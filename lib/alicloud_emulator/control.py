@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, ValidationError
 
 from . import __version__
+from .control_reachability import reachability
 from .faults import FaultRuleError, as_stored, validate_rule
 from .jsoncodec import loads
 from .quotas import Quotas
@@ -414,4 +415,5 @@ _ROUTES: dict[str, tuple[Callable[[App, Request], Reply], tuple[str, ...]]] = {
     "journal": (_journal, _GET),
     "state": (_state, _GET),
     "accounts": (_accounts, _GET),
+    "reachability": (reachability, _GET),
 }

@@ -69,5 +69,5 @@ ACTIONS: dict[str, Action] = {
         err.INSTANCE_NETWORK_TYPE,
         err.NEXT_TOKEN,
     ),
-    **cloud_assistant.ACTIONS,  # declared by its own module (no errors declared yet)
+    **cloud_assistant.ACTIONS,  # declared by its own module, with their errors
 }

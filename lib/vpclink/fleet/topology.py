@@ -33,7 +33,7 @@ _RI_PAGE = "https://www.alibabacloud.com/help/en/vpc/developer-reference/api-vpc
 
 ROUTER_INTERFACES_PER_VROUTER = limits.Limit(
     "router_interfaces_per_vrouter",
-    "CreateRouterInterface: router interfaces per router (QuotaExceeded)",
+    "CreateRouterInterface: router interfaces per router (LimitationExceed.InterfaceNumberOnRouter)",
     None,
     5,
     "router interfaces",
