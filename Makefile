@@ -1,7 +1,10 @@
 # Two entry points for a fresh machine (see README.md):
 #   make demo   set up .venv and run the example link on the embedded emulator
 #   make test   set up .venv (with test and browser tools) and run the whole test suite
-# For contributors:
+# For contributors (CONTRIBUTING.md):
+#   make lint             ruff: lint and format check          make format   ruff: fix and format
+#   make typecheck        mypy over lib/
+#   make test-fast        everything but end-to-end, notebook, browser and slow tests, in parallel
 #   make notebooks        write notebooks/ from the phases' declarations, and the packaged example copies
 #   make notebooks-check  fail if notebooks/ or the packaged examples differ from their sources
 #   make wheel            build the wheel into dist/ (the notebooks' template and the examples ship in it)
@@ -9,7 +12,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup setup-dev clean notebooks notebooks-check wheel
+.PHONY: demo test test-fast lint format typecheck setup setup-dev clean notebooks notebooks-check wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +33,23 @@ setup-dev: $(VENV)/.installed-dev
 demo: setup
 	$(BIN)/vpclink run params/example.yaml
 
+# The whole suite, in parallel where it can be (pytest-xdist, one worker per core).
 test: setup-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
+
+test-fast: setup-dev
+	$(BIN)/python -m pytest -n auto -q -m "not e2e and not notebook and not browser and not slow"
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: setup-dev
+	$(BIN)/mypy
 
 # One source each: a phase's notebook is generated from its declaration (lib/vpclink/phases/),
 # the example parameter files live in params/ and are copied into the package for the wheel.

@@ -3,10 +3,32 @@ rig with the example parameters and a profiles file for its accounts (``phase_su
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from phase_support import Rig, start_emulator
 
 pytest_plugins = ["parity_plugin"]
+
+# Markers by where a test lives, so that a file never forgets its own: `make test-fast` runs what has
+# none of them. ``e2e``: whole runs of the CLI or the runner; ``notebook``: executes notebooks in
+# kernels; ``browser``: JupyterLab in Chromium; ``slow``: starts server processes or builds a wheel.
+_MARKERS_BY_FILE = {
+    "e2e": {"test_e2e_faults.py", "test_e2e_resume.py", "test_e2e_run.py", "test_two_operators.py", "test_wheel.py"},
+    "notebook": {"test_notebooks.py", "test_notebook_peer.py", "test_runner.py"},
+    "slow": {"test_wheel.py", "test_cli.py::emulator", "test_concurrency.py", "test_durability.py"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        names = {path.name, f"{path.name}::{path.parent.name}"}
+        for marker, files in _MARKERS_BY_FILE.items():
+            if names & files:
+                item.add_marker(marker)
+        if "browser" in path.parts:
+            item.add_marker("browser")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alicloud_emulator.dispatch import PRODUCTS
 from vpclink import params as P
 from vpclink.cloud import Cloud
@@ -25,6 +26,16 @@ from emulator.conftest import Emu, start_emulator
 EXAMPLE = Path(__file__).resolve().parent.parent / "params" / "example.yaml"
 PROFILES = {"vpclink-a": "account-a", "vpclink-b": "account-b"}
 MUTATING = {action for _, _, actions in PRODUCTS.values() for action, spec in actions.items() if spec.mutating}
+
+
+@pytest.fixture(autouse=True)
+def own_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """vpclink's per-user state (locks, the register, the embedded emulator) private to one test, so
+    that tests running at once never share a lock or a noted ID. Import it into a test module to
+    make it apply there (``from phase_support import own_state``)."""
+    state = tmp_path_factory.mktemp("vpclink-state")
+    monkeypatch.setenv("VPCLINK_STATE_DIR", str(state))
+    return state
 
 
 class EmulatorClock:
@@ -79,6 +90,10 @@ class Rig:
         self.events: list[WaitEvent] = []
         self.clock = EmulatorClock(emu)
         self.outputs: dict[str, Any] = {}
+        # The world's VPCs were there long before the runbook looked: older than any read lag.
+        lag = emu.control("behaviour")["behaviour"]["read_lag"]["seconds"]
+        if lag:
+            emu.advance(lag)
 
     def secrets(self) -> list[str]:
         return [v for a in self.accounts.values() for v in (a["access_key_id"], a["access_key_secret"])]
@@ -176,4 +191,14 @@ def replace_side(params: P.LinkParams, role: str, **changes: Any) -> P.LinkParam
     return replaced(params, **{role: replaced(params.side(role), **changes)})
 
 
-__all__ = ["EXAMPLE", "MUTATING", "Emu", "EmulatorClock", "Rig", "replace_side", "replaced", "start_emulator"]
+__all__ = [
+    "EXAMPLE",
+    "MUTATING",
+    "Emu",
+    "EmulatorClock",
+    "Rig",
+    "own_state",
+    "replace_side",
+    "replaced",
+    "start_emulator",
+]

@@ -96,7 +96,8 @@ def test_the_real_cloud_needs_the_named_profiles(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert main(["run", str(EXAMPLE), "--records", str(tmp_path / "runs"), "--target", "alibabacloud"]) == 1
+    real = ["run", str(EXAMPLE), "--records", str(tmp_path / "runs"), "--target", "alibabacloud", "--yes"]
+    assert main(real) == 1
     err = capsys.readouterr().err
     assert "config.json does not exist" in err and "aliyun configure --profile" in err
     config = tmp_path / ".aliyun" / "config.json"
@@ -116,18 +117,29 @@ def test_the_real_cloud_needs_the_named_profiles(
             }
         )
     )
-    assert main(["run", str(EXAMPLE), "--records", str(tmp_path / "runs"), "--target", "alibabacloud"]) == 1
+    assert main(real) == 1
     err = capsys.readouterr().err
     assert "profile 'vpclink-b' is not in" in err and secret not in err
     assert not (tmp_path / "runs").exists()
 
 
-def test_emulator_reset_and_world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_emulator_reset_and_world(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VPCLINK_STATE_DIR", str(tmp_path / "state"))
     embedded.start(load(EXAMPLE), tmp_path, timing_scale=0).close()
-    assert embedded.state_dir(tmp_path).exists()
+    assert list(embedded.state_dir().glob(f"{embedded.STATE_DB}*"))
     assert main(["emulator", "reset", "--records", str(tmp_path)]) == 0
-    assert not embedded.state_dir(tmp_path).exists()
+    assert not list(embedded.state_dir().glob(f"{embedded.STATE_DB}*"))
     capsys.readouterr()
     assert main(["emulator", "world", str(EXAMPLE)]) == 0
     world = yaml.safe_load(capsys.readouterr().out)
     assert [v["id"] for v in world["vpcs"]] == ["vpc-m5e1tutorialvpc1qd00001", "vpc-2ze2tutorialvpc2bj00001"]
+
+
+def test_version_names_vpclink_and_the_sdks(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("vpclink ") and "SDKs: vpc20160428 " in out

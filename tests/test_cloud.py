@@ -10,7 +10,11 @@ import stat
 
 import pytest
 from alibabacloud_vpc20160428 import models as vpc
-from phase_support import EmulatorClock, Rig
+from phase_support import (
+    EmulatorClock,
+    Rig,
+    own_state,  # noqa: F401  (autouse: private vpclink state)
+)
 from vpclink.cloud import Cloud, CloudError, MutationRefused
 from vpclink.profiles import AkProfile, ProfileError, check_profile, credential_client, write_profiles
 from vpclink.record.ledger import FIELDS, Ledger
@@ -99,7 +103,8 @@ def test_throttling_is_retried_after_the_servers_retry_after(rig):
 
 
 @pytest.mark.parametrize(
-    ("status", "code"), [(400, "Throttling.User"), (403, "Throttling"), (429, "Throttling"), (503, "ServiceUnavailable")]
+    ("status", "code"),
+    [(400, "Throttling.User"), (403, "Throttling"), (429, "Throttling"), (503, "ServiceUnavailable")],
 )
 def test_throttling_without_a_retry_after_header_is_retried_with_backoff(rig, status, code):
     """The documented shapes: no retry-after header, HTTP 400/403/429 or 503 (the tea SDK then raises a
@@ -226,7 +231,7 @@ def test_no_secret_in_errors_ledger_or_logs(rig, caplog):
     )
     with pytest.raises(CloudError) as e:
         describe_vpcs(bad)
-    assert e.value.code == "TransportError"
+    assert e.value.code == "EndpointUnreachable"  # connection refused: nothing was sent
     messages.append(str(e.value))
     assert any("QuotaExceeded" in m for m in messages)
     text = "\n".join(messages) + rig.ledger.path.read_text() + caplog.text

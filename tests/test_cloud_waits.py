@@ -178,3 +178,50 @@ def test_a_failing_read_ends_the_report_and_propagates():
             clock=FakeClock(),
         )
     assert [(e.kind, e.state) for e in events] == [("start", None), ("state", "Pending"), ("error", "Pending")]
+
+
+def test_wait_while_returns_the_first_state_that_is_not_pending():
+    from vpclink.waits import wait_while
+
+    clock, events = FakeClock(), []
+    state = wait_while(
+        states(GONE, GONE, "Idle"),
+        pending=(GONE,),
+        what="router interface",
+        resource_id="ri-1",
+        timeout=10,
+        progress=Progress("silent", on_event=events.append),
+        clock=clock,
+        goal="visible (reads may lag)",
+    )
+    assert state == "Idle" and 0 < clock.t < 10
+    assert [(e.kind, e.state) for e in events] == [("start", None), ("state", GONE), ("done", "Idle")]
+
+
+def test_wait_while_answers_with_the_pending_state_once_the_time_is_up():
+    """Out of time is an answer here (a resource still not shown once reads cannot lag any more)."""
+    from vpclink.waits import wait_while
+
+    clock = FakeClock()
+    state = wait_while(
+        states(GONE),
+        pending=(GONE,),
+        what="route entry",
+        resource_id="rte-1",
+        timeout=4,
+        progress=Progress("silent"),
+        clock=clock,
+        goal="visible",
+        began=-1.0,  # the time already spent counts
+    )
+    assert state == GONE and clock.t == pytest.approx(3.0)
+
+
+def test_wait_while_does_not_wait_when_the_first_read_is_not_pending():
+    from vpclink.waits import wait_while
+
+    clock, events = FakeClock(), []
+    read = states("Idle")
+    kw = dict(what="x", resource_id="y", timeout=5, clock=clock, goal="z")
+    assert wait_while(read, pending=(GONE,), progress=Progress("silent", on_event=events.append), **kw) == "Idle"
+    assert clock.sleeps == [] and events == []

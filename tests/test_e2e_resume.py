@@ -17,15 +17,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from adversarial_support import lagging_world
+from phase_support import own_state  # noqa: F401  (autouse: private vpclink state)
 from runbook_support import EXAMPLE, Emulator, assert_one_link, succeeded
 from vpclink.record.run import RunState, RunStateError
 
 VPCLINK = str(Path(sys.executable).with_name("vpclink"))
 
 
-@pytest.fixture
-def emu() -> Emulator:
-    e = Emulator()
+@pytest.fixture(params=[3.0, 0.0], ids=["lists-lag-3s", "no-lag"])
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    """The tutorial world, every step immediate, lists lagging 3 s behind writes (or not at all)."""
+    e = Emulator(world=lagging_world(request.param))
+    if request.param:
+        e.control("clock", {"advance": request.param})  # the accounts' VPCs are older than the lag
     yield e
     e.stop()
 

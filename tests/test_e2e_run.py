@@ -1,8 +1,10 @@
 """End to end, as a user runs it: `vpclink run params/example.yaml` with the default target (the
 embedded emulator), a second run, a plan, and a teardown, all over one records directory.
 
-The embedded emulator's state is seeded first with a world whose asynchronous steps are immediate,
-so the CLI's default path runs unchanged but fast (the CLI itself keeps the demo delays).
+The embedded emulator's state (in the per-user state directory, private to this module here) is
+seeded first with a world whose asynchronous steps are immediate, so the CLI's default path runs
+unchanged but fast (the CLI itself keeps the demo delays). The whole module runs twice: with the
+cloud's lists lagging 3 s behind its writes (the embedded emulator's default), and with no lag.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Cloud:
     """The embedded emulator's state between CLI commands, read through its database."""
 
     def __init__(self, records: Path):
-        self.db = str(embedded.state_dir(records) / embedded.STATE_DB)
+        self.db = str(embedded.state_dir() / embedded.STATE_DB)
 
     def __enter__(self) -> Emulator:
         self.emu = Emulator(db=self.db)
@@ -45,22 +47,41 @@ class Cloud:
         self.emu.stop()
 
 
+@pytest.fixture(scope="module", params=[3.0, 0.0], ids=["lists-lag-3s", "no-lag"])
+def module_state(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    """This module's own vpclink state (the embedded emulator, locks), and the read lag of its world."""
+    return tmp_path_factory.mktemp("vpclink-state"), float(request.param)
+
+
+@pytest.fixture(autouse=True)
+def shared_state(module_state: tuple[Path, float], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test of the module sees one embedded emulator, as the commands of one user do."""
+    monkeypatch.setenv("VPCLINK_STATE_DIR", str(module_state[0]))
+
+
 @pytest.fixture(scope="module")
-def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def records(module_state: tuple[Path, float], tmp_path_factory: pytest.TempPathFactory) -> Path:
     rec = tmp_path_factory.mktemp("records")
-    embedded.start(load(EXAMPLE), rec, timing_scale=0).close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VPCLINK_STATE_DIR", str(module_state[0]))
+        embedded.start(load(EXAMPLE), rec, timing_scale=0, read_lag=module_state[1]).close()
     return rec
 
 
 @pytest.fixture(scope="module")
-def initial(records: Path) -> dict:
-    with Cloud(records) as cloud:
-        return {"state": cloud.state(), "seq": cloud.last_seq(), "secrets": cloud.secrets()}
+def initial(records: Path, module_state: tuple[Path, float]) -> dict:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VPCLINK_STATE_DIR", str(module_state[0]))
+        with Cloud(records) as cloud:
+            assert cloud.control("behaviour")["behaviour"]["read_lag"]["seconds"] == module_state[1]
+            return {"state": cloud.state(), "seq": cloud.last_seq(), "secrets": cloud.secrets()}
 
 
 @pytest.fixture(scope="module")
-def first_run(records: Path, initial: dict) -> tuple[int, str, Path]:
-    code, out = vpclink("run", str(EXAMPLE), "--records", str(records))
+def first_run(records: Path, initial: dict, module_state: tuple[Path, float]) -> tuple[int, str, Path]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VPCLINK_STATE_DIR", str(module_state[0]))
+        code, out = vpclink("run", str(EXAMPLE), "--records", str(records))
     run_dirs = sorted(p for p in records.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(run_dirs) == 1, out
     return code, out, run_dirs[0]

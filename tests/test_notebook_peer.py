@@ -13,7 +13,6 @@ from runbook_support import EXAMPLE, Emulator, run_cells, side_profiles
 from vpclink import phases
 from vpclink.notebook import NotebookParameterError, PhaseNotebook, Settings, display
 from vpclink.peer import card as peercard
-from vpclink.peer.exchange import PeerMismatch
 from vpclink.peer.form import PeerValuesMissing
 from vpclink.phases.base import WaitingForPeer
 from vpclink.record.notebook_records import CARD_MIME, IDENTITIES_MIME, PEER_MIME, STEPS_MIME
@@ -36,7 +35,7 @@ def records(shown: list[Any], mime: str) -> list[Any]:
 
 
 def markdown(shown: list[Any]) -> str:
-    return "\n".join(o.data for o in shown if isinstance(getattr(o, "data", None), str))
+    return "\n".join(o["text/markdown"] for o in shown if isinstance(o, dict) and "text/markdown" in o)
 
 
 @pytest.fixture
@@ -121,7 +120,7 @@ def test_in_batch_a_missing_peer_value_waits_naming_each_parameter_and_the_next_
         assert f"  {key}: required" in text
     assert "initiator_region" not in text and "initiator_account_uid" not in text  # the parameter file has them
     assert "the initiator's operator runs their side up to the initiator phase" in text
-    assert f"vpclink run --resume {run_dir} --peer-card THEIR_CARD" in text
+    assert f"vpclink run --resume {run_dir} --peer-card {LINK}-initiator.peercard.json" in text
 
 
 def test_a_bad_value_given_as_a_parameter_is_an_error_not_a_wait(emu: Emulator, tmp_path: Path) -> None:
@@ -209,11 +208,10 @@ def test_a_card_that_disagrees_with_the_parameter_file_is_refused_naming_the_par
         created="2026-01-02T03:04:05Z",
     )
     path = peercard.write(card, tmp_path)
-    p = phase("acceptor", side="acceptor", peer_card=path)
-    with pytest.raises(PeerMismatch) as e:
-        p.use_peer(p.ask_peer())
-    assert [err.field for err in e.value.errors] == ["initiator.region"]
-    assert "the parameter file says cn-qingdao" in str(e.value) and "cn-hangzhou" in str(e.value)
+    with pytest.raises(peercard.PeerCardError) as e:  # at once, as the notebook starts: not at a later cell
+        phase("acceptor", side="acceptor", peer_card=path)
+    assert [err.field for err in e.value.errors] == ["region"]
+    assert "the parameter file says cn-qingdao (initiator.region)" in str(e.value)
 
 
 def test_a_form_is_used_only_once_confirmed_and_checked_against_the_parameter_file(
@@ -229,10 +227,14 @@ def test_a_form_is_used_only_once_confirmed_and_checked_against_the_parameter_fi
     form.inputs["vrouter_id"].value = "vrt-m5e1tutorialvrt1qd00001"
     form.inputs["router_interface_id"].value = "ri-m5e1tutorialri1qd000001"
     form.inputs["region"].value = "cn-hangzhou"
+    # refused in the form, beside the field, never "Confirmed" with a region the parameters contradict
+    assert "the parameter file says cn-qingdao (initiator.region)" in form.messages["region"].value
     form.confirm_button.click()
-    with pytest.raises(PeerMismatch, match=r"initiator\.region"):
+    assert form.confirmed is None and "Not confirmed" in form.status.value
+    with pytest.raises(PeerValuesMissing, match=r"initiator_region: the parameter file says cn-qingdao"):
         p.use_peer(form)
     form.inputs["region"].value = "cn-qingdao"
+    assert form.messages["region"].value == ""
     form.confirm_button.click()
     p.use_peer(form)
     assert p.ctx.inputs["initiator_router_interface_id"] == "ri-m5e1tutorialri1qd000001"
@@ -267,6 +269,7 @@ def test_the_exported_card_holds_no_secret(emu: Emulator, initiator_side: dict) 
         "instance_ip",
         "created",
         "phases_done",
+        "checks",
     }
 
 
@@ -336,7 +339,7 @@ def test_one_side_produces_its_own_outputs_and_those_of_the_link() -> None:
         # connect: the acceptor's part comes first and needs this side's card
         ("connect", "initiator", ["router_interface_id"], "up to the connect phase with a.peercard.json ("),
         # a value the discovery phase finds: nothing more
-        ("verify", "acceptor", ["instance_ip"], "up to the preflight phase (vpclink run PARAMS --side initiator)"),
+        ("verify", "acceptor", ["instance_ip"], "up to the preflight phase (vpclink run link.yaml --side initiator)"),
     ],
 )
 def test_what_the_other_operator_must_do_follows_from_the_declarations(
@@ -345,4 +348,4 @@ def test_what_the_other_operator_must_do_follows_from_the_declarations(
     from vpclink.params import load
     from vpclink.peer.exchange import next_for_peer
 
-    assert words in next_for_peer(load(EXAMPLE), phase, side, missing, "a.peercard.json")
+    assert words in next_for_peer(load(EXAMPLE), phase, side, missing, "a.peercard.json", params_file="link.yaml")

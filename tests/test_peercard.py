@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 from phase_support import EXAMPLE
@@ -135,7 +136,9 @@ def test_export_from_a_run_directory(tmp_path):
 
 
 def test_pasted_yaml_with_an_unquoted_uid_and_spaces_is_accepted():
-    text = "\n".join(f"{k}: {v}" for k, v in card_dict().items() if v is not None and k != "account_uid")
+    text = "\n".join(
+        f"{k}: {v}" for k, v in card_dict().items() if v not in (None, {}) and k not in ("account_uid", "region")
+    )
     text += "\naccount_uid: 1637243907412983\nregion:   cn-qingdao  \n"
     card = peercard.parse(text, expect_role="initiator")
     assert card.account_uid == "1637243907412983" and card.region == "cn-qingdao"
@@ -144,12 +147,12 @@ def test_pasted_yaml_with_an_unquoted_uid_and_spaces_is_accepted():
 @pytest.mark.parametrize(
     "changes, field, words",
     [
-        ({"account_uid": "16372439074129"}, "account_uid", "16-digit"),
-        ({"region": "cn-qindao"}, "region", "did you mean cn-qingdao"),
+        ({"account_uid": "16372439074129"}, "account_uid", "has 14 digits: an Alibaba Cloud account UID is 16 to 19"),
+        ({"region": "cn-qindao"}, "region", "did you mean 'cn-qingdao'?"),
         ({"vrouter_id": "sg-m5e1tutorialsg1qd000001"}, "vrouter_id", "is a security group ID, not a VRouter ID"),
         ({"router_interface_id": "ri-M5E1TUTORIAL"}, "router_interface_id", "uppercase"),
         ({"vpc_id": "vpc-1"}, "vpc_id", "8 to 32 lowercase"),
-        ({"vpc_cidr": "192.168.1.0/16"}, "vpc_cidr", "did you mean 192.168.0.0/16"),
+        ({"vpc_cidr": "192.168.1.0/16"}, "vpc_cidr", "host bits set: the network is 192.168.0.0/16"),
         ({"vpc_cidr": "192.168.0.0/30"}, "vpc_cidr", "/8 to /28"),
         ({"vpc_cidr": "100.64.0.0/16"}, "vpc_cidr", "reserved"),
         ({"instance_ip": "10.0.0.1"}, "instance_ip", "not inside the peer VPC CIDR 192.168.0.0/16"),
@@ -164,6 +167,9 @@ def test_pasted_yaml_with_an_unquoted_uid_and_spaces_is_accepted():
         ({"vpclink_peer_card": 2}, "vpclink_peer_card", "format version"),
         ({"phases_done": ["preflight", "launch"]}, "phases_done", "list of phase names"),
         ({"phases_done": "preflight"}, "phases_done", "list of phase names"),
+        ({"checks": {"ping_acceptor_to_initiator": "ok"}}, "checks.ping_acceptor_to_initiator", "not a check result"),
+        ({"checks": {"verified": "ok\nand more"}}, "checks.verified", "true, false or a word"),
+        ({"checks": ["ok"]}, "checks", "object of check results"),
     ],
 )
 def test_a_bad_card_is_refused_naming_the_key(changes, field, words):
@@ -243,6 +249,7 @@ def test_a_written_card_holds_only_the_documented_keys(tmp_path):
         "instance_ip",
         "created",
         "phases_done",
+        "checks",
     }
 
 
@@ -265,3 +272,82 @@ def test_the_file_digest_is_what_sha256sum_shows(tmp_path):
     path = peercard.write(initiator_card(), tmp_path)
     assert peercard.file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     assert peercard.file_digest(path).startswith(initiator_card().fingerprint)
+
+
+# -- a card that cannot be the peer's, and hostile files ------------------------------------------------
+
+
+def acceptor_local(**known: str) -> Local:
+    """What the acceptor's side knows: its own IDs (the run's outputs) and the shared parameter file."""
+    from vpclink.peer.exchange import local_view
+
+    return local_view(PARAMS, "acceptor", account_uid="1589430122237715", known=known)
+
+
+@pytest.mark.parametrize(
+    "changes, field, words",
+    [
+        ({"region": "cn-hangzhou"}, "region", "the parameter file says cn-qingdao (initiator.region)"),
+        ({"vpc_id": "vpc-m5e1another0000001"}, "vpc_id", "the parameter file says vpc-m5e1tutorialvpc1qd00001"),
+        ({"account_uid": "1589430122237715"}, "account_uid", "this side's own account"),
+        ({"router_interface_id": "ri-2ze2tutorialri2bj000001"}, "router_interface_id", "this side's own router"),
+        ({"vrouter_id": "vrt-2ze2tutorialvrt2bj00001"}, "vrouter_id", "share one emulator"),
+    ],
+)
+def test_a_card_whose_values_cannot_be_the_peers_is_refused_at_once(changes, field, words):
+    local = acceptor_local(
+        acceptor_router_interface_id="ri-2ze2tutorialri2bj000001", acceptor_vrouter_id="vrt-2ze2tutorialvrt2bj00001"
+    )
+    with pytest.raises(PeerCardError) as e:
+        peercard.parse(json.dumps(card_dict(**changes)), "card.json", expect_role="initiator", local=local)
+    messages = {err.field: err.message for err in e.value.errors}
+    assert words in messages[field], messages
+    peercard.parse(json.dumps(card_dict()), "card.json", expect_role="initiator", local=local)  # the right card
+
+
+def test_a_card_carries_its_sides_check_results_only(tmp_path):
+    outputs = {
+        **OUTPUTS,
+        "ping_initiator_to_acceptor": "ok",
+        "ping_initiator_to_acceptor_output": "PING 172.16.1.10\n3 packets transmitted",
+        "ping_acceptor_to_initiator": "failed",
+        "verified": True,
+    }
+    card = peercard.from_outputs(PARAMS, "initiator", outputs, created=CREATED)
+    assert card.checks == {"ping_initiator_to_acceptor": "ok", "verified": True}
+    assert peercard.read(peercard.write(card, tmp_path)).checks == card.checks
+
+
+def hostile(tmp_path, name: str, content: bytes | None) -> str:
+    path = tmp_path / name
+    if content is None:
+        os.mkfifo(path)
+    else:
+        path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "name, content, words",
+    [
+        ("fifo.json", None, "named pipe"),
+        ("huge.json", b"{" + b" " * (200 * 1024) + b"}", "is 200 KB; a peer card"),
+        ("latin1.json", json.dumps({"link": "x"}).encode()[:-1] + b'"\xe9"}', "not UTF-8"),
+        ("deep.json", b"[" * 5000 + b"]" * 5000, "nests more than"),
+        ("deep.yaml", b"a:\n" + b"".join(b"  " * i + b"- \n" for i in range(1, 60)), "nests more than"),
+        ("twice.json", b'{"link": "a", "link": "b"}', "repeats the key(s) link"),
+        ("types.json", json.dumps({"vpclink_peer_card": 1, 3: 4, "role": ["x"]}).encode(), "must be a string"),
+        (
+            "bomb.yaml",
+            b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+            b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c]\n",
+            "expands",
+        ),
+    ],
+)
+def test_a_hostile_card_file_is_refused_with_a_message(tmp_path, name, content, words):
+    path = hostile(tmp_path, name, content)
+    with pytest.raises(PeerCardError) as e:
+        peercard.read(path)
+    assert words in str(e.value), str(e.value)
+    assert str(e.value).startswith(path)

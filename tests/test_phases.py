@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import pytest
 from alicloud_emulator.world import default_world
-from phase_support import Rig, replaced, start_emulator
+from phase_support import (
+    Rig,
+    own_state,  # noqa: F401  (autouse: private vpclink state)
+    replaced,
+    start_emulator,
+)
 from vpclink.phases import RUN, get
 from vpclink.phases.base import rows_frame, steps_frame
 from vpclink.waits import WaitTimeout
@@ -262,8 +267,12 @@ def test_teardown_restores_both_accounts_and_converges_twice(rig):
     assert rig.apply("teardown") == {"teardown_complete": True}
     assert rig.inventory() == pristine
     seq = rig.journal_seq()
-    assert rig.apply("teardown") == {"teardown_complete": True}
-    assert rig.mutations_since(seq) == []
+    ctx = rig.ctx("teardown")
+    assert get("teardown").apply(ctx) == {"teardown_complete": True}
+    # the second teardown asks the API about each recorded ID (its answer is authoritative) and
+    # changes nothing
+    assert rig.mutations_since(seq, ok_only=True) == []
+    assert {o.outcome for o in ctx.outcomes if o.action.startswith(("Delete", "Revoke"))} == {"already gone"}
     assert [s.intent for s in get("teardown").plan(rig.ctx("teardown"))] == ["skip"]
 
 
@@ -309,3 +318,65 @@ def test_resumed_phases_accept_papermill_empty_defaults(rig):
     inputs = dict(rig.outputs, acceptor_router_interface_id="", initiator_route_entry_ids=[])
     out = get("acceptor").apply(rig.ctx("acceptor", inputs))
     assert out["acceptor_router_interface_id"].startswith("ri-")
+
+
+def test_a_plan_of_every_phase_works_on_a_fresh_cloud_with_placeholders(rig):
+    """`vpclink plan` before anything exists: later steps name what earlier steps will create."""
+    rig.apply("preflight")  # a plan always starts with discovery (read-only)
+    seq = rig.journal_seq()
+    plans = {name: get(name).plan(rig.ctx(name)) for name in RUN if name != "preflight"}
+    assert rig.mutations_since(seq) == []
+    connect = plans["connect"]
+    assert [s.intent for s in connect if s.action == "ModifyRouterInterfaceAttribute"] == ["modify", "modify"]
+    modify_b = next(s for s in connect if s.side == "acceptor" and s.action == "ModifyRouterInterfaceAttribute")
+    assert modify_b.target == "router interface <acceptor router interface, created in 02_acceptor>"
+    assert "OppositeInterfaceId = <initiator router interface, created in 01_initiator>" in modify_b.detail
+    assert any(s.action == "ConnectRouterInterface" and s.intent == "connect" for s in connect)
+    routes = [s for s in plans["routes"] if s.action == "CreateRouteEntry"]
+    assert [s.intent for s in routes] == ["create", "create"]
+    assert "<initiator router interface, created in 01_initiator>" in routes[0].detail
+    acceptor = next(s for s in plans["acceptor"] if s.action == "CreateRouterInterface")
+    assert "opposite interface <initiator router interface, created in 01_initiator>" in acceptor.detail
+    assert [s.intent for s in plans["security_groups"]] == ["create"] * 4
+
+
+def test_a_one_sided_plan_on_a_fresh_cloud_names_the_peers_part_as_placeholders(rig):
+    rig.apply("preflight")
+    ctx = rig.ctx("connect", sides=("initiator",))
+    ctx.side = "initiator"
+    steps = get("connect").plan(ctx)
+    assert [s.side for s in steps if s.action == "ModifyRouterInterfaceAttribute"] == ["initiator"]
+    assert "<acceptor router interface, created in 02_acceptor>" in steps[0].detail
+
+
+def test_apply_reports_each_step_it_took_and_a_rerun_reports_already_there(rig):
+    """The records' "created 8 resources in 2 accounts" vs "changed nothing" come from these."""
+    rig.apply("preflight")
+    outcomes = []
+    for name in RUN[1:]:
+        ctx = rig.ctx(name)
+        rig.outputs.update(get(name).apply(ctx))
+        outcomes += ctx.outcomes
+    created = [(o.side, o.action) for o in outcomes if o.outcome == "created"]
+    assert sorted(created) == sorted(
+        [
+            ("initiator", "CreateRouterInterface"),
+            ("acceptor", "CreateRouterInterface"),
+            ("initiator", "CreateRouteEntry"),
+            ("acceptor", "CreateRouteEntry"),
+            *[(side, "AuthorizeSecurityGroup") for side in ("initiator", "acceptor") for _ in range(2)],
+        ]
+    )
+    assert all(o.resource_id.startswith(("ri-", "rte-", "sgr-")) for o in outcomes if o.outcome == "created")
+    # the acceptor's interface named the initiator at its creation; the initiator's learns its peer here
+    assert sorted((o.side, o.outcome) for o in outcomes if o.action == "ModifyRouterInterfaceAttribute") == [
+        ("acceptor", "already there"),
+        ("initiator", "changed"),
+    ]
+    again = []
+    for name in RUN[1:]:
+        ctx = rig.ctx(name, run_id="run-2")
+        get(name).apply(ctx)
+        again += ctx.outcomes
+    assert not [o for o in again if o.changed]
+    assert {o.outcome for o in again if o.action.startswith(("Create", "Authorize"))} == {"already there"}

@@ -8,7 +8,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from phase_support import Rig, start_emulator
+from phase_support import (
+    Rig,
+    own_state,  # noqa: F401  (autouse: private vpclink state)
+    start_emulator,
+)
 
 FLOW_ACTIONS = (
     "CreateRouterInterface",

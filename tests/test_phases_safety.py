@@ -11,7 +11,13 @@ from alibabacloud_ecs20140526 import models as ecs
 from alibabacloud_vpc20160428 import models as vpc
 from alicloud_emulator.world import default_world, with_timing
 from emulator.ecs_helpers import one_region_world
-from phase_support import Rig, replace_side, replaced, start_emulator
+from phase_support import (
+    Rig,
+    own_state,  # noqa: F401  (autouse: private vpclink state)
+    replace_side,
+    replaced,
+    start_emulator,
+)
 from vpclink.phases import get
 from vpclink.phases.base import MissingInput, ParameterMismatch, PhaseError
 from vpclink.profiles import ProfileError
@@ -158,7 +164,7 @@ def test_teardown_leaves_an_interface_it_did_not_create(rig):
     assert [r["RouterInterfaceId"] for r in rig.resources("account-a", "router_interface")] == [foreign]
 
 
-def test_two_interfaces_with_the_runbooks_name_are_refused(rig):
+def test_two_interfaces_with_the_runbooks_name_are_refused(rig, monkeypatch, tmp_path):
     rig.run_all(phases=("preflight", "initiator"))
     a = rig.emu.side("account-a", "cn-qingdao")
     a.vpc.create_router_interface(
@@ -173,6 +179,7 @@ def test_two_interfaces_with_the_runbooks_name_are_refused(rig):
         )
     )
     rig.outputs.pop("initiator_router_interface_id")
+    monkeypatch.setenv("VPCLINK_STATE_DIR", str(tmp_path / "elsewhere"))  # no note of which one is ours
     with pytest.raises(PhaseError, match="2 router interfaces are named vpclink-tutorial-qingdao-beijing-initiator"):
         rig.apply("initiator")
 
@@ -253,12 +260,22 @@ def test_same_region_link_with_security_group_references_in_the_tutorial_behavio
         emu.server.stop()
 
 
-def test_resuming_a_run_after_its_teardown_says_to_start_a_new_run(rig):
-    rig.params = replaced(rig.params, timeouts=replaced(rig.params.timeouts, router_interface=10))
+def test_a_run_after_its_teardown_creates_the_link_anew(rig, monkeypatch, tmp_path):
+    """The ClientToken is the link's, not the run's: after a teardown the same token would replay the
+    deleted interface, so the create moves to the next generation, on this machine (whose register
+    knows the generation is spent) and on another (which reads that the replayed interface is gone)."""
     rig.run_all(phases=("preflight", "initiator"))
+    first = rig.outputs["initiator_router_interface_id"]
     rig.apply("teardown")
-    with pytest.raises(PhaseError, match="Start a new run"):
-        rig.apply("initiator")  # the same run ID: its ClientToken names the deleted interface
     assert rig.resources("account-a", "router_interface") == []
-    assert rig.apply("initiator", run_id="run-2")["initiator_router_interface_id"].startswith("ri-")
-    assert len(rig.resources("account-a", "router_interface")) == 1
+    second = rig.apply("initiator")["initiator_router_interface_id"]  # the same run, resumed
+    assert second != first and [r["RouterInterfaceId"] for r in rig.resources("account-a", "router_interface")] == [
+        second
+    ]
+    rig.apply("teardown")
+    # another machine: no register; its chain starts at generation 0 and walks past both deleted ones
+    monkeypatch.setenv("VPCLINK_STATE_DIR", str(tmp_path / "other-machine"))
+    rig.outputs = {k: v for k, v in rig.outputs.items() if "router_interface" not in k}
+    third = rig.apply("initiator", run_id="run-2")["initiator_router_interface_id"]
+    assert third not in (first, second)
+    assert [r["RouterInterfaceId"] for r in rig.resources("account-a", "router_interface")] == [third]

@@ -155,7 +155,11 @@ def test_the_secret_scan_names_file_and_field_never_the_value(tmp_path: Path) ->
 def test_the_example_gives_the_built_in_world_exactly() -> None:
     from alicloud_emulator.world import default_world
 
-    assert embedded.world_for(PARAMS) == default_world()
+    world, other = embedded.world_for(PARAMS), embedded.world_for(PARAMS)
+    behaviour, seed = world.pop("behaviour"), world.pop("seed")
+    assert world == {k: v for k, v in default_world().items() if k not in ("behaviour", "seed")}
+    assert behaviour["read_lag"]["seconds"] > 0  # the embedded emulator's lists lag, as the cloud's do
+    assert seed.startswith(default_world()["seed"]) and seed != other["seed"]  # never two worlds' IDs alike
 
 
 def test_other_parameters_get_a_world_with_their_ids() -> None:
@@ -164,7 +168,8 @@ def test_other_parameters_get_a_world_with_their_ids() -> None:
     params = load(ROOT / "params" / "same-region.yaml")
     world = embedded.world_for(params, timing_scale=0)
     validate(world)
-    assert set(world["timing"].values()) == {0}
+    unscaled = {"vpc_peer_accept_expiry"}  # a request's expiry is a rule of the API, not a delay
+    assert {v for k, v in world["timing"].items() if k not in unscaled} == {0}
     for role, vpc in zip(("initiator", "acceptor"), world["vpcs"], strict=True):
         side = params.side(role)
         assert vpc["id"] == side.vpc_id and vpc["cidr"] == side.vpc_cidr and vpc["region"] == side.region
@@ -217,3 +222,56 @@ def test_profile_secrets_follow_chained_profiles_and_never_show_a_value(tmp_path
     with pytest.raises(TargetError) as e:
         profile_secrets(config, ["missing"])
     assert "profile 'missing' is not in" in str(e.value) and "baseSecret" not in str(e.value)
+
+
+# -- what the records show, whole, and only once -------------------------------------------------
+
+
+def test_the_cells_show_no_stray_summaries_and_no_object_reprs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Machine-readable records carry no text of their own (no "3 steps timed" in a record), markdown
+    reads as text where only text is shown (``-v``), and nothing prints as ``<IPython... object>``."""
+    from runbook_support import run_cells
+    from vpclink.notebook import PhaseNotebook, Settings, display
+
+    shown: list[object] = []
+    monkeypatch.setattr(display, "_display", lambda *objs, raw=False: shown.extend(objs))
+    for name in ("initiator", "verify"):
+        run_cells(PhaseNotebook(Settings.read(name, params_file=str(EXAMPLE))))
+    bundles = [o for o in shown if isinstance(o, dict)]
+    assert bundles and all(isinstance(o, dict) or hasattr(o, "_repr_html_") for o in shown)
+    for bundle in bundles:
+        vpclink_records = [k for k in bundle if k.startswith("application/vnd.vpclink.")]
+        assert not vpclink_records or set(bundle) == set(vpclink_records), bundle  # nothing else beside a record
+        assert not str(bundle.get("text/plain", "")).startswith("<IPython"), bundle
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("phase.plan()")]
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=b) for b in bundles]
+    path = tmp_path / "01_initiator.ipynb"
+    nbformat.write(nb, str(path))
+    html = HtmlRenderer().render(path).read_text()
+    assert "steps timed" not in html and "planned steps" not in html and " rows<" not in html
+    assert "Offline plan from the parameters only" in html
+
+
+def test_a_long_value_in_the_index_is_cut_only_with_the_whole_value_one_click_away(tmp_path: Path) -> None:
+    long_output = "PING 172.16.1.10 (172.16.1.10) 56(84) bytes of data.\n64 bytes from 172.16.1.10: icmp_seq=1"
+    s = state()
+    s.phases[0].outputs = {"ping_initiator_to_acceptor_output": long_output, "peer_region": "cn-qingdao"}
+    write_index(tmp_path, s, "<svg/>")
+    index = (tmp_path / "index.html").read_text()
+    assert "<details><summary>PING 172.16.1.10 (172.16.1.10) 56(84) bytes of data.…</summary>" in index
+    assert "icmp_seq=1</pre></details>" in index and "peer_region=cn-qingdao" in index
+
+
+def test_plan_tables_show_every_value_whole() -> None:
+    import pandas as pd
+    from vpclink.notebook.display import full_table
+
+    detail = (
+        "AcceptingSide Negative on vrt-2ze2tutorialvrt2bj00001 to vrt-m5e1tutorialvrt1qd00001 in cn-qingdao "
+        "(account 1637243907412983)"
+    )
+    table = full_table(pd.DataFrame([{"detail": detail}]))
+    assert detail in table._repr_html_() and detail in repr(table)
+    assert detail not in pd.DataFrame([{"detail": detail}])._repr_html_()  # what pandas alone would show

@@ -95,7 +95,9 @@ def test_the_steps_interleave_as_in_the_tutorial_and_the_link_verifies(flow: Any
     # their part of connect comes first ("Add Initiator"), and needs this side's card
     assert "the acceptor's operator runs their side up to the connect phase with" in out
     assert f"--peer-card {peercard.file_name(LINK, 'initiator')}" in out
-    assert f"vpclink run --resume {ops.runs['initiator'].resolve()} --peer-card THEIR_CARD" in out
+    their = peercard.file_name(LINK, "acceptor")  # the file the other operator sends: no placeholder
+    assert f"vpclink run --resume {ops.runs['initiator'].resolve()} --peer-card {their}" in out
+    assert f"(vpclink run {EXAMPLE} --side acceptor --peer-card" in out  # the parameter file, named
     assert a_card_1.router_interface_id and a_card_1.phases_done == ("preflight", "initiator")
 
     code, out = steps["B runs with A's card"]
@@ -115,11 +117,16 @@ def test_the_steps_interleave_as_in_the_tutorial_and_the_link_verifies(flow: Any
 
     code, out = steps["B resumes"]
     assert code == 0, out
-    assert "ping acceptor -> initiator: ok" in out and "result: verified" in out
+    assert "ping acceptor -> initiator: ok" in out
+    # one direction, and said so: never "the link verifies" after this side's ping alone
+    assert "result: verified one way" in out and "the link verifies" not in out
+    assert "the initiator's direction is the initiator's to verify" in out
 
     code, out = steps["A resumes with B's newer card"]
     assert code == 0, out
-    assert "ping initiator -> acceptor: ok" in out and "result: verified" in out
+    assert "ping initiator -> acceptor: ok" in out
+    # B's newer card carries B's own ping: the initiator's record shows the whole link
+    assert "result: verified (" in out and "ping acceptor -> initiator: ok (the acceptor's, from their card" in out
     assert_one_link(ops.emu.state())
 
 
@@ -139,7 +146,9 @@ def test_each_side_calls_as_its_own_account_only(flow: Any) -> None:
 def test_each_sides_records_name_the_peer_card_and_the_values_confirmed(flow: Any) -> None:
     ops, _, a_card_1, b_card_1 = flow
     b = RunState.load(ops.runs["acceptor"])
-    assert b.side == "acceptor" and b.result == "verified"
+    assert b.side == "acceptor" and b.result == "verified one way"
+    b_index = (ops.runs["acceptor"] / "index.html").read_text()
+    assert "the initiator&#x27;s direction is the initiator&#x27;s to verify" in b_index
     assert [(c["source"], c["sha256"]) for c in b.peer_cards] == [
         (peercard.file_name(LINK, "initiator"), b.peer_cards[0]["sha256"])
     ]
@@ -155,6 +164,11 @@ def test_each_sides_records_name_the_peer_card_and_the_values_confirmed(flow: An
 
     a = RunState.load(ops.runs["initiator"])
     assert a.side == "initiator" and a.result == "verified"
+    assert [c["file"] for c in a.peer_cards] == [
+        f"peer-cards/1-{peercard.file_name(LINK, 'acceptor')}",
+        f"peer-cards/2-{peercard.file_name(LINK, 'acceptor')}",
+    ]  # two cards, two names
+    assert a.shown_values()["ping_acceptor_to_initiator"] == "ok"  # the picture draws both directions
     first, newer = a.peer_cards
     assert peercard.file_digest(ops.runs["initiator"] / first["file"]) == hashlib.sha256(b_card_1).hexdigest()
     assert a.phase("connect").peer["card"]["sha256"] == first["sha256"]
@@ -208,3 +222,37 @@ def test_each_operator_tears_down_its_own_side(flow: Any) -> None:
         left = ops.emu.state()[ACCOUNTS[side]]
         assert left.get("router_interface", []) == []
     assert without_history(ops.emu.state()) == without_history(ops.initial)
+
+
+def test_two_records_folders_on_one_machine_share_the_embedded_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two operators rehearsing on one machine, each with a records folder of their own and the default
+    target: both commands reach one emulator, so B's acceptor points at the interface A created."""
+    monkeypatch.setenv("VPCLINK_STATE_DIR", str(tmp_path / "state"))  # this machine's user state
+    a_records, b_records = tmp_path / "a-records", tmp_path / "b-records"
+    code, out = vpclink("run", str(EXAMPLE), "--records", str(a_records), "--side", "initiator", "--to", "initiator")
+    assert code == 0, out
+    (a_run,) = [p for p in a_records.iterdir() if p.is_dir()]
+    a_card = a_run / peercard.file_name(LINK, "initiator")
+    code, out = vpclink(
+        "run", str(EXAMPLE), "--records", str(b_records), "--side", "acceptor", "--to", "acceptor",
+        "--peer-card", str(a_card),
+    )  # fmt: skip
+    assert code == 0, out
+    (b_run,) = [p for p in b_records.iterdir() if p.is_dir()]
+    a_ri = RunState.load(a_run).outputs["initiator_router_interface_id"]
+    b_ri = RunState.load(b_run).outputs["acceptor_router_interface_id"]
+    assert a_ri != b_ri
+    cloud = Emulator(db=str(embedded.state_dir() / embedded.STATE_DB))
+    try:
+        state = cloud.state()
+    finally:
+        cloud.stop()
+    (acceptor,) = state["account-b"]["router_interface"]
+    assert (acceptor["RouterInterfaceId"], acceptor["OppositeInterfaceId"]) == (b_ri, a_ri)
+    assert [ri["RouterInterfaceId"] for ri in state["account-a"]["router_interface"]] == [a_ri]
+    # B's own card given back to B (a card whose IDs are B's own) is refused at once, naming why
+    b_card = b_run / peercard.file_name(LINK, "acceptor")
+    code, out = vpclink("run", "--resume", str(b_run), "--peer-card", str(b_card))
+    assert code == 2 and "this side needs the initiator's" in out

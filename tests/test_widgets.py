@@ -88,8 +88,8 @@ def test_fields_and_messages_carry_css_classes_for_browser_tests():
 @pytest.mark.parametrize(
     "field, bad, words",
     [
-        ("account_uid", "163724390741", "16-digit"),
-        ("region", "cn-qindao", "did you mean cn-qingdao?"),
+        ("account_uid", "163724390741", "has 12 digits: an Alibaba Cloud account UID is 16 to 19 digits"),
+        ("region", "cn-qindao", "did you mean 'cn-qingdao'?"),
         ("vrouter_id", "vpc-m5e1tutorialvpc1qd00001", "is a VPC ID, not a VRouter ID"),
         ("router_interface_id", "ri-", "8 to 32 lowercase letters or digits"),
         ("account_uid", "1589430122237715", "this side's own account"),
@@ -201,7 +201,8 @@ def test_a_card_edited_in_the_form_is_no_longer_the_source():
         (initiator_card_text().replace(LINK, "other-link"), "this run is for"),
         (initiator_card_text(vpc_cidr="172.16.0.0/12"), "overlaps this side's VPC CIDR"),
         ("not a card", "must be a JSON object"),
-        ("{broken: [", "neither JSON nor YAML"),
+        ("{broken: [", "is not valid JSON at line 1"),
+        ("broken: [", "is not valid YAML"),
     ],
 )
 def test_a_bad_pasted_card_is_refused_and_leaves_the_form_alone(text, words):
@@ -260,7 +261,7 @@ def test_batch_with_missing_or_bad_values_fails_naming_each_parameter():
     with pytest.raises(PeerValuesMissing) as e:
         ask("acceptor", "acceptor", known, interactive=False, local=ACCEPTOR_LOCAL)
     assert {err.field: err.message.split(":")[0] for err in e.value.errors} == {
-        "initiator_region": "unknown region 'mars-1'; e.g. cn-qingdao, cn-beijing, ap-southeast-1",
+        "initiator_region": "'mars-1' is not a known Alibaba Cloud region ID; valid",
         "initiator_router_interface_id": "required",
     }
     assert "papermill -p NAME VALUE" in str(e.value)

@@ -11,6 +11,8 @@ which keeps the API's code and request ID and never shows a key.
 from __future__ import annotations
 
 import functools
+import re
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,9 +27,10 @@ from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException, UnretryableException
 
 from . import profiles
+from .capture import CaptureWriter, request_map
 from .params import ROLES, LinkParams, Role
 from .record.ledger import Ledger
-from .retries import STATE_CONFLICTS, RetryPolicy, is_throttling, retry_reason
+from .retries import STATE_CONFLICTS, UNREACHABLE_RETRIES, RetryPolicy, is_throttling, retry_reason
 from .waits import Clock, RealClock
 
 Product = Literal["vpc", "ecs", "sts"]
@@ -36,8 +39,17 @@ _CLIENTS: dict[str, type] = {"vpc": VpcClient, "ecs": EcsClient, "sts": StsClien
 # Codes retried on every call besides throttling and (where safe) transient failures.
 DEFAULT_RETRY_ON: frozenset[str] = STATE_CONFLICTS
 
-# The code given to failures that never got an API answer (connection refused, reset, timeout).
+# The code given to failures that got no API answer after the request may have left (reset, timeout).
 TRANSPORT_ERROR = "TransportError"
+# The code given to failures where the request never left: the endpoint's name does not resolve (DNS)
+# or nothing listens there (connection refused). Not ambiguous, and not transient like throttling: a
+# network that is down stays down for longer than a retry's pause, so it is retried once, quickly
+# (``retries.UNREACHABLE_RETRIES``), and then reported with the endpoint named.
+UNREACHABLE = "EndpointUnreachable"
+
+
+# The keys of an API error reply (what the SDK adds to them, such as statusCode, is not the reply).
+ERROR_ENVELOPE = frozenset({"RequestId", "HostId", "Code", "Message", "Recommend", "AccessDeniedDetail"})
 
 
 class CloudError(Exception):
@@ -98,6 +110,7 @@ class Cloud:
         poll_scale: float = 1.0,
         retry: RetryPolicy | None = None,
         account_uids: dict[str, str] | None = None,
+        capture: CaptureWriter | None = None,
     ):
         unknown = [s for s in sides if s not in ROLES]
         if unknown:
@@ -120,6 +133,8 @@ class Cloud:
         # STS answer), or asked of STS before the side's first call.
         self._uids: dict[str, str] = {r: str(u) for r, u in (account_uids or {}).items() if u}
         self._read_only = 0
+        # Every answered call is also written to this capture (``capture.py``), when one is given.
+        self.capture = capture
 
     # -- public ----------------------------------------------------------------------------------
     def region(self, role: Role) -> str:
@@ -151,7 +166,12 @@ class Cloud:
             idempotent = not mutating or bool(getattr(request, "client_token", None))
         phase = phase or self.phase
 
+        unreachable = [0]
+
         def should_retry(exc: BaseException) -> bool:
+            if isinstance(exc, CloudError) and exc.code == UNREACHABLE:
+                unreachable[0] += 1
+                return unreachable[0] <= UNREACHABLE_RETRIES
             return isinstance(exc, CloudError) and retry_reason(exc, retry_on, idempotent) is not None
 
         def before_sleep(exc: BaseException, pause: float) -> None:
@@ -216,10 +236,14 @@ class Cloud:
             args = (RuntimeOptions(),) if request is None else (request, RuntimeOptions())
             response = method(*args)
         except Exception as e:  # every SDK failure becomes a CloudError, keys scrubbed
+            if isinstance(e, AlibabaCloudException) and isinstance(e.data, dict):
+                envelope = {k: v for k, v in e.data.items() if k in ERROR_ENVELOPE}  # the SDK adds statusCode
+                self._capture(role, product, action, request, int(e.status_code or 400), envelope)
             err = self._error(role, action, e)
             err.duration_ms = (time.perf_counter() - started) * 1000
             raise err from None
         body = response.body.to_map() if response.body is not None else {}
+        self._capture(role, product, action, request, int(getattr(response, "status_code", None) or 200), body)
         if product == "sts" and action == "GetCallerIdentity":
             self._identities[role] = {k: v for k, v in body.items() if k != "RequestId"}
             self._uids[role] = str(body.get("AccountId", ""))
@@ -256,6 +280,26 @@ class Cloud:
                 request=request,
             )
 
+    def _capture(self, role: Role, product: str, action: str, request: Any, status: int, body: dict[str, Any]) -> None:
+        if self.capture is None:
+            return
+        try:
+            cred = self._credentials[role].get_credential()
+            secrets = tuple(s for s in (cred.access_key_secret, cred.security_token, cred.access_key_id) if s)
+        except Exception:
+            secrets = ()
+        self.capture.record(
+            role=role,
+            product=product,
+            action=action,
+            region=self.region(role),
+            request=request_map(request),
+            status=status,
+            body=body,
+            secrets=secrets,
+            now=self.clock.now(),
+        )
+
     def _uid_if_known(self, role: Role) -> str | None:
         return self._uids.get(role)
 
@@ -274,6 +318,18 @@ class Cloud:
             )
         if isinstance(e, (UnretryableException, OSError)):
             inner = getattr(e, "inner_exception", e)
+            why = _unreachable(e)
+            if why is not None:
+                where, reason = why
+                return CloudError(
+                    UNREACHABLE,
+                    f"cannot reach the API endpoint {where}: {reason}. Check the network, the DNS and any "
+                    "proxy of this machine (nothing was sent)",
+                    None,
+                    action,
+                    role,
+                    None,
+                )
             return CloudError(
                 TRANSPORT_ERROR,
                 self._scrub(role, f"no answer from the API ({type(inner).__name__}: {inner})"),
@@ -296,6 +352,46 @@ class Cloud:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def _causes(e: BaseException) -> Iterator[BaseException]:
+    """``e`` and what caused it: the SDK wraps requests, which wraps urllib3, which wraps the socket."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [e]
+    while todo:
+        cur = todo.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        yield cur
+        for nxt in (
+            getattr(cur, "inner_exception", None),
+            getattr(cur, "reason", None),
+            cur.__cause__,
+            cur.__context__,
+        ):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+        todo += [a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)]
+
+
+_HOST = re.compile(r"host='([^']+)', port=(\d+)")
+
+
+def _unreachable(e: BaseException) -> tuple[str, str] | None:
+    """(endpoint, reason) when the request never left: a name that does not resolve, or a refused
+    connection; None for anything else."""
+    where = "?"
+    for cause in _causes(e):
+        found = _HOST.search(str(cause))
+        if found and where == "?":
+            where = f"{found.group(1)}:{found.group(2)}"
+    for cause in _causes(e):
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
+            return where, "its name does not resolve (DNS)"
+        if isinstance(cause, ConnectionRefusedError):
+            return where, "the connection was refused (nothing listens there)"
+    return None
 
 
 def _method(client: Any, action: str) -> Any:

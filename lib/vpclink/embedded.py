@@ -28,18 +28,28 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from filelock import FileLock
 
 from . import scratch
+from .locks import private_dir, state_home
 from .params import ROLES, LinkParams, Role, Side
 from .profiles import AkProfile, write_profiles
 from .targets import Target, TargetError, profile_secrets
 
-EMULATOR_DIR = ".emulator"
+EMULATOR_DIR = "emulator"
+# Seconds of virtual time the embedded emulator's lists lag behind its writes, unless the built-in world
+# says otherwise: the cloud's describes are eventually consistent, and terraform-provider-alicloud polls
+# every 3 s at least after a create (``BuildStateConf``'s MinTimeout, alicloud/common.go). A describe
+# naming a resource by its ID is not lagged (``applies_to: lists``).
+READ_LAG = 3.0
 STATE_DB = "state.db"
+START_LOCK = "start.lock"
 
 
-def state_dir(records: str | Path) -> Path:
-    return Path(records) / EMULATOR_DIR
+def state_dir(records: str | Path | None = None) -> Path:
+    """Where the embedded emulator keeps its state: the per-user state directory, the same for every
+    records directory (``records`` is accepted for the callers that still name one, and ignored)."""
+    return private_dir(state_home() / EMULATOR_DIR)
 
 
 def _default_world() -> dict[str, Any]:
@@ -52,11 +62,13 @@ def _default_world() -> dict[str, Any]:
 # The world that matches a parameter file
 
 
-def world_for(params: LinkParams, timing_scale: float | None = None) -> dict[str, Any]:
+def world_for(params: LinkParams, timing_scale: float | None = None, read_lag: float | None = None) -> dict[str, Any]:
     """A world with both accounts, their VPCs, vSwitches, security groups and Running instances
     under the IDs and CIDRs of the parameters. A side that is exactly a VPC of the built-in world
     takes it unchanged (the tutorial's example gives the built-in world, demo delays included);
-    other sides get IDs derived from their VPC ID and a fresh AccessKey."""
+    other sides get IDs derived from their VPC ID and a fresh AccessKey. The seed, from which the
+    emulator derives the IDs it generates, is new each time: two worlds never generate the same ID.
+    Reads lag as the built-in world says, or ``read_lag`` seconds (0: off)."""
     base = _default_world()
     by_vpc = {v["id"]: v for v in base["vpcs"] if v.get("id")}
     by_name = {a["name"]: a for a in base["accounts"]}
@@ -87,14 +99,21 @@ def world_for(params: LinkParams, timing_scale: float | None = None) -> dict[str
             }
         )
         vpcs.append(_vpc(side, role, name))
+    seed = base.get("seed", "tutorial") if all_builtin else f"vpclink-{params.link}"
+    behaviour = copy.deepcopy(base.get("behaviour") or {})
+    if read_lag is not None or "read_lag" not in behaviour:
+        behaviour["read_lag"] = {"seconds": float(READ_LAG if read_lag is None else read_lag), "applies_to": "lists"}
     world: dict[str, Any] = {
-        "seed": base.get("seed", "tutorial") if all_builtin else f"vpclink-{params.link}",
+        "seed": f"{seed}-{secrets.token_hex(8)}",
         "timing": dict(base.get("timing") or {}),
+        "behaviour": behaviour,
         "accounts": accounts,
         "vpcs": vpcs,
     }
     if timing_scale is not None:
-        world["timing"] = {k: v * timing_scale for k, v in world["timing"].items()}
+        from alicloud_emulator.world import with_timing
+
+        world = with_timing(world, scale=timing_scale)
     return world
 
 
@@ -273,8 +292,11 @@ def _profiles_target(
         if close is not None:
             close()
 
+    behaviour = _control(base_url, "behaviour").get("behaviour") or {}
+    lag = (behaviour.get("read_lag") or {}).get("seconds")
     return Target(
         "emulator",
+        read_lag=float(lag) + 1.0 if isinstance(lag, (int, float)) and lag > 0 else 0.0 if lag == 0 else None,
         endpoint=endpoint,
         profiles_file=str(path),
         emulator=emulator,
@@ -294,47 +316,138 @@ def attach(url: str, params: LinkParams, side: Role | None = None) -> Target:
 
 
 def start(
-    params: LinkParams, records: str | Path, *, timing_scale: float | None = None, side: Role | None = None
+    params: LinkParams,
+    records: str | Path | None = None,
+    *,
+    timing_scale: float | None = None,
+    side: Role | None = None,
+    read_lag: float | None = None,
 ) -> Target:
-    """Serve the emulator in this process over ``<records>/.emulator/state.db``; a new database
-    starts with :func:`world_for` the parameters, an existing one keeps its state. Two operators
-    rehearsing on one machine share it by using the same records directory."""
+    """Serve the emulator in this process over the per-user state (:func:`state_dir`). A new
+    database starts with :func:`world_for` the parameters; an existing one keeps its state, and is
+    extended with the parameters' VPCs (and accounts) when it does not hold them yet. ``records`` is
+    accepted for older callers and ignored: every records directory shares the one emulator."""
     _roles(side)
+    from alicloud_emulator.dispatch import DamagedStateError
     from alicloud_emulator.server import make_server
     from alicloud_emulator.world import WorldError
 
-    directory = state_dir(records).resolve()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        server = make_server(db=str(directory / STATE_DB), world=world_for(params, timing_scale))
-    except WorldError as e:
-        raise TargetError(f"the embedded emulator cannot model these parameters: {e}") from None
+    directory = state_dir()
+    db = directory / STATE_DB
+    # Two commands starting at once must not both load a world into one new database.
+    with FileLock(str(directory / START_LOCK), mode=0o600):
+        fresh = not db.exists()
+        world = world_for(params, timing_scale, read_lag)
+        try:
+            server = make_server(db=str(db), world=world)
+        except WorldError as e:
+            raise TargetError(f"the embedded emulator cannot model these parameters: {e}") from None
+        except DamagedStateError as e:
+            raise TargetError(
+                f"the embedded emulator's state in {directory} cannot be used ({e}); start it over with "
+                "`vpclink emulator reset`"
+            ) from None
+        _private_files(directory)
+        try:
+            if fresh:  # the accounts' VPCs existed long before vpclink first looked: older than any lag
+                server.app.store.advance_clock(float(world["behaviour"]["read_lag"]["seconds"]))
+            _extend(server, params, timing_scale)
+        except BaseException:
+            _stop_server(server)
+            raise
     server.start()
 
     def _stop() -> None:
-        server.stop()
-        server.app.store.close()
+        _stop_server(server)
 
     try:
         return _profiles_target(server.url, server.endpoint, params, emulator="embedded", close=_stop, side=side)
     except WorldMismatch as e:
         _stop()
         raise TargetError(
-            f"{e}\nThe emulator state in {directory} was built for other parameters; "
-            f"start it over with `vpclink emulator reset --records {records}` "
-            f"or use another --records directory."
+            f"{e}\nThe embedded emulator (state in {directory}) holds a world in which these parameters' "
+            "VPCs differ; start it over with `vpclink emulator reset` (every rehearsal on this machine "
+            "shares it), or use --emulator URL with an emulator of your own."
         ) from None
     except BaseException:
         _stop()
         raise
 
 
-def reset(records: str | Path) -> bool:
-    """Forget the embedded emulator's state; the next run builds its world afresh. True if there was one."""
-    directory = state_dir(records)
-    existed = directory.exists()
-    shutil.rmtree(directory, ignore_errors=True)
-    return existed
+def _stop_server(server: Any) -> None:
+    server.stop()
+    server.app.store.close()
+
+
+def _private_files(directory: Path) -> None:
+    """The database and SQLite's side files readable by their owner only (they hold every account's
+    secret); the emulator creates them so, this keeps files from older versions in line."""
+    for path in directory.iterdir():
+        if path.is_file() and path.name.startswith(STATE_DB):
+            path.chmod(0o600)
+
+
+def _extend(server: Any, params: LinkParams, timing_scale: float | None) -> None:
+    """Add the parameters' VPCs (and accounts for them) that the running world lacks, keeping every
+    resource it holds: the second link rehearsed on this machine joins the first's cloud. A VPC the
+    world holds already is left as it is (``_owners`` then checks it against the parameters)."""
+    store = server.app.store
+    current: dict[str, Any] = copy.deepcopy(store.meta("world") or {})
+    held = {v.get("id") for v in current.get("vpcs") or []}
+    wanted = world_for(params, timing_scale)
+    missing = [v for v in wanted["vpcs"] if v.get("id") not in held]
+    if not missing:
+        return
+    accounts = {a["name"]: a for a in current.get("accounts") or []}
+    by_uid = {str(a["uid"]): a["name"] for a in accounts.values()}
+    wanted_accounts = {a["name"]: a for a in wanted["accounts"]}
+    for vpc in missing:
+        account = wanted_accounts[vpc["account"]]
+        if str(account["uid"]) in by_uid:  # the account exists: its new VPC joins it
+            vpc["account"] = by_uid[str(account["uid"])]
+            continue
+        name = _unique(account["name"], set(accounts))
+        accounts[name] = dict(account, name=name)
+        by_uid[str(account["uid"])] = name
+        vpc["account"] = name
+    merged = dict(current, accounts=list(accounts.values()), vpcs=[*(current.get("vpcs") or []), *missing])
+    _extend_into(store, merged, missing)
+    server.app.emulator.refresh()
+
+
+def _extend_into(store: Any, world: dict[str, Any], vpcs: list[dict[str, Any]]) -> None:
+    """Make ``world`` the store's world and create ``vpcs`` (new in it) without wiping anything.
+
+    The emulator loads a world only by wiping the store (``world.load_into``); this adds to a live
+    one with the same validation and seeding, in one transaction."""
+    from alicloud_emulator.world import WorldError, _seed_vpc, validate, with_timing
+
+    try:
+        validate(world)
+    except WorldError as e:
+        raise TargetError(
+            f"the embedded emulator's world cannot take these parameters' VPCs as well ({e}); start it over "
+            "with `vpclink emulator reset`"
+        ) from None
+    from alicloud_emulator.world_schema import MAX_READ_LAG_S
+
+    uid = {a["name"]: str(a["uid"]) for a in world["accounts"]}
+    # dated before any read lag: the accounts' VPCs existed before vpclink first looked at them
+    with store.transaction(now=store.now() - MAX_READ_LAG_S) as tx:
+        tx.set_meta("world", with_timing(world))
+        for v in vpcs:
+            _seed_vpc(tx, uid[v["account"]], v)
+
+
+def reset(records: str | Path | None = None) -> bool:
+    """Forget the embedded emulator's state (shared by every records directory on this machine; the
+    ``records`` argument is ignored); the next command builds its world afresh. True if there was one."""
+    directory = state_dir()
+    with FileLock(str(directory / START_LOCK), mode=0o600):
+        files = [p for p in directory.iterdir() if p.is_file() and p.name.startswith(STATE_DB)]
+        for path in files:
+            path.unlink(missing_ok=True)
+    return bool(files)
 
 
 def reset_running(url: str) -> None:

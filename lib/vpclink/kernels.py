@@ -13,7 +13,6 @@ down and close its client when the notebook ends.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
 from . import scratch
+from .notebook.settings import RUNNER_ENV
 
 KERNEL = "python3"
 ENGINE = "vpclink-prestarted"
@@ -87,7 +87,9 @@ class KernelPool:
         base = os.path.join(self._dir, f"k{self._count}")
         # Absolute socket paths: the kernel runs in the notebooks' directory, the runner elsewhere.
         km = AsyncKernelManager(kernel_name=KERNEL, transport="ipc", ip=f"{base}-ipc", connection_file=f"{base}.json")
-        run_sync(km.start_kernel)(extra_arguments=[f"--IPKernelApp.exec_lines={PRELOAD}"], cwd=self.cwd)
+        run_sync(km.start_kernel)(
+            extra_arguments=[f"--IPKernelApp.exec_lines={PRELOAD}"], cwd=self.cwd, env={**os.environ, RUNNER_ENV: "1"}
+        )
         return km
 
     def take(self, *, more: bool) -> AsyncKernelManager:
@@ -106,5 +108,5 @@ class KernelPool:
         if spare is not None:
             run_sync(spare.shutdown_kernel)(now=True)
         if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
+            scratch.release(self._dir)
             self._dir = None

@@ -8,6 +8,8 @@ The SDKs retry nothing by themselves (one HTTP attempt per call), so the runbook
   ``ClientToken`` or set a value rather than add one. Other writes report the failure and the
   phase reads the state to see what happened;
 * state conflicts the API documents as transient (``TaskConflict`` and friends) are retried;
+* an endpoint that does not resolve (DNS) or refuses the connection is retried once, quickly: the
+  request never left, but a network that is down does not come back within a backoff;
 * each call may add codes of its own (``IncorrectOppositeInterfaceInfo.NotSet`` at Connect, as
   terraform does).
 
@@ -45,6 +47,11 @@ TRANSIENT_CODES = frozenset(
         "OperationFailed.DistibuteLock",
     }
 )  # sic
+
+
+# An endpoint that does not resolve or refuses connections (``cloud.UNREACHABLE``) is tried this many
+# more times, after the first pause only: a network that is down is not throttling.
+UNREACHABLE_RETRIES = 1
 
 
 def is_throttling(code: str | None) -> bool:

@@ -17,7 +17,7 @@ run as ``waiting`` (exit code 3) with what that operator must do and how to resu
 
 from __future__ import annotations
 
-import shutil
+import shlex
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,10 +30,19 @@ from .kernels import KERNEL, KernelPool, register_engine
 from .notebook.settings import COMMON
 from .params import LinkParams
 from .record.html import HtmlRenderer, stamp_notebook, write_index
-from .record.notebook_records import CARD_MIME, IDENTITIES_MIME, OUTPUTS_MIME, PEER_MIME, STEPS_MIME, read_records
+from .record.notebook_records import (
+    CARD_MIME,
+    IDENTITIES_MIME,
+    OUTCOMES_MIME,
+    OUTPUTS_MIME,
+    PEER_MIME,
+    STEPS_MIME,
+    TRACEBACK_MIME,
+    read_records,
+)
 from .record.picture import link_svg
 from .record.provenance import software
-from .record.run import PARAMS_COPY, PhaseRecord, RunState, utc_now
+from .record.run import PARAMS_COPY, PhaseRecord, RunState, RunStateError, confined, utc_now
 from .record.secret_scan import SecretHit, scan_for_secrets
 from .sides import side_text
 from .targets import Target
@@ -156,7 +165,7 @@ class Runner:
             pool.close()
             self._renderer.shutdown(wait=True)
             if generated is not None:
-                shutil.rmtree(generated, ignore_errors=True)
+                scratch.release(str(generated))
         result = self._conclude(run_dir, params, todo)
         result.ran = ran
         return result
@@ -170,7 +179,7 @@ class Runner:
             notebook = phases.get(outcome.phase).notebook
             message += f"\n  record: {run_dir / notebook}.html"
             if outcome.result == "failed":
-                message += f"\n  resume: vpclink run --resume {run_dir}"
+                message += "\n  " + self._next_step(run_dir, todo)
         hits = self._finish(run_dir, params)
         if hits:
             with RunState.edit(run_dir) as state:
@@ -181,6 +190,18 @@ class Runner:
         state = RunState.load(run_dir)
         code = 0 if not hits and outcome.ok else 3 if state.result == "waiting" else 1
         return RunResult(run_dir, state, code, message, secret_hits=hits)
+
+    @staticmethod
+    def _next_step(run_dir: Path, todo: list[str]) -> str:
+        """What to do after a failure, as a command that can work: a plan is made afresh (it changed
+        nothing, so there is nothing to resume); a removal is run again; a run resumes."""
+        state = RunState.load(run_dir)
+        if state.dry_run:
+            again = f"vpclink plan {shlex.quote(state.params_file)}"
+            return f"nothing was changed; fix the cause above, then plan again: {again}"
+        if any(phases.get(n).kind == "remove" for n in todo):
+            return f"once the cause above is fixed, run it again: vpclink teardown {run_dir}"
+        return f"resume: vpclink run --resume {run_dir}"
 
     def _finish(self, run_dir: Path, params: LinkParams) -> list[SecretHit]:
         """index.html as the run ends, then the secret scan over everything written."""
@@ -202,6 +223,11 @@ class Runner:
         if missing:
             raise RunError(f"{source.name}: its parameters cell does not define {', '.join(missing)}")
         card = state.peer_cards[-1]["file"] if state.peer_cards else ""
+        if card:
+            try:
+                card = str(confined(run_dir, card))
+            except RunStateError as e:
+                raise RunError(str(e)) from None
         values: dict[str, Any] = {
             "params_file": str((run_dir / PARAMS_COPY).resolve()),
             "run_dir": str(run_dir.resolve()),
@@ -212,7 +238,7 @@ class Runner:
             "run_id": state.run_id,
             "interactive": False,
             "side": side_text(state.side),
-            "peer_card": str((run_dir / card).resolve()) if card else "",
+            "peer_card": str(Path(card).resolve()) if card else "",
         }
         inputs = {k: v for k, v in state.inputs_for(name).items() if k in declared and k not in values}
         return {**values, **inputs}
@@ -253,9 +279,12 @@ class Runner:
             self._archive_attempt(run_dir, record)
             parameters = self._parameters(run_dir, state, source, name)
             record.status, record.started, record.ended, record.error = "running", utc_now(), None, None
-            record.outputs, record.software = {}, stamp
+            record.outputs, record.software, record.outcomes, record.traceback = {}, stamp, [], None
             record.inputs = {k: v for k, v in parameters.items() if k not in COMMON}
-        out = run_dir / record.notebook
+        try:
+            out = confined(run_dir, record.notebook)
+        except RunStateError as e:
+            raise RunError(str(e)) from None
         began = time.perf_counter()
         status, error = "ok", None
         try:
@@ -276,9 +305,8 @@ class Runner:
         except Exception as e:  # a dead kernel, a timeout: the record says so, the run stops
             status, error = "failed", f"{type(e).__name__}: {e}"
         # What the notebook recorded, even if a later cell failed: a failed ping still has results.
-        found = (
-            read_records(out, OUTPUTS_MIME, IDENTITIES_MIME, PEER_MIME, STEPS_MIME, CARD_MIME) if out.exists() else {}
-        )
+        mimes = (OUTPUTS_MIME, IDENTITIES_MIME, PEER_MIME, STEPS_MIME, CARD_MIME, OUTCOMES_MIME, TRACEBACK_MIME)
+        found = read_records(out, *mimes) if out.exists() else {}
         recorded = found.get(OUTPUTS_MIME)
         if not isinstance(recorded, dict) and status == "ok":
             status, error = "failed", f"{out.name} recorded no outputs"
@@ -292,6 +320,8 @@ class Runner:
             record.peer = {k: v for k, v in (found.get(PEER_MIME) or {}).items() if k not in ("phase", "side")}
             record.steps = list((found.get(STEPS_MIME) or {}).get("steps") or [])
             record.card = {k: v for k, v in (found.get(CARD_MIME) or {}).items() if k != "card"}
+            record.outcomes = list((found.get(OUTCOMES_MIME) or {}).get("outcomes") or [])
+            record.traceback = (found.get(TRACEBACK_MIME) or {}).get("traceback") if status != "ok" else None
             record.ended, record.seconds = utc_now(), round(time.perf_counter() - began, 2)
         if out.exists():
             stamp_notebook(out, stamp)

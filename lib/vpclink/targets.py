@@ -39,6 +39,11 @@ class Target:
     control_url: str = ""  # base URL of the emulator's control API, when there is one
     secrets: list[Secret] = field(default_factory=list, repr=False)
     _close: Callable[[], None] | None = field(default=None, repr=False)
+    # Seconds the target's describes may lag (an emulator says; None: the runbook's default allowance,
+    # ``waits.DEFAULT_READ_LAG``). A run passes it to each phase (``PhaseContext.read_lag``).
+    read_lag: float | None = None
+    # Where the run writes its capture of every API call (``capture.py``); "" for none.
+    capture_dir: str = ""
 
     def close(self) -> None:
         if self._close is not None:
@@ -90,10 +95,15 @@ def profile_secrets(profiles_file: str | Path | None, names: list[str]) -> list[
     return secrets
 
 
-def alibabacloud(params: LinkParams, profiles_file: str = "", side: str | None = None) -> Target:
+def alibabacloud(params: LinkParams, profiles_file: str = "", side: str | None = None, capture_dir: str = "") -> Target:
     """The real cloud, with the credential profiles named in the parameters (``side``'s only, for
-    one of two operators: the other profile need not exist)."""
+    one of two operators: the other profile need not exist). ``capture_dir``: keep a capture of the
+    run's calls there (``capture.py``: shapes and codes, no credential, no identifying value)."""
     names = sorted({params.side(r).profile for r in ROLES if side in (None, "", r)})
     return Target(
-        "alibabacloud", endpoint="", profiles_file=profiles_file, secrets=profile_secrets(profiles_file or None, names)
+        "alibabacloud",
+        endpoint="",
+        profiles_file=profiles_file,
+        secrets=profile_secrets(profiles_file or None, names),
+        capture_dir=capture_dir,
     )

@@ -28,6 +28,14 @@ POLL_START = 0.5
 POLL_CAP = 5.0
 POLL_GROWTH = 1.5
 
+# Seconds a describe may lag behind the writes it should show, unless the parameters say otherwise.
+# Alibaba's describes are eventually consistent: terraform-provider-alicloud polls every 3 s at least
+# (``BuildStateConf``'s MinTimeout in alicloud/common.go) after a first delay of 5 to 10 s
+# (``buildStateConf``'s Delay), and retries a read that finds nothing yet (NotFoundChecks). Ten
+# seconds covers the lags seen there with a margin; a read that misses a resource is proof of its
+# absence only once this long has passed since the write it should reflect.
+DEFAULT_READ_LAG = 10.0
+
 
 class Clock(Protocol):
     def now(self) -> float: ...
@@ -178,6 +186,37 @@ class Progress:
         if e.kind != "state":
             self._bar.close()
             self._bar = None
+
+
+def wait_while(
+    read: Callable[[], str],
+    *,
+    pending: Collection[str],
+    what: str,
+    resource_id: str,
+    timeout: float,
+    progress: Progress,
+    clock: Clock,
+    goal: str,
+    began: float | None = None,
+) -> str:
+    """Poll ``read`` while it returns a state in ``pending``, for at most ``timeout`` seconds since
+    ``began`` (default: now); return the last state read, pending or not: running out of time is an
+    answer here (a resource still not visible once reads cannot lag any more), never an error."""
+    began = clock.now() if began is None else began
+    state = read()
+    if state not in pending:
+        return state
+    progress.report(WaitEvent("start", what, resource_id, None, (), clock.now() - began, goal))
+    progress.report(WaitEvent("state", what, resource_id, state, (), clock.now() - began, goal))
+    attempt = 0
+    while state in pending and clock.now() - began < timeout:
+        step = min(POLL_CAP, POLL_START * POLL_GROWTH**attempt)
+        clock.sleep(max(0.0, min(step, timeout - (clock.now() - began))))
+        attempt += 1
+        state = read()
+    progress.report(WaitEvent("done", what, resource_id, state, (), clock.now() - began, goal))
+    return state
 
 
 def wait_for(

@@ -7,9 +7,14 @@ Each test gets its own page (a screenshot is saved when it fails) and opens its 
 workspace, because JupyterLab restores the tabs of earlier sessions. At the end the kernels and the
 server are shut down.
 
-The browser is the system's Chromium: Playwright's own browser download is never used. In CI (``CI``
-set) these tests must run; elsewhere they are skipped only when that Chromium is missing.
-Screenshots go to ``$VPCLINK_SCREENSHOTS`` when set, else to pytest's temporary directory.
+The browser is the system's Chromium, found rather than assumed: ``$CHROMIUM`` when set, else the
+first of ``chromium``, ``chromium-browser``, ``google-chrome`` on the ``PATH``; Playwright's own browser
+download is never used. Without one these tests fail, saying how to install it: a suite that skips
+them would pass without having tested the forms. Screenshots go to ``$VPCLINK_SCREENSHOTS`` when set,
+else to pytest's temporary directory.
+
+Every wait is on what the page shows (Playwright's ``expect`` polls until it holds): a value the
+kernel sets after a round trip gets ``KERNEL_ROUNDTRIP_MS``, which only a broken page ever uses up.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -46,6 +51,10 @@ SERVER_START_TIMEOUT = 60.0
 SERVER_STOP_TIMEOUT = 15.0
 KERNEL_IDLE_TIMEOUT_MS = 60_000  # opening a notebook starts a kernel: seconds on a busy machine
 STEP_TIMEOUT_MS = 10_000  # one interaction: short, so a broken selector fails fast
+# What the page shows after the kernel answered (a widget's message, a cell's output): on a busy machine
+# a round trip to the kernel can take many seconds; expect() returns as soon as the page shows it.
+KERNEL_ROUNDTRIP_MS = 90_000
+AUTOSAVE_SECONDS = 2  # JupyterLab's autosave interval in these tests (its default is 120 s)
 
 _REPORTS = pytest.StashKey[dict]()
 
@@ -57,13 +66,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     return report
 
 
+def find_chromium() -> Path | None:
+    """``$CHROMIUM``, else the first Chromium or Chrome on the ``PATH``."""
+    explicit = os.environ.get("CHROMIUM")
+    if explicit:
+        return Path(explicit) if Path(explicit).is_file() else None
+    found = next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
+    return Path(found) if found else None
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install -y chromium)")
-    return CHROMIUM
+    found = find_chromium()
+    if found is None:
+        where = (
+            f"$CHROMIUM={os.environ['CHROMIUM']} is not a file"
+            if os.environ.get("CHROMIUM")
+            else (f"none of {', '.join(CHROMIUM_NAMES)} is on the PATH")
+        )
+        pytest.fail(
+            f"the browser tests need Chromium and {where}: install it (Debian/Ubuntu: apt-get install -y "
+            "chromium; macOS: brew install --cask chromium) or set CHROMIUM to its path",
+            pytrace=False,
+        )
+    return found
 
 
 def _free_port() -> int:
@@ -80,6 +106,11 @@ def _settings(settings_dir: Path) -> None:
         },
         # Keeps widget values in the saved notebook, so a test can read them back from the file.
         "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
+        # Autosave as an analyst's JupyterLab does, only sooner, so a test observes it on disk.
+        "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {
+            "autosave": True,
+            "autosaveInterval": AUTOSAVE_SECONDS,
+        },
     }
     for name, content in files.items():
         path = settings_dir / name
@@ -222,7 +253,7 @@ def expect(chromium: Path) -> Any:
     without Chromium skips them even when Playwright is not installed)."""
     from playwright.sync_api import expect
 
-    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    expect.set_options(timeout=KERNEL_ROUNDTRIP_MS)
     return expect
 
 

@@ -37,9 +37,9 @@ def test_peer_form_flags_a_bad_value_then_confirms_good_ones(page, lab, expect, 
     expect(uid).to_have_count(1)
     expect(uid_error).to_have_count(1)
     uid.fill("16372439")
-    expect(uid_error).to_contain_text("16-digit")
+    expect(uid_error).to_contain_text("has 8 digits: an Alibaba Cloud account UID is 16 to 19 digits")
     form.get_by_label("Initiator region").fill("cn-qindao")
-    expect(form.locator(".vpclink-error-region")).to_contain_text("did you mean cn-qingdao?")
+    expect(form.locator(".vpclink-error-region")).to_contain_text("did you mean 'cn-qingdao'?")
 
     form.get_by_role("button", name="Confirm").click()
     status = form.locator(".vpclink-status")

@@ -5,6 +5,7 @@ Every output of the cells goes through :func:`show`, so that a test can collect 
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Mapping
@@ -22,14 +23,44 @@ def show(*objs: Any, raw: bool = False) -> None:
 
 
 def markdown(text: str) -> None:
-    from IPython.display import Markdown
+    """Markdown for JupyterLab and the HTML record, the same text for plain-text readers (``-v``)."""
+    show({"text/markdown": text, "text/plain": text}, raw=True)
 
-    show(Markdown(text))
+
+def record(mime: str, value: Any) -> None:
+    """A machine-readable record in the notebook: JSON under ``mime`` only. Nothing shows it (the
+    cells show the same content as tables and text), so no summary line strays into the record."""
+    show({mime: value}, raw=True)
 
 
-def record(mime: str, value: Any, summary: str) -> None:
-    """A machine-readable record in the notebook: JSON under ``mime`` plus a plain-text fallback."""
-    show({mime: value, "text/plain": summary}, raw=True)
+@functools.cache
+def _full_frame() -> type:
+    import pandas as pd
+
+    whole = ("display.max_colwidth", None, "display.max_rows", None, "display.max_columns", None)
+
+    class FullFrame(pd.DataFrame):  # type: ignore[misc]
+        """A table that shows every value whole: pandas cuts cells at 50 characters by default, and
+        a record must never lose the peer's account or region that way."""
+
+        @property
+        def _constructor(self) -> type:
+            return FullFrame
+
+        def _repr_html_(self) -> str | None:
+            with pd.option_context(*whole):
+                return super()._repr_html_()  # type: ignore[no-any-return]
+
+        def __repr__(self) -> str:
+            with pd.option_context(*whole):
+                return super().__repr__()  # type: ignore[no-any-return]
+
+    return FullFrame
+
+
+def full_table(frame: Any) -> Any:
+    """``frame`` (a pandas DataFrame) shown with every value whole, in JupyterLab and in the records."""
+    return _full_frame()(frame)
 
 
 def cell(value: Any) -> str:

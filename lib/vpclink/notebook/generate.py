@@ -18,7 +18,7 @@ import nbformat
 
 from .. import phases
 from ..phases.base import Phase
-from .template import notebook
+from .template import notebook, parameters_source
 
 
 def text(phase: Phase) -> str:
@@ -41,6 +41,40 @@ def stale(directory: str | Path) -> list[str]:
         if not path.exists() or path.read_text(encoding="utf-8") != text(phase):
             out.append(phase.notebook_file)
     return out
+
+
+def template_problems(directory: str | Path) -> list[str]:
+    """Why the phase notebooks in ``directory`` cannot serve as templates for a run: a notebook missing,
+    unreadable, or whose ``parameters`` cell differs from the committed defaults (JupyterLab saved an
+    analyst's ``apply = True`` into it, say), or that carries papermill's injected parameters. Each
+    problem names the notebook and the cell."""
+    directory = Path(directory)
+    problems = []
+    for phase in phases.ALL:
+        path = directory / phase.notebook_file
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+            continue
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception as e:  # nbformat raises several kinds for a file that is not a notebook
+            problems.append(f"{path}: not a notebook ({type(e).__name__})")
+            continue
+        tagged = {tag: c for c in nb.cells for tag in (c.get("metadata", {}).get("tags") or [])}
+        if "injected-parameters" in tagged:
+            problems.append(f"{path}: has an injected-parameters cell (an executed copy, not a template)")
+        cell = tagged.get("parameters")
+        expected = parameters_source(phase)
+        if cell is None:
+            problems.append(f"{path}: has no cell tagged parameters")
+        elif cell.source != expected:
+            want = expected.splitlines()
+            changed = [line.split("#")[0].strip() for line in cell.source.splitlines() if line not in want]
+            problems.append(
+                f"{path}: its parameters cell differs from the committed defaults"
+                + (f" ({'; '.join(c for c in changed if c)[:200]})" if any(changed) else "")
+            )
+    return problems
 
 
 def write(directory: str | Path) -> list[Path]:

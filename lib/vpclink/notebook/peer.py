@@ -5,12 +5,14 @@ side's card for them.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..peer import card as peercard
 from ..peer import exchange
-from ..peer.values import Local, PeerValues
+from ..peer.values import Local, PeerValues, check_values
 from ..phases.base import WaitingForPeer
 from .settings import NotebookParameterError, Settings
 
@@ -21,33 +23,41 @@ if TYPE_CHECKING:  # the form imports ipywidgets: only when a phase asks for the
 class PeerExchange:
     """What one side of a two-operator run takes from, and gives to, the other side in one phase."""
 
-    def __init__(self, settings: Settings, account_uid: str | None):
+    def __init__(
+        self,
+        settings: Settings,
+        account_uid: str | None,
+        known: Mapping[str, Any] | None = None,
+        params_file: str | None = None,
+    ):
         self.settings = settings
         self.card: peercard.PeerCard | None = None
         self.card_file: str | None = None
         self.card_sha256: str | None = None
+        self.params_file = params_file or settings.params_file  # as the run started from it
         self.local = Local()
         if settings.side is not None:
-            own = settings.params.side(settings.side)
-            self.local = Local(account_uid=account_uid or own.account_uid, vpc_cidr=own.vpc_cidr)
+            self.local = exchange.local_view(settings.params, settings.side, account_uid=account_uid, known=known)
         if settings.peer_card:
             self._read_card(settings.peer_card)
 
     def _read_card(self, path: str) -> None:
         run_dir = self.settings.run_dir
         try:
-            self.card = peercard.read(
-                path, expect_role=self.settings.peer, expect_link=self.settings.params.link, local=self.local
+            data = peercard.read_bytes(path)
+            self.card = peercard.from_bytes(
+                data, path, expect_role=self.settings.peer, expect_link=self.settings.params.link, local=self.local
             )
         except FileNotFoundError:
             raise NotebookParameterError(
                 f"peer_card: {path} does not exist; give the path of the {self.settings.peer}'s .peercard.json file"
             ) from None
-        try:  # as the run's records name it (a copy in the run directory), else its file name
-            self.card_file = str(Path(path).resolve().relative_to(run_dir.resolve())) if run_dir else Path(path).name
-        except ValueError:
+        if run_dir is not None and run_dir.is_dir():  # the run's records keep the card they used, as received
+            kept = exchange.keep_card(run_dir, data, self.card, Path(path).name)
+            self.card_file = kept["file"]
+        else:
             self.card_file = Path(path).name
-        self.card_sha256 = peercard.file_digest(path)
+        self.card_sha256 = hashlib.sha256(data).hexdigest()
 
     @property
     def peer_progress(self) -> tuple[str, ...] | None:
@@ -61,14 +71,18 @@ class PeerExchange:
         return self.settings.run_dir / peercard.file_name(self.settings.params.link, self.settings.side)
 
     def waiting(self, text: str, *, needs_card: bool) -> WaitingForPeer:
-        hint = exchange.resume_hint(self.settings.run_dir, needs_card=needs_card, own_card=self.own_card_path())
+        s = self.settings
+        theirs = peercard.file_name(s.params.link, s.peer) if s.peer else "THEIR_CARD"
+        hint = exchange.resume_hint(s.run_dir, needs_card=needs_card, own_card=self.own_card_path(), their_card=theirs)
         return WaitingForPeer(f"{text.rstrip('.')}.\n{hint}")
 
     # -- taking the other side's values ----------------------------------------------------------
-    def ask(self, inputs: dict[str, Any]) -> PeerForm | None:
+    def ask(self, inputs: dict[str, Any], confirmed: PeerValues | None = None) -> PeerForm | None:
         """The other side's values this phase needs (None with one operator, or when the other
         operator runs this phase): settled from the parameters and the card, else a form in JupyterLab.
-        In batch a value not received yet raises ``WaitingForPeer`` naming each parameter."""
+        In batch a value not received yet raises ``WaitingForPeer`` naming each parameter.
+        ``confirmed``: the values confirmed in this notebook's form before its cells were run again,
+        kept (still checked) rather than asked for a second time."""
         s = self.settings
         if s.side is None or s.peer is None or not s.acting:
             return None
@@ -78,6 +92,13 @@ class PeerExchange:
         known = exchange.known_values(s.params, s.side, inputs)
         if not s.target or not fields:
             return form.settled(s.name, s.side, fields, known, card=self.card)
+        if (
+            confirmed is not None
+            and confirmed.role == s.peer
+            and all(confirmed.values.get(f) for f in fields)
+            and not check_values(confirmed.values, required=fields, local=self.local)
+        ):
+            return form.PeerForm(s.name, s.side, fields, confirmed.values, local=self.local, settled=confirmed)
         try:
             return form.ask(
                 s.name,
@@ -97,7 +118,9 @@ class PeerExchange:
             text = (
                 exchange.missing_message(s.name, s.side, e.errors)
                 + "\nNext, "
-                + exchange.next_for_peer(s.params, s.name, s.side, missing, own.name if own else None)
+                + exchange.next_for_peer(
+                    s.params, s.name, s.side, missing, own.name if own else None, params_file=self.params_file
+                )
             )
             raise self.waiting(text, needs_card=True) from None
 

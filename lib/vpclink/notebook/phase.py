@@ -15,18 +15,24 @@ this class only runs the phase's declaration in that order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+import os
+import shlex
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..cloud import Cloud
 from ..phases import lookup
 from ..phases.base import PhaseContext, Step, WaitingForPeer, rows_frame, steps_frame
+from ..record import changes
 from ..record.ledger import FIELDS, Ledger
 from ..record.notebook_records import (
     CARD_MIME,
     IDENTITIES_MIME,
+    OUTCOMES_MIME,
     OUTPUTS_MIME,
     PEER_MIME,
     PLAN_MIME,
@@ -38,13 +44,18 @@ from ..record.picture import link_svg
 from ..record.provenance import describe, software
 from ..record.run import LEDGER_FILE, RunState, RunStateError
 from ..waits import Progress
-from .display import cell, log_to_stdout, markdown, record, show, values_table
+from .display import cell, full_table, log_to_stdout, markdown, record, show, values_table
+from .messages import explain
 from .peer import PeerExchange
 from .recorder import PhaseRecorder, RecordError, StepLog
-from .settings import NotebookParameterError, Settings
+from .settings import RUNNER_ENV, NotebookParameterError, Settings
 
 if TYPE_CHECKING:
     from ..peer.form import PeerForm
+    from ..peer.values import PeerValues
+
+# JupyterLab names the notebook a kernel runs for in this variable (papermill does not set it).
+SESSION_ENV = "JPY_SESSION_NAME"
 
 OFFLINE_NOTE = (
     "Offline plan from the parameters only: nothing was read from the cloud, so steps already done still show."
@@ -60,17 +71,82 @@ def _present(value: Any) -> bool:
 
 
 def start(name: str, namespace: Mapping[str, Any]) -> PhaseNotebook:
-    """The phase configured by the names of the ``parameters`` cell (pass ``globals()``)."""
-    settings, inputs = Settings.from_namespace(name, namespace)
-    phase = PhaseNotebook(settings, inputs)
-    phase.show_setting()
+    """The phase configured by the names of the ``parameters`` cell (pass ``globals()``).
+
+    Run again in the same kernel (the cells re-run from the top), it keeps the peer values confirmed
+    in the earlier run's form, so a confirmed form is not emptied."""
+    notebook = _notebook_name(name)
+    try:
+        settings, inputs = Settings.from_namespace(name, namespace)
+        _refuse_applying_a_template(settings, notebook)
+        earlier = namespace.get("phase")
+        confirmed = earlier.confirmed_peer if isinstance(earlier, PhaseNotebook) else None
+        phase = PhaseNotebook(settings, inputs, confirmed_peer=confirmed)
+        phase.show_setting()
+    except Exception as e:
+        explain(e, notebook)
+        raise
     return phase
+
+
+def _notebook_name(name: str) -> str:
+    try:
+        from .. import phases
+
+        return phases.get(name).notebook
+    except KeyError:
+        return name
+
+
+def _refuse_applying_a_template(settings: Settings, notebook: str) -> None:
+    """``apply = True`` in a phase's template (``NN_phase.ipynb`` outside a run directory), which
+    JupyterLab would autosave with the change for the next analyst and ``vpclink run``: refused, naming
+    the command that makes a working copy. A copy under another name, or in a run directory, is not a
+    template."""
+    session = os.environ.get(SESSION_ENV)
+    if not (settings.apply and settings.target and session):
+        return
+    path = Path(session)
+    if path.name != settings.phase.notebook_file:
+        return  # a copy of the analyst's own
+    if settings.run_dir is not None and path.resolve().parent == settings.run_dir.resolve():
+        return  # the working copy of this run
+    if (path.parent / "run.json").exists():
+        return  # a run's working copy (run_dir points elsewhere: the recorder says so)
+    raise NotebookParameterError(
+        f"apply = True in {path.name}, which is not a run's working copy: JupyterLab saves the change into "
+        f"this file. Make a working copy instead: vpclink notebook {shlex.quote(settings.params_file)} {settings.name}"
+    )
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _cell(method: _Method) -> _Method:
+    """A cell's method: a vpclink error it raises shows as one or two lines (``messages.explain``),
+    its full traceback kept in the record."""
+
+    @functools.wraps(method)
+    def run(self: PhaseNotebook, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as e:
+            explain(e, self.phase.notebook, self.settings.side, keep=self._keep_traceback)
+            raise
+
+    return run  # type: ignore[return-value]
 
 
 class PhaseNotebook:
     """One phase as its notebook runs it. Build it with :func:`start` (or from :class:`Settings`)."""
 
-    def __init__(self, settings: Settings, inputs: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        confirmed_peer: PeerValues | None = None,
+    ):
         self.settings = s = settings
         self.phase = s.phase
         self.params = s.params
@@ -81,10 +157,14 @@ class PhaseNotebook:
         self.log = StepLog()
         self.peer_record: dict[str, Any] = {}
         self.card_export: dict[str, Any] = {}
+        self.peer_form: PeerForm | None = None
+        self._confirmed_before = confirmed_peer
 
         self.recorder: PhaseRecorder | None = None
         run_id = s.run_id
-        if s.run_dir and s.interactive is not False and s.reads:  # batch runners keep run.json themselves
+        # vpclink's runner keeps run.json for the notebooks it runs; any other way (JupyterLab, papermill
+        # on its own) the notebook keeps it
+        if s.run_dir and s.reads and (s.interactive is not False or not os.environ.get(RUNNER_ENV)):
             try:
                 self.recorder = PhaseRecorder(s, s.run_dir)
             except RecordError as e:
@@ -93,7 +173,10 @@ class PhaseNotebook:
         run_id = run_id or (self.run.run_id if self.run else "") or f"notebook-{self.params.link}"
 
         uids = self._account_uids()
-        self.peer = PeerExchange(s, uids.get(s.side) if s.side else None)
+        known = {**(self.run.merged_outputs() if self.run else {}), **self.inputs}
+        self.peer = PeerExchange(
+            s, uids.get(s.side) if s.side else None, known, self.run.params_file if self.run else None
+        )
         self.cloud: Cloud | None = None
         if s.target and s.acting:
             self.cloud = Cloud(
@@ -171,8 +254,19 @@ class PhaseNotebook:
             self.recorder.update(steps=list(self.log.steps))
             self.recorder.finish(status, error)
 
+    def _keep_traceback(self, text: str) -> None:
+        if self.recorder:
+            self.recorder.update(traceback=text)
+
     def _record_steps(self) -> None:
-        record(STEPS_MIME, {"phase": self.phase.name, "steps": self.log.steps}, f"{len(self.log.steps)} steps timed")
+        record(STEPS_MIME, {"phase": self.phase.name, "steps": self.log.steps})
+
+    @property
+    def confirmed_peer(self) -> PeerValues | None:
+        """The peer values this notebook's form confirmed (kept when its cells run again)."""
+        if self.peer_form is not None and self.peer_form.confirmed is not None:
+            return self.peer_form.confirmed
+        return self._confirmed_before
 
     # -- cells ------------------------------------------------------------------------------------
     def show_setting(self) -> None:
@@ -205,18 +299,21 @@ class PhaseNotebook:
         for key, value in self.inputs.items():
             rows.append(f"| input `{key}` | `{cell(value)}` |")
         markdown("| setting | value |\n|---|---|\n" + "\n".join(rows))
-        record(SOFTWARE_MIME, stamp, describe(stamp))
+        record(SOFTWARE_MIME, stamp)
 
+    @_cell
     def ask_peer(self) -> PeerForm | None:
         """The other side's values this phase needs (two operators only; None otherwise): settled from
         the parameters and the peer card, else a form in JupyterLab. Under a batch runner a value
         not received yet stops the notebook (``WaitingForPeer``), naming each parameter."""
         try:
-            return self.peer.ask(self.inputs)
+            self.peer_form = self.peer.ask(self.inputs, self._confirmed_before)
         except WaitingForPeer as e:
             self._finish("waiting", str(e))
             raise
+        return self.peer_form
 
+    @_cell
     def use_peer(self, peer: PeerForm | None) -> None:
         """Take the confirmed values: print them (plain text, for every record), check them against the
         parameter file, pass them to the phase, and record them with their source, time and card."""
@@ -238,11 +335,7 @@ class PhaseNotebook:
         print(values.text() if values.values else f"No value is needed from the {values.role} for this phase.")
         self.log.add("peer values", values.confirmed_at)
         self.peer_record = self.peer.record(values)
-        record(
-            PEER_MIME,
-            dict(self.peer_record, phase=self.phase.name, side=s.side),
-            f"{values.role}'s values from the {values.source}",
-        )
+        record(PEER_MIME, dict(self.peer_record, phase=self.phase.name, side=s.side))
         if self.recorder:
             card = self.peer_record.get("card") if self.peer.card else None
             self.recorder.update(
@@ -251,12 +344,13 @@ class PhaseNotebook:
                 peer_card={k: card[k] for k in ("file", "sha256", "describes")} if card else None,
             )
 
+    @_cell
     def plan(self) -> Any:
-        """The steps apply would take, as a table (read-only)."""
+        """The steps apply would take, as a table (read-only; every value shown whole)."""
         s = self.settings
         if not s.acting:
             markdown(f"Nothing to plan on the {s.side} side: the {s.peer}'s operator runs this phase.")
-            return steps_frame([])
+            return full_table(steps_frame([]))
         with self._recorded(), self.log.step("plan"):
             if self.cloud is None:
                 steps: list[Step] = [step for step in self.phase.offline(self.params) if step.side in s.acting]
@@ -266,12 +360,13 @@ class PhaseNotebook:
         record(
             PLAN_MIME,
             {"phase": self.phase.name, "offline": self.cloud is None, "steps": [asdict(step) for step in steps]},
-            f"{len(steps)} planned steps",
         )
-        return steps_frame(steps)
+        return full_table(steps_frame(steps))
 
+    @_cell
     def apply(self) -> None:
-        """Make the changes (only with a target and ``apply = True``) and show the outputs."""
+        """Make the changes (only with a target and ``apply = True``), then show what each step did
+        (created, already there, ...) with the resource IDs, and the outputs."""
         s = self.settings
         if not s.reads or self.cloud is None:
             why = (
@@ -283,20 +378,36 @@ class PhaseNotebook:
             )
             markdown(f"Nothing applied ({why}).")
             return
-        with self._recorded(), self.log.step("apply"):
-            if s.applying:
-                outputs = self.phase.apply(self.ctx)
-            else:
-                with self.cloud.read_only():
+        try:
+            with self._recorded(), self.log.step("apply"):
+                if s.applying:
                     outputs = self.phase.apply(self.ctx)
-            expected = self.phase.outputs_for(s.side)
-            missing = [k for k in expected if k not in outputs]
-            if missing:
-                raise PhaseFailed(f"the {self.phase.name} phase returned no {', '.join(missing)}")
+                else:
+                    with self.cloud.read_only():
+                        outputs = self.phase.apply(self.ctx)
+                expected = self.phase.outputs_for(s.side)
+                missing = [k for k in expected if k not in outputs]
+                if missing:
+                    raise PhaseFailed(f"the {self.phase.name} phase returned no {', '.join(missing)}")
+        finally:  # what the steps did, also when a later step failed
+            self._record_outcomes()
         self.outputs_ = {k: outputs[k] for k in expected}
         self.applied = True
         markdown("Applied. Outputs:\n\n" + values_table(self.outputs_))
 
+    def _record_outcomes(self) -> None:
+        outcomes = [o.as_dict() for o in getattr(self.ctx, "outcomes", [])]
+        if not outcomes:
+            return
+        uids = self._account_uids()
+        line = changes.summary(outcomes, uids)
+        record(OUTCOMES_MIME, {"phase": self.phase.name, "summary": line, "outcomes": outcomes})
+        markdown(f"**What this phase did: {line}.**")
+        show(full_table(changes.frame(outcomes)))
+        if self.recorder:
+            self.recorder.update(outcomes=outcomes)
+
+    @_cell
     def verify(self) -> Any:
         """The resulting state, as a table (read-only)."""
         if not self.applied:
@@ -304,30 +415,24 @@ class PhaseNotebook:
             return None
         with self._recorded(), self.log.step("verify"):
             rows = self.phase.verify(self.ctx)
-        record(VERIFY_MIME, {"phase": self.phase.name, "rows": rows}, f"{len(rows)} rows")
-        return rows_frame(rows)
+        record(VERIFY_MIME, {"phase": self.phase.name, "rows": rows})
+        return full_table(rows_frame(rows))
 
+    @_cell
     def outputs(self) -> None:
         """Record the outputs: a table for readers, JSON for the runner and later phases."""
         name = self.phase.name
         markdown(f"### Outputs of {name}\n\n" + (values_table(self.outputs_) if self.outputs_ else "(none)"))
-        record(
-            OUTPUTS_MIME,
-            {"phase": name, "applied": self.applied, "outputs": self.outputs_},
-            ", ".join(f"{k}={v}" for k, v in self.outputs_.items()) or "no outputs",
-        )
+        record(OUTPUTS_MIME, {"phase": name, "applied": self.applied, "outputs": self.outputs_})
         identities: dict[str, Any] | None = None
         if self.applied and self.phase.kind == "discover" and self.cloud is not None:
             identities = {role: self.cloud.identity(role) for role in self.settings.acting}
-            record(
-                IDENTITIES_MIME,
-                identities,
-                "identities: " + ", ".join(f"{r}={i.get('AccountId')}" for r, i in identities.items()),
-            )
+            record(IDENTITIES_MIME, identities)
         self._record_steps()
         if self.recorder:
             self.recorder.update(outputs=dict(self.outputs_), steps=list(self.log.steps), identities=identities)
 
+    @_cell
     def export_card(self) -> Any:
         """Two operators: write this side's peer card (what the other operator needs) into the run
         directory and print it; the other side imports the file or pastes the text into its form."""
@@ -360,12 +465,13 @@ class PhaseNotebook:
             "describes": card.describe(),
             "phases_done": list(card.phases_done),
         }
-        record(CARD_MIME, dict(self.card_export, card=asdict(card)), f"peer card {card.describe()}")
+        record(CARD_MIME, dict(self.card_export, card=asdict(card)))
         self._record_steps()
         if self.recorder:
             self.recorder.update(card=self.card_export, steps=list(self.log.steps))
         return path
 
+    @_cell
     def ledger(self) -> Any:
         """This notebook's API calls (one row per call and retry), as a table."""
         import pandas as pd
@@ -373,17 +479,21 @@ class PhaseNotebook:
         rows = self.cloud.ledger.entries if self.cloud is not None else []
         if not rows:
             markdown("No API call was made.")
-        return pd.DataFrame(rows, columns=list(FIELDS))
+        return full_table(pd.DataFrame(rows, columns=list(FIELDS)))
 
+    @_cell
     def picture(self) -> None:
         """The link as a picture: both VPCs, each side's end of the link, routes, rules and pings."""
-        from IPython.display import SVG
-
         known = dict(self.run.observed_outputs()) if self.run else {}
         known.update(self.inputs)
         known.update(self.outputs_)
-        show(SVG(link_svg(self.params, known)))
+        svg = link_svg(self.params, known)
+        show(
+            {"image/svg+xml": svg, "text/plain": f"(the picture of link {self.params.link}: see the HTML record)"},
+            raw=True,
+        )
 
+    @_cell
     def check(self) -> None:
         """Fail the notebook (and the run) when the phase did not reach its goal."""
         with self._recorded():

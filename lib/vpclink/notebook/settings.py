@@ -21,6 +21,9 @@ from ..phases.base import Phase
 from ..sides import Acting, acting, parse_side, peer_of
 
 TARGETS = ("", "emulator", "alibabacloud")
+# Set in the kernels vpclink's runner starts: the runner keeps ``run.json`` for the notebooks it runs,
+# so they need not (a notebook run any other way, in JupyterLab or by papermill alone, keeps its own).
+RUNNER_ENV = "VPCLINK_RUNNER"
 
 
 class NotebookParameterError(ValueError):

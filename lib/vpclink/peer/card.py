@@ -24,29 +24,34 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .. import phases
+from .. import fields as F
+from .. import phases, safe_files
 from ..ids import parse_account_uid
 from ..params import LINK_NAME, ROLES, FieldError, FieldErrors, LinkParams, Role
 from ..phases.base import produced_by
 from ..record.run import params_dict
 from ..secretlike import credential_key, looks_like_credential
+from ..sides import key_owner
 from .values import Local, check_values, utc_now
 
 VERSION = 1
+MAX_BYTES = 64 * 1024  # a card is about 600 bytes
+MAX_DEPTH = 4  # a card is one object with one list in it
 _VERSION_KEY = "vpclink_peer_card"
 _REQUIRED = ("link", "role", "account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id", "created")
 _OPTIONAL = ("router_interface_id", "security_group_id", "instance_ip")  # known after later phases
 _PEER_FIELDS = ("account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id", *_OPTIONAL)
 _PROGRESS = "phases_done"
+_CHECKS = "checks"
+_CHECK_VALUE = re.compile(r"[A-Za-z][A-Za-z ]{0,31}")
 
 
 class PeerCardError(FieldErrors):
@@ -71,6 +76,10 @@ class PeerCard:
     security_group_id: str | None = None
     instance_ip: str | None = None
     phases_done: tuple[str, ...] = ()  # the phases the side had completed, in run order
+    # What the side's checks found (the outputs of the phases that prove the link, its own and the
+    # link's: ``{"ping_initiator_to_acceptor": "ok", "verified": true}``), so the other side's record
+    # can show the whole link once both cards are in.
+    checks: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if problems := _problems(asdict(self)):
@@ -103,13 +112,18 @@ def file_name(link: str, role: str) -> str:
 def _problems(data: Mapping[str, Any], local: Local | None = None) -> list[FieldError]:
     """Everything wrong with a card's key/value mapping (version key excluded)."""
     errors: list[FieldError] = []
-    known = set(_REQUIRED) | set(_OPTIONAL) | {_PROGRESS}
+    known = set(_REQUIRED) | set(_OPTIONAL) | {_PROGRESS, _CHECKS}
     for key in data:
         if key not in known:
             why = "a peer card never carries credentials" if credential_key(key) else "unknown key"
             errors.append(
-                FieldError(str(key), f"{why}; a card holds only: {', '.join(_REQUIRED + _OPTIONAL + (_PROGRESS,))}")
+                FieldError(
+                    F.key_label(key),
+                    f"{why}; a card holds only: {', '.join((*_REQUIRED, *_OPTIONAL, _PROGRESS, _CHECKS))}",
+                )
             )
+    role_value = data.get("role")
+    errors += _check_problems(data.get(_CHECKS), role_value if role_value in ROLES else None)
     progress = data.get(_PROGRESS) or ()
     if not isinstance(progress, (list, tuple)) or any(p not in phases.RUN for p in progress):
         errors.append(FieldError(_PROGRESS, f"must be a list of phase names ({', '.join(phases.RUN)})"))
@@ -146,6 +160,36 @@ def _problems(data: Mapping[str, Any], local: Local | None = None) -> list[Field
     peer = {k: v for k, v in strings.items() if k in _PEER_FIELDS}
     errors += [FieldError(k, m) for k, m in check_values(peer, local=local).items()]
     return errors
+
+
+def check_keys(role: Role | None) -> tuple[str, ...]:
+    """The outputs a card of ``role`` may carry as ``checks``: those of the phases that prove the link
+    (kind ``check``) that belong to that side or to the link as a whole."""
+    keys = [k for p in phases.ALL if p.kind == "check" for k in p.output_keys]
+    return tuple(k for k in keys if key_owner(k) in (None, role))
+
+
+def _check_problems(checks: Any, role: Role | None) -> list[FieldError]:
+    if checks is None:
+        return []
+    if not isinstance(checks, dict):
+        return [FieldError(_CHECKS, "must be an object of check results")]
+    allowed = check_keys(role)
+    problems = []
+    for key, value in checks.items():
+        if key not in allowed:
+            problems.append(
+                FieldError(f"{_CHECKS}.{F.key_label(key)}", f"not a check result of this side: {', '.join(allowed)}")
+            )
+        elif not (isinstance(value, bool) or (isinstance(value, str) and _CHECK_VALUE.fullmatch(value))):
+            problems.append(FieldError(f"{_CHECKS}.{key}", "must be true, false or a word such as ok"))
+    return problems
+
+
+def checks_from(outputs: Mapping[str, Any], role: Role) -> dict[str, Any]:
+    """The check results a card of ``role`` carries, from the (merged) outputs of its run."""
+    found = {k: outputs[k] for k in check_keys(role) if k in outputs}
+    return {k: v for k, v in found.items() if not _check_problems({k: v}, role)}
 
 
 def from_dict(
@@ -186,26 +230,54 @@ def from_dict(
         raise PeerCardError(source, errors)
     if _PROGRESS in body:
         body[_PROGRESS] = tuple(body[_PROGRESS] or ())
+    body[_CHECKS] = dict(body.get(_CHECKS) or {})
     return PeerCard(**body)
 
 
 def parse(text: str, source: str = "<pasted card>", **expect: Any) -> PeerCard:
-    """A card from pasted JSON or YAML text; ``expect`` as for ``from_dict``."""
-    try:
-        data = json.loads(text)
-    except ValueError:
+    """A card from pasted JSON or YAML text; ``expect`` as for ``from_dict``. Untrusted text: its size
+    and nesting are bounded, and a problem is a ``PeerCardError``, never a parser's traceback."""
+    if len(text) > MAX_BYTES:
+        raise PeerCardError(source, [FieldError("(card)", f"is over {MAX_BYTES // 1024} KB: a card is about 1 KB")])
+    if text.lstrip().startswith(("{", "[")):  # JSON, as vpclink writes cards: its own error says where
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise PeerCardError(
-                source, [FieldError("(card)", "is neither JSON nor YAML; paste the whole .peercard.json file")]
-            ) from None
-    return from_dict(data, source, **expect)
+            return from_dict(safe_files.parse_json(text, source, max_depth=MAX_DEPTH), source, **expect)
+        except safe_files.UnsafeFile as e:
+            raise PeerCardError(source, [FieldError("(card)", e.problem)]) from None
+    try:
+        document = safe_files.parse_yaml(text, source, max_depth=MAX_DEPTH, max_nodes=1000, max_expanded=1000)
+    except safe_files.UnsafeFile as e:
+        raise PeerCardError(
+            source, [FieldError("(card)", f"{e.problem}; paste the whole .peercard.json file")]
+        ) from None
+    if document.duplicates:
+        keys = ", ".join(sorted({F.key_label(d.loc[-1]) for d in document.duplicates}))
+        raise PeerCardError(source, [FieldError("(card)", f"repeats the key(s) {keys}: keep one of each")])
+    return from_dict(document.data, source, **expect)
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A card file's bytes, read as untrusted input (a regular file of at most ``MAX_BYTES``)."""
+    try:
+        return safe_files.read_bytes(path, max_bytes=MAX_BYTES, what="peer card (.peercard.json)")
+    except safe_files.UnsafeFile as e:
+        if not os.path.lexists(path):
+            raise FileNotFoundError(str(path)) from None
+        raise PeerCardError(str(path), [FieldError("(file)", e.problem)]) from None
+
+
+def from_bytes(data: bytes, source: str, **expect: Any) -> PeerCard:
+    try:
+        text = safe_files.decode(data, source)
+    except safe_files.UnsafeFile as e:
+        raise PeerCardError(source, [FieldError("(file)", e.problem)]) from None
+    return parse(text, source, **expect)
 
 
 def read(path: str | os.PathLike[str], **expect: Any) -> PeerCard:
-    """A card from a file; ``expect`` as for ``from_dict``."""
-    return parse(Path(path).read_text(encoding="utf-8"), str(path), **expect)
+    """A card from a file; ``expect`` as for ``from_dict``. ``FileNotFoundError`` when it does not exist,
+    ``PeerCardError`` for anything else wrong with it (a FIFO, huge, not UTF-8, too deep, invalid)."""
+    return from_bytes(read_bytes(path), str(path), **expect)
 
 
 def write(card: PeerCard, path: str | os.PathLike[str]) -> Path:
@@ -219,7 +291,7 @@ def write(card: PeerCard, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # like every record file
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
@@ -261,6 +333,7 @@ def _card(
         security_group_id=side.get("security_group_id") or None,
         instance_ip=output("instance_ip"),
         phases_done=tuple(p for p in phases.RUN if p in set(phases_done)),
+        checks=checks_from(outputs, role),
     )
 
 
@@ -287,4 +360,4 @@ def from_run(run_dir: str | os.PathLike[str], role: Role) -> PeerCard:
 
 def file_digest(path: str | os.PathLike[str]) -> str:
     """The SHA-256 of a card file as received (``sha256sum`` shows the same), for the records."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(read_bytes(path)).hexdigest()

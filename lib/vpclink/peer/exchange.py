@@ -14,7 +14,9 @@ This module holds the rules both the notebooks and the runner follow:
 
 from __future__ import annotations
 
-import shutil
+import hashlib
+import os
+import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from .. import phases
 from ..params import FieldError, LinkParams, Role
 from ..sides import peer_of
 from . import card as peercard
-from .values import FIELDS, PeerValues, input_key, utc_now
+from .values import FIELDS, ID_FIELDS, Local, PeerValues, input_key, utc_now
 
 CARDS_DIR = "peer-cards"  # inside a run directory: every card the run imported, as received
 
@@ -51,6 +53,27 @@ def known_values(params: LinkParams, side: Role, inputs: Mapping[str, Any]) -> d
     }
     known.update({k: v for k, v in inputs.items() if v not in ("", None, [], ())})
     return known
+
+
+def local_view(
+    params: LinkParams, side: Role, *, account_uid: str | None = None, known: Mapping[str, Any] | None = None
+) -> Local:
+    """What ``side`` knows for checking the peer's values: its own account, CIDR and resource IDs (the
+    parameter file's, and those its phases found or created: ``known``, by output key) and what the
+    shared parameter file says of the peer."""
+    own, peer = params.side(side), params.side(peer_of(side))
+    known = known or {}
+    own_ids = tuple(
+        str(value) for name in ID_FIELDS if (value := known.get(input_key(side, name)) or getattr(own, name, None))
+    )
+    declared = {name: str(getattr(peer, name)) for name in _FROM_PARAMS if getattr(peer, name)}
+    return Local(
+        account_uid=account_uid or own.account_uid,
+        vpc_cidr=own.vpc_cidr,
+        own_ids=own_ids,
+        declared=declared,
+        role=peer.role,
+    )
 
 
 def check_against_params(params: LinkParams, side: Role, values: Mapping[str, str], source: str) -> None:
@@ -83,19 +106,28 @@ def peer_record(
             "sha256": card_sha256,
             "describes": card.describe(),
             "phases_done": list(card.phases_done),
+            "checks": dict(card.checks),
         }
     elif values.card:  # pasted into the form: no file, the card's own description
         record["card"] = {"file": None, "sha256": None, "describes": values.card, "phases_done": None}
     return record
 
 
-def next_for_peer(params: LinkParams, phase: str, side: Role, missing: Iterable[str], own_card: str | None) -> str:
+def next_for_peer(
+    params: LinkParams,
+    phase: str,
+    side: Role,
+    missing: Iterable[str],
+    own_card: str | None,
+    params_file: str | None = None,
+) -> str:
     """What the other operator must do before ``phase`` can go on on ``side``, given the peer fields
     still missing; ``own_card``: the file name of this side's card, as they will receive it.
 
     They run their side up to the phase that produces the last missing value, or through their part of
     ``phase`` itself when the phase's sides act in turn and theirs comes first; they need this side's
-    card when one of those phases needs a value of this side that the parameter file does not give."""
+    card when one of those phases needs a value of this side that the parameter file does not give.
+    ``params_file``: the parameter file this side's run started from (the other operator holds the same)."""
     peer = peer_of(side)
     order = list(phases.ORDER)
     producers = [p for f in missing if (p := phases.producer(input_key(peer, f))) is not None]
@@ -107,8 +139,9 @@ def next_for_peer(params: LinkParams, phase: str, side: Role, missing: Iterable[
     theirs = [p for p in phases.ALL if peer in p.sides and order.index(p.name) <= order.index(target.name)]
     known = set(known_values(params, peer, {}))
     needs_card = any(input_key(side, f) not in known for p in theirs for f in p.needs_from_peer(params))
-    card = own_card or "THIS_SIDES_CARD"
-    command = f"vpclink run PARAMS --side {peer}" + (f" --peer-card {card}" if needs_card else "")
+    card = own_card or peercard.file_name(params.link, side)
+    shared = shlex.quote(str(params_file)) if params_file else "<the shared parameter file>"
+    command = f"vpclink run {shared} --side {peer}" + (f" --peer-card {shlex.quote(card)}" if needs_card else "")
     with_card = f" with {card}" if needs_card else ""
     return (
         f"the {peer}'s operator runs their side up to the {target.name} phase{with_card} ({command}) "
@@ -128,7 +161,9 @@ def missing_fields(errors: list[FieldError], peer: Role) -> list[str]:
     return [e.field[len(prefix) :] for e in errors if e.field.startswith(prefix) and e.field[len(prefix) :] in FIELDS]
 
 
-def resume_hint(run_dir: Path | None, *, needs_card: bool, own_card: Path | None) -> str:
+def resume_hint(
+    run_dir: Path | None, *, needs_card: bool, own_card: Path | None, their_card: str = "THEIR_CARD"
+) -> str:
     """How this side goes on once the other operator has done their part."""
     lines = []
     if own_card is not None and own_card.exists():
@@ -136,7 +171,7 @@ def resume_hint(run_dir: Path | None, *, needs_card: bool, own_card: Path | None
     if run_dir is not None:
         lines.append(
             f"Then continue this side: vpclink run --resume {run_dir}"
-            + (" --peer-card THEIR_CARD" if needs_card else "")
+            + (f" --peer-card {shlex.quote(their_card)}" if needs_card else "")
         )
     else:
         lines.append(
@@ -150,25 +185,49 @@ def resume_hint(run_dir: Path | None, *, needs_card: bool, own_card: Path | None
 def import_card(run_dir: Path, source: str | Path, *, side: Role, link: str, local: Any = None) -> dict[str, Any]:
     """Check the other side's card, keep a copy in ``run_dir/peer-cards/`` and return its record
     (``file`` relative to the run directory, ``source`` name, ``sha256``, ``imported`` time). A card
-    already imported (same digest) is not copied twice."""
+    already imported (same digest) is not copied twice. The card is read once, as untrusted input
+    (``peer.card.read_bytes``), and the copy is written from those bytes, under a name of its own
+    (``N-<role>.peercard.json``), never through a link out of the run directory."""
     source = Path(source)
     expect: dict[str, Any] = {"expect_role": peer_of(side), "expect_link": link}
     if local is not None:
         expect["local"] = local
-    card = peercard.read(source, **expect)
-    digest = peercard.file_digest(source)
+    data = peercard.read_bytes(source)
+    card = peercard.from_bytes(data, str(source), **expect)
+    return keep_card(run_dir, data, card, source.name)
+
+
+def keep_card(run_dir: Path, data: bytes, card: peercard.PeerCard, source: str) -> dict[str, Any]:
+    """Keep a checked card's bytes as received in ``run_dir/peer-cards/`` (once per content), under a
+    name of its own (``N-<link>-<role>.peercard.json``), never through a link out of the run
+    directory; returns its record (``file`` relative to the run directory, ``source``, ``sha256``...)."""
+    digest = hashlib.sha256(data).hexdigest()
     directory = run_dir / CARDS_DIR
-    directory.mkdir(exist_ok=True)
-    existing = [p for p in sorted(directory.iterdir()) if p.is_file()]
-    same = next((p for p in existing if peercard.file_digest(p) == digest), None)
-    target = same or directory / f"{len(existing) + 1}-{source.name}"
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        raise peercard.PeerCardError(
+            str(directory), [FieldError("(run directory)", f"{CARDS_DIR} is not a directory of this run")]
+        )
+    directory.mkdir(mode=0o700, exist_ok=True)
+    existing = sorted(p for p in directory.iterdir() if p.is_file() and not p.is_symlink())
+    same = next((p for p in existing if _digest(p) == digest), None)
+    target = same or directory / f"{len(existing) + 1}-{card.file_name()}"
     if same is None:
-        shutil.copyfile(source, target)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
     return {
         "file": str(target.relative_to(run_dir)),
-        "source": source.name,
+        "source": source,
         "sha256": digest,
         "describes": card.describe(),
         "phases_done": list(card.phases_done),
+        "checks": dict(card.checks),
         "imported": utc_now(),
     }
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(peercard.read_bytes(path)).hexdigest()
+    except (OSError, peercard.PeerCardError):
+        return None

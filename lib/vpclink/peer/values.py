@@ -14,14 +14,13 @@ output and the notebooks take as parameters.
 from __future__ import annotations
 
 import ipaddress
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
-from .. import ids
-from ..params import RESERVED_NETWORKS, VPC_PREFIX_MAX, VPC_PREFIX_MIN, FieldError, Role
-from ..regions import REGIONS, closest
+from .. import fields as F
+from ..params import FieldError, Role
 from ..secretlike import looks_like_credential
 
 
@@ -30,24 +29,24 @@ class PeerField:
     name: str
     label: str  # shown in the form, after the peer's role ("Initiator account UID")
     example: str  # shown as the input's placeholder and in error messages
+    kind: Any  # the shared field type (``fields``): one rule for the parameter file, the card, the form
 
 
 FIELDS: dict[str, PeerField] = {
     f.name: f
     for f in (
-        PeerField("account_uid", "account UID", "1637243907412983"),
-        PeerField("region", "region", "cn-qingdao"),
-        PeerField("vpc_id", "VPC ID", "vpc-m5e1abcdefgh12345678"),
-        PeerField("vpc_cidr", "VPC CIDR", "192.168.0.0/16"),
-        PeerField("vrouter_id", "VRouter ID", "vrt-m5e1abcdefgh12345678"),
-        PeerField("router_interface_id", "router interface ID", "ri-m5e1abcdefgh12345678"),
-        PeerField("security_group_id", "security group ID", "sg-m5e1abcdefgh1234567"),
-        PeerField("instance_ip", "instance private IP", "192.168.1.10"),
+        PeerField("account_uid", "account UID", F.UID_EXAMPLE, F.AccountUid),
+        PeerField("region", "region", "cn-qingdao", F.Region),
+        PeerField("vpc_id", "VPC ID", "vpc-m5e1abcdefgh12345678", F.VpcId),
+        PeerField("vpc_cidr", "VPC CIDR", "192.168.0.0/16", F.VpcCidr),
+        PeerField("vrouter_id", "VRouter ID", "vrt-m5e1abcdefgh12345678", F.VRouterId),
+        PeerField("router_interface_id", "router interface ID", "ri-m5e1abcdefgh12345678", F.RouterInterfaceId),
+        PeerField("security_group_id", "security group ID", "sg-m5e1abcdefgh1234567", F.SecurityGroupId),
+        PeerField("instance_ip", "instance private IP", "192.168.1.10", F.Ipv4Address),
     )
 }
-
-_UID = re.compile(r"[0-9]{16}")  # ASCII digits only: \d also matches other scripts' digits
-_ID_PREFIX = {"vpc_id": "vpc-", "vrouter_id": "vrt-", "router_interface_id": "ri-", "security_group_id": "sg-"}
+# The fields that hold a resource ID, by what they name (for "this side's own ... ID").
+ID_FIELDS = ("vpc_id", "vrouter_id", "router_interface_id", "security_group_id")
 
 
 def input_key(role: Role, field_name: str) -> str:
@@ -55,88 +54,46 @@ def input_key(role: Role, field_name: str) -> str:
     return f"{role}_{field_name}"
 
 
-def _check_id(name: str) -> Callable[[str], str | None]:
-    return lambda value: ids.id_problem(value, _ID_PREFIX[name])
-
-
-def _check_uid(value: str) -> str | None:
-    if _UID.fullmatch(value):
-        return None
-    got = f"{len(value)} digits" if value.isascii() and value.isdigit() else "characters other than 0-9"
-    return f"must be the 16-digit account UID (main account), e.g. 1637243907412983; got {got}"
-
-
-def _check_region(value: str) -> str | None:
-    if value in REGIONS:
-        return None
-    guess = closest(value)
-    hint = f"did you mean {guess}?" if guess else "e.g. cn-qingdao, cn-beijing, ap-southeast-1"
-    return f"unknown region {value!r}; {hint}"
-
-
-def _check_cidr(value: str) -> str | None:
-    try:
-        net = ipaddress.IPv4Network(value, strict=False)
-    except ValueError:
-        return "must be an IPv4 CIDR block such as 172.16.0.0/16"
-    if "/" not in value:
-        return f"needs a prefix length, e.g. {net.network_address}/16"
-    if str(net) != value:
-        return f"has host bits set; did you mean {net}?"
-    if not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
-        return f"a VPC CIDR block has a prefix length from /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}"
-    for block, why in RESERVED_NETWORKS.items():
-        if net.overlaps(ipaddress.IPv4Network(block)):
-            return f"overlaps {block} ({why}); a VPC cannot use it"
-    return None
-
-
-def _check_ip(value: str) -> str | None:
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        return "must be an IPv4 address such as 192.168.1.10"
-    return None
-
-
-_CHECKS: dict[str, Callable[[str], str | None]] = {
-    "account_uid": _check_uid,
-    "region": _check_region,
-    "vpc_id": _check_id("vpc_id"),
-    "vpc_cidr": _check_cidr,
-    "vrouter_id": _check_id("vrouter_id"),
-    "router_interface_id": _check_id("router_interface_id"),
-    "security_group_id": _check_id("security_group_id"),
-    "instance_ip": _check_ip,
-}
+def _short(message: str) -> str:
+    """A field's message as a form shows it beside the field: a region's "did you mean" without
+    the list of every region after it."""
+    head, sep, _ = message.partition("; valid: ")
+    return head if sep and "did you mean" in head else message
 
 
 def check_value(field_name: str, value: str) -> str | None:
     """The format error of one value (already stripped), or None if it is well formed.
     An empty value is not an error here: whether it is required is the caller's question."""
-    if field_name not in _CHECKS:
+    if field_name not in FIELDS:
         raise KeyError(f"unknown peer field {field_name!r}; known: {', '.join(FIELDS)}")
     if value == "":
         return None
     if looks_like_credential(value):
         return "looks like an AccessKey or secret; peer values never carry credentials"
-    return _CHECKS[field_name](value)
+    problem = F.problem(FIELDS[field_name].kind, value)
+    return _short(problem) if problem else None
 
 
 @dataclass(frozen=True)
 class Local:
-    """What this side knows of itself, for the checks that compare the peer's values with it."""
+    """What this side knows, for the checks that compare the peer's values with it: its own account,
+    CIDR and resource IDs (a peer value equal to one of them cannot be the peer's), and what the
+    parameter file both operators share says of the peer (``declared``: field -> value)."""
 
     account_uid: str | None = None
     vpc_cidr: str | None = None
+    own_ids: tuple[str, ...] = ()
+    declared: Mapping[str, str] = field(default_factory=dict)
+    role: Role | None = None  # the peer's role, to name the parameter (``initiator.region``)
 
 
 def check_values(
     values: Mapping[str, str], *, required: Iterable[str] = (), local: Local | None = None
 ) -> dict[str, str]:
     """Every problem in ``values`` (field -> stripped value), as field -> message: missing required
-    fields, formats, and the cross-checks (the peer CIDR must not overlap this side's, the peer
-    account is not this side's own, the instance IP lies in the peer CIDR)."""
+    fields, formats, and the cross-checks: a value the shared parameter file declares otherwise, the
+    peer account or an ID that is this side's own, the peer CIDR overlapping this side's, the
+    instance IP outside the peer CIDR."""
     local = local or Local()
     errors: dict[str, str] = {}
     for name in required:
@@ -149,6 +106,21 @@ def check_values(
     uid = values.get("account_uid")
     if uid and "account_uid" not in errors and uid == local.account_uid:
         errors["account_uid"] = "is this side's own account; enter the other account's UID"
+    for name, value in values.items():
+        if name in errors or not value:
+            continue
+        declared = local.declared.get(name)
+        if declared and str(declared) != value:
+            where = f"{local.role}.{name}" if local.role else name
+            errors[name] = (
+                f"the parameter file says {declared} ({where}): both operators must use the same parameter file; "
+                "ask the other operator which is right"
+            )
+        elif name in ID_FIELDS and value in local.own_ids:
+            errors[name] = (
+                f"{value} is this side's own {FIELDS[name].label}, not the peer's: the card or value comes from "
+                "this side (or from an emulator world of its own: both operators must share one emulator)"
+            )
     cidr = values.get("vpc_cidr")
     if cidr and "vpc_cidr" not in errors:
         if local.vpc_cidr and ipaddress.ip_network(cidr).overlaps(ipaddress.ip_network(local.vpc_cidr)):

@@ -11,19 +11,32 @@ does not exist yet, from the parameters alone), ``plan(ctx)`` (reads only; the s
 take now), ``apply(ctx)`` (convergent: reads first and creates only what is missing; returns the
 outputs) and ``verify(ctx)`` (reads only; rows describing the resulting state). :class:`Phase`
 refuses every mutating call inside ``plan`` and ``verify``.
+
+What apply did is told step by step: every step calls ``ctx.outcome(...)`` with a
+:class:`StepOutcome` (``created``, ``changed``, ``already there``, ``deleted``, ``already gone``,
+``waited``, ``checked``, ``skipped``, with the full resource ID), and the records sum them up ("created
+8 resources in 2 accounts" or "changed nothing"). A plan on a cloud where earlier phases have not run
+names what they will create by a :func:`placeholder` instead of failing.
+
+Creates are single whatever runs at once: ``ctx.exclusive(role)`` holds the lock of that side of the
+link on this machine while a step looks and creates, and ``ctx.token`` gives every run of the link the
+same ClientToken for a step (``converge.create_once`` walks its generations).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..cloud import Cloud, CloudError
+from ..locks import LockTimeout, Register, SideLock, side_key
 from ..params import FieldError, LinkParams, Role
 from ..sides import Acting, acting, side_keys
-from ..waits import Progress
+from ..waits import DEFAULT_READ_LAG, Progress, WaitEvent
 
 if TYPE_CHECKING:
     import pandas
@@ -31,12 +44,44 @@ if TYPE_CHECKING:
     from ..record.picture import LinkView
 
 INTENTS = ("create", "exists", "modify", "connect", "delete", "wait", "check", "skip")
+# What one step of an apply did (``StepOutcome.outcome``): the words the records use.
+OUTCOMES = ("created", "changed", "already there", "deleted", "already gone", "waited", "checked", "skipped")
+# The outcomes that changed the cloud (a record's "created 8 resources in 2 accounts").
+CHANGES = ("created", "changed", "deleted")
 DEFAULT_BACKEND = "router_interface"
 
 # What a phase is for. "discover": reads only, and runs whenever a target is given (a plan of later
 # phases needs what it finds; its identities are the run's); "change": builds part of the link;
 # "check": proves the link works; "remove": takes the link away (not part of a run: ``vpclink teardown``).
 Kind = Literal["discover", "change", "check", "remove"]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one step of an apply did, for the records: created, already there, deleted, ...
+
+    ``resource_id`` is the full ID of what the step acted on or found (never cut); ``target`` says
+    what it is in words ("router interface vpclink-demo-initiator"); ``detail`` adds why or how.
+    """
+
+    side: Role
+    action: str  # the API action the step is about, e.g. "CreateRouterInterface"
+    target: str
+    outcome: str  # one of OUTCOMES
+    resource_id: str = ""
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"StepOutcome outcome {self.outcome!r}: expected one of {', '.join(OUTCOMES)}")
+
+    @property
+    def changed(self) -> bool:
+        """Whether this step changed the cloud."""
+        return self.outcome in CHANGES
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
 
 
 @dataclass
@@ -53,23 +98,102 @@ class PhaseContext:
     # phases the other side has completed according to its peer card (None: not known).
     side: Acting = None
     peer_progress: tuple[str, ...] | None = None
+    # What apply did, step by step (``outcome``), in the order it happened: the records' "what changed".
+    outcomes: list[StepOutcome] = field(default_factory=list)
+    # Seconds describes may lag (None: the parameters' timeouts.read_lag, else waits.DEFAULT_READ_LAG).
+    read_lag: float | None = None
+    # Where this machine's locks and register live (None: ``locks.state_home()``).
+    state_dir: Path | None = None
+    _locks: dict[str, SideLock] = field(default_factory=dict, repr=False)
+    _registers: dict[str, Register] = field(default_factory=dict, repr=False)
 
     def acting(self, sides: tuple[Role, ...]) -> tuple[Role, ...]:
         """Those of a phase's ``sides`` this run acts in: all of them, or only ``side``."""
         return acting(sides, self.side)
+
+    def outcome(
+        self, side: Role, action: str, target: str, outcome: str, resource_id: str = "", detail: str = ""
+    ) -> StepOutcome:
+        """Record what one step did (every apply step calls this, "already there" included)."""
+        done = StepOutcome(side, action, target, outcome, str(resource_id or ""), detail)
+        self.outcomes.append(done)
+        return done
 
     def input(self, key: str) -> Any:
         """An earlier phase's output, or None when absent or empty (papermill's defaults are "")."""
         value = self.inputs.get(key)
         return None if value in ("", None, [], ()) else value
 
-    def token(self, role: Role, step: str) -> str:
-        """The ClientToken of one step: the same on every retry and every resume of this run."""
-        digest = hashlib.sha256(f"{self.run_id}\n{self.params.link}\n{role}\n{step}".encode()).hexdigest()
-        return f"vpclink-{digest[:48]}"
+    def token(self, role: Role, step: str, generation: int = 0) -> str:
+        """The ClientToken of one step of this link: the same from every run, on every machine.
+
+        It is derived from the link, the side's account scope (role, region, VPC), the step and the
+        step's generation, never from the run: two runs of one link that create at once send one
+        token, and the cloud creates one resource and answers both with it. ``generation`` counts
+        the resources this step created that were deleted since (``converge.create_once`` moves past
+        a token whose answer names a deleted resource), so that a create after a teardown does not
+        replay the deleted one.
+        """
+        side = self.params.side(role)
+        seed = f"{self.params.link}\n{role}\n{side.region}\n{side.vpc_id}\n{step}\n{generation}"
+        return f"vpclink-{hashlib.sha256(seed.encode()).hexdigest()[:48]}"
 
     def timeout(self, kind: str) -> float:
         return float(getattr(self.params.timeouts, kind))
+
+    def lag_allowance(self) -> float:
+        """Seconds a describe may lag behind the writes it should show (``waits.DEFAULT_READ_LAG``
+        unless the parameters or the target say otherwise): how long a read that does not show a
+        resource is not yet proof that it does not exist."""
+        if self.read_lag is not None:
+            return float(self.read_lag)
+        return float(getattr(self.params.timeouts, "read_lag", None) or DEFAULT_READ_LAG)
+
+    def lock_timeout(self) -> float:
+        """How long to wait for another run holding a side's lock: the longest it may need to create
+        or remove that side's part (its waits), with a margin."""
+        t = self.params.timeouts
+        return 2 * (float(t.router_interface) + float(t.route_entry)) + 2 * self.lag_allowance() + 60
+
+    # -- one side at a time --------------------------------------------------------------------
+    def _side_key(self, role: Role) -> str:
+        side = self.params.side(role)
+        return side_key(self.params.link, role, side.region, side.vpc_id)
+
+    @contextmanager
+    def exclusive(self, *roles: Role) -> Iterator[None]:
+        """Hold the locks of ``roles``' sides of this link (in run order, so two holders never
+        deadlock) while the block finds and creates, or removes, what exists there."""
+        with ExitStack() as stack:
+            for role in [r for r in ("initiator", "acceptor") if r in roles]:
+                lock = self._locks.get(role)
+                if lock is None:
+                    lock = self._locks[role] = SideLock(self._side_key(role), run_id=self.run_id, home=self.state_dir)
+
+                def waiting(holder: str, role: Role = role, lock: SideLock = lock) -> None:
+                    self.progress.report(
+                        WaitEvent(
+                            "state",
+                            f"the lock of link {self.params.link}'s {role} side",
+                            str(lock.path),
+                            f"held by {holder}",
+                            ("free",),
+                            0.0,
+                            "free (another vpclink run of this link is changing this side)",
+                        )
+                    )
+
+                try:
+                    stack.enter_context(lock.hold(self.lock_timeout(), waiting))
+                except LockTimeout as e:
+                    raise PhaseError(f"the {role} side of link {self.params.link} is busy: {e}") from None
+            yield
+
+    def register(self, role: Role) -> Register:
+        """What runs of this link on this machine created on ``role``'s side (``locks.Register``)."""
+        if role not in self._registers:
+            self._registers[role] = Register(self._side_key(role), home=self.state_dir)
+        return self._registers[role]
 
 
 @dataclass
@@ -83,6 +207,24 @@ class Step:
     def __post_init__(self) -> None:
         if self.intent not in INTENTS:
             raise ValueError(f"Step intent {self.intent!r}: expected one of {', '.join(INTENTS)}")
+
+
+def placeholder(what: str, phase: str) -> str:
+    """How a plan names what an earlier phase's step will create, on a cloud where it does not exist
+    yet: ``placeholder("initiator router interface", "initiator")`` is
+    ``"<initiator router interface, created in 01_initiator>"``."""
+    from . import get
+
+    try:
+        where = get(phase).notebook
+    except KeyError:
+        where = phase
+    return f"<{what}, created in {where}>"
+
+
+def is_placeholder(value: object) -> bool:
+    """Whether ``value`` is a :func:`placeholder` (no resource ID is written in angle brackets)."""
+    return isinstance(value, str) and value.startswith("<") and value.endswith(">")
 
 
 # -- declarations ---------------------------------------------------------------------------------

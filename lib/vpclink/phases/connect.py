@@ -23,13 +23,26 @@ from typing import TYPE_CHECKING, Any
 from alibabacloud_vpc20160428 import models as vpc
 
 from .. import naming
-from ..cloud import DEFAULT_RETRY_ON
+from ..cloud import DEFAULT_RETRY_ON, CloudError
 from ..params import ROLES, LinkParams, Role
 from ..retries import CONNECT_NOT_SET
 from ..sides import peer_of
 from ..waits import GONE, wait_for
 from . import lookup
-from .base import MissingInput, Output, Phase, PhaseContext, PhaseError, Step, Steps, produced_by, write_once
+from .base import (
+    STATUS_CODES,
+    MissingInput,
+    Output,
+    Phase,
+    PhaseContext,
+    PhaseError,
+    Step,
+    Steps,
+    is_placeholder,
+    placeholder,
+    produced_by,
+    write_once,
+)
 
 if TYPE_CHECKING:
     from ..record.picture import LinkView
@@ -38,8 +51,9 @@ SIDES: tuple[Role, ...] = ("acceptor", "initiator")  # the acceptor first: Conne
 ACTIVE = "Active"
 
 
-def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
-    """Both interfaces: as described, on the sides this run acts in; by ID alone on the other."""
+def _interfaces(ctx: PhaseContext, planning: bool = False) -> dict[Role, dict[str, Any]]:
+    """Both interfaces: as described, on the sides this run acts in; by ID alone on the other. A plan
+    on a cloud where one does not exist yet names it by a placeholder (state "not created yet")."""
     out: dict[Role, dict[str, Any]] = {}
     acting = ctx.acting(SIDES)
     for role in ROLES:
@@ -47,11 +61,16 @@ def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
         if role not in acting:
             ri_id = ctx.input(key)
             if not ri_id:
-                raise MissingInput(key, ctx.phase)
+                if not planning:
+                    raise MissingInput(key, ctx.phase)
+                ri_id = placeholder(f"{role} router interface", produced_by(key))
             out[role] = {"RouterInterfaceId": str(ri_id)}
             continue
         ri = lookup.router_interface(ctx, role)
         if ri is None:
+            if planning:
+                out[role] = {"RouterInterfaceId": placeholder(f"{role} router interface", produced_by(key))}
+                continue
             name = naming.router_interface_name(ctx.params.link, role)
             raise PhaseError(
                 f"the {role} router interface ({name}) does not exist; run the {produced_by(key)} phase first"
@@ -60,14 +79,28 @@ def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
     return out
 
 
-def _wanted(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]) -> dict[str, str]:
-    """The Opposite* fields ``role``'s interface must carry."""
+def _created(ri: dict[str, Any]) -> bool:
+    return not is_placeholder(ri.get("RouterInterfaceId"))
+
+
+def _wanted(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]], planning: bool = False) -> dict[str, str]:
+    """The Opposite* fields ``role``'s interface must carry (placeholders in a plan, for what an
+    earlier phase or the other operator provides)."""
     peer = peer_of(role)
+
+    def known(read: Any, key: str) -> str:
+        try:
+            return str(read(ctx, peer))
+        except MissingInput:
+            if not planning:
+                raise
+            return placeholder(key.replace("_", " "), produced_by(key))
+
     return {
         "OppositeInterfaceId": ris[peer]["RouterInterfaceId"],
-        "OppositeRouterId": lookup.vrouter_id(ctx, peer),
+        "OppositeRouterId": known(lookup.vrouter_id, f"{peer}_vrouter_id"),
         "OppositeRouterType": "VRouter",
-        "OppositeInterfaceOwnerId": lookup.account_uid(ctx, peer),
+        "OppositeInterfaceOwnerId": known(lookup.account_uid, f"{peer}_account_uid"),
     }
 
 
@@ -103,7 +136,7 @@ def offline(p: LinkParams) -> list[Step]:
 
 
 def plan(ctx: PhaseContext) -> list[Step]:
-    ris = _interfaces(ctx)
+    ris = _interfaces(ctx, planning=True)
     acting = ctx.acting(SIDES)
     a, b = ris["initiator"], ris["acceptor"]
     if all(ris[role].get("Status") == ACTIVE for role in acting):
@@ -119,8 +152,20 @@ def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
     for role in acting:
         ri = ris[role]
-        diff = _differences(ri, _wanted(ctx, role, ris))
         target = f"router interface {ri['RouterInterfaceId']}"
+        if not _created(ri):
+            wanted = _wanted(ctx, role, ris, planning=True)
+            steps.append(
+                Step(
+                    role,
+                    "ModifyRouterInterfaceAttribute",
+                    target,
+                    "modify",
+                    "; ".join(f"{k} = {v}" for k, v in wanted.items()),
+                )
+            )
+            continue
+        diff = _differences(ri, _wanted(ctx, role, ris, planning=True))
         if not diff:
             steps.append(Step(role, "ModifyRouterInterfaceAttribute", target, "skip", "Opposite* already set"))
         elif ri.get("Status") == "Idle":
@@ -140,7 +185,7 @@ def plan(ctx: PhaseContext) -> list[Step]:
     for role in _in_order(acting):
         if ris[role].get("Status") == "Inactive":
             steps.append(Step(role, "ActivateRouterInterface", ris[role]["RouterInterfaceId"], "connect", "Inactive"))
-    if a.get("Status") == "Idle":
+    if a.get("Status") == "Idle" or not _created(a):
         steps.append(
             Step(
                 "initiator", "ConnectRouterInterface", a["RouterInterfaceId"], "connect", f"to {b['RouterInterfaceId']}"
@@ -167,16 +212,23 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
         # "Add Initiator" is the acceptor's whole part; its interface stays Idle until the initiator connects
         return {"connection_status": lookup.ri_status(ctx, "acceptor", ris["acceptor"]["RouterInterfaceId"])}
     a_id = ris["initiator"]["RouterInterfaceId"]
+    b_id = ris["acceptor"]["RouterInterfaceId"]
     status = lookup.ri_status(ctx, "initiator", a_id)
+    link = f"{a_id} <-> {b_id}"
     if status == "Idle":
         _connect(ctx, a_id)
+        ctx.outcome("initiator", "ConnectRouterInterface", link, "changed", a_id, "connection initiated")
+    elif status == ACTIVE:
+        ctx.outcome("initiator", "ConnectRouterInterface", link, "already there", a_id, "Active")
     for role in _in_order(acting):
         ri_id = ris[role]["RouterInterfaceId"]
         state = _wait_stable(ctx, role, ri_id)
         if state == "Inactive":
             _activate(ctx, role, ri_id)
+            ctx.outcome(role, "ActivateRouterInterface", f"router interface {ri_id}", "changed", ri_id, "was Inactive")
         if state != ACTIVE:
             _wait_active(ctx, role, ri_id)
+            ctx.outcome(role, "DescribeRouterInterfaces", f"router interface {ri_id}", "waited", ri_id, ACTIVE)
     return {"connection_status": ACTIVE}
 
 
@@ -184,7 +236,11 @@ def _set_opposite(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]
     ri = ris[role]
     wanted = _wanted(ctx, role, ris)
     diff = _differences(ri, wanted)
+    target = f"router interface {ri['RouterInterfaceId']}"
     if not diff:
+        ctx.outcome(
+            role, "ModifyRouterInterfaceAttribute", target, "already there", ri["RouterInterfaceId"], "Opposite* set"
+        )
         return
     if ri.get("Status") != "Idle":
         raise PhaseError(
@@ -200,18 +256,39 @@ def _set_opposite(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]
         opposite_router_type="VRouter",
         opposite_interface_owner_id=int(wanted["OppositeInterfaceOwnerId"]),
     )
-    # Setting the same values twice is harmless, so a lost answer may be retried.
-    ctx.cloud.call(role, "vpc", "ModifyRouterInterfaceAttribute", req, mutating=True, idempotent=True)
+    try:
+        # Setting the same values twice is harmless, so a lost answer may be retried.
+        ctx.cloud.call(role, "vpc", "ModifyRouterInterfaceAttribute", req, mutating=True, idempotent=True)
+    except CloudError as e:
+        # Another run of this link (another machine, so not behind our lock) set the fields and
+        # connected between our read and our write: the API refuses because the interface is no
+        # longer Idle. Converged if it now carries what we wanted.
+        if e.code not in STATUS_CODES:
+            raise
+        now = lookup.router_interface(ctx, role, ri["RouterInterfaceId"]) or {}
+        if _differences(now, wanted):
+            raise
+        ctx.outcome(
+            role,
+            "ModifyRouterInterfaceAttribute",
+            target,
+            "already there",
+            ri["RouterInterfaceId"],
+            f"set by another run ({now.get('Status')})",
+        )
+        return
     wait_for(
         lambda: lookup.ri_status(ctx, role, ri["RouterInterfaceId"]),
         what="router interface",
         resource_id=ri["RouterInterfaceId"],
-        expected=("Idle",),
+        # Idle: ours took. Connecting or Active: another run of this link connected just after it.
+        expected=("Idle", "Connecting", ACTIVE),
         timeout=ctx.timeout("router_interface"),
         progress=ctx.progress,
         clock=ctx.cloud.clock,
         failed=(GONE,),
     )
+    ctx.outcome(role, "ModifyRouterInterfaceAttribute", target, "changed", ri["RouterInterfaceId"], "; ".join(diff))
 
 
 def _connect(ctx: PhaseContext, ri_id: str) -> None:

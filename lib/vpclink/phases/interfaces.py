@@ -14,16 +14,19 @@ from typing import TYPE_CHECKING, Any
 from alibabacloud_vpc20160428 import models as vpc
 
 from .. import naming
+from ..cloud import CloudError
 from ..params import LinkParams, Role
+from ..retries import STATE_CONFLICTS
 from ..sides import peer_of
 from ..waits import GONE, WaitTimeout, wait_for
-from . import lookup
-from .base import MissingInput, PhaseContext, PhaseError, Step, Steps
+from . import converge, lookup
+from .base import STATUS_CODES, MissingInput, PhaseContext, PhaseError, Step, Steps, placeholder
 
 if TYPE_CHECKING:
     from ..record.picture import LinkView
 
 API_ROLE = {"initiator": "InitiatingSide", "acceptor": "AcceptingSide"}
+STEP = "create-router-interface"  # the create's step: its ClientToken and this machine's register
 SETTLED = ("Idle", "Active", "Inactive")
 ACCEPTOR_SPEC = "Negative"
 
@@ -44,9 +47,8 @@ def peer_interface_id(ctx: PhaseContext, role: Role) -> str | None:
     return None
 
 
-def create_request(ctx: PhaseContext, role: Role, replaces: str | None = None) -> vpc.CreateRouterInterfaceRequest:
-    """The create of ``role``'s interface; ``replaces`` names an interface of this run that was
-    deleted, so that the new create does not reuse (and replay) that one's ClientToken."""
+def create_request(ctx: PhaseContext, role: Role, token: str | None = None) -> vpc.CreateRouterInterfaceRequest:
+    """The create of ``role``'s interface, with ClientToken ``token``."""
     side, peer = ctx.params.side(role), ctx.params.peer(role)
     opposite_ri = peer_interface_id(ctx, role) if role == "acceptor" else None
     router, owner = _opposite_router(ctx, role)
@@ -64,7 +66,7 @@ def create_request(ctx: PhaseContext, role: Role, replaces: str | None = None) -
         name=naming.router_interface_name(ctx.params.link, role),
         description=naming.router_interface_description(ctx.params.link, role),
         instance_charge_type="PostPaid",
-        client_token=ctx.token(role, "create-router-interface" + (f" after {replaces}" if replaces else "")),
+        client_token=token,
     )
 
 
@@ -96,6 +98,27 @@ def check_found(ctx: PhaseContext, role: Role, ri: dict[str, Any]) -> None:
             f"router interface {ri.get('RouterInterfaceId')} ({ri.get('Name')}) cannot be the {role} "
             f"end of link {ctx.params.link}: {'; '.join(problems)}. Delete or rename it, or fix the parameters"
         )
+
+
+def probe(ctx: PhaseContext, role: Role, ri_id: str) -> str:
+    """Whether the API knows interface ``ri_id`` now, asked with a write that changes nothing (its
+    name set to the name it has): a describe may lag, a write sees the present."""
+    req = vpc.ModifyRouterInterfaceAttributeRequest(
+        region_id=ctx.params.side(role).region,
+        router_interface_id=ri_id,
+        name=naming.router_interface_name(ctx.params.link, role),
+    )
+    try:
+        ctx.cloud.call(
+            role, "vpc", "ModifyRouterInterfaceAttribute", req, mutating=True, idempotent=True, retry_on=frozenset()
+        )
+    except CloudError as e:
+        if e.code in lookup.RI_NOT_FOUND:
+            return GONE
+        if e.code in STATUS_CODES or e.code in STATE_CONFLICTS:
+            return converge.BUSY
+        raise
+    return converge.ALIVE
 
 
 def wait_settled(ctx: PhaseContext, role: Role, ri_id: str) -> str:
@@ -142,7 +165,8 @@ def offline_side(p: LinkParams, role: Role) -> list[Step]:
             "CreateRouterInterface",
             _target(p, role),
             "create",
-            f"Role={side_role}, Spec={spec_}, opposite VRouter in {peer.region}, ClientToken from the run ID",
+            f"Role={side_role}, Spec={spec_}, opposite VRouter in {peer.region}, "
+            "ClientToken from the link (the same for every run)",
         ),
         Step(
             role,
@@ -168,6 +192,9 @@ def plan_side(ctx: PhaseContext, role: Role) -> list[Step]:
             if req.opposite_router_id
             else f"{req.opposite_region_id} (the peer's VRouter and account are added when it connects)"
         )
+        if role == "acceptor":
+            peer_ri = req.opposite_interface_id or placeholder("initiator router interface", "initiator")
+            opposite += f", opposite interface {peer_ri}"
         detail = f"{req.role} {req.spec} on {req.router_id} to {opposite}, pay-as-you-go"
     except MissingInput as e:
         detail = f"needs {e.key} (an earlier phase's output)"
@@ -184,31 +211,64 @@ def plan_side(ctx: PhaseContext, role: Role) -> list[Step]:
 
 
 def apply_side(ctx: PhaseContext, role: Role) -> str:
-    """This side's interface ID, created when missing and settled."""
-    ri = lookup.router_interface(ctx, role)
-    replaces = None
-    if ri is not None and ri.get("Status") == "Deleting":
-        replaces = str(ri["RouterInterfaceId"])
-        wait_gone(ctx, role, replaces)
-        ri = None
-    if ri is not None:
-        check_found(ctx, role, ri)
-        ri_id = str(ri["RouterInterfaceId"])
-    else:
-        body = ctx.cloud.call(role, "vpc", "CreateRouterInterface", create_request(ctx, role, replaces), mutating=True)
-        ri_id = str(body["RouterInterfaceId"])
+    """This side's interface ID, created when missing and settled.
+
+    Under the side's lock: the interface is looked for by ID (an earlier output, this machine's
+    register), then by name; when none shows, the create's shared ClientToken finds the one another
+    run created, or creates it (``converge.create_once``)."""
+    target = _target(ctx.params, role)
+    with ctx.exclusive(role):
+        ri = lookup.router_interface(ctx, role)
+        if ri is not None and ri.get("Status") == "Deleting":
+            wait_gone(ctx, role, str(ri["RouterInterfaceId"]))
+            ctx.outcome(role, "DescribeRouterInterfaces", target, "waited", str(ri["RouterInterfaceId"]), "gone")
+            ri = None
+        if ri is not None:
+            check_found(ctx, role, ri)
+            ri_id = str(ri["RouterInterfaceId"])
+            ctx.outcome(role, "CreateRouterInterface", target, "already there", ri_id, str(ri.get("Status") or ""))
+        else:
+            made = converge.create_once(
+                ctx,
+                role,
+                STEP,
+                send=lambda token: str(
+                    ctx.cloud.call(
+                        role, "vpc", "CreateRouterInterface", create_request(ctx, role, token), mutating=True
+                    )["RouterInterfaceId"]
+                ),
+                state=lambda ri_id: lookup.ri_status(ctx, role, ri_id),
+                find=lambda: (lookup.router_interface_by_name(ctx, role) or {}).get("RouterInterfaceId"),
+                what="router interface",
+                probe=lambda ri_id: probe(ctx, role, ri_id),
+            )
+            ri_id = made.resource_id
+            if made.created:
+                ctx.outcome(
+                    role, "CreateRouterInterface", target, "created", ri_id, f"{spec(ctx, role)}, pay-as-you-go"
+                )
+            else:
+                found = lookup.router_interface(ctx, role, ri_id)
+                if found is not None:
+                    check_found(ctx, role, found)
+                ctx.outcome(
+                    role,
+                    "CreateRouterInterface",
+                    target,
+                    "already there",
+                    ri_id,
+                    "created by another run of this link (its ClientToken answered with it)",
+                )
     try:
-        wait_settled(ctx, role, ri_id)
+        state = wait_settled(ctx, role, ri_id)
     except WaitTimeout as e:
         if e.reached != GONE:
             raise
-        # A ClientToken answers with the interface it first created, even after that one was
-        # deleted (removed by `vpclink teardown`, then a resume of the same run).
         raise PhaseError(
-            f"{e}. CreateRouterInterface answered with {ri_id}, which does not exist: probably an "
-            f"interface this run created earlier and that was deleted since. Start a new run "
-            f"(a new run ID) to create the {role} interface again"
+            f"{e}. Router interface {ri_id} was deleted while this run waited for it (another run's "
+            f"teardown?); run this phase again to create the {role} interface anew"
         ) from e
+    ctx.outcome(role, "DescribeRouterInterfaces", target, "waited", ri_id, state)
     return ri_id
 
 

@@ -18,7 +18,7 @@ from .. import naming
 from ..cloud import CloudError
 from ..params import Role
 from ..waits import GONE
-from .base import MissingInput, PhaseContext, PhaseError
+from .base import MissingInput, PhaseContext, PhaseError, is_placeholder
 
 RI_NOT_FOUND = frozenset({"InvalidRouterInterfaceId.NotFound", "InvalidInstanceId.NotFound"})
 PAGE = 50
@@ -116,17 +116,27 @@ def describe_router_interfaces(ctx: PhaseContext, role: Role, key: str, value: s
 
 
 def router_interface(ctx: PhaseContext, role: Role, ri_id: str | None = None) -> dict[str, Any] | None:
-    """This link's router interface on ``role``'s side: by ID (given, or an earlier phase's
-    output), else by the name the runbook gives it. ``None`` when there is none."""
-    ri_id = ri_id or ctx.input(f"{role}_router_interface_id")
-    if ri_id:
-        found = [
-            r
-            for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", ri_id)
-            if r.get("RouterInterfaceId") == ri_id and r.get("Status") != "Deleted"
-        ]
-        if found:
-            return found[0]
+    """This link's router interface on ``role``'s side, or ``None`` when none shows.
+
+    By ID first: the one given, an earlier phase's output, or what a run of this link on this machine
+    created (its register). A describe naming the ID is not served from a lagging list, so an
+    interface created a moment ago is found. Then by the name the runbook gives it (a list, which may
+    not show an interface created in the last seconds: a create's shared ClientToken covers that).
+    """
+    for known in (ri_id or ctx.input(f"{role}_router_interface_id"), _registered(ctx, role)):
+        if known and not is_placeholder(known):
+            found = [
+                r
+                for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", str(known))
+                if r.get("RouterInterfaceId") == known and r.get("Status") != "Deleted"
+            ]
+            if found:
+                return found[0]
+    return router_interface_by_name(ctx, role)
+
+
+def router_interface_by_name(ctx: PhaseContext, role: Role) -> dict[str, Any] | None:
+    """The interface named for this link's ``role`` side (a list: it may lag), or None."""
     name = naming.router_interface_name(ctx.params.link, role)
     named = [
         r
@@ -141,6 +151,16 @@ def router_interface(ctx: PhaseContext, role: Role, ri_id: str | None = None) ->
             f"{role}_router_interface_id to say which one this link uses"
         )
     return named[0] if named else None
+
+
+def _registered(ctx: PhaseContext, role: Role) -> str | None:
+    """The interface a run of this link on this machine created on ``role``'s side, if noted."""
+    from .interfaces import STEP
+
+    try:
+        return ctx.register(role).get(STEP).get("id") or None
+    except OSError:  # no state directory: the register is a hint, never required
+        return None
 
 
 def ri_status(ctx: PhaseContext, role: Role, ri_id: str) -> str:

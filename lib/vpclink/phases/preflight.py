@@ -260,6 +260,11 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
     ctx.results["facts"] = facts  # verify shows these: this phase changes nothing, so a re-read would agree
     out: dict[str, Any] = {}
     for role, f in facts.items():
+        side = ctx.params.side(role)
+        ctx.outcome(role, "GetCallerIdentity", f"profile {side.profile}", "checked", f.account_uid, f.arn)
+        ctx.outcome(
+            role, "DescribeVpcs", f"VPC {side.vpc_id}", "checked", side.vpc_id, f"{f.vpc_cidr} via {f.vrouter_id}"
+        )
         out.update(
             {
                 f"{role}_account_uid": f.account_uid,

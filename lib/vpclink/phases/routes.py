@@ -23,9 +23,9 @@ from alibabacloud_vpc20160428 import models as vpc
 from .. import naming
 from ..cloud import CloudError
 from ..params import ROLES, LinkParams, Role
-from ..waits import wait_for
-from . import lookup
-from .base import Output, Phase, PhaseContext, PhaseError, Step, Steps, WaitingForPeer, produced_by
+from ..waits import GONE, wait_for, wait_while
+from . import converge, lookup
+from .base import Output, Phase, PhaseContext, PhaseError, Step, Steps, WaitingForPeer, placeholder, produced_by
 
 if TYPE_CHECKING:
     from ..record.picture import LinkView
@@ -44,13 +44,16 @@ DUPLICATE_CODES = frozenset(
 )
 
 
-def interface_id(ctx: PhaseContext, role: Role) -> str:
+def interface_id(ctx: PhaseContext, role: Role, planning: bool = False) -> str:
+    """``role``'s router interface ID; in a plan on a cloud where it does not exist yet, a placeholder."""
     key = f"{role}_router_interface_id"
     known = ctx.input(key)
     if known:
         return str(known)
     ri = lookup.router_interface(ctx, role)
     if ri is None:
+        if planning:
+            return placeholder(f"{role} router interface", produced_by(key))
         name = naming.router_interface_name(ctx.params.link, role)
         raise PhaseError(f"the {role} router interface ({name}) does not exist; run the {produced_by(key)} phase first")
     return str(ri["RouterInterfaceId"])
@@ -117,7 +120,7 @@ def offline(p: LinkParams) -> list[Step]:
 def plan(ctx: PhaseContext) -> list[Step]:
     steps = []
     for role in ctx.acting(SIDES):
-        table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
+        table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role, planning=True)
         for i, dest in enumerate(ctx.params.routes.get(role, ())):
             ours, others = classify(ctx, role, table, dest, ri_id)
             target = f"route {dest} in {table}"
@@ -144,40 +147,81 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
     for role in ctx.acting(SIDES):
         table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
         connected(ctx, role, ri_id)
-        out[f"{role}_route_entry_ids"] = [
-            _ensure(ctx, role, i, dest, table, ri_id) for i, dest in enumerate(ctx.params.routes.get(role, ()))
-        ]
+        with ctx.exclusive(role):
+            ids = [_ensure(ctx, role, i, dest, table, ri_id) for i, dest in enumerate(ctx.params.routes.get(role, ()))]
+        out[f"{role}_route_entry_ids"] = ids
+        ctx.results.setdefault("route_entry_ids", {})[role] = ids
     return out
 
 
+def step_name(dest: str, ri_id: str) -> str:
+    """The create's step (its ClientToken and this machine's register): a route through a new
+    interface is a new route."""
+    return f"route {dest} via {ri_id}"
+
+
+def entry_state(ctx: PhaseContext, role: Role, table: str, entry_id: str) -> str:
+    """The entry's ``Status`` read by its ID (not served from a lagging list), or ``GONE``."""
+    found = [e for e in lookup.route_entries(ctx, role, table, entry_id=entry_id) if e.get("RouteEntryId") == entry_id]
+    return str(found[0].get("Status")) if found else GONE
+
+
 def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id: str) -> str:
-    ours, others = classify(ctx, role, table, dest, ri_id)
+    """The ID of this link's route to ``dest``, created when missing and Available. Hold the side's lock."""
+    target = f"route {dest} in {table}"
+    step = step_name(dest, ri_id)
+    ours, others = _known(ctx, role, table, dest, ri_id, step)
     if ours is None and others:
         raise _conflict(role, i, dest, table, others)
     if ours is not None:
         entry_id = str(ours.get("RouteEntryId"))
+        ctx.outcome(role, "CreateRouteEntry", target, "already there", entry_id, f"next hop {ri_id}")
     else:
-        req = vpc.CreateRouteEntryRequest(
-            region_id=ctx.params.side(role).region,
-            route_table_id=table,
-            destination_cidr_block=dest,
-            next_hop_type="RouterInterface",
-            next_hop_id=ri_id,
-            route_entry_name=naming.route_entry_name(ctx.params.link),
-            description=naming.route_entry_description(ctx.params.link, role),
-            client_token=ctx.token(role, f"route {dest}"),
+        existed: list[str] = []  # the create found a route of this link the lists did not show yet
+
+        def send(token: str) -> str:
+            req = vpc.CreateRouteEntryRequest(
+                region_id=ctx.params.side(role).region,
+                route_table_id=table,
+                destination_cidr_block=dest,
+                next_hop_type="RouterInterface",
+                next_hop_id=ri_id,
+                route_entry_name=naming.route_entry_name(ctx.params.link),
+                description=naming.route_entry_description(ctx.params.link, role),
+                client_token=token,
+            )
+            try:
+                return str(ctx.cloud.call(role, "vpc", "CreateRouteEntry", req, mutating=True)["RouteEntryId"])
+            except CloudError as e:
+                if e.code not in DUPLICATE_CODES:
+                    raise
+                # The cloud holds a route to dest already (a write sees the present; a list may lag):
+                # wait until a list shows whose it is.
+                existed.append(_visible_duplicate(ctx, role, i, dest, table, ri_id, e))
+                return existed[-1]
+
+        made = converge.create_once(
+            ctx,
+            role,
+            step,
+            send=send,
+            state=lambda entry_id: entry_state(ctx, role, table, entry_id),
+            find=lambda: (classify(ctx, role, table, dest, ri_id)[0] or {}).get("RouteEntryId"),
+            what="route entry",
+            probe=lambda entry_id: probe(ctx, role, entry_id),
         )
-        try:
-            entry_id = str(ctx.cloud.call(role, "vpc", "CreateRouteEntry", req, mutating=True)["RouteEntryId"])
-        except CloudError as e:
-            if e.code not in DUPLICATE_CODES:
-                raise
-            ours, others = classify(ctx, role, table, dest, ri_id)
-            if ours is None:
-                raise _conflict(role, i, dest, table, others) from e
-            entry_id = str(ours.get("RouteEntryId"))
-    wait_for(
-        lambda: lookup.route_state(ctx, role, table, dest, ri_id),
+        entry_id = made.resource_id
+        created = made.created and entry_id not in existed
+        ctx.outcome(
+            role,
+            "CreateRouteEntry",
+            target,
+            "created" if created else "already there",
+            entry_id,
+            f"next hop {ri_id}" + ("" if created else "; created by another run of this link"),
+        )
+    state = wait_for(
+        lambda: entry_state(ctx, role, table, entry_id),
         what="route entry",
         resource_id=f"{entry_id} ({dest} in {table})",
         expected=("Available",),
@@ -185,7 +229,82 @@ def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id:
         progress=ctx.progress,
         clock=ctx.cloud.clock,
     )
+    ctx.outcome(role, "DescribeRouteEntryList", target, "waited", entry_id, state)
     return entry_id
+
+
+# ModifyRouteEntry's answers for an entry that does not exist, and for one changing state.
+ENTRY_GONE = frozenset({"InvalidRouteEntryId.NotFound", "InvalidRouteEntry.NotFound"})
+ENTRY_BUSY = frozenset({"IncorrectRouteEntryStatus", "TaskConflict", "OperationConflict"})
+
+
+def probe(ctx: PhaseContext, role: Role, entry_id: str) -> str:
+    """Whether the API knows route entry ``entry_id`` now, asked with a write that changes nothing
+    (its name set to the name vpclink gives it): a describe may lag, a write sees the present."""
+    req = vpc.ModifyRouteEntryRequest(
+        region_id=ctx.params.side(role).region,
+        route_entry_id=entry_id,
+        route_entry_name=naming.route_entry_name(ctx.params.link),
+    )
+    try:
+        ctx.cloud.call(role, "vpc", "ModifyRouteEntry", req, mutating=True, idempotent=True, retry_on=frozenset())
+    except CloudError as e:
+        if e.code in ENTRY_GONE:
+            return GONE
+        if e.code in ENTRY_BUSY:
+            return converge.BUSY
+        raise
+    return converge.ALIVE
+
+
+def _known(
+    ctx: PhaseContext, role: Role, table: str, dest: str, ri_id: str, step: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """(our entry for ``dest``, entries for ``dest`` with another next hop): by ID first (an
+    earlier output, this machine's register), then from the table's list."""
+    known = [str(x) for x in ctx.input(f"{role}_route_entry_ids") or []]
+    known += [str(x) for x in ctx.results.get("route_entry_ids", {}).get(role, [])]
+    noted = ctx.register(role).get(step).get("id")
+    for entry_id in [*known, *([noted] if noted else [])]:
+        for e in lookup.route_entries(ctx, role, table, entry_id=entry_id):
+            if (
+                e.get("RouteEntryId") == entry_id
+                and lookup.same_cidr(e.get("DestinationCidrBlock"), dest)
+                and ri_id in lookup.next_hop_ids(e)
+                and e.get("Status") != "Deleting"
+            ):
+                return e, []
+    return classify(ctx, role, table, dest, ri_id)
+
+
+def _visible_duplicate(
+    ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id: str, error: CloudError
+) -> str:
+    found: dict[str, Any] = {}
+
+    def read() -> str:
+        ours, others = classify(ctx, role, table, dest, ri_id)
+        found.update(ours=ours, others=others)
+        return "ours" if ours else "other" if others else GONE
+
+    seen = wait_while(
+        read,
+        pending=(GONE,),
+        what="route entry",
+        resource_id=f"{dest} in {table}",
+        timeout=ctx.lag_allowance(),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+        goal="visible in the table's list (reads may lag)",
+    )
+    if seen == "ours":
+        return str(found["ours"].get("RouteEntryId"))
+    if seen == "other":
+        raise _conflict(role, i, dest, table, found["others"]) from error
+    raise PhaseError(
+        f"routes.{role}[{i}]: CreateRouteEntry says {dest} is already routed in {table} ({error.code}), but no "
+        f"list shows that route after {ctx.lag_allowance():g} s; look at the table in the console"
+    ) from error
 
 
 def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
@@ -193,7 +312,7 @@ def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
     for role in ctx.acting(SIDES):
         table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
         for dest in ctx.params.routes.get(role, ()):
-            ours, _ = classify(ctx, role, table, dest, ri_id)
+            ours, _ = _known(ctx, role, table, dest, ri_id, step_name(dest, ri_id))
             rows.append(
                 {
                     "side": role,

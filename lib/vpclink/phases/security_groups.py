@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from alibabacloud_ecs20140526 import models as ecs
 
-from .. import naming
+from .. import limits, naming
 from ..cloud import CloudError
 from ..params import ROLES, LinkParams, Role
 from ..sides import peer_of
@@ -188,39 +188,55 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
 def _ensure(ctx: PhaseContext, role: Role) -> list[str]:
     side = ctx.params.side(role)
     perms = desired(ctx, role)
-    current = _rules(ctx, role)
-    missing = [p for p in perms if _find(p, current) is None]
-    if missing:
-        step = "authorize " + "; ".join(sorted(p.label() for p in missing))
-        req = ecs.AuthorizeSecurityGroupRequest(
-            region_id=side.region,
-            security_group_id=side.security_group_id,
-            permissions=[p.request() for p in missing],
-            client_token=ctx.token(role, step),
-        )
-        try:
-            ctx.cloud.call(role, "ecs", "AuthorizeSecurityGroup", req, mutating=True)
-        except CloudError as e:
-            if ctx.params.security_groups.mode == "group" and e.code in GROUP_REFUSED:
-                raise GroupReferenceRefused(ctx, role, e) from e
-            raise
+    target = f"security group {side.security_group_id}"
+    with ctx.exclusive(role):
+        current = _rules(ctx, role)
+        missing = [p for p in perms if _find(p, current) is None]
+        # At most 100 permissions per call (limits.PERMISSIONS_PER_CALL). No ClientToken: an identical
+        # rule authorized again is a success that adds nothing (the API's own idempotence), so a call
+        # repeated after a lost answer, or by another run of the link, never adds a second rule, and a
+        # rule revoked by a teardown is authorized again by the next run (a token would replay the old
+        # answer and add nothing).
+        for batch in limits.batches(missing):
+            req = ecs.AuthorizeSecurityGroupRequest(
+                region_id=side.region,
+                security_group_id=side.security_group_id,
+                permissions=[p.request() for p in batch],
+            )
+            try:
+                ctx.cloud.call(role, "ecs", "AuthorizeSecurityGroup", req, mutating=True, idempotent=True)
+            except CloudError as e:
+                if ctx.params.security_groups.mode == "group" and e.code in GROUP_REFUSED:
+                    raise GroupReferenceRefused(ctx, role, e) from e
+                raise
 
-    rules = [] if missing else current
+        rules = [] if missing else current
 
-    def visible() -> str:
-        rules[:] = _rules(ctx, role)
-        return "present" if all(_find(p, rules) for p in perms) else "not all present"
+        def visible() -> str:
+            rules[:] = _rules(ctx, role)
+            return "present" if all(_find(p, rules) for p in perms) else "not all present"
 
-    if missing:
-        wait_for(
-            visible,
-            what="the new rules of security group",
-            resource_id=side.security_group_id,
-            expected=("present",),
-            timeout=VISIBLE_TIMEOUT,
-            progress=ctx.progress,
-            clock=ctx.cloud.clock,
-            goal="visible",
+        if missing:
+            wait_for(
+                visible,
+                what="the new rules of security group",
+                resource_id=side.security_group_id,
+                expected=("present",),
+                timeout=max(VISIBLE_TIMEOUT, 2 * ctx.lag_allowance()),
+                progress=ctx.progress,
+                clock=ctx.cloud.clock,
+                goal="visible",
+            )
+    for perm in perms:
+        found = _find(perm, rules) or {}
+        was_there = perm not in missing
+        ctx.outcome(
+            role,
+            "AuthorizeSecurityGroup",
+            target,
+            "already there" if was_there else "created",
+            str(found.get("SecurityGroupRuleId", "")),
+            perm.label(),
         )
     # verify shows the rules as read here, after the change: reading them again would show the same
     ctx.results.setdefault("rules", {})[role] = list(rules)

@@ -18,19 +18,19 @@ text is ``PHASE`` at the end of this module.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from alibabacloud_ecs20140526 import models as ecs
 from alibabacloud_vpc20160428 import models as vpc
 
-from .. import naming
-from ..cloud import DEFAULT_RETRY_ON, CloudError
+from .. import limits, naming
+from ..cloud import CloudError
 from ..params import ROLES, LinkParams, Role
-from ..waits import GONE, wait_for
+from ..waits import GONE, wait_for, wait_while
 from . import lookup
-from .base import STATUS_CODES, Output, Phase, PhaseContext, PhaseError, Step, Steps, write_once
+from .base import STATUS_CODES, Output, Phase, PhaseContext, PhaseError, Step, Steps, is_placeholder, write_once
 
 if TYPE_CHECKING:
     from ..record.picture import LinkView
@@ -38,6 +38,11 @@ if TYPE_CHECKING:
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
 
 ROUTE_GONE_CODES = frozenset({"InvalidRouteEntry.NotFound", "InvalidRouteEntryId.NotFound"})
+# DeleteRouteEntry while the table is changing (this entry being deleted, or another one).
+ROUTE_BUSY_CODES = frozenset({"IncorrectRouteEntryStatus", "TaskConflict", "OperationConflict"})
+# RevokeSecurityGroup by SecurityGroupRuleId.N naming a rule that does not exist (since 2024-07-08).
+RULE_GONE_CODES = frozenset({"InvalidParam.SecurityGroupRuleId", "InvalidSecurityGroupRuleId.NotFound"})
+NO_RETRY: frozenset[str] = frozenset()  # throttling is still retried (retries.retry_reason)
 RI_GONE_CODES = lookup.RI_NOT_FOUND
 # DeleteRouterInterface while a route entry still uses the interface: today's page lists the first
 # two codes (2025-03), the older page the third; a route being deleted gives any of them for a moment.
@@ -63,15 +68,18 @@ def _our_rules(ctx: PhaseContext, role: Role) -> list[dict[str, Any]]:
     ]
 
 
-def _our_routes(ctx: PhaseContext, role: Role, ri_id: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
-    """(table, entries the runbook made through ``ri_id``, other entries through ``ri_id``)."""
+def _our_routes(
+    ctx: PhaseContext, role: Role, ri_ids: str | list[str]
+) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(table, entries the runbook made through this link's interface(s), other entries through them)."""
+    hops = {ri_ids} if isinstance(ri_ids, str) else set(ri_ids)
     table = lookup.route_table_id(ctx, role)
-    ids = set(ctx.input(f"{role}_route_entry_ids") or [])
+    ids = set(_recorded_routes(ctx, role))
     dests = ctx.params.routes.get(role, ())
     ours: list[dict[str, Any]] = []
     foreign: list[dict[str, Any]] = []
     for e in lookup.route_entries(ctx, role, table):
-        if ri_id not in lookup.next_hop_ids(e):
+        if not hops & set(lookup.next_hop_ids(e)):
             continue
         mine = (
             e.get("RouteEntryId") in ids
@@ -84,6 +92,24 @@ def _our_routes(ctx: PhaseContext, role: Role, ri_id: str) -> tuple[str, list[di
 
 def _interfaces(ctx: PhaseContext) -> dict[Role, dict[str, Any]]:
     return {role: ri for role in ctx.acting(SIDES) if (ri := lookup.router_interface(ctx, role)) is not None}
+
+
+def _recorded_interfaces(ctx: PhaseContext, role: Role) -> list[str]:
+    """The interface IDs a run recorded (its outputs) or this machine noted (the register)."""
+    from .interfaces import STEP
+
+    ids = [ctx.input(f"{role}_router_interface_id"), ctx.register(role).get(STEP).get("id")]
+    return list(dict.fromkeys(str(i) for i in ids if i and not is_placeholder(i)))
+
+
+def _recorded_routes(ctx: PhaseContext, role: Role) -> list[str]:
+    ids = [str(i) for i in ctx.input(f"{role}_route_entry_ids") or []]
+    ids += [i for step, i in ctx.register(role).ids().items() if step.startswith("route ")]
+    return list(dict.fromkeys(ids))
+
+
+def _recorded_rules(ctx: PhaseContext, role: Role) -> list[str]:
+    return [str(i) for i in ctx.input(f"{role}_rule_ids") or []]
 
 
 # -- plan ---------------------------------------------------------------------------------------
@@ -185,77 +211,229 @@ def plan(ctx: PhaseContext) -> list[Step]:
 
 
 # -- apply --------------------------------------------------------------------------------------
+@dataclass
+class Sweep:
+    """One teardown: when it began, its last delete, and whether a record said what to delete."""
+
+    began: float
+    recorded: bool
+    last_delete: float | None = None
+    removed: int = 0
+
+    def deleted(self, ctx: PhaseContext) -> None:
+        self.last_delete = ctx.cloud.clock.now()
+        self.removed += 1
+
+    def fresh_from(self) -> float | None:
+        """The moment a list must reflect before its silence proves absence: the last delete, or,
+        without a record, the teardown's start (a resource created just before may not show yet)."""
+        if self.last_delete is not None:
+            return self.last_delete
+        return None if self.recorded else self.began
+
+
+MAX_PASSES = 3
+
+
 def apply(ctx: PhaseContext) -> dict[str, Any]:
-    for role in ctx.acting(SIDES):
-        _revoke_rules(ctx, role)
-    ris = _interfaces(ctx)
-    for role, ri in ris.items():
-        _delete_routes(ctx, role, ri["RouterInterfaceId"])
-    for role in ctx.acting(SIDES):  # the initiator first: deactivating it ends the connection
-        if role in ris:
-            _deactivate(ctx, role, ris[role]["RouterInterfaceId"])
-    for role in ctx.acting(SIDES):
-        if role in ris:
-            _delete_interface(ctx, role, ris[role]["RouterInterfaceId"])
-    return {"teardown_complete": _nothing_left(ctx)}
+    """Remove the link; true only once reads that are not older than the deletes show nothing left.
+
+    Each side's rules, routes and interface are deleted by ID: the IDs the run recorded, those this
+    machine's register noted, and those a read shows. A delete's answer is authoritative (a write sees
+    the present; a describe may lag): "not found" means gone. Each deleted route and interface is
+    confirmed gone by the API itself (its delete, repeated, answers "not found"). Then teardown waits
+    until its reads cannot be older than its last delete (the read-lag allowance) and reads again:
+    anything of the link still shown (another run's, say) is removed in another pass, and a pass whose
+    deletes all answer "not found" proves that the reads showed the past; after ``MAX_PASSES`` it fails
+    naming what remains. A teardown from parameters alone, with no record of
+    IDs, waits the same allowance from its start before a read that shows nothing counts.
+    """
+    acting = ctx.acting(SIDES)
+    sweep = Sweep(
+        began=ctx.cloud.clock.now(),
+        recorded=any(_recorded_interfaces(ctx, r) or _recorded_routes(ctx, r) for r in acting),
+    )
+    with ctx.exclusive(*acting):
+        for n in range(MAX_PASSES):
+            before = sweep.removed
+            _remove_everything(ctx, sweep)
+            if n and sweep.removed == before:
+                # every resource the last reads showed was answered "not found" by its delete: those
+                # reads were older than the deletes, and the API itself says nothing is left
+                return {"teardown_complete": True}
+            left = _left_after_lag(ctx, sweep)
+            if not left:
+                return {"teardown_complete": True}
+        raise PhaseError(
+            f"teardown of link {ctx.params.link} is not complete: after {MAX_PASSES} passes, reads still show "
+            f"{'; '.join(left)}. They may remain (and cost money): run teardown again, or delete them in the console"
+        )
 
 
-def _revoke_rules(ctx: PhaseContext, role: Role) -> None:
-    rules = _our_rules(ctx, role)
-    if not rules:
+def _remove_everything(ctx: PhaseContext, sweep: Sweep) -> None:
+    acting = ctx.acting(SIDES)
+    interfaces: dict[Role, list[str]] = {}
+    for role in acting:
+        _revoke_rules(ctx, role, sweep)
+    for role in acting:
+        shown = lookup.router_interface_by_name(ctx, role)
+        found = _recorded_interfaces(ctx, role) + ([str(shown["RouterInterfaceId"])] if shown else [])
+        interfaces[role] = list(dict.fromkeys(found))
+        _delete_routes(ctx, role, interfaces[role], sweep)
+    for role in acting:  # the initiator first: deactivating it ends the connection
+        for ri_id in interfaces[role]:
+            _deactivate(ctx, role, ri_id)
+    for role in acting:
+        for ri_id in interfaces[role]:
+            _delete_interface(ctx, role, ri_id, sweep)
+
+
+def _left_after_lag(ctx: PhaseContext, sweep: Sweep) -> list[str]:
+    """What reads show of the link once they cannot be older than ``sweep.fresh_from()``."""
+    since = sweep.fresh_from()
+    if since is not None:
+        allowance = ctx.lag_allowance()
+        ready = "reads reflect the deletes" if sweep.last_delete is not None else "reads show everything"
+        wait_while(
+            lambda: "reads may lag" if ctx.cloud.clock.now() - since < allowance else ready,
+            pending=("reads may lag",),
+            what=f"link {ctx.params.link}",
+            resource_id="(all its resources)",
+            timeout=allowance,
+            progress=ctx.progress,
+            clock=ctx.cloud.clock,
+            goal=f"past the read-lag allowance ({allowance:g} s) before trusting that nothing is left",
+            began=since,
+        )
+        ctx.outcome(
+            ctx.acting(SIDES)[0],
+            "-",
+            f"link {ctx.params.link}",
+            "waited",
+            "",
+            f"{allowance:g} s of read lag, so that a read showing nothing proves nothing is left",
+        )
+    left = []
+    for role in ctx.acting(SIDES):
+        left += [f"{role} rule {r.get('SecurityGroupRuleId')}" for r in _our_rules(ctx, role)]
+        ri = lookup.router_interface_by_name(ctx, role)
+        if ri is not None:
+            left.append(f"{role} router interface {ri.get('RouterInterfaceId')} ({ri.get('Status')})")
+            _, ours, foreign = _our_routes(ctx, role, str(ri["RouterInterfaceId"]))
+            left += [f"{role} route {e.get('RouteEntryId')} ({e.get('DestinationCidrBlock')})" for e in ours + foreign]
+    for role in ctx.acting(SIDES):
+        ctx.outcome(
+            role, "-", f"link {ctx.params.link}, {role} side", "checked", "", "nothing left" if not left else "not yet"
+        )
+    return left
+
+
+def _revoke_rules(ctx: PhaseContext, role: Role, sweep: Sweep) -> None:
+    """Revoke this link's rules by ID: the ones a read of the group shows with the link's marks, and
+    the recorded ones the read does not show (a lagging read); an unknown ID is already gone."""
+    shown = _our_rules(ctx, role)
+    group = lookup.security_group(ctx, role)
+    visible = {str(r.get("SecurityGroupRuleId")) for r in lookup.items(group or {}, "Permissions", "Permission")}
+    ours = {str(r.get("SecurityGroupRuleId")): r for r in shown}
+    hidden = [i for i in _recorded_rules(ctx, role) if i not in visible]
+    ids = list(ours) + hidden
+    if not ids or group is None:
         return
     side = ctx.params.side(role)
-    perms = [
-        ecs.RevokeSecurityGroupRequestPermissions(
-            ip_protocol=r.get("IpProtocol"),
-            port_range=r.get("PortRange"),
-            source_cidr_ip=r.get("SourceCidrIp") or None,
-            source_group_id=r.get("SourceGroupId") or None,
-            source_group_owner_id=int(r["SourceGroupOwnerAccount"])
-            if str(r.get("SourceGroupOwnerAccount") or "").isdigit()
-            else None,
-            policy=str(r.get("Policy") or "accept").lower(),
-            nic_type=r.get("NicType") or "intranet",
+    target = f"security group {side.security_group_id}"
+
+    def revoke(batch: list[str]) -> None:
+        req = ecs.RevokeSecurityGroupRequest(
+            region_id=side.region, security_group_id=side.security_group_id, security_group_rule_id=batch
         )
-        for r in rules
-    ]
-    ids = ",".join(sorted(str(r.get("SecurityGroupRuleId")) for r in rules))
-    req = ecs.RevokeSecurityGroupRequest(
-        region_id=side.region,
-        security_group_id=side.security_group_id,
-        permissions=perms,
-        client_token=ctx.token(role, f"revoke {ids}"),
-    )
-    ctx.cloud.call(role, "ecs", "RevokeSecurityGroup", req, mutating=True)
+        # Revoking given rule IDs cannot remove anything else: repeating it after a lost answer is safe.
+        ctx.cloud.call(role, "ecs", "RevokeSecurityGroup", req, mutating=True, idempotent=True)
+
+    for batch in limits.batches(ids):
+        try:
+            revoke(list(batch))
+            done = {i: "deleted" for i in batch}
+        except CloudError as e:
+            if e.code not in RULE_GONE_CODES:
+                raise
+            done = {}
+            for rule_id in batch:  # one at a time: which of them are gone already
+                try:
+                    revoke([rule_id])
+                    done[rule_id] = "deleted"
+                except CloudError as one:
+                    if one.code not in RULE_GONE_CODES:
+                        raise
+                    done[rule_id] = "already gone"
+        for rule_id, outcome in done.items():
+            rule = ours.get(rule_id, {})
+            label = f"{rule.get('IpProtocol', '')} {rule.get('PortRange', '')} from " + str(
+                rule.get("SourceCidrIp") or rule.get("SourceGroupId") or "?"
+            )
+            ctx.outcome(role, "RevokeSecurityGroup", target, outcome, rule_id, label if rule else "recorded rule")
+            if outcome == "deleted":
+                sweep.deleted(ctx)
 
 
-def _delete_routes(ctx: PhaseContext, role: Role, ri_id: str) -> None:
-    table, ours, _ = _our_routes(ctx, role, ri_id)
+def _delete_routes(ctx: PhaseContext, role: Role, ri_ids: list[str], sweep: Sweep) -> None:
+    """Delete this link's routes through ``ri_ids`` by ID (recorded, and shown by the table's list),
+    each confirmed gone by the API before the next: a route table takes one change at a time."""
+    table, ours, foreign = _our_routes(ctx, role, ri_ids) if ri_ids else (lookup.route_table_id(ctx, role), [], [])
+    entries = {str(e.get("RouteEntryId")): e for e in ours}
+    for entry_id in _recorded_routes(ctx, role):
+        entries.setdefault(entry_id, {"RouteEntryId": entry_id})
     region = ctx.params.side(role).region
-    for e in ours:
-        entry_id, dest = str(e.get("RouteEntryId")), str(e.get("DestinationCidrBlock"))
-        if e.get("Status") != "Deleting":
+    for entry_id, e in entries.items():
+        dest = e.get("DestinationCidrBlock") or "recorded route"
+        target = f"route {dest} in {table}"
+
+        def probe(entry_id: str = entry_id) -> str:
             req = vpc.DeleteRouteEntryRequest(region_id=region, route_entry_id=entry_id)
             try:
-                # Deleting a given entry twice cannot remove anything else: retrying is safe.
-                ctx.cloud.call(role, "vpc", "DeleteRouteEntry", req, mutating=True, idempotent=True)
+                # Deleting a given entry cannot remove anything else: repeating it is safe. No retry of
+                # "busy" here: the probe itself is repeated until the entry is gone.
+                ctx.cloud.call(role, "vpc", "DeleteRouteEntry", req, mutating=True, idempotent=True, retry_on=NO_RETRY)
             except CloudError as err:
-                if err.code not in ROUTE_GONE_CODES:
-                    raise
+                if err.code in ROUTE_GONE_CODES:
+                    return GONE
+                if err.code in ROUTE_BUSY_CODES:
+                    return "Deleting"
+                raise
+            return "Deleting"
+
+        first = probe()
+        if first == GONE:
+            ctx.outcome(role, "DeleteRouteEntry", target, "already gone", entry_id, "the API does not know it")
+            _forget(ctx, role, entry_id)
+            continue
         wait_for(
-            functools.partial(lookup.route_state, ctx, role, table, dest, ri_id),
+            probe,
             what="route entry",
             resource_id=f"{entry_id} ({dest} in {table})",
             expected=(GONE,),
             timeout=ctx.timeout("route_entry"),
             progress=ctx.progress,
             clock=ctx.cloud.clock,
+            goal="gone (DeleteRouteEntry answers that it does not exist)",
+        )
+        sweep.deleted(ctx)
+        ctx.outcome(role, "DeleteRouteEntry", target, "deleted", entry_id, "confirmed gone by the API")
+        _forget(ctx, role, entry_id)
+    if foreign:
+        uses = ", ".join(f"{x.get('RouteEntryId')} ({x.get('DestinationCidrBlock')})" for x in foreign)
+        raise PhaseError(
+            f"route entries that vpclink did not create use this link's {role} router interface ({uses}); "
+            "delete them first (vpclink never removes what it did not create), then run teardown again"
         )
 
 
-def _wait_stable(ctx: PhaseContext, role: Role, ri_id: str) -> str:
-    return wait_for(
-        lambda: lookup.ri_status(ctx, role, ri_id),
+def _status(ctx: PhaseContext, role: Role, ri_id: str) -> str:
+    return lookup.ri_status(ctx, role, ri_id)
+
+
+def _deactivate(ctx: PhaseContext, role: Role, ri_id: str) -> None:
+    state = wait_for(
+        lambda: _status(ctx, role, ri_id),
         what="router interface",
         resource_id=ri_id,
         expected=STABLE,
@@ -263,18 +441,20 @@ def _wait_stable(ctx: PhaseContext, role: Role, ri_id: str) -> str:
         progress=ctx.progress,
         clock=ctx.cloud.clock,
     )
-
-
-def _deactivate(ctx: PhaseContext, role: Role, ri_id: str) -> None:
-    if _wait_stable(ctx, role, ri_id) != "Active":
+    if state != "Active":
         return
     req = vpc.DeactivateRouterInterfaceRequest(region_id=ctx.params.side(role).region, router_interface_id=ri_id)
-    write_once(
-        lambda: ctx.cloud.call(role, "vpc", "DeactivateRouterInterface", req, mutating=True),
-        lambda: lookup.ri_status(ctx, role, ri_id) in ("Deactivating", "Inactive"),
-    )
-    wait_for(
-        lambda: lookup.ri_status(ctx, role, ri_id),
+    try:
+        write_once(
+            lambda: ctx.cloud.call(role, "vpc", "DeactivateRouterInterface", req, mutating=True),
+            lambda: _status(ctx, role, ri_id) in ("Deactivating", "Inactive"),
+        )
+    except CloudError as e:
+        if e.code in RI_GONE_CODES:  # a read that lags showed an interface that is gone already
+            return
+        raise
+    state = wait_for(
+        lambda: _status(ctx, role, ri_id),
         what="router interface",
         resource_id=ri_id,
         expected=("Inactive",),
@@ -282,53 +462,67 @@ def _deactivate(ctx: PhaseContext, role: Role, ri_id: str) -> None:
         progress=ctx.progress,
         clock=ctx.cloud.clock,
     )
+    ctx.outcome(role, "DeactivateRouterInterface", f"router interface {ri_id}", "changed", ri_id, state)
 
 
-def _delete_interface(ctx: PhaseContext, role: Role, ri_id: str) -> None:
-    state = _wait_stable(ctx, role, ri_id)
-    if state == GONE:
-        return
-    if state == "Active":  # the peer's deactivation did not reach this side
-        _deactivate(ctx, role, ri_id)
-    req = vpc.DeleteRouterInterfaceRequest(
-        region_id=ctx.params.side(role).region,
-        router_interface_id=ri_id,
-        client_token=ctx.token(role, f"delete {ri_id}"),
-    )
-    try:
-        ctx.cloud.call(
-            role,
-            "vpc",
-            "DeleteRouterInterface",
-            req,
-            mutating=True,
-            retry_on=DEFAULT_RETRY_ON | RI_DEPENDENCY | STATUS_CODES,
-        )
-    except CloudError as e:
-        if e.code in RI_DEPENDENCY:
-            _, ours, foreign = _our_routes(ctx, role, ri_id)
-            uses = ", ".join(f"{x.get('RouteEntryId')} ({x.get('DestinationCidrBlock')})" for x in ours + foreign)
-            raise PhaseError(
-                f"router interface {ri_id} cannot be deleted: route entries still use it ({uses}); "
-                "delete those routes first"
-            ) from e
-        if e.code not in RI_GONE_CODES:
+def _delete_interface(ctx: PhaseContext, role: Role, ri_id: str, sweep: Sweep) -> None:
+    """Delete the interface by ID and wait until DeleteRouterInterface itself answers that it does not
+    exist (a describe may lag; the write sees the present)."""
+    region = ctx.params.side(role).region
+    target = f"router interface {ri_id}"
+    attempts = [0]
+
+    def probe() -> str:
+        attempts[0] += 1
+        req = vpc.DeleteRouterInterfaceRequest(region_id=region, router_interface_id=ri_id)
+        try:
+            ctx.cloud.call(role, "vpc", "DeleteRouterInterface", req, mutating=True, idempotent=True, retry_on=NO_RETRY)
+        except CloudError as e:
+            if e.code in RI_GONE_CODES:
+                return GONE
+            if e.code in RI_DEPENDENCY:
+                _, _, foreign = _our_routes(ctx, role, ri_id)
+                if foreign:
+                    uses = ", ".join(f"{x.get('RouteEntryId')} ({x.get('DestinationCidrBlock')})" for x in foreign)
+                    raise PhaseError(
+                        f"router interface {ri_id} cannot be deleted: route entries vpclink did not create use it "
+                        f"({uses}); delete those routes first"
+                    ) from e
+                return "used by a route being deleted"
+            if e.code in STATUS_CODES:
+                state = _status(ctx, role, ri_id)
+                if state == "Active":  # the peer's deactivation did not reach this side
+                    _deactivate(ctx, role, ri_id)
+                return state if state != GONE else "not deletable yet"
             raise
+        return "Deleting"
+
+    first = probe()
+    if first == GONE:
+        ctx.outcome(role, "DeleteRouterInterface", target, "already gone", ri_id, "the API does not know it")
+        _forget(ctx, role, ri_id)
+        return
     wait_for(
-        lambda: lookup.ri_status(ctx, role, ri_id),
+        probe,
         what="router interface",
         resource_id=ri_id,
         expected=(GONE,),
         timeout=ctx.timeout("router_interface"),
         progress=ctx.progress,
         clock=ctx.cloud.clock,
+        goal="gone (DeleteRouterInterface answers that it does not exist)",
     )
+    sweep.deleted(ctx)
+    ctx.outcome(role, "DeleteRouterInterface", target, "deleted", ri_id, "confirmed gone by the API")
+    _forget(ctx, role, ri_id)
 
 
-def _nothing_left(ctx: PhaseContext) -> bool:
-    if any(_our_rules(ctx, role) for role in ctx.acting(SIDES)):
-        return False
-    return not _interfaces(ctx)
+def _forget(ctx: PhaseContext, role: Role, resource_id: str) -> None:
+    """The register's step that created ``resource_id`` has spent its generation."""
+    register = ctx.register(role)
+    for step, noted in register.ids().items():
+        if noted == resource_id:
+            register.gone(step)
 
 
 # -- verify -------------------------------------------------------------------------------------

@@ -106,6 +106,14 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
     for role in acting:
         result = _ping(ctx, role, attempt)
         pings.append(result)
+        ctx.outcome(
+            role,
+            "RunCommand",
+            f"ping from {result['instance_id'] or role} to {result['peer_ip'] or peer_of(role)}",
+            "skipped" if result["result"] == "skipped" else "checked",
+            result["invoke_id"],
+            result["result"],
+        )
         out[_key(role)] = result["result"]
         out[f"{_key(role)}_output"] = result["output"]
     out["verified"] = all(out[_key(role)] == "ok" for role in acting)

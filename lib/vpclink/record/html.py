@@ -8,8 +8,7 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
+import warnings
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -20,7 +19,7 @@ import nbformat
 from .ledger import Ledger
 from .notebook_records import METADATA_KEY
 from .provenance import describe
-from .run import LEDGER_FILE, PARAMS_COPY, RUN_FILE, PhaseRecord, RunState
+from .run import LEDGER_FILE, PARAMS_COPY, RUN_FILE, PhaseRecord, RunState, write_file
 
 INDEX_FILE = "index.html"
 
@@ -37,18 +36,17 @@ class HtmlRenderer:
     def render(self, notebook: str | Path) -> Path:
         notebook = Path(notebook)
         nb = nbformat.read(str(notebook), as_version=4)
-        body, _ = self._exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+        with warnings.catch_warnings():
+            # the machine-readable records (custom mimetypes) are meant not to show: no warning for them
+            warnings.filterwarnings("ignore", message="Your element with mimetype", category=UserWarning)
+            body, _ = self._exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
         out = notebook.with_suffix(".html")
         _write_atomic(out, body)
         return out
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)  # records are for reading, like run.json and the notebooks beside them
-    os.replace(tmp, path)
+    write_file(path, text.encode("utf-8"))  # one mode for every record file (see ``run``)
 
 
 def read_ledger(run_dir: str | Path) -> list[dict[str, Any]]:
@@ -63,11 +61,30 @@ def stamp_notebook(notebook: str | Path, software: dict[str, Any]) -> None:
     _write_atomic(path, nbformat.writes(nb))
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    """A value for a table cell: its first line, cut at ``limit`` characters."""
-    text = str(value)
+def _value(value: Any, limit: int = 60) -> str:
+    """A value for a table cell, as HTML: whole when short, else its first ``limit`` characters with
+    the whole value one click away (``<details>``). Never cut without the rest."""
+    text = ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
     first = text.splitlines()[0] if text else ""
-    return first if len(first) <= limit and first == text else first[:limit].rstrip() + "…"
+    if len(first) <= limit and first == text:
+        return escape(text)
+    return f"<details><summary>{escape(first[:limit].rstrip())}…</summary><pre>{escape(text)}</pre></details>"
+
+
+def _outcomes(p: PhaseRecord) -> str:
+    """What the phase's steps did: one line each, changes first in bold, with the full resource ID."""
+    if not p.outcomes:
+        return ""
+    items = []
+    for o in p.outcomes:
+        verb = escape(str(o.get("outcome", "")))
+        verb = f"<b>{verb}</b>" if o.get("outcome") in ("created", "changed", "deleted") else verb
+        rid = f" <code>{escape(str(o['resource_id']))}</code>" if o.get("resource_id") else ""
+        detail = f" ({_value(o['detail'])})" if o.get("detail") else ""
+        items.append(
+            f"<li>{verb} · {escape(str(o.get('side', '')))} · {escape(str(o.get('target', '')))}{rid}{detail}</li>"
+        )
+    return f'<ul class="outcomes">{"".join(items)}</ul>'
 
 
 _STATUS_COLOUR = {
@@ -98,9 +115,9 @@ def _links(run_dir: Path, p: PhaseRecord) -> list[str]:
 def _phase_row(run_dir: Path, p: PhaseRecord, calls: int) -> str:
     seconds = f"{p.seconds:.1f} s" if p.seconds is not None else ""
     status = f'<td style="color:{_STATUS_COLOUR.get(p.status, "#212121")};font-weight:bold">{escape(p.status)}</td>'
-    outputs = escape(", ".join(f"{k}={_short(v)}" for k, v in p.outputs.items()))
+    outputs = "<br>".join(f"{escape(k)}={_value(v)}" for k, v in p.outputs.items())
     label = "waiting for the other operator" if p.status == "waiting" else "error"
-    error = f"<br><b>{label}:</b> {escape(p.error)}" if p.error else ""
+    error = f"<br><b>{label}:</b> {_value(p.error, 200)}" if p.error else ""
     if p.peer:
         card = p.peer.get("card") or {}
         used = (
@@ -111,7 +128,7 @@ def _phase_row(run_dir: Path, p: PhaseRecord, calls: int) -> str:
         error += f"<br><b>peer values</b> from the {escape(str(p.peer.get('source')))}{used}"
     return (
         f"<tr><td>{escape(p.name)}</td>{status}<td>{escape(p.started or '')}</td><td>{seconds}</td><td>{calls}</td>"
-        f"<td>{' · '.join(_links(run_dir, p))}</td><td><code>{outputs}</code>{error}</td></tr>"
+        f"<td>{' · '.join(_links(run_dir, p))}</td><td>{_outcomes(p)}</td><td><code>{outputs}</code>{error}</td></tr>"
     )
 
 
@@ -127,7 +144,20 @@ def _identities(state: RunState) -> str:
 _STYLE = """body { font-family: sans-serif; margin: 2em; color: #212121; }
 table { border-collapse: collapse; }
 td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; } code { font-size: 90%; }"""
+th { background: #f0f0f0; } code { font-size: 90%; }
+p.summary { font-size: 120%; } ul.outcomes { margin: 0; padding-left: 1.2em; }
+details summary { cursor: pointer; } details pre { white-space: pre-wrap; margin: 0.3em 0; }"""
+
+
+def _verification(state: RunState) -> str:
+    """The run's result in a sentence (what was verified, and by whom: two operators each verify
+    their own direction), for a run that has finished."""
+    if state.result in ("running", "pending"):
+        return ""
+    outcome = state.outcome()
+    if outcome.result != state.result:
+        return ""
+    return f"<p><b>{escape(outcome.result)}</b>: {_value(outcome.message, 300)}</p>\n"
 
 
 def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
@@ -150,14 +180,15 @@ def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
     if state.side:
         facts.insert(2, f"<b>{escape(state.side)} side only</b> (two operators)")
         facts += [
-            f'peer card <a href="{escape(c["file"])}">{escape(c.get("source", c["file"]))}</a> '
-            f"(sha256 {escape(c['sha256'][:12])})"
+            f'peer card <a href="{escape(c["file"])}">{escape(c["file"])}</a> '
+            f"(received as {escape(str(c.get('source', '')))}, sha256 {_value(c.get('sha256', ''), 12)})"
             for c in state.peer_cards
         ]
     header = (
         "<tr>"
         + "".join(
-            f"<th>{h}</th>" for h in ("phase", "status", "started (UTC)", "time", "API calls", "records", "outputs")
+            f"<th>{h}</th>"
+            for h in ("phase", "status", "started (UTC)", "time", "API calls", "records", "what changed", "outputs")
         )
         + "</tr>"
     )
@@ -165,7 +196,9 @@ def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
     page = (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>vpclink run {escape(state.link)} {escape(state.created)}</title><style>{_STYLE}</style></head>\n"
-        f"<body>\n<h1>vpclink run: {escape(state.link)}</h1>\n<p>{' · '.join(facts)}</p>\n{_identities(state)}\n"
+        f"<body>\n<h1>vpclink run: {escape(state.link)}</h1>\n"
+        f'<p class="summary">{escape(state.changes_summary().capitalize())}.</p>\n'
+        f"{_verification(state)}<p>{' · '.join(facts)}</p>\n{_identities(state)}\n"
         f"<figure>{svg}</figure>\n<table>{header}\n{rows}\n</table>\n</body></html>\n"
     )
     out = run_dir / INDEX_FILE

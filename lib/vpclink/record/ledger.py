@@ -11,11 +11,13 @@ and flushed one by one, so a run killed mid-phase keeps every call it made.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import safe_files
 from ..secretlike import credential_key, looks_like_credential, mask
 
 FIELDS = (
@@ -32,6 +34,7 @@ FIELDS = (
     "mutating",
 )
 OUTCOMES = ("ok", "error", "retry")
+MAX_LEDGER = 512 << 20  # about a million calls
 # Values vpclink derives itself and that reviewers need to see whole (a ClientToken is a digest of the
 # run ID: random-looking, never a secret).
 SHOWN_AS_IS = frozenset({"ClientToken"})
@@ -108,7 +111,9 @@ class Ledger:
             self.entries.append(entry)
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as f:
+                # 0600 like every record file; never through a link planted in the run directory
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+                with os.fdopen(os.open(self.path, flags, 0o600), "a", encoding="utf-8") as f:
                     f.write(json.dumps(entry) + "\n")
                     f.flush()
         return entry
@@ -119,13 +124,19 @@ class Ledger:
         p = Path(path)
         if not p.exists():
             return []
+        try:  # a run directory is untrusted input: a regular file of bounded size, never a FIFO
+            data = safe_files.read_bytes(p, max_bytes=MAX_LEDGER, what="ledger")
+        except safe_files.UnsafeFile:
+            return []
         out = []
-        for line in p.read_text(encoding="utf-8").splitlines():
+        for line in data.decode("utf-8", errors="replace").splitlines():
             line = line.strip()
             if not line:
                 continue
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
+                entry = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
                 continue  # a line cut short by kill -9 is not a call we can account for
+            if isinstance(entry, dict):
+                out.append(entry)
         return out

@@ -22,6 +22,8 @@ PEER_MIME = "application/vnd.vpclink.peer+json"  # the peer's values a phase use
 STEPS_MIME = "application/vnd.vpclink.steps+json"  # when each step of the phase ran
 CARD_MIME = "application/vnd.vpclink.card+json"  # the peer card the phase exported (two operators)
 SOFTWARE_MIME = "application/vnd.vpclink.software+json"  # what ran the notebook (provenance)
+OUTCOMES_MIME = "application/vnd.vpclink.outcomes+json"  # what each step of the apply did (created, ...)
+TRACEBACK_MIME = "application/vnd.vpclink.traceback+json"  # the full traceback behind a short message
 
 # The notebook metadata key under which the runner stamps an executed notebook with what ran it.
 METADATA_KEY = "vpclink"

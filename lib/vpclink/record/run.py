@@ -6,6 +6,15 @@ recorder inside a notebook's kernel both change it through :meth:`RunState.edit`
 lock, reads the file afresh, lets the caller change it and replaces it atomically. Two writers at the
 same moment (a runner and an analyst's kernel, two kernels) are serialized and never lose an update,
 and a run killed at any point leaves a readable file that a resume can continue from alone.
+
+A run directory is untrusted input (it may come from elsewhere, or have been edited): ``run.json`` is
+read within size and depth limits (``safe_files``), every field is type-checked, and every path it
+names is confined to the run directory (:func:`confined`): a phase's notebook is the name its phase
+declares, an earlier try is ``NN_phase.tryN.ipynb``, a peer card is under ``peer-cards/``. Anything else
+is a ``RunStateError`` (exit 2 in the CLI), before anything is written.
+
+Files of a run are written ``0600`` and its directory ``0700``: the records name accounts, VPCs, IPs
+and the calls made in them, which are this user's to share, not every local user's to read.
 """
 
 from __future__ import annotations
@@ -13,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,10 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+from pydantic import TypeAdapter, ValidationError
 
 from .. import phases as registry
+from .. import safe_files
+from ..fields import field_path
 from ..params import LinkParams, Role
-from ..sides import Acting, acting, parse_side
+from ..sides import Acting, acting, key_owner, parse_side
+from . import changes
 from .provenance import software
 
 RUN_FILE = "run.json"
@@ -38,9 +50,14 @@ LEDGER_FILE = "ledger.jsonl"
 # "waiting": the phase needs the other operator's part first (two operators); resuming continues it.
 STATUSES = ("pending", "running", "ok", "failed", "skipped", "waiting")
 # Results of a run that count as success (exit code 0).
-SUCCESSES = ("verified", "planned", "torn down", "ok")
+SUCCESSES = ("verified", "verified one way", "planned", "torn down", "ok")
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+FILE_MODE, DIR_MODE = 0o600, 0o700
+MAX_RUN_FILE = 16 << 20  # a run.json is tens of KB; ping outputs and attempts add a few KB each
+MAX_RUN_DEPTH = 24
+CARDS_DIR = "peer-cards"
+_CARD_FILE = re.compile(rf"{CARDS_DIR}/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def utc_now() -> str:
@@ -75,6 +92,9 @@ class PhaseRecord:
     steps: list[dict[str, Any]] = field(default_factory=list)  # {step, started, ended} in order
     card: dict[str, Any] = field(default_factory=dict)  # this side's peer card as exported after it
     software: dict[str, Any] = field(default_factory=dict)  # what ran this phase (provenance)
+    # What each step of its apply did: {side, action, target, outcome, resource_id, detail} (``changes``).
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    traceback: str | None = None  # the full traceback behind a failure's short message
 
 
 @dataclass(frozen=True)
@@ -131,10 +151,10 @@ class RunState:
         parameters and a ``run.json`` listing the ``planned`` phases; those not ``selected``, or not
         acted in by ``side`` (two operators), are marked skipped."""
         directory = Path(run_dir) if run_dir is not None else new_run_dir(records, params.link)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         copy = directory / PARAMS_COPY
         if not copy.exists():
-            shutil.copyfile(params_file, copy)
+            write_file(copy, safe_files.read_bytes(params_file, what="parameter file"))
         chosen = set(planned if selected is None else selected)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         state = cls(
@@ -165,17 +185,41 @@ class RunState:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> RunState:
+        """The run recorded in ``run_dir``, read as untrusted input; ``RunStateError`` saying what is
+        wrong (and that this is not a run vpclink can continue) otherwise."""
         path = Path(run_dir) / RUN_FILE
+        if not os.path.lexists(path):
+            raise RunStateError(f"{run_dir}: no {RUN_FILE}; is this a vpclink run directory?")
+        if path.is_symlink():
+            raise RunStateError(f"{path} is a symbolic link: a run's {RUN_FILE} is a file of its own directory")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunStateError(f"{run_dir}: no {RUN_FILE}; is this a vpclink run directory?") from None
-        except json.JSONDecodeError as e:
-            raise RunStateError(f"{path}: not valid JSON ({e})") from None
+            data = safe_files.read_json(path, max_bytes=MAX_RUN_FILE, max_depth=MAX_RUN_DEPTH, what="run record")
+        except safe_files.UnsafeFile as e:
+            raise RunStateError(f"{e}; this is not a run record vpclink can continue") from None
         try:
-            return cls.from_dict(data)
-        except (TypeError, ValueError) as e:
-            raise RunStateError(f"{path}: not a vpclink run record ({e})") from None
+            state = cls.from_dict(data)
+        except RunStateError as e:
+            raise RunStateError(f"{path}: not a vpclink run record: {e}") from None
+        state._check_files(Path(run_dir))
+        return state
+
+    def _check_files(self, run_dir: Path) -> None:
+        """The files the run writes or reads are its own: none is a link (out of the directory) or a
+        special file (a FIFO would hang the reader)."""
+        names = [PARAMS_COPY, LEDGER_FILE, LOCK_FILE, "index.html", CARDS_DIR]
+        for p in self.phases:
+            names += [p.notebook, str(Path(p.notebook).with_suffix(".html"))]
+            names += [a["notebook"] for a in p.attempts if a.get("notebook")]
+            names += [str(Path(a["notebook"]).with_suffix(".html")) for a in p.attempts if a.get("notebook")]
+        names += [c["file"] for c in self.peer_cards]
+        for name in names:
+            path = run_dir / name
+            if not os.path.lexists(path):
+                continue
+            if path.is_symlink():
+                raise RunStateError(f"{path} is a symbolic link; the files of a run are its own: remove it")
+            if name != CARDS_DIR and not path.is_file():
+                raise RunStateError(f"{path} is not a regular file; the files of a run are its own: remove it")
 
     @classmethod
     def find(cls, run_dir: str | Path) -> RunState | None:
@@ -196,32 +240,65 @@ class RunState:
     def _save(self, run_dir: Path) -> Path:
         """Write ``run.json`` so that a reader (or a resume after ``kill -9``) never sees half a file."""
         self.outputs = self.merged_outputs()
-        target = run_dir / RUN_FILE
-        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".run.json.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, indent=2, sort_keys=False)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+        return write_file(run_dir / RUN_FILE, text.encode("utf-8"), sync=True)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunState:
+    def from_dict(cls, data: Any) -> RunState:
+        """A run from ``run.json``'s content: every field type-checked and every path confined
+        (``RunStateError`` naming the field otherwise)."""
+        if not isinstance(data, dict):
+            raise RunStateError("its content must be a JSON object")
         data = dict(data)
+        phases = data.pop("phases", [])
+        if not isinstance(phases, list) or not all(isinstance(p, dict) for p in phases):
+            raise RunStateError("phases: must be a list of objects")
         known_phase = set(PhaseRecord.__dataclass_fields__)
-        records = [PhaseRecord(**{k: v for k, v in p.items() if k in known_phase}) for p in data.pop("phases", [])]
-        data["side"] = parse_side(data.get("side"))  # older records spell one operator ""
+        try:
+            data["side"] = parse_side(data.get("side"))  # older records spell one operator ""
+        except ValueError as e:
+            raise RunStateError(str(e)) from None
         known = set(cls.__dataclass_fields__)
-        return cls(phases=records, **{k: v for k, v in data.items() if k in known})
+        raw = {k: v for k, v in data.items() if k in known}
+        raw["phases"] = [{k: v for k, v in p.items() if k in known_phase} for p in phases]
+        try:
+            state = _RUN_STATE.validate_python(raw)
+        except ValidationError as e:
+            problems = [f"{field_path(err['loc'])}: {err['msg']}" for err in e.errors(include_input=False)[:5]]
+            raise RunStateError("; ".join(problems)) from None
+        state._check_paths()
+        return state
+
+    def _check_paths(self) -> None:
+        """Every file name the record holds is one of this run's own (see the module's docstring)."""
+        for i, p in enumerate(self.phases):
+            try:
+                declared = registry.get(p.name).notebook_file
+            except KeyError as e:
+                raise RunStateError(f"phases[{i}].name: {e.args[0]}") from None
+            if p.status not in STATUSES:
+                raise RunStateError(f"phases[{i}].status: must be one of {', '.join(STATUSES)}")
+            if p.notebook != declared:
+                raise RunStateError(
+                    f"phases[{i}].notebook: {p.notebook!r}; the {p.name} phase's notebook is {declared}"
+                )
+            tries = re.compile(rf"{re.escape(Path(declared).stem)}\.try[0-9]{{1,4}}\.ipynb")
+            for j, attempt in enumerate(p.attempts):
+                name = attempt.get("notebook")
+                if name is not None and not (isinstance(name, str) and tries.fullmatch(name)):
+                    raise RunStateError(
+                        f"phases[{i}].attempts[{j}].notebook: not a file of this run (expected {tries.pattern})"
+                    )
+        for i, card in enumerate(self.peer_cards):
+            name = card.get("file")
+            if not isinstance(name, str) or not _CARD_FILE.fullmatch(name) or ".." in name.split("/"):
+                raise RunStateError(f"peer_cards[{i}].file: not a file of this run (expected {CARDS_DIR}/NAME)")
+            for key in ("sha256", "source"):
+                if not isinstance(card.get(key, ""), str):
+                    raise RunStateError(f"peer_cards[{i}].{key}: must be a string")
 
     # -- phases -------------------------------------------------------------------------------------
     def phase(self, name: str) -> PhaseRecord:
@@ -262,10 +339,13 @@ class RunState:
 
     def shown_values(self) -> dict[str, Any]:
         """What the picture of the link shows: the phases' outputs, and (two operators) the other
-        side's values as its peer card or the form gave them."""
+        side's values as its peer card or the form gave them, with what its checks found."""
         values: dict[str, Any] = {}
         for p in self.phases:
             values.update((p.peer or {}).get("values") or {})
+        if self.side is not None:
+            theirs, _ = self.peer_checks()
+            values.update({k: v for k, v in theirs.items() if key_owner(k) not in (None, self.side)})
         values.update(self.observed_outputs())
         return values
 
@@ -288,6 +368,17 @@ class RunState:
                 uids[role] = str(uid)  # type: ignore[index]
         return uids
 
+    # -- what changed ------------------------------------------------------------------------------
+    def step_outcomes(self) -> list[dict[str, Any]]:
+        """What every step of every phase did, in run order (``changes``)."""
+        return [dict(o, phase=p.name) for p in self.phases for o in p.outcomes]
+
+    def changes_summary(self) -> str:
+        """ "created 8 resources in 2 accounts", "changed nothing", ... for the whole run."""
+        if self.dry_run:
+            return "changed nothing (a plan)"
+        return changes.summary(self.step_outcomes(), {str(k): v for k, v in self.account_uids().items()})
+
     # -- the result ---------------------------------------------------------------------------------
     def outcome(self, todo: Iterable[str] | None = None) -> Outcome:
         """The run's result after the phases of ``todo`` (default: all of the run's): a phase that
@@ -308,11 +399,50 @@ class RunState:
             decl = registry.get(p.name)
             if decl.concludes is not None:
                 result, message = decl.concludes(outputs)
+                if self.side is not None and decl.kind == "check":
+                    return self._one_side(decl, outputs, result, message)
                 return Outcome(result, message, p.name)
         last = done[-1].name if done else None
         concluding = [n for n in registry.RUN if registry.get(n).concludes is not None]
         rest = f"; the {concluding[-1]} phase did not run" if concluding else ""
         return Outcome("ok", f"phases up to {last} done{rest}" if last else "nothing was run")
+
+    def peer_checks(self) -> tuple[dict[str, Any], str | None]:
+        """What the other side's checks found, as its latest card says (``checks``), and that card's
+        file; ({}, None) when no card carries any."""
+        cards = [(c.get("checks"), c.get("file")) for c in self.peer_cards]
+        cards += [
+            ((p.peer.get("card") or {}).get("checks"), (p.peer.get("card") or {}).get("file")) for p in self.phases
+        ]
+        found = [(checks, name) for checks, name in cards if isinstance(checks, dict) and checks]
+        return (dict(found[-1][0]), str(found[-1][1] or "pasted")) if found else ({}, None)
+
+    def _one_side(self, decl: Any, outputs: Mapping[str, Any], result: str, message: str) -> Outcome:
+        """Two operators: a check proves this side's part only (one direction); the other side's part
+        is theirs, shown from their card once it carries their result. Never "the link verifies"
+        after one side's check."""
+        side = self.side
+        assert side is not None
+        peer = "acceptor" if side == "initiator" else "initiator"
+        own = {k: v for k, v in outputs.items() if k in decl.output_keys and key_owner(k) == side}
+        here = (decl.report(own) if decl.report else None) or ", ".join(f"{k}: {v}" for k, v in own.items())
+        if not Outcome(result, message).ok:
+            return Outcome(result, f"{here} (this side, {side}): {message}", decl.name)
+        theirs, card = self.peer_checks()
+        if not theirs:
+            return Outcome(
+                f"{result} one way",
+                f"{here} (this side, {side}); the {peer}'s direction is the {peer}'s to verify "
+                f"(their {decl.notebook}; import their newer peer card to show it here)",
+                decl.name,
+            )
+        their_result, their_message = decl.concludes(theirs)
+        there = (decl.report(theirs) if decl.report else None) or their_message
+        if not Outcome(their_result, their_message).ok:
+            return Outcome(
+                their_result, f"{here} (this side); {there} (the {peer}'s, from their card {card})", decl.name
+            )
+        return Outcome(result, f"{here} (this side); {there} (the {peer}'s, from their card {card})", decl.name)
 
 
 def new_run_dir(records: str | Path, link: str, now: datetime | None = None) -> Path:
@@ -323,13 +453,52 @@ def new_run_dir(records: str | Path, link: str, now: datetime | None = None) -> 
     candidate, n = base, 2
     while True:
         try:
-            candidate.mkdir()
+            candidate.mkdir(mode=DIR_MODE)
             return candidate
         except FileExistsError:
             candidate, n = base.with_name(f"{base.name}-{n}"), n + 1
 
 
+_RUN_STATE: TypeAdapter[RunState] = TypeAdapter(RunState)
+
+
+def confined(run_dir: str | Path, name: str) -> Path:
+    """``run_dir / name`` for a file name a record holds: relative, without ``..``, not a link, and
+    inside the run directory once resolved; ``RunStateError`` otherwise."""
+    relative = Path(name)
+    if not name or relative.is_absolute() or ".." in relative.parts:
+        raise RunStateError(f"{name!r}: not a file of the run directory {run_dir}")
+    path = Path(run_dir) / relative
+    if path.is_symlink():
+        raise RunStateError(f"{path} is a symbolic link; a run's records are files of its own directory")
+    root = Path(run_dir).resolve()
+    if not path.resolve().is_relative_to(root):
+        raise RunStateError(f"{name!r}: not a file of the run directory {run_dir}")
+    return path
+
+
+def write_file(path: Path, data: bytes, *, sync: bool = False) -> Path:
+    """Write a record file atomically (a reader never sees half of it), mode 0600, replacing the name
+    itself (a symbolic link planted there is replaced, never followed)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 @contextmanager
 def _locked(run_dir: Path) -> Iterator[None]:
-    with FileLock(str(run_dir / LOCK_FILE)):
+    lock = run_dir / LOCK_FILE
+    if lock.is_symlink() or (lock.exists() and not lock.is_file()):
+        raise RunStateError(f"{lock} is not a lock file of this run (a link or a special file): remove it")
+    with FileLock(str(lock), mode=FILE_MODE):
         yield
