@@ -154,9 +154,13 @@ def test_field_path() -> None:
 
 def test_the_parameter_file_has_a_json_schema() -> None:
     schema = params.json_schema()
-    assert schema["required"] == ["link", "initiator", "acceptor", "bandwidth_mbps"]
+    assert schema["required"] == ["link", "initiator", "acceptor"]
+    # bandwidth_mbps is required unless the backend is vpc_peer
+    assert schema["then"] == {"required": ["bandwidth_mbps"]}
+    assert schema["if"]["not"]["properties"]["backend"] == {"const": "vpc_peer"}
     assert set(schema["properties"]) == {
         "link",
+        "backend",
         "initiator",
         "acceptor",
         "bandwidth_mbps",

@@ -486,7 +486,7 @@ def _check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     out(
         f"{args.params}: valid. Link {params.link}: {params.initiator.vpc_id} ({params.initiator.region}, "
         f"profile {params.initiator.profile}) <-> {params.acceptor.vpc_id} ({params.acceptor.region}, "
-        f"profile {params.acceptor.profile}), {params.bandwidth_mbps} Mbps ({params.spec})"
+        f"profile {params.acceptor.profile}), {params.capacity}"
     )
     return EXIT_OK
 

@@ -45,7 +45,15 @@ The rules, beyond "required" and "no unknown key at any level" (a close key name
   /8 to /28. The two VPCs must not overlap: the link routes each one's CIDR to the other.
 - The two sides are two different accounts: the same ``profile`` or the same ``account_uid`` on both
   sides is refused, and so is the same VPC.
+- ``backend``: ``router_interface`` (the default: Express Connect router interfaces, the tutorial's
+  way) or ``vpc_peer`` (a VPC peering connection, VpcPeer 2022-01-01). A setting of one backend on
+  the other is refused naming it (``spec`` on ``vpc_peer``). Timeouts are not refused on either (a
+  fleet's defaults serve links of both): ``timeouts.router_interface`` bounds the interfaces' waits,
+  ``timeouts.vpc_peer`` the peering's.
 - ``bandwidth_mbps``: a key of ``SPEC_BY_MBPS``; an optional ``spec`` must name the same Spec.
+  Required by ``router_interface``. With ``vpc_peer`` it is the bandwidth of a peering across
+  regions (optional: the API's default otherwise); within one region a peering has none (free,
+  unlimited), and it is not sent.
 - ``routes.<role>``: destinations added to that side's route table with the router interface as next
   hop, at most 200 (the table's quota). A destination may be any IPv4 network the peer VPC reaches
   (its CIDR, or networks behind it), but never one overlapping the side's own ``vpc_cidr`` (that
@@ -107,6 +115,14 @@ from .fields import (  # noqa: F401  (re-exported: the parameter contract's publ
 
 Role = Literal["initiator", "acceptor"]
 ROLES: tuple[Role, Role] = ("initiator", "acceptor")
+# How the link is built: Express Connect router interfaces (the tutorial's way) or a VPC peering
+# connection (the VpcPeer 2022-01-01 API). Each phase has its steps per backend (``phases.base``).
+Backend = Literal["router_interface", "vpc_peer"]
+BACKENDS: tuple[Backend, Backend] = ("router_interface", "vpc_peer")
+DEFAULT_BACKEND: Backend = "router_interface"
+BACKEND_HELP = (
+    "router_interface (Express Connect router interfaces, the default) or vpc_peer (a VPC peering connection)"
+)
 
 
 @dataclass(frozen=True)
@@ -144,6 +160,7 @@ class Timeouts:
     router_interface: float = 300.0
     route_entry: float = 120.0
     command: float = 120.0
+    vpc_peer: float = 300.0  # backend vpc_peer: the peering becoming Activated, or gone
 
 
 @dataclass(frozen=True)
@@ -156,15 +173,32 @@ class LinkParams:
     link: str
     initiator: Side
     acceptor: Side
-    bandwidth_mbps: int
+    # None only with backend vpc_peer: within one region a peering has no bandwidth, across regions
+    # the API's default applies
+    bandwidth_mbps: int | None
     routes: dict[Role, tuple[str, ...]]
     security_groups: SecurityGroups = field(default_factory=SecurityGroups)
     timeouts: Timeouts = field(default_factory=Timeouts)
     verify: Verify = field(default_factory=Verify)
+    backend: Backend = DEFAULT_BACKEND
 
     @property
     def spec(self) -> str:
+        """The initiator router interface's Spec (backend router_interface only)."""
+        if self.bandwidth_mbps is None:
+            raise ValueError(f"link {self.link} (backend {self.backend}) has no router interface Spec")
         return SPEC_BY_MBPS[self.bandwidth_mbps]
+
+    @property
+    def capacity(self) -> str:
+        """The link's capacity in words: "2 Mbps (Mini.2)", "VPC peering, 100 Mbps", ..."""
+        if self.backend == "router_interface":
+            return f"{self.bandwidth_mbps} Mbps ({self.spec})"
+        if self.same_region:
+            return "VPC peering within one region (no bandwidth limit, free)"
+        if self.bandwidth_mbps is None:
+            return "VPC peering across regions (the API's default bandwidth)"
+        return f"VPC peering across regions, {self.bandwidth_mbps} Mbps"
 
     def side(self, role: Role) -> Side:
         return self.initiator if role == "initiator" else self.acceptor
@@ -242,6 +276,20 @@ RouteEntryTimeout = Annotated[
 CommandTimeout = Annotated[
     float, Strict(), Ge(TIMEOUT_MIN), Le(TIMEOUT_MAX), F.seconds_message(TIMEOUT_MIN, TIMEOUT_MAX, Timeouts.command)
 ]
+VpcPeerTimeout = Annotated[
+    float, Strict(), Ge(TIMEOUT_MIN), Le(TIMEOUT_MAX), F.seconds_message(TIMEOUT_MIN, TIMEOUT_MAX, Timeouts.vpc_peer)
+]
+
+
+def _backend_problem(value: object) -> str:
+    guess = (
+        difflib.get_close_matches(value.lower().replace("-", "_"), BACKENDS, 1, 0.6) if isinstance(value, str) else []
+    )
+    hint = f"; did you mean '{guess[0]}'?" if guess else ""
+    return f"{F.show(value)} is not a backend{hint} (valid: {BACKEND_HELP})"
+
+
+BackendName = Annotated[Backend, F.explained(_backend_problem)]
 
 
 def _at_most(limit: limits.Limit, noun: str) -> BeforeValidator:
@@ -304,6 +352,7 @@ class _TimeoutsFile(_Schema):
     router_interface: RouterInterfaceTimeout = Timeouts.router_interface
     route_entry: RouteEntryTimeout = Timeouts.route_entry
     command: CommandTimeout = Timeouts.command
+    vpc_peer: VpcPeerTimeout = Timeouts.vpc_peer
 
 
 class _VerifyFile(_Schema):
@@ -311,10 +360,19 @@ class _VerifyFile(_Schema):
 
 
 class _LinkFile(_Schema):
+    # For editors: bandwidth_mbps is required unless backend is vpc_peer (checked in ``_backend_settings``).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"not": {"properties": {"backend": {"const": "vpc_peer"}}, "required": ["backend"]}},
+            "then": {"required": ["bandwidth_mbps"]},
+        }
+    )
+
     link: F.LinkName
+    backend: BackendName = DEFAULT_BACKEND
     initiator: _SideFile
     acceptor: _SideFile
-    bandwidth_mbps: F.BandwidthMbps
+    bandwidth_mbps: F.BandwidthMbps | None = None  # required by backend router_interface (``_backend_settings``)
     spec: F.Spec | None = None
     routes: _RoutesFile = _RoutesFile()
     security_groups: _SecurityGroupsFile = _SecurityGroupsFile()
@@ -568,6 +626,7 @@ def _peer(role: str) -> Role:
 def _relations(values: _Values) -> list[FieldError]:
     errors: list[FieldError] = []
     errors += _two_sides(values)
+    errors += _backend_settings(values)
     errors += _spec_and_bandwidth(values)
     errors += _route_destinations(values)
     errors += _security_groups(values)
@@ -609,6 +668,47 @@ def _two_sides(values: _Values) -> list[FieldError]:
         values.refuse("initiator.vpc_cidr")
         values.refuse("acceptor.vpc_cidr")
     return errors
+
+
+def _backend_settings(values: _Values) -> list[FieldError]:
+    """What one backend needs and the other refuses: a router interface has a Spec bought by bandwidth;
+    a peering has no Spec. (A peering's bandwidth_mbps is not refused within one region, where the API
+    has none and it is not sent: a fleet's defaults give it to links of every kind.)"""
+    if not values.ok("backend"):
+        return []  # a bad backend is its own problem; the settings are judged once it is known
+    backend = values.get(("backend",), BackendName) or DEFAULT_BACKEND
+    present = {path: _at(values.doc, loc) is not _MISSING for path, loc in _BACKEND_SETTINGS.items()}
+    errors = []
+    if backend == "router_interface":
+        if not present["bandwidth_mbps"]:
+            errors.append(FieldError("bandwidth_mbps", _required(("bandwidth_mbps",), values)))
+        return errors
+    link = values.get(("link",), F.LinkName)
+    if link and "." in link:
+        errors.append(
+            FieldError(
+                "link",
+                f"{F.show(link)} names the peering vpclink-<link>, and a peering's name takes letters, digits, '-' "
+                "and '_' only: use a link name without '.'",
+            )
+        )
+    if present["spec"]:
+        errors.append(
+            FieldError(
+                "spec",
+                "is the router interface's Spec; backend vpc_peer builds a VPC peering connection, which has no "
+                "Spec to buy: leave spec out, or set backend: router_interface",
+            )
+        )
+        values.refuse("spec")  # not judged against bandwidth_mbps as well
+    return errors
+
+
+# The settings one backend takes and the other refuses, by path (as messages name them) and location.
+_BACKEND_SETTINGS: dict[str, Loc] = {
+    "bandwidth_mbps": ("bandwidth_mbps",),
+    "spec": ("spec",),
+}
 
 
 def _spec_and_bandwidth(values: _Values) -> list[FieldError]:
@@ -781,6 +881,7 @@ def _build(m: _LinkFile) -> LinkParams:
         security_groups=SecurityGroups(sg.mode, rules),
         timeouts=Timeouts(**m.timeouts.model_dump()),
         verify=Verify(**m.verify.model_dump()),
+        backend=m.backend,
     )
 
 
