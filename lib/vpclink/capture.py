@@ -29,7 +29,12 @@ from filelock import FileLock
 from .locks import private_dir, state_home
 
 FORMAT = "vpclink-capture/1"
-PRODUCTS = {"vpc": ("Vpc", "2016-04-28"), "ecs": ("Ecs", "2014-05-26"), "sts": ("Sts", "2015-04-01")}
+PRODUCTS = {
+    "vpc": ("Vpc", "2016-04-28"),
+    "ecs": ("Ecs", "2014-05-26"),
+    "sts": ("Sts", "2015-04-01"),
+    "vpcpeer": ("VpcPeer", "2022-01-01"),
+}
 ACCOUNT_LABELS = {"initiator": "A", "acceptor": "B"}
 
 # Reply fields whose values are states or documented enumerations: kept (``{"$enum": value}``).

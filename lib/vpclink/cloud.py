@@ -23,6 +23,7 @@ from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from alibabacloud_tea_openapi.utils_models import Config
 from alibabacloud_vpc20160428.client import Client as VpcClient
+from alibabacloud_vpcpeer20220101.client import Client as VpcPeerClient
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException, UnretryableException
 
@@ -33,8 +34,10 @@ from .record.ledger import Ledger
 from .retries import STATE_CONFLICTS, UNREACHABLE_RETRIES, RetryPolicy, is_throttling, retry_reason
 from .waits import Clock, RealClock
 
-Product = Literal["vpc", "ecs", "sts"]
-_CLIENTS: dict[str, type] = {"vpc": VpcClient, "ecs": EcsClient, "sts": StsClient}
+Product = Literal["vpc", "ecs", "sts", "vpcpeer"]
+# VpcPeer 2022-01-01 has one central endpoint (vpcpeer.aliyuncs.com, the SDK's own rule); an emulator
+# serves every product on its one endpoint, which ``endpoint`` names for all of them.
+_CLIENTS: dict[str, type] = {"vpc": VpcClient, "ecs": EcsClient, "sts": StsClient, "vpcpeer": VpcPeerClient}
 
 # Codes retried on every call besides throttling and (where safe) transient failures.
 DEFAULT_RETRY_ON: frozenset[str] = STATE_CONFLICTS

@@ -310,6 +310,7 @@ RouterInterfaceId = Annotated[str, _id_pattern("ri-"), _id_message("ri-")]
 SecurityGroupId = Annotated[str, _id_pattern("sg-"), _id_message("sg-")]
 SecurityGroupRuleId = Annotated[str, _id_pattern("sgr-"), _id_message("sgr-")]
 InstanceId = Annotated[str, _id_pattern("i-"), _id_message("i-")]
+VpcPeerConnectionId = Annotated[str, _id_pattern("pcc-"), _id_message("pcc-")]
 ID_TYPES: dict[str, Any] = {
     "vpc-": VpcId,
     "vsw-": VSwitchId,
@@ -320,6 +321,7 @@ ID_TYPES: dict[str, Any] = {
     "sg-": SecurityGroupId,
     "sgr-": SecurityGroupRuleId,
     "i-": InstanceId,
+    "pcc-": VpcPeerConnectionId,
 }
 
 

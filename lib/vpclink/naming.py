@@ -23,6 +23,17 @@ def router_interface_description(link: str, role: str) -> str:
     return side_marker(link, role)
 
 
+def vpc_peer_name(link: str) -> str:
+    """CreateVpcPeerConnection ``Name``: ``vpclink-<link>`` (one peering per link; the API takes
+    letters, digits, ``-`` and ``_``, so a peering link's name has no ``.``: ``params`` refuses it)."""
+    return f"{PREFIX}-{link}"
+
+
+def vpc_peer_description(link: str) -> str:
+    """CreateVpcPeerConnection ``Description``: ``vpclink link <link>``."""
+    return link_marker(link)
+
+
 def link_marker(link: str) -> str:
     """The text that starts the description of everything this link creates."""
     return f"{PREFIX} link {link}"

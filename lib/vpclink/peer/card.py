@@ -47,7 +47,8 @@ MAX_BYTES = 64 * 1024  # a card is about 600 bytes
 MAX_DEPTH = 4  # a card is one object with one list in it
 _VERSION_KEY = "vpclink_peer_card"
 _REQUIRED = ("link", "role", "account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id", "created")
-_OPTIONAL = ("router_interface_id", "security_group_id", "instance_ip")  # known after later phases
+# known after later phases (peer_connection_id: backend vpc_peer, on the initiator's card)
+_OPTIONAL = ("router_interface_id", "security_group_id", "instance_ip", "peer_connection_id")
 _PEER_FIELDS = ("account_uid", "region", "vpc_id", "vpc_cidr", "vrouter_id", *_OPTIONAL)
 _PROGRESS = "phases_done"
 _CHECKS = "checks"
@@ -75,6 +76,7 @@ class PeerCard:
     router_interface_id: str | None = None
     security_group_id: str | None = None
     instance_ip: str | None = None
+    peer_connection_id: str | None = None
     phases_done: tuple[str, ...] = ()  # the phases the side had completed, in run order
     # What the side's checks found (the outputs of the phases that prove the link, its own and the
     # link's: ``{"ping_initiator_to_acceptor": "ok", "verified": true}``), so the other side's record
@@ -332,6 +334,7 @@ def _card(
         router_interface_id=output("router_interface_id"),
         security_group_id=side.get("security_group_id") or None,
         instance_ip=output("instance_ip"),
+        peer_connection_id=output("peer_connection_id"),
         phases_done=tuple(p for p in phases.RUN if p in set(phases_done)),
         checks=checks_from(outputs, role),
     )

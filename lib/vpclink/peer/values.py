@@ -43,10 +43,12 @@ FIELDS: dict[str, PeerField] = {
         PeerField("router_interface_id", "router interface ID", "ri-m5e1abcdefgh12345678", F.RouterInterfaceId),
         PeerField("security_group_id", "security group ID", "sg-m5e1abcdefgh1234567", F.SecurityGroupId),
         PeerField("instance_ip", "instance private IP", "192.168.1.10", F.Ipv4Address),
+        # backend vpc_peer: the connection account A requested, which account B accepts
+        PeerField("peer_connection_id", "VPC peering connection ID", "pcc-m5e1abcdefgh12345678", F.VpcPeerConnectionId),
     )
 }
 # The fields that hold a resource ID, by what they name (for "this side's own ... ID").
-ID_FIELDS = ("vpc_id", "vrouter_id", "router_interface_id", "security_group_id")
+ID_FIELDS = ("vpc_id", "vrouter_id", "router_interface_id", "security_group_id")  # the peering's is shared
 
 
 def input_key(role: Role, field_name: str) -> str:

@@ -6,9 +6,26 @@ the steps are the router-interface backend's ``interfaces`` steps for this side.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from .. import naming
+from ..params import LinkParams
+from . import peering, peering_steps
 from .base import Output, Phase
 from .interfaces import show_side, steps
+
+if TYPE_CHECKING:
+    from ..record.picture import LinkView
+
+RI_NEEDS = ("account_uid", "region", "vrouter_id", "router_interface_id")
+PEER_NEEDS = ("account_uid", "region", "peer_connection_id")
+
+
+def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None:
+    if params.backend != "vpc_peer":  # the peering's part of the picture is the initiator's
+        show_side(params, "acceptor", outputs, view)
+
 
 PHASE = Phase(
     name="acceptor",
@@ -25,9 +42,11 @@ so it is never created twice.""",
         "initiator_vrouter_id",
         "initiator_account_uid",
         "initiator_router_interface_id",
+        peering.OUTPUT,
     ),
-    outputs=(Output("acceptor_router_interface_id", "account B's router interface"),),
-    needs=("account_uid", "region", "vrouter_id", "router_interface_id"),
+    outputs=(Output("acceptor_router_interface_id", "account B's router interface", backend="router_interface"),),
+    # B accepts the peering A requested: by its ID, from A's card
+    needs=lambda params: PEER_NEEDS if params.backend == "vpc_peer" else RI_NEEDS,
     steps={
         "router_interface": steps(
             "acceptor",
@@ -37,7 +56,14 @@ Interface** with *Role: Acceptor*, peer account A's UID, its region and VPC1's V
 acceptor's Spec is always `Negative`: the initiator pays for the bandwidth), `RouterId` = VPC2's
 VRouter, `OppositeRouterId` = VPC1's VRouter, `OppositeInterfaceOwnerId` = account A's UID and
 `OppositeInterfaceId` = the initiator's interface; then `vpc:DescribeRouterInterfaces` until `Idle`.""",
-        )
+        ),
+        "vpc_peer": peering_steps.acceptor_steps(
+            console="""(account B): *VPC > VPC Peering Connections*, find the request from account A
+(its ID is on A's peer card) in state *Accepting*, and **Accept** it.""",
+            api="""`vpcpeer:GetVpcPeerConnectionAttribute` of the connection ID from account A (it
+must join VPC1 to this account's VPC2), then `vpcpeer:AcceptVpcPeerConnection` while it is
+`Accepting` (nothing when it is accepted already).""",
+        ),
     },
-    show=lambda params, outputs, view: show_side(params, "acceptor", outputs, view),
+    show=show,
 )

@@ -2,8 +2,9 @@
 
 Every phase module declares one :class:`Phase` named ``PHASE``: its name and number, its title and the
 text its notebook shows, the sides it acts in, its inputs and outputs, what it needs from the other
-operator, its success rule, its part of the picture, and its :class:`Steps` per backend (today
-``router_interface``; another backend is one more entry in ``steps``). The generic layers (runner,
+operator, its success rule, its part of the picture, and its :class:`Steps` per backend
+(``router_interface``, ``vpc_peer``: one entry each in ``steps``). An output one backend alone
+produces says so (``Output.backend``); under the other backend it is empty. The generic layers (runner,
 notebooks, record, picture, CLI) read these declarations and name no phase.
 
 A backend's :class:`Steps` are ``offline(params)`` (the calls it would make on a cloud where the link
@@ -209,6 +210,11 @@ class Step:
             raise ValueError(f"Step intent {self.intent!r}: expected one of {', '.join(INTENTS)}")
 
 
+def backend_name(params: LinkParams) -> str:
+    """The backend whose steps run for ``params`` (``params.backend``)."""
+    return str(getattr(params, "backend", None) or DEFAULT_BACKEND)
+
+
 def placeholder(what: str, phase: str) -> str:
     """How a plan names what an earlier phase's step will create, on a cloud where it does not exist
     yet: ``placeholder("initiator router interface", "initiator")`` is
@@ -235,6 +241,11 @@ class Output:
     key: str
     doc: str  # e.g. "VPC1's VRouter ID": the comment of the parameter that takes it
     kind: type = str  # str or list: its notebook parameter's type and empty default
+    backend: str | None = None  # produced only by this backend (None: by every backend)
+
+    @property
+    def empty(self) -> Any:
+        return [] if self.kind is list else ""
 
 
 @dataclass(frozen=True)
@@ -309,7 +320,7 @@ class Phase:
 
     # -- the backend's steps ----------------------------------------------------------------------
     def backend(self, params: LinkParams) -> Steps:
-        name = str(getattr(params, "backend", None) or DEFAULT_BACKEND)
+        name = backend_name(params)
         if name not in self.steps:
             raise PhaseError(
                 f"backend: {name!r} has no steps for the {self.name} phase; known: {', '.join(self.steps)}"
@@ -325,7 +336,13 @@ class Phase:
             return self.backend(ctx.params).plan(ctx)
 
     def apply(self, ctx: PhaseContext) -> dict[str, Any]:
-        return self.backend(ctx.params).apply(ctx)
+        out = self.backend(ctx.params).apply(ctx)
+        # Another backend's outputs are empty here, as a notebook parameter not known yet is.
+        name = backend_name(ctx.params)
+        for o in self.outputs:
+            if o.backend is not None and o.backend != name:
+                out.setdefault(o.key, o.empty)
+        return out
 
     def verify(self, ctx: PhaseContext) -> list[dict[str, Any]]:
         with ctx.cloud.read_only():

@@ -28,7 +28,7 @@ from ..params import ROLES, LinkParams, Role
 from ..retries import CONNECT_NOT_SET
 from ..sides import peer_of
 from ..waits import GONE, wait_for
-from . import lookup
+from . import lookup, peering, peering_steps
 from .base import (
     STATUS_CODES,
     MissingInput,
@@ -365,7 +365,7 @@ def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None
     status = outputs.get("connection_status")
     if status:
         view.connection = str(status)
-    if view.connection == ACTIVE:
+    if view.connection in (ACTIVE, peering.ACTIVATED):
         for role in ROLES:
             endpoint = view.side(role).endpoint
             if endpoint is not None and endpoint.state == "created":
@@ -390,9 +390,15 @@ that is already `Active` is left alone.""",
         "acceptor_vrouter_id",
         "initiator_account_uid",
         "acceptor_account_uid",
+        peering.OUTPUT,
     ),
     outputs=(Output("connection_status", "the connection's state"),),
-    needs=("account_uid", "region", "vrouter_id", "router_interface_id"),  # the Opposite* fields
+    # the Opposite* fields; a peering: its ID
+    needs=lambda params: (
+        ("peer_connection_id",)
+        if params.backend == "vpc_peer"
+        else ("account_uid", "region", "vrouter_id", "router_interface_id")
+    ),
     steps={
         "router_interface": Steps(
             console="""in account B, on the acceptor interface, **Add Initiator** (the initiator's
@@ -408,7 +414,13 @@ both sides until both are `Active`.""",
             plan=plan,
             apply=apply,
             verify=verify,
-        )
+        ),
+        "vpc_peer": peering_steps.connect_steps(
+            console="""in each account, *VPC > VPC Peering Connections*: once B has accepted, the
+connection goes from *Updating* to *Activated* (nothing to click; both accounts see the same state).""",
+            api="""`vpcpeer:GetVpcPeerConnectionAttribute` in account A and in account B until the
+connection is `Activated` (a route through it needs that).""",
+        ),
     },
     show=show,
 )

@@ -310,6 +310,22 @@ def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None
             side.instance = f"ECS {found.instance_id}{' · ' + ip if ip else ''}"
 
 
+STEPS = Steps(
+    console="""(the tutorial's prerequisites): in each account, open *VPC > VPCs* and note the VPC's
+ID, CIDR block and *vRouter* ID; note the account ID (*Account Center*); check that the two VPCs' CIDR
+blocks do not overlap, and that each ECS instance is running in its VPC and security group.""",
+    api="""for account A (initiator, VPC1) and account B (acceptor, VPC2):
+`sts:GetCallerIdentity` (who each credential profile is; the two must be different accounts, and match
+`account_uid` when given), `vpc:DescribeVpcs` (the VPC exists with the declared CIDR; its VRouter ID),
+`vpc:DescribeRouteTableList` (the system route table), `vpc:DescribeVSwitches`, `ecs:DescribeInstances`
+(the instance's private IP for the ping test) and `ecs:DescribeSecurityGroupAttribute`.""",
+    offline=offline,
+    plan=plan,
+    apply=apply,
+    verify=verify,
+)
+
+
 PHASE = Phase(
     name="preflight",
     number="00",
@@ -333,21 +349,7 @@ The identities found here are recorded as the run's identity stamp.""",
         Output("initiator_instance_ip", "ECS1's private IP"),
         Output("acceptor_instance_ip", "ECS2's private IP"),
     ),
-    steps={
-        "router_interface": Steps(
-            console="""(the tutorial's prerequisites): in each account, open *VPC > VPCs* and note the VPC's
-ID, CIDR block and *vRouter* ID; note the account ID (*Account Center*); check that the two VPCs' CIDR
-blocks do not overlap, and that each ECS instance is running in its VPC and security group.""",
-            api="""for account A (initiator, VPC1) and account B (acceptor, VPC2):
-`sts:GetCallerIdentity` (who each credential profile is; the two must be different accounts, and match
-`account_uid` when given), `vpc:DescribeVpcs` (the VPC exists with the declared CIDR; its VRouter ID),
-`vpc:DescribeRouteTableList` (the system route table), `vpc:DescribeVSwitches`, `ecs:DescribeInstances`
-(the instance's private IP for the ping test) and `ecs:DescribeSecurityGroupAttribute`.""",
-            offline=offline,
-            plan=plan,
-            apply=apply,
-            verify=verify,
-        )
-    },
+    # The peering backend takes the same steps: they do not depend on how the two VPCs are joined.
+    steps={"router_interface": STEPS, "vpc_peer": STEPS},
     show=show,
 )

@@ -1,4 +1,5 @@
-"""Routes (accounts A and B): route the peer's CIDR blocks through the router interface.
+"""Routes (accounts A and B): route the peer's CIDR blocks through the router interface (or, with
+``backend: vpc_peer``, through the VPC peering connection: ``Hop`` says what routes point at).
 
 How, in API terms: CreateRouteEntry (NextHopType=RouterInterface, NextHopId = own interface) per destination
 in ``routes.<side>``, then DescribeRouteEntryList until Available. Route tables take one change
@@ -15,7 +16,8 @@ The notebook's text is ``PHASE`` at the end of this module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from alibabacloud_vpc20160428 import models as vpc
@@ -24,7 +26,7 @@ from .. import naming
 from ..cloud import CloudError
 from ..params import ROLES, LinkParams, Role
 from ..waits import GONE, wait_for, wait_while
-from . import converge, lookup
+from . import converge, lookup, peering, peering_steps
 from .base import Output, Phase, PhaseContext, PhaseError, Step, Steps, WaitingForPeer, placeholder, produced_by
 
 if TYPE_CHECKING:
@@ -98,14 +100,41 @@ def connected(ctx: PhaseContext, role: Role, ri_id: str) -> None:
     )
 
 
-def offline(p: LinkParams) -> list[Step]:
+@dataclass(frozen=True)
+class Hop:
+    """What a backend's routes point at: the API's ``NextHopType``, how a plan names the next hop from
+    the parameters alone, the next hop's ID on a side, and the check that it can carry a route now."""
+
+    type: str  # NextHopType: RouterInterface, VpcPeer
+    named: Callable[[LinkParams, Role], str]  # "router interface vpclink-<link>-initiator"
+    id_of: Callable[[PhaseContext, Role, bool], str]  # (ctx, role, planning) -> ID or placeholder
+    ready: Callable[[PhaseContext, Role, str], None]  # raises until a route may use it
+
+
+ROUTER_INTERFACE = Hop(
+    "RouterInterface",
+    lambda p, role: f"router interface {naming.router_interface_name(p.link, role)}",
+    lambda ctx, role, planning: interface_id(ctx, role, planning),
+    lambda ctx, role, hop_id: connected(ctx, role, hop_id),
+)
+
+
+PEERING = Hop(
+    "VpcPeer",
+    lambda p, role: peering.target(p),
+    lambda ctx, role, planning: peering.connection_id(ctx, role, planning),
+    lambda ctx, role, pcc: peering_steps.not_ready(ctx, role, pcc),
+)
+
+
+def offline(p: LinkParams, hop: Hop = ROUTER_INTERFACE) -> list[Step]:
     steps: list[Step] = []
     for role in ROLES:
-        ri = naming.router_interface_name(p.link, role)
+        named = hop.named(p, role)
         for dest in p.routes.get(role, ()):
             target = f"route to {dest} in the route table of {p.side(role).vpc_id}"
             steps += [
-                Step(role, "CreateRouteEntry", target, "create", f"next hop: router interface {ri}"),
+                Step(role, "CreateRouteEntry", target, "create", f"next hop: {named}"),
                 Step(
                     role,
                     "DescribeRouteEntryList",
@@ -117,10 +146,10 @@ def offline(p: LinkParams) -> list[Step]:
     return steps
 
 
-def plan(ctx: PhaseContext) -> list[Step]:
+def plan(ctx: PhaseContext, hop: Hop = ROUTER_INTERFACE) -> list[Step]:
     steps = []
     for role in ctx.acting(SIDES):
-        table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role, planning=True)
+        table, ri_id = lookup.route_table_id(ctx, role), hop.id_of(ctx, role, True)
         for i, dest in enumerate(ctx.params.routes.get(role, ())):
             ours, others = classify(ctx, role, table, dest, ri_id)
             target = f"route {dest} in {table}"
@@ -136,19 +165,22 @@ def plan(ctx: PhaseContext) -> list[Step]:
                 )
             else:
                 steps += [
-                    Step(role, "CreateRouteEntry", target, "create", f"next hop router interface {ri_id}"),
+                    Step(role, "CreateRouteEntry", target, "create", f"next hop {hop.type} {ri_id}"),
                     Step(role, "DescribeRouteEntryList", target, "wait", "until Available"),
                 ]
     return steps
 
 
-def apply(ctx: PhaseContext) -> dict[str, Any]:
+def apply(ctx: PhaseContext, hop: Hop = ROUTER_INTERFACE) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for role in ctx.acting(SIDES):
-        table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
-        connected(ctx, role, ri_id)
+        table, ri_id = lookup.route_table_id(ctx, role), hop.id_of(ctx, role, False)
+        hop.ready(ctx, role, ri_id)
         with ctx.exclusive(role):
-            ids = [_ensure(ctx, role, i, dest, table, ri_id) for i, dest in enumerate(ctx.params.routes.get(role, ()))]
+            ids = [
+                _ensure(ctx, role, i, dest, table, ri_id, hop.type)
+                for i, dest in enumerate(ctx.params.routes.get(role, ()))
+            ]
         out[f"{role}_route_entry_ids"] = ids
         ctx.results.setdefault("route_entry_ids", {})[role] = ids
     return out
@@ -166,7 +198,7 @@ def entry_state(ctx: PhaseContext, role: Role, table: str, entry_id: str) -> str
     return str(found[0].get("Status")) if found else GONE
 
 
-def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id: str) -> str:
+def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id: str, hop_type: str) -> str:
     """The ID of this link's route to ``dest``, created when missing and Available. Hold the side's lock."""
     target = f"route {dest} in {table}"
     step = step_name(dest, ri_id)
@@ -184,7 +216,7 @@ def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id:
                 region_id=ctx.params.side(role).region,
                 route_table_id=table,
                 destination_cidr_block=dest,
-                next_hop_type="RouterInterface",
+                next_hop_type=hop_type,
                 next_hop_id=ri_id,
                 route_entry_name=naming.route_entry_name(ctx.params.link),
                 description=naming.route_entry_description(ctx.params.link, role),
@@ -307,10 +339,10 @@ def _visible_duplicate(
     ) from error
 
 
-def verify(ctx: PhaseContext) -> list[dict[str, Any]]:
+def verify(ctx: PhaseContext, hop: Hop = ROUTER_INTERFACE) -> list[dict[str, Any]]:
     rows = []
     for role in ctx.acting(SIDES):
-        table, ri_id = lookup.route_table_id(ctx, role), interface_id(ctx, role)
+        table, ri_id = lookup.route_table_id(ctx, role), hop.id_of(ctx, role, False)
         for dest in ctx.params.routes.get(role, ()):
             ours, _ = _known(ctx, role, table, dest, ri_id, step_name(dest, ri_id))
             rows.append(
@@ -330,10 +362,11 @@ def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None
     """Each side's routes to the peer, present once this phase recorded them."""
     from ..record.picture import Line, Section
 
+    via = "VPC peering" if params.backend == "vpc_peer" else "router interface"
     for role in ROLES:
         table = outputs.get(f"{role}_route_table_id") or "system route table"
         state = "present" if outputs.get(f"{role}_route_entry_ids") else "planned"
-        lines = [Line(f"{dest} → router interface", state) for dest in params.routes.get(role, ())]
+        lines = [Line(f"{dest} → {via}", state) for dest in params.routes.get(role, ())]
         view.side(role).sections.append(Section(f"Routes in {table}:", lines))
 
 
@@ -351,6 +384,7 @@ second run adds nothing.""",
         "acceptor_router_interface_id",
         "initiator_route_table_id",
         "acceptor_route_table_id",
+        peering.OUTPUT,
     ),
     outputs=(
         Output("initiator_route_entry_ids", "routes in VPC1's table", list),
@@ -371,7 +405,19 @@ until the entry is `Available`. Route tables accept one change at a time, so `Ta
             plan=plan,
             apply=apply,
             verify=verify,
-        )
+        ),
+        "vpc_peer": Steps(
+            console="""in each account, *VPC > Route Tables*, open the VPC's system route table and
+**Add Route Entry**: destination = the peer VPC's CIDR block, *Next Hop Type: VPC Peering
+Connection*, next hop = the link's peering connection (`vpclink-<link>`).""",
+            api="""`vpc:CreateRouteEntry` with `RouteTableId`, `DestinationCidrBlock`,
+`NextHopType=VpcPeer`, `NextHopId` = the peering connection (`pcc-...`, which must be `Activated`);
+then `vpc:DescribeRouteEntryList` until the entry is `Available`, one entry at a time as above.""",
+            offline=lambda p: offline(p, PEERING),
+            plan=lambda ctx: plan(ctx, PEERING),
+            apply=lambda ctx: apply(ctx, PEERING),
+            verify=lambda ctx: verify(ctx, PEERING),
+        ),
     },
     show=show,
 )

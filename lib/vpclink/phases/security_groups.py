@@ -278,6 +278,22 @@ def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None
         view.side(role).sections.append(Section(f"Rules of {params.side(role).security_group_id}:", lines))
 
 
+STEPS = Steps(
+    console="""in each account, *ECS > Security Groups*, open the instance's security group,
+**Add Rule** (inbound): the protocol (ICMP for ping, and the TCP port of the example), *Authorization
+Object* = the peer VPC's CIDR block (`mode: cidr`, which works everywhere). The tutorial also offers,
+within one region, the peer's security group and account as the object (`mode: group`): see below
+for where that still works.""",
+    api="""`ecs:AuthorizeSecurityGroup` with `SecurityGroupId` and `Permissions` (`IpProtocol`,
+`PortRange`, `SourceCidrIp`, or `SourceGroupId` with `SourceGroupOwnerId`, `Policy=accept`,
+`NicType=intranet`); then `ecs:DescribeSecurityGroupAttribute` to read back the rule IDs.""",
+    offline=offline,
+    plan=plan,
+    apply=apply,
+    verify=verify,
+)
+
+
 PHASE = Phase(
     name="security_groups",
     number="05",
@@ -301,21 +317,7 @@ group name only groups *in the same VPC*, and the two VPCs of a link never are: 
     needs=lambda params: (
         ("account_uid", "security_group_id") if params.security_groups.mode == "group" else ("vpc_cidr",)
     ),
-    steps={
-        "router_interface": Steps(
-            console="""in each account, *ECS > Security Groups*, open the instance's security group,
-**Add Rule** (inbound): the protocol (ICMP for ping, and the TCP port of the example), *Authorization
-Object* = the peer VPC's CIDR block (`mode: cidr`, which works everywhere). The tutorial also offers,
-within one region, the peer's security group and account as the object (`mode: group`): see below
-for where that still works.""",
-            api="""`ecs:AuthorizeSecurityGroup` with `SecurityGroupId` and `Permissions` (`IpProtocol`,
-`PortRange`, `SourceCidrIp`, or `SourceGroupId` with `SourceGroupOwnerId`, `Policy=accept`,
-`NicType=intranet`); then `ecs:DescribeSecurityGroupAttribute` to read back the rule IDs.""",
-            offline=offline,
-            plan=plan,
-            apply=apply,
-            verify=verify,
-        )
-    },
+    # The peering backend takes the same steps: they do not depend on how the two VPCs are joined.
+    steps={"router_interface": STEPS, "vpc_peer": STEPS},
     show=show,
 )

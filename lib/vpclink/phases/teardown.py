@@ -29,7 +29,7 @@ from .. import limits, naming
 from ..cloud import CloudError
 from ..params import ROLES, LinkParams, Role
 from ..waits import GONE, wait_for, wait_while
-from . import lookup
+from . import lookup, peering, peering_teardown
 from .base import STATUS_CODES, Output, Phase, PhaseContext, PhaseError, Step, Steps, is_placeholder, write_once
 
 if TYPE_CHECKING:
@@ -588,6 +588,7 @@ teardown, finishes the job and fails on nothing.""",
         "acceptor_route_table_id",
         "initiator_route_entry_ids",
         "acceptor_route_entry_ids",
+        peering.OUTPUT,
     ),
     outputs=(Output("teardown_complete", "whether nothing of the link is left"),),
     steps={
@@ -603,7 +604,16 @@ cannot be deleted), `vpc:DeactivateRouterInterface` (waiting for `Inactive`),
             plan=plan,
             apply=apply,
             verify=verify,
-        )
+        ),
+        "vpc_peer": peering_teardown.steps(
+            console="""in each account, delete the security group rules that admit the peer and the
+route entries whose next hop is the peering connection; then, in account A, *VPC > VPC Peering
+Connections*, **Delete** the connection (`vpclink-<link>`).""",
+            api="""`ecs:RevokeSecurityGroup` (the rules this link added), `vpc:DeleteRouteEntry` (each
+route through the peering, waiting until it is gone: a peering that routes point at cannot be
+deleted), then `vpcpeer:DeleteVpcPeerConnection` in account A (never `Force`) and
+`vpcpeer:GetVpcPeerConnectionAttribute` until it is gone.""",
+        ),
     },
     success=failure,
     concludes=concludes,

@@ -273,6 +273,19 @@ def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None
                 endpoint.state = "Active"
 
 
+STEPS = Steps(
+    console="""log on to ECS1 in VPC1 and `ping` ECS2's private IP, then the other way round
+(or use *ECS > Cloud Assistant* to send the command).""",
+    api="""Cloud Assistant `ecs:RunCommand` (`Type=RunShellScript`,
+`CommandContent=ping -c N <peer IP>`) on each instance, then `ecs:DescribeInvocationResults` until
+the command has finished: exit code 0 means the peer answered.""",
+    offline=offline,
+    plan=plan,
+    apply=apply,
+    verify=verify,
+)
+
+
 PHASE = Phase(
     name="verify",
     number=NUMBER,
@@ -292,19 +305,8 @@ rules are all right. The run succeeds only if both directions answer.""",
         Output("ping_acceptor_to_initiator_output", "the ping's output"),
     ),
     needs=("instance_ip",),  # the ping's target
-    steps={
-        "router_interface": Steps(
-            console="""log on to ECS1 in VPC1 and `ping` ECS2's private IP, then the other way round
-(or use *ECS > Cloud Assistant* to send the command).""",
-            api="""Cloud Assistant `ecs:RunCommand` (`Type=RunShellScript`,
-`CommandContent=ping -c N <peer IP>`) on each instance, then `ecs:DescribeInvocationResults` until
-the command has finished: exit code 0 means the peer answered.""",
-            offline=offline,
-            plan=plan,
-            apply=apply,
-            verify=verify,
-        )
-    },
+    # The peering backend takes the same steps: they do not depend on how the two VPCs are joined.
+    steps={"router_interface": STEPS, "vpc_peer": STEPS},
     success=failure,
     concludes=concludes,
     report=report,
