@@ -267,6 +267,7 @@ def test_the_exported_card_holds_no_secret(emu: Emulator, initiator_side: dict) 
         "router_interface_id",
         "security_group_id",
         "instance_ip",
+        "peer_connection_id",
         "created",
         "phases_done",
         "checks",

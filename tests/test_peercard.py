@@ -247,6 +247,7 @@ def test_a_written_card_holds_only_the_documented_keys(tmp_path):
         "router_interface_id",
         "security_group_id",
         "instance_ip",
+        "peer_connection_id",
         "created",
         "phases_done",
         "checks",

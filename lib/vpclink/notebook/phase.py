@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..cloud import Cloud
 from ..phases import lookup
-from ..phases.base import PhaseContext, Step, WaitingForPeer, rows_frame, steps_frame
+from ..phases.base import PhaseContext, Step, WaitingForPeer, backend_name, rows_frame, steps_frame
 from ..record import changes
 from ..record.ledger import FIELDS, Ledger
 from ..record.notebook_records import (
@@ -282,6 +282,7 @@ class PhaseNotebook:
         rows = [
             f"| link | `{self.params.link}` |",
             f"| phase | {self.phase.name} |",
+            f"| backend | {backend_name(self.params)} ({self.params.capacity}) |",
             f"| mode | {mode} |",
             f"| target | {s.target or '(none)'} |",
             f"| software | {cell(describe(stamp))} |",
@@ -300,6 +301,15 @@ class PhaseNotebook:
             rows.append(f"| input `{key}` | `{cell(value)}` |")
         markdown("| setting | value |\n|---|---|\n" + "\n".join(rows))
         record(SOFTWARE_MIME, stamp)
+        steps = self.phase.backend(self.params)
+        if steps is not next(iter(self.phase.steps.values())):
+            # The opening describes the first backend (the tutorial's); say what this link's does.
+            after = " " if steps.console.startswith("(") else ": "
+            markdown(
+                f"**This link's backend is `{backend_name(self.params)}`**, so this phase does it that way "
+                f"(not as the opening above describes).\n\n**In the console**{after}{steps.console}\n\n"
+                f"**In API terms**: {steps.api}"
+            )
 
     @_cell
     def ask_peer(self) -> PeerForm | None:
