@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..record.picture import LinkView
 
 RI_NEEDS = ("account_uid", "region", "vrouter_id", "router_interface_id")
-PEER_NEEDS = ("account_uid", "region", "peer_connection_id")
+PEER_NEEDS = ("peer_connection_id",)
 
 
 def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None:

@@ -393,11 +393,9 @@ that is already `Active` is left alone.""",
         peering.OUTPUT,
     ),
     outputs=(Output("connection_status", "the connection's state"),),
-    # the Opposite* fields; a peering: its ID
+    # the Opposite* fields; a peering: nothing (each account reads the connection it requested or accepted)
     needs=lambda params: (
-        ("peer_connection_id",)
-        if params.backend == "vpc_peer"
-        else ("account_uid", "region", "vrouter_id", "router_interface_id")
+        () if params.backend == "vpc_peer" else ("account_uid", "region", "vrouter_id", "router_interface_id")
     ),
     steps={
         "router_interface": Steps(
