@@ -147,3 +147,30 @@ def test_a_peering_the_acceptor_cannot_see_is_refused_before_any_accept(rig: Rig
     with pytest.raises(PhaseError, match="does not see VPC peering connection"):
         rig.apply("acceptor")
     assert rig.mutations_since(seq) == []
+
+
+def test_an_accepted_peering_is_not_accepted_again(rig: Rig) -> None:
+    rig.run_all(phases=("preflight", "initiator", "acceptor"))
+    seq = rig.journal_seq()
+    ctx = rig.ctx("acceptor")
+    get("acceptor").apply(ctx)
+    assert rig.mutations_since(seq) == []
+    assert [o.outcome for o in ctx.outcomes if o.action == "AcceptVpcPeerConnection"] == ["already there"]
+
+
+def test_a_create_refused_while_another_peering_of_the_vpc_is_being_made_is_sent_again(rig: Rig) -> None:
+    rig.run_all(phases=("preflight",))
+    rig.emu.faults(
+        {
+            "action": "CreateVpcPeerConnection",
+            "effect": "error",
+            "code": "Conflict.Operation",
+            "status": 400,
+            "first": 1,
+        }
+    )
+    out = rig.apply("initiator")
+    assert out["initiator_peer_connection_id"].startswith("pcc-")
+    assert len(rig.resources("account-a", "vpc_peer")) == 1
+    creates = [(e["outcome"], e["error_code"]) for e in rig.ledger.entries if e["action"] == "CreateVpcPeerConnection"]
+    assert creates[:1] == [("retry", "Conflict.Operation")], creates

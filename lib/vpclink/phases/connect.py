@@ -369,7 +369,7 @@ def show(params: LinkParams, outputs: Mapping[str, Any], view: LinkView) -> None
         for role in ROLES:
             endpoint = view.side(role).endpoint
             if endpoint is not None and endpoint.state == "created":
-                endpoint.state = ACTIVE
+                endpoint.state = view.connection  # Active, or a peering's Activated
 
 
 PHASE = Phase(

@@ -18,7 +18,7 @@ from typing import Any
 from alibabacloud_vpcpeer20220101 import models as peer_api
 
 from .. import naming
-from ..cloud import CloudError
+from ..cloud import DEFAULT_RETRY_ON, CloudError
 from ..params import LinkParams, Role
 from ..waits import GONE, wait_for
 from . import lookup
@@ -34,6 +34,9 @@ ACCEPTING = "Accepting"
 DEAD = ("Rejected", "Expired")
 # States from which it moves on by itself (waits poll through them).
 MOVING = ("Creating", "Updating", "Deleting")
+# Another operation on one of the two VPCs is under way (the API allows one at a time per VPC): the
+# request was refused, not made, so it is sent again after a pause.
+RETRY_ON = DEFAULT_RETRY_ON | {"Conflict.Operation"}
 PAGE = 100
 LIST_PAGES_MAX = 50  # 5000 connections seen from one account: more means a wrong filter
 

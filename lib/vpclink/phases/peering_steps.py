@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING, Any
 from alibabacloud_vpcpeer20220101 import models as peer_api
 
 from .. import naming
+from ..cloud import CloudError
 from ..params import LinkParams, Role
 from ..waits import GONE, WaitFailed
 from . import converge
-from .base import PhaseContext, PhaseError, Step, Steps, WaitingForPeer, write_once
+from .base import PhaseContext, PhaseError, Step, Steps, WaitingForPeer
 from .peering import (
     ACCEPTING,
     ACTIVATED,
     DEAD,
     OUTPUT,
+    RETRY_ON,
     STEP,
     bandwidth,
     by_name,
@@ -42,6 +44,7 @@ from .peering import (
 if TYPE_CHECKING:
     from ..record.picture import LinkView
 
+STATUS_REFUSED = "IncorrectStatus.VpcPeer"  # the connection is not in the state the action needs
 # Waiting out "Creating": where a request lands once created (Activated at once within one account).
 REQUESTED = (ACCEPTING, "Updating", ACTIVATED)
 
@@ -136,7 +139,12 @@ def apply_initiator(ctx: PhaseContext) -> dict[str, Any]:
                 STEP,
                 send=lambda token: str(
                     ctx.cloud.call(
-                        "initiator", "vpcpeer", "CreateVpcPeerConnection", create_request(ctx, token), mutating=True
+                        "initiator",
+                        "vpcpeer",
+                        "CreateVpcPeerConnection",
+                        create_request(ctx, token),
+                        mutating=True,
+                        retry_on=RETRY_ON,
                     )["InstanceId"]
                 ),
                 state=lambda pcc_id: status(ctx, "initiator", pcc_id),
@@ -203,13 +211,19 @@ def apply_acceptor(ctx: PhaseContext) -> dict[str, Any]:
         )
         check_found(ctx, found)
         if state == ACCEPTING:
-            req = peer_api.AcceptVpcPeerConnectionRequest(instance_id=pcc)
-            # No ClientToken: an Accept whose answer was lost is judged by the state it left.
-            write_once(
-                lambda: ctx.cloud.call("acceptor", "vpcpeer", "AcceptVpcPeerConnection", req, mutating=True),
-                lambda: status(ctx, "acceptor", pcc) in ("Updating", ACTIVATED),
-            )
-            ctx.outcome("acceptor", "AcceptVpcPeerConnection", t, "changed", pcc, "accepted")
+            # The ClientToken names this connection: a repeated Accept of it is answered, not made twice.
+            token = ctx.token("acceptor", f"accept {pcc}")
+            req = peer_api.AcceptVpcPeerConnectionRequest(instance_id=pcc, client_token=token)
+            try:
+                ctx.cloud.call("acceptor", "vpcpeer", "AcceptVpcPeerConnection", req, mutating=True, retry_on=RETRY_ON)
+            except CloudError as e:
+                # Refused because it is no longer Accepting: accepted by another run of this side? Judged by
+                # the state it is in now (a write sees the present).
+                if e.code != STATUS_REFUSED or status(ctx, "acceptor", pcc) not in ("Updating", ACTIVATED):
+                    raise
+                ctx.outcome("acceptor", "AcceptVpcPeerConnection", t, "already there", pcc, "accepted by another run")
+            else:
+                ctx.outcome("acceptor", "AcceptVpcPeerConnection", t, "changed", pcc, "accepted")
         else:
             ctx.outcome("acceptor", "AcceptVpcPeerConnection", t, "already there", pcc, state)
     return {}
