@@ -32,8 +32,6 @@ ACTIVATED = "Activated"
 ACCEPTING = "Accepting"
 # States a connection never leaves by itself towards Activated: a person decides what next.
 DEAD = ("Rejected", "Expired")
-# States from which it moves on by itself (waits poll through them).
-MOVING = ("Creating", "Updating", "Deleting")
 # Another operation on one of the two VPCs is under way (the API allows one at a time per VPC): the
 # request was refused, not made, so it is sent again after a pause.
 RETRY_ON = DEFAULT_RETRY_ON | {"Conflict.Operation"}
