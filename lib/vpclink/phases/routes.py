@@ -106,6 +106,7 @@ class Hop:
     the parameters alone, the next hop's ID on a side, and the check that it can carry a route now."""
 
     type: str  # NextHopType: RouterInterface, VpcPeer
+    label: str  # how messages name it: "router interface"
     named: Callable[[LinkParams, Role], str]  # "router interface vpclink-<link>-initiator"
     id_of: Callable[[PhaseContext, Role, bool], str]  # (ctx, role, planning) -> ID or placeholder
     ready: Callable[[PhaseContext, Role, str], None]  # raises until a route may use it
@@ -113,6 +114,7 @@ class Hop:
 
 ROUTER_INTERFACE = Hop(
     "RouterInterface",
+    "router interface",
     lambda p, role: f"router interface {naming.router_interface_name(p.link, role)}",
     lambda ctx, role, planning: interface_id(ctx, role, planning),
     lambda ctx, role, hop_id: connected(ctx, role, hop_id),
@@ -121,6 +123,7 @@ ROUTER_INTERFACE = Hop(
 
 PEERING = Hop(
     "VpcPeer",
+    "VPC peering connection",
     lambda p, role: peering.target(p),
     lambda ctx, role, planning: peering.connection_id(ctx, role, planning),
     lambda ctx, role, pcc: peering_steps.not_ready(ctx, role, pcc),
@@ -165,7 +168,7 @@ def plan(ctx: PhaseContext, hop: Hop = ROUTER_INTERFACE) -> list[Step]:
                 )
             else:
                 steps += [
-                    Step(role, "CreateRouteEntry", target, "create", f"next hop {hop.type} {ri_id}"),
+                    Step(role, "CreateRouteEntry", target, "create", f"next hop {hop.label} {ri_id}"),
                     Step(role, "DescribeRouteEntryList", target, "wait", "until Available"),
                 ]
     return steps
