@@ -159,7 +159,10 @@ class Listings:
 class Coordinator:
     """What the service holds; usable in-process too (tests, a single-process engine)."""
 
-    def __init__(self, overrides: Mapping[str, quota.Limit] | None = None, *, gather_s: float = GATHER_S):
+    def __init__(
+        self, overrides: Mapping[str, quota.Limit] | None = None, *, gather_s: float = GATHER_S, hold_s: float = HOLD_S
+    ):
+        self.hold_s = hold_s
         self.limiter = quota.Limiter(overrides)
         self.locks = Locks()
         self.listings = Listings(gather_s=gather_s)
@@ -169,7 +172,7 @@ class Coordinator:
             key = _key(body.get("key"), 3)
             product = body.get("product")
             ticket = self.limiter.acquire(
-                (key[0], key[1], key[2]), product if isinstance(product, str) else None, timeout=HOLD_S
+                (key[0], key[1], key[2]), product if isinstance(product, str) else None, timeout=self.hold_s
             )
             return {"ticket": ticket} if ticket else {}
         if path == "/quota/release":
@@ -183,13 +186,13 @@ class Coordinator:
             if not 0 < lease <= 3600:
                 raise ValueError("lease_s: seconds, more than 0 and at most 3600")
             if path == "/lock/acquire":
-                return {"held": self.locks.acquire(name, owner, lease, HOLD_S)}
+                return {"held": self.locks.acquire(name, owner, lease, self.hold_s)}
             if path == "/lock/renew":
                 return {"held": self.locks.renew(name, owner, lease)}
             self.locks.release(name, owner)
             return {}
         if path == "/listing/get":
-            return self.listings.get(_key(body.get("key"), 4), HOLD_S)
+            return self.listings.get(_key(body.get("key"), 4), self.hold_s)
         if path == "/listing/put":
             self.listings.put(_key(body.get("key"), 4), str(body.get("lease", "")), body.get("body"))
             return {}
@@ -298,10 +301,11 @@ def serve(
     overrides: Mapping[str, quota.Limit] | None = None,
     *,
     gather_s: float = GATHER_S,
+    hold_s: float = HOLD_S,
 ) -> Service:
     """Start a coordinator in a thread of this process; ``host``: loopback unless workers on other
     machines must reach it."""
-    server = _Server((host, port), Coordinator(overrides, gather_s=gather_s), secrets.token_urlsafe(24))
+    server = _Server((host, port), Coordinator(overrides, gather_s=gather_s, hold_s=hold_s), secrets.token_urlsafe(24))
     thread = threading.Thread(target=server.serve_forever, name="vpclink-coordinator", daemon=True)
     thread.start()
     return Service(server, thread)

@@ -13,16 +13,18 @@ past that, ``Engine.died(error)`` tells the caller, which may submit it again.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from distributed import Client, Future, LocalCluster
-from distributed import as_completed as dask_as_completed
+if TYPE_CHECKING:  # distributed is imported when an engine starts: a single link never pays for it
+    from distributed import Client, Future, LocalCluster
 
 T = TypeVar("T")
 
 DEFAULT_THREADS_PER_WORKER = 4  # a link's task mostly waits on its subprocess
+# Worker processes of the local cluster: two, so that one dying does not lose every link in flight;
+# more would only cost memory, since the links run in subprocesses of their own.
+DEFAULT_WORKERS = 2
 
 
 class EngineError(RuntimeError):
@@ -40,6 +42,8 @@ class Engine:
         threads_per_worker: int = DEFAULT_THREADS_PER_WORKER,
         host: str = "127.0.0.1",
     ):
+        from distributed import Client, LocalCluster
+
         self.scheduler = scheduler
         self._cluster: LocalCluster | None = None
         try:
@@ -47,11 +51,12 @@ class Engine:
                 self._client = Client(scheduler, timeout="30s", set_as_default=False)
             else:
                 self._cluster = LocalCluster(
-                    n_workers=workers or os.cpu_count() or 1,
+                    n_workers=workers or DEFAULT_WORKERS,
                     threads_per_worker=threads_per_worker,
                     processes=True,
                     host=host,
                     dashboard_address=None,
+                    memory_limit=0,  # the links' memory is their subprocesses', not the worker's
                     silence_logs=logging.ERROR,
                 )
                 self._client = Client(self._cluster, set_as_default=False)
@@ -103,6 +108,8 @@ class AsCompleted:
     """Futures in the order they finish; more may be added while iterating."""
 
     def __init__(self, client: Client, futures: Iterable[Future] = ()):
+        from distributed import as_completed as dask_as_completed
+
         self._inner = dask_as_completed(list(futures), loop=client.loop)
 
     def add(self, future: Future) -> None:

@@ -15,9 +15,9 @@ is admitted until ``window_s`` after its answer arrived (the server may count it
 between), so the server never sees more than ``calls`` in any of its own windows, whatever the
 network delay. A call whose process died holds its slot for ``LEASE_S`` before the window starts.
 
-**Route writes** (Create/Delete/ModifyRouteEntry) are serialized per VPC by the service
+**Route writes** (Create/Delete/ModifyRouteEntry) are serialized by the service
 ("CreateRouteEntry 接口不支持在同一个VPC或者同一个VBR中并发添加自定义路由条目"; TaskConflict or
-IncorrectRouteEntryStatus otherwise): :func:`guard` takes the VPC's lock around such a call, and
+IncorrectRouteEntryStatus otherwise): :func:`guard` takes a lock per route table around such a call, and
 :func:`route_lock` holds it across a write and the wait for its entry to settle.
 
 **Polling.** Where many links wait at once, :func:`shared_listing` lets the waiters of one
@@ -448,8 +448,8 @@ def _unavailable(e: Exception) -> None:
         log.warning("%s; API calls go ahead without the fleet's shared quotas", e)
 
 
-def _lock_name(account_uid: str | None, region: str, vpc_id: str) -> str:
-    return f"route-writes/{account_uid or ''}/{region}/{vpc_id}"
+def _lock_name(account_uid: str | None, region: str, route_table_id: str) -> str:
+    return f"route-writes/{account_uid or ''}/{region}/{route_table_id}"
 
 
 _held = threading.local()  # the route locks this thread holds (route_lock), so guard does not take them again
@@ -469,10 +469,10 @@ def guard(
     action: str,
     *,
     product: str | None = None,
-    vpc_id: str | None = None,
+    route_table_id: str | None = None,
 ) -> Iterator[None]:
     """Around one API request (each attempt of it): wait for room in the (account, region, action)
-    quota shared by the whole fleet; for a route write with ``vpc_id``, hold that VPC's route lock
+    quota shared by the whole fleet; for a route write with ``route_table_id``, hold that table's route lock
     too (unless this thread holds it already, see :func:`route_lock`). Does nothing without a
     coordinator."""
     c = client()
@@ -480,8 +480,8 @@ def guard(
         yield
         return
     lock = None
-    if vpc_id and action in ROUTE_WRITES and _lock_name(account_uid, region, vpc_id) not in _holding():
-        lock = _lock_name(account_uid, region, vpc_id)
+    if route_table_id and action in ROUTE_WRITES and _lock_name(account_uid, region, route_table_id) not in _holding():
+        lock = _lock_name(account_uid, region, route_table_id)
     ticket: str | None = None
     owner = uuid.uuid4().hex
     try:
@@ -515,12 +515,12 @@ def _acquire_lock(c: Client, name: str, owner: str, lease_s: float) -> None:
 
 
 @contextmanager
-def route_lock(account_uid: str | None, region: str, vpc_id: str, *, lease_s: float = 30.0) -> Iterator[None]:
-    """Hold a VPC's route-write lock for a block (a route write and the wait until its entry is
-    Available): no other link of the fleet writes that VPC's routes meanwhile. The lease is renewed
+def route_lock(account_uid: str | None, region: str, route_table_id: str, *, lease_s: float = 30.0) -> Iterator[None]:
+    """Hold a route table's write lock for a block (a route write and the wait until its entry is
+    Available): no other link of the fleet writes that table's routes meanwhile. The lease is renewed
     while the block runs; a holder that dies frees the lock ``lease_s`` later."""
     c = client()
-    name = _lock_name(account_uid, region, vpc_id)
+    name = _lock_name(account_uid, region, route_table_id)
     if c is None or name in _holding():
         yield
         return

@@ -81,6 +81,7 @@ class RateControl:
     max_errors: Threshold = field(default_factory=lambda: Threshold.parse(DEFAULT_ERRORS, ""))
     waiting: list[str] = field(init=False)
     running: list[str] = field(init=False, default_factory=list)
+    requeued: list[str] = field(init=False, default_factory=list)  # in flight, their worker died
     succeeded: list[str] = field(init=False, default_factory=list)
     failed: dict[str, str] = field(init=False, default_factory=dict)
     not_started: dict[str, str] = field(init=False, default_factory=dict)
@@ -108,16 +109,20 @@ class RateControl:
 
     @property
     def done(self) -> bool:
-        return not self.running and not self.waiting
+        return not self.running and not self.waiting and not self.requeued
 
     def ready(self) -> list[str]:
-        """The links to start now (in the fleet's order), marked running."""
-        if self.stopped:
-            return []
-        room = self.concurrency - len(self.running)
-        start, self.waiting = self.waiting[: max(room, 0)], self.waiting[max(room, 0) :]
-        self.running += start
-        return start
+        """The links to start now (in the fleet's order), marked running. Links requeued because
+        their worker died come first, even after a stop: they were in flight, and in-flight links
+        finish."""
+        room = max(self.concurrency - len(self.running), 0)
+        again, self.requeued = self.requeued[:room], self.requeued[room:]
+        room -= len(again)
+        start: list[str] = []
+        if not self.stopped:
+            start, self.waiting = self.waiting[:room], self.waiting[room:]
+        self.running += again + start
+        return again + start
 
     def finished(self, name: str, ok: bool, why: str = "") -> None:
         """A link ended (``ok``: it reached its goal). Past the threshold, the links still waiting
@@ -144,7 +149,7 @@ class RateControl:
         if name not in self.running:
             raise ValueError(f"{name} is not running")
         self.running.remove(name)
-        self.waiting.insert(0, name)
+        self.requeued.append(name)
 
     def skip(self, name: str, why: str) -> None:
         """Leave a link out before anything starts, as done already (verified by an earlier run of

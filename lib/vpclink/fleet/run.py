@@ -45,7 +45,7 @@ import yaml
 from .. import safe_files
 from ..params import ParamsError
 from . import coordinator, quota, record
-from .engine import Engine
+from .engine import DEFAULT_WORKERS, Engine
 from .model import Fleet
 from .rate import RateControl, Threshold
 from .spec import load_fleet
@@ -88,8 +88,7 @@ class FleetOptions:
     max_errors: str = "0"
     quotas: Mapping[str, quota.Limit] = field(default_factory=dict)
     retries: int = DEFAULT_RETRIES
-    workers: int | None = None
-    threads_per_worker: int = 4
+    workers: int | None = None  # local cluster: worker processes (default: engine.DEFAULT_WORKERS)
     coordinator_host: str | None = None
     log: Callable[[str], None] = print
 
@@ -205,16 +204,16 @@ def _names_link(cmdline: str, task: LinkTask) -> bool:
     return task.params_file in cmdline or (task.run_dir is not None and task.run_dir in cmdline)
 
 
-def _command(task: LinkTask, run_dir: Path | None) -> list[str] | None:
+def _command(task: LinkTask, run_dir: Path | None) -> list[str]:
     links = str(Path(task.fleet_dir) / LINKS_DIR)
     if task.mode == "run":
         argv = ["run", "--resume", str(run_dir)] if run_dir else ["run", task.params_file, "--records", links]
     elif task.mode == "plan":
         argv = ["plan", task.params_file, "--records", links]
     elif task.mode == "teardown":
-        if run_dir is None:
-            return None
-        argv = ["teardown", str(run_dir)]
+        # Without a run directory (the link never started, or its command died before writing one) the
+        # link's parameters find by their tags whatever an earlier run may have made: teardown is true.
+        argv = ["teardown", str(run_dir)] if run_dir else ["teardown", task.params_file, "--records", links]
     else:
         raise ValueError(f"mode {task.mode!r}: run, plan or teardown")
     return [sys.executable, "-m", "vpclink.cli", *argv, *task.cli_args]
@@ -268,16 +267,12 @@ def run_link(task: LinkTask) -> LinkOutcome:
                 return _outcome(task, run_dir, data, 0, began, 0, 0.0, 0, "verified by an earlier run: not run again")
             break
         argv = _command(task, run_dir)
-        if argv is None:
-            return LinkOutcome(
-                task.name, True, "nothing to remove", message="the link never started: nothing to remove"
-            )
         attempts += 1
         started = time.time()
         code, used, peak = _spawn(task, argv, attempts)
         cpu, rss = cpu + used, max(rss, peak)
         if run_dir is None or task.mode == "plan":
-            newest = find_link_run(links, task.name) if task.mode == "run" else _newest_plan(links, task.name, started)
+            newest = find_link_run(links, task.name) if task.mode != "plan" else _newest_plan(links, task.name, started)
             run_dir = newest or run_dir
         data = _read_run(run_dir) if run_dir else None
         died = code < 0 or _kernel_died(data) or (code != 0 and data is None)
@@ -401,12 +396,16 @@ def _reachable_address(scheduler: str) -> str:
         return "127.0.0.1"
 
 
-def run_fleet(fleet_file: str | Path, options: FleetOptions) -> FleetResult:
-    """``vpclink run FLEET``: a new fleet run directory, then every link under rate control."""
+def run_fleet(fleet_file: str | Path, options: FleetOptions, mode: str = "run") -> FleetResult:
+    """``vpclink run|plan|teardown FLEET``: a new fleet run directory, then every link under rate
+    control (``plan``: each link's plan, no mutating call; ``teardown``: each link's teardown by its
+    parameters, which finds what the fleet made by its tags)."""
+    if mode not in GOALS:
+        raise ValueError(f"mode {mode!r}: {', '.join(GOALS)}")
     fleet = load_fleet(fleet_file)  # ParamsError before anything is created or called
-    run_dir = new_fleet_dir(options.records, fleet.name)
+    run_dir = new_fleet_dir(options.records, fleet.name if mode == "run" else f"{fleet.name}-{mode}")
     _write_private(run_dir / FLEET_COPY, safe_files.read_bytes(fleet_file, what="fleet file").decode("utf-8"))
-    return _execute(run_dir, fleet, "run", options, previous=None)
+    return _execute(run_dir, fleet, mode, options, previous=None)
 
 
 def resume_fleet(run_dir: str | Path, options: FleetOptions) -> FleetResult:
@@ -414,14 +413,6 @@ def resume_fleet(run_dir: str | Path, options: FleetOptions) -> FleetResult:
     their own run directories (or start, if they never did)."""
     path, fleet, previous = _load_fleet_dir(run_dir)
     return _execute(path, fleet, "run", _with_recorded(options, previous), previous=previous)
-
-
-def plan_fleet(fleet_file: str | Path, options: FleetOptions) -> FleetResult:
-    """``vpclink plan FLEET``: every link's plan (no mutating call), in a fleet run directory of its own."""
-    fleet = load_fleet(fleet_file)
-    run_dir = new_fleet_dir(options.records, f"{fleet.name}-plan")
-    _write_private(run_dir / FLEET_COPY, safe_files.read_bytes(fleet_file, what="fleet file").decode("utf-8"))
-    return _execute(run_dir, fleet, "plan", options, previous=None)
 
 
 def teardown_fleet(run_dir: str | Path, options: FleetOptions) -> FleetResult:
@@ -434,6 +425,19 @@ def teardown_fleet(run_dir: str | Path, options: FleetOptions) -> FleetResult:
 def is_fleet_run(path: str | Path) -> bool:
     """Whether ``path`` is a fleet run directory (the CLI's ``--resume`` and ``teardown`` take either)."""
     return (Path(path) / record.FLEET_JSON).is_file() and (Path(path) / FLEET_COPY).is_file()
+
+
+def load_fleet_dir(run_dir: str | Path) -> Fleet:
+    """The fleet of a fleet run directory (its own copy of the fleet file), checked (``FleetError``)."""
+    return _load_fleet_dir(run_dir)[1]
+
+
+def recorded_target(run_dir: str | Path) -> tuple[str, ...]:
+    """The target options the last command on a fleet run directory gave its links."""
+    history = record.read(run_dir).get("history") or []
+    last = history[-1] if history and isinstance(history[-1], dict) else {}
+    target = last.get("target") or []
+    return tuple(str(a) for a in target) if isinstance(target, list) else ()
 
 
 def _load_fleet_dir(run_dir: str | Path) -> tuple[Path, Fleet, dict[str, Any]]:
@@ -487,9 +491,10 @@ def _execute(
     service = coordinator.serve(host, 0, options.quotas)
     env = tuple(service.env().items())
     try:
-        with Engine(
-            options.scheduler, workers=options.workers, threads_per_worker=options.threads_per_worker
-        ) as engine:
+        workers = options.workers or DEFAULT_WORKERS
+        # a link's task only waits on its subprocess: enough threads for the concurrency, no more
+        threads = max(1, -(-rate.concurrency // workers))
+        with Engine(options.scheduler, workers=workers, threads_per_worker=threads) as engine:
             book.started(engine.where, rate, outcomes, known_dirs)
             _loop(engine, run_dir, mode, files, known_dirs, options, env, rate, outcomes, book)
             book.quota_stats = service.stats()
