@@ -138,3 +138,9 @@ def test_route_writes_to_one_table_are_serialized_across_the_fleet() -> None:
         assert c.post("/lock/acquire", {"name": other, "owner": "link-2", "lease_s": LONG})["held"]
         c.post("/lock/release", {"name": name, "owner": "link-1"})
         assert c.post("/lock/acquire", {"name": name, "owner": "link-2", "lease_s": LONG})["held"]
+
+
+def test_an_action_named_without_its_product_takes_its_products_row() -> None:
+    assert quota.limit_of("DescribeInstances").calls == 1000  # ECS, from a ledger line
+    assert quota.limit_of("GetCallerIdentity").window_s == 1.0  # STS: per second
+    assert quota.limit_of("DescribeVpcs").calls == 300

@@ -163,9 +163,20 @@ class QuotaError(ValueError):
     """A quota override that cannot be used; the message names the field."""
 
 
+# Words in the names of the ECS and STS actions without a row (a ledger line names no product).
+_ECS_WORDS = ("Instance", "SecurityGroup", "Invocation", "Command", "CloudAssistant")
+_STS_ACTIONS = frozenset({"GetCallerIdentity", "AssumeRole"})
+
+
+def _guess_product(action: str) -> str:
+    if action in _STS_ACTIONS:
+        return "sts"
+    return "ecs" if any(w in action for w in _ECS_WORDS) else "vpc"
+
+
 def row_of(product: str | None, action: str) -> Row:
     """The table's row for an action, else its product's ``*`` row (VPC's when nothing is known)."""
-    product = (product or _PRODUCT_OF.get(action) or "vpc").lower()
+    product = (product or _PRODUCT_OF.get(action) or _guess_product(action)).lower()
     return _BY_ACTION.get((product, action)) or _BY_ACTION.get((product, "*")) or _BY_ACTION[("vpc", "*")]
 
 

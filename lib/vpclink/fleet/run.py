@@ -458,8 +458,12 @@ def _with_recorded(options: FleetOptions, previous: Mapping[str, Any]) -> FleetO
     """A resume keeps the quota overrides the run started with unless new ones are given."""
     if options.quotas or not previous.get("quota_overrides"):
         return options
-    recorded = {k: quota.Limit(**v) for k, v in previous["quota_overrides"].items()}
-    return replace(options, quotas=recorded)
+    recorded = previous["quota_overrides"]
+    try:  # read back through the same checks as the fleet file's: the record is untrusted input
+        given = {k: {"calls": v["calls"], "window_s": v["window_s"]} for k, v in recorded.items()}
+        return replace(options, quotas=quota.parse_overrides(given))
+    except (AttributeError, KeyError, TypeError, quota.QuotaError) as e:
+        raise FleetError(f"{record.FLEET_JSON}: quota_overrides cannot be used ({e})") from None
 
 
 def _execute(
@@ -472,7 +476,9 @@ def _execute(
     names = [link.name for link in fleet.links]
     rate = RateControl(names, max_concurrency, max_errors)
     outcomes: dict[str, LinkOutcome] = {}
-    known_dirs: dict[str, str] = dict((previous or {}).get("link_dirs") or {})
+    # Each link's run directory is found under links/ by its run.json, never taken from the previous
+    # fleet.json: a path read from a record could point anywhere, and a teardown must not follow it.
+    known_dirs: dict[str, str] = {}
     for name in names:
         found = find_link_run(run_dir / LINKS_DIR, name)
         if found is not None:
