@@ -231,3 +231,16 @@ def test_the_fleet_record_says_which_links_were_not_started_and_why(
     page = (result.run_dir / "index.html").read_text()
     assert "not started" in page and "stopped" in page
     assert any("stops starting links" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("error", "died"),
+    [
+        ("RuntimeError: Kernel didn't respond in 60 seconds", True),
+        ("DeadKernelError: Kernel died", True),
+        ("CloudError: InvalidVpcId.NotFound (request ID 1A2B)", False),
+    ],
+)
+def test_a_link_whose_kernel_died_or_never_answered_is_run_again(error: str, died: bool) -> None:
+    record = {"phases": [{"name": "preflight", "status": "failed", "error": error}]}
+    assert fleet_run._kernel_died(record) is died

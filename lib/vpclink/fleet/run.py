@@ -57,8 +57,9 @@ LOGS_DIR = "logs"
 PIDS_DIR = ".pids"
 RUN_FILE = "run.json"
 DEFAULT_RETRIES = 2
-# What a phase's error says when its kernel died rather than the phase failing (nbclient, papermill).
-KERNEL_DIED = re.compile(r"DeadKernelError|Kernel died|kernel died|KernelDied", re.IGNORECASE)
+# What a phase's error says when its kernel died or never answered (a start starved on a busy machine)
+# rather than the phase failing (nbclient, papermill, jupyter_client).
+KERNEL_DIED = re.compile(r"DeadKernelError|Kernel died|KernelDied|Kernel didn't respond", re.IGNORECASE)
 # The command's goal in each mode: the run's result when its exit code is 0.
 GOALS = {"run": "verified", "plan": "planned", "teardown": "torn down"}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
