@@ -23,7 +23,13 @@ _MARKERS_BY_FILE = {
         "test_wheel.py",
     },
     "notebook": {"test_notebooks.py", "test_notebook_peer.py", "test_runner.py"},
-    "slow": {"test_wheel.py", "test_cli.py::emulator", "test_concurrency.py", "test_durability.py"},
+    "slow": {
+        "test_wheel.py",
+        "test_cli.py::emulator",
+        "test_concurrency.py",
+        "test_durability.py",
+        "test_fleet_engine.py",
+    },
 }
 
 

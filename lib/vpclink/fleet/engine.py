@@ -41,6 +41,7 @@ class Engine:
         workers: int | None = None,
         threads_per_worker: int = DEFAULT_THREADS_PER_WORKER,
         host: str = "127.0.0.1",
+        timeout_s: float = 30.0,  # how long to try reaching an existing scheduler
     ):
         from distributed import Client, LocalCluster
 
@@ -48,7 +49,7 @@ class Engine:
         self._cluster: LocalCluster | None = None
         try:
             if scheduler:
-                self._client = Client(scheduler, timeout="30s", set_as_default=False)
+                self._client = Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
             else:
                 self._cluster = LocalCluster(
                     n_workers=workers or DEFAULT_WORKERS,
