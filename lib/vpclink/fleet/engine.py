@@ -56,7 +56,9 @@ class Engine:
                     threads_per_worker=threads_per_worker,
                     processes=True,
                     host=host,
-                    dashboard_address=None,
+                    # no dashboard; its health endpoint on a free loopback port, not 8787 (often taken)
+                    dashboard_address="127.0.0.1:0",
+                    scheduler_kwargs={"dashboard": False},
                     memory_limit=0,  # the links' memory is their subprocesses', not the worker's
                     silence_logs=logging.ERROR,
                 )
