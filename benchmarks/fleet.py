@@ -16,6 +16,15 @@ seconds per link (each link's command and its kernels, from ``wait4``), the peak
 process tree (sampled), and, from the links' ledgers, the most calls any (account, region, action) made
 in any window of its quota against that quota (goal: never over) and the throttled answers (goal: 0).
 
+Measured on a shared 2-core machine under load from other jobs (load average 12-20), 24 links over
+39 VPCs, 8 accounts, 3 regions: one link 36.9 s; the fleet at 4 at once 883 s (24 x one link; goal
+6 x), all 24 verified, 46 s of client CPU per link (the links' commands and their kernels: the fleet
+is CPU-bound at about 24 x 46 s / 2 cores), peak memory of the process tree 2.3 GiB, 1728 API calls,
+at most 44 of 300 in any 60 s for one (account, region, action), none throttled. At 10 at once the
+same fleet took 339 s but 20 links failed: their kernels did not answer within 60 s of starting on
+the starved machine (such a link is now resumed, up to twice). The goal needs a cheaper link: kernel
+starts and imports per phase dominate (benchmarks/runbook_e2e.py).
+
 Usage: ``python benchmarks/fleet.py [--links N] [--max-concurrency N] [--quota N]``
 """
 
