@@ -8,9 +8,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
-from vpclink.fleet import coordinator, quota
+from vpclink.fleet import coordinator, load_fleet, quota
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LONG = 3600.0  # a window no test outlives: what is admitted is counted, not timed
 
@@ -144,3 +147,13 @@ def test_an_action_named_without_its_product_takes_its_products_row() -> None:
     assert quota.limit_of("DescribeInstances").calls == 1000  # ECS, from a ledger line
     assert quota.limit_of("GetCallerIdentity").window_s == 1.0  # STS: per second
     assert quota.limit_of("DescribeVpcs").calls == 300
+
+
+def test_a_fleet_file_may_override_the_quotas_its_clients_hold_to(tmp_path: Path) -> None:
+    text = (ROOT / "tests" / "data" / "bad_fleets" / "quota-override-zero.yaml").read_text()
+    path = tmp_path / "fleet.yaml"
+    path.write_text(text.replace("CreateRouteEntry: 0", "CreateRouteEntry: 50\n  ecs.*: {calls: 10, window_s: 30}"))
+    quotas = load_fleet(path).quotas
+    assert quota.limit_of("CreateRouteEntry", "vpc", quotas).calls == 50
+    assert quota.limit_of("AuthorizeSecurityGroup", "ecs", quotas).window_s == 30.0
+    assert "quotas.CreateRouteEntry of the fleet file" in quota.limit_of("CreateRouteEntry", "vpc", quotas).source

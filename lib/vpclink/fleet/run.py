@@ -470,6 +470,8 @@ def _with_recorded(options: FleetOptions, previous: Mapping[str, Any]) -> FleetO
 def _execute(
     run_dir: Path, fleet: Fleet, mode: str, options: FleetOptions, previous: Mapping[str, Any] | None
 ) -> FleetResult:
+    if not options.quotas and fleet.quotas:  # the fleet file's quotas: unless the caller gives others
+        options = replace(options, quotas=dict(fleet.quotas))
     log = options.log
     max_concurrency = Threshold.parse(options.max_concurrency, "--max-concurrency")
     max_errors = Threshold.parse(options.max_errors, "--max-errors")
