@@ -244,3 +244,14 @@ def test_the_fleet_record_says_which_links_were_not_started_and_why(
 def test_a_link_whose_kernel_died_or_never_answered_is_run_again(error: str, died: bool) -> None:
     record = {"phases": [{"name": "preflight", "status": "failed", "error": error}]}
     assert fleet_run._kernel_died(record) is died
+
+
+def test_the_fleet_files_quotas_are_the_ones_its_run_holds_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fleet_run, "Engine", _Engine)
+    monkeypatch.setattr(fleet_run, "run_link", _fake_link)
+    path = _fleet(tmp_path, 1)
+    path.write_text(path.read_text() + "quotas:\n  CreateRouteEntry: 50\n")
+    result = fleet_run.run_fleet(path, fleet_run.FleetOptions(records=tmp_path / "runs", log=lambda _: None))
+    assert result.exit_code == 0
+    record = json.loads((result.run_dir / "fleet.json").read_text())
+    assert record["quota_overrides"]["CreateRouteEntry"]["calls"] == 50
