@@ -59,3 +59,11 @@ def test_resume_of_a_directory_that_is_no_fleets_run_is_refused(tmp_path: Path) 
     (tmp_path / "fleet.json").write_text("{}")
     code, out = vpclink("run", "--resume", str(tmp_path))
     assert code == 2, out
+
+
+def test_without_max_concurrency_a_local_fleet_runs_twice_the_cores_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vpclink.fleet import command
+
+    monkeypatch.setattr(command.os, "cpu_count", lambda: 2)
+    assert command.default_concurrency(None) == "4"
+    assert command.default_concurrency("tcp://10.0.0.5:8786") == command.DEFAULT_CONCURRENCY

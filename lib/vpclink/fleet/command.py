@@ -9,6 +9,7 @@ before any API call and before the embedded emulator is touched: exit 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,7 +37,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
         "--max-concurrency",
         metavar="N|P%",
         help="a fleet: how many links run at once, a number or a percentage of its links "
-        f"(default {DEFAULT_CONCURRENCY})",
+        f"(default {DEFAULT_CONCURRENCY} on a --scheduler cluster; on this machine twice its CPU cores)",
     )
     p.add_argument(
         "--max-errors",
@@ -174,7 +175,7 @@ def _options(
     """The options of the command, checked; then the target made ready (the embedded emulator gets
     the fleet's world). ``recorded``: the target options the fleet's run directory was made with,
     used when none are given."""
-    concurrency = Threshold.parse(args.max_concurrency or DEFAULT_CONCURRENCY, "--max-concurrency")
+    concurrency = Threshold.parse(args.max_concurrency or default_concurrency(args.scheduler), "--max-concurrency")
     errors = Threshold.parse(args.max_errors or DEFAULT_ERRORS, "--max-errors")
     target = _target_args(args, recorded)
     if getattr(args, "notebooks", None):
@@ -189,6 +190,13 @@ def _options(
         max_errors=str(errors),
         log=out,
     )
+
+
+def default_concurrency(scheduler: str | None) -> str:
+    """Links at once when ``--max-concurrency`` is not given. On this machine, twice its cores: each
+    link starts a kernel per phase, and at 10 links on 2 cores the kernels' starts starve past their
+    60 s timeout (measured with benchmarks/fleet.py); a cluster gets the SSM-like default."""
+    return DEFAULT_CONCURRENCY if scheduler else str(2 * (os.cpu_count() or 1))
 
 
 def _target_args(args: argparse.Namespace, recorded: Sequence[str]) -> tuple[str, ...]:
