@@ -6,7 +6,7 @@ Against the embedded emulator with every asynchronous step immediate and reads n
   process, over its own emulator state: the baseline.
 * **the fleet**: ``--links N`` links (default 24) over 8 accounts and 3 regions: two hubs with 4 spokes
   each, a 3-VPC mesh, then single pairs; run by the fleet engine (a local Dask cluster) with
-  ``--max-concurrency`` (default 10), each link as ``vpclink run`` in a subprocess.
+  ``--max-concurrency`` (default 4: what the CLI picks on 2 cores), each link as ``vpclink run`` in a subprocess.
 
 With ``--quota N`` the emulator's quotas (on by default) are set to N calls per 60 s for every
 action, and the fleet's client-side quotas to the same, so that they bind.
@@ -22,7 +22,9 @@ Measured on a shared 2-core machine under load from other jobs (load average 12-
 is CPU-bound at about 24 x 46 s / 2 cores), peak memory of the process tree 2.3 GiB, 1728 API calls,
 at most 44 of 300 in any 60 s for one (account, region, action), none throttled. At 10 at once the
 same fleet took 339 s but 20 links failed: their kernels did not answer within 60 s of starting on
-the starved machine (such a link is now resumed, up to twice). The goal needs a cheaper link: kernel
+the starved machine; a second try at 10 at once, with such links resumed up to twice, had 2 verified
+and 56 attempts failed that way after 12 minutes (stopped). So the CLI now runs twice the machine's
+cores at once unless told otherwise. The goal needs a cheaper link: kernel
 starts and imports per phase dominate (benchmarks/runbook_e2e.py). With ``--links 4 --quota 20``
 (a hub with 4 spokes, every action 20 calls per 60 s in the emulator and the client): all verified,
 at most 20 of 20 calls in any 60 s (DescribeRouteEntryList, the hub's account), 0 throttled answers,
@@ -177,7 +179,7 @@ def the_fleet(tmp: Path, fleet_file: Path, concurrency: str, quota: int | None) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--links", type=int, default=24)
-    ap.add_argument("--max-concurrency", default="10")
+    ap.add_argument("--max-concurrency", default="4")
     ap.add_argument("--quota", type=int, default=None, help="calls per 60 s for every action (emulator and client)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="vpclink-bench-fleet-") as d:
