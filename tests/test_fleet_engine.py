@@ -54,7 +54,7 @@ def cluster(tmp_path: Path) -> Iterator[str]:
             p.terminate()
         for p in procs:
             try:
-                p.wait(timeout=30)
+                p.wait(timeout=5)  # a bound, not a pause: a worker may linger after its scheduler
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
