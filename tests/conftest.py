@@ -14,9 +14,22 @@ pytest_plugins = ["parity_plugin"]
 # none of them. ``e2e``: whole runs of the CLI or the runner; ``notebook``: executes notebooks in
 # kernels; ``browser``: JupyterLab in Chromium; ``slow``: starts server processes or builds a wheel.
 _MARKERS_BY_FILE = {
-    "e2e": {"test_e2e_faults.py", "test_e2e_resume.py", "test_e2e_run.py", "test_two_operators.py", "test_wheel.py"},
+    "e2e": {
+        "test_e2e_faults.py",
+        "test_e2e_resume.py",
+        "test_e2e_run.py",
+        "test_fleet_e2e.py",
+        "test_two_operators.py",
+        "test_wheel.py",
+    },
     "notebook": {"test_notebooks.py", "test_notebook_peer.py", "test_runner.py"},
-    "slow": {"test_wheel.py", "test_cli.py::emulator", "test_concurrency.py", "test_durability.py"},
+    "slow": {
+        "test_wheel.py",
+        "test_cli.py::emulator",
+        "test_concurrency.py",
+        "test_durability.py",
+        "test_fleet_engine.py",
+    },
 }
 
 

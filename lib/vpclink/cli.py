@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import embedded, phases, safe_files
+from .fleet import command as fleet_command
 from .params import ROLES, LinkParams, ParamsError, format_errors, load
 from .peer import card as peercard
 from .peer import exchange
@@ -146,11 +147,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="plan every phase; no mutating call")
     confirm_options(run)
     side_options(run)
+    fleet_command.add_options(run)
 
     plan = sub.add_parser("plan", help="what each phase would do against the current state (no mutating call)")
     plan.add_argument("params", metavar="PARAMS")
     target_options(plan)
     side_options(plan)
+    fleet_command.add_options(plan)
 
     check = sub.add_parser("check", help="validate a parameter file without any API call")
     check.add_argument("params", metavar="PARAMS")
@@ -174,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=ROLES,
         help="two operators: remove only this side's rules, routes and router interface, with its profile only",
     )
+    fleet_command.add_options(teardown)
 
     notebook = sub.add_parser(
         "notebook",
@@ -233,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParamsError as e:
         print(format_errors(e), file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, RunStateError, safe_files.UnsafeFile, peercard.PeerCardError) as e:
+    except (UsageError, RunStateError, safe_files.UnsafeFile, peercard.PeerCardError, fleet_command.FleetUsage) as e:
         print(f"vpclink: {e}", file=sys.stderr)
         return EXIT_USAGE
     except (TargetError, RunError) as e:
@@ -482,6 +486,8 @@ def _confirmed(
 
 
 def _check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    if fleet_command.concerns(args):
+        return fleet_command.check(args, out)
     params = _load_params(args.params)
     out(
         f"{args.params}: valid. Link {params.link}: {params.initiator.vpc_id} ({params.initiator.region}, "
@@ -492,6 +498,8 @@ def _check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
 
 def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    if fleet_command.concerns(args):
+        return fleet_command.run(args, out)
     dry = args.dry_run
     from_phase, to_phase = getattr(args, "from_phase", None), getattr(args, "to_phase", None)
     try:
@@ -641,6 +649,8 @@ def _print_plans(out: Callable[[str], None], run_dir: Path, state: RunState, par
 
 
 def _teardown(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    if fleet_command.concerns(args):
+        return fleet_command.teardown(args, out)
     source = Path(args.source)
     dry = args.dry_run
     with ExitStack() as stack:

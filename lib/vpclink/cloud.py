@@ -29,6 +29,7 @@ from Tea.exceptions import TeaException, UnretryableException
 
 from . import profiles
 from .capture import CaptureWriter, request_map
+from .fleet import quota
 from .params import ROLES, LinkParams, Role
 from .record.ledger import Ledger
 from .retries import STATE_CONFLICTS, UNREACHABLE_RETRIES, RetryPolicy, is_throttling, retry_reason
@@ -237,7 +238,16 @@ class Cloud:
         started = time.perf_counter()
         try:
             args = (RuntimeOptions(),) if request is None else (request, RuntimeOptions())
-            response = method(*args)
+            # A fleet's API quotas and route-table write locks, shared by all its processes (nothing
+            # without a fleet coordinator in the environment).
+            with quota.guard(
+                self._uid_if_known(role),
+                self.region(role),
+                action,
+                product=product,
+                route_table_id=getattr(request, "route_table_id", None),
+            ):
+                response = method(*args)
         except Exception as e:  # every SDK failure becomes a CloudError, keys scrubbed
             if isinstance(e, AlibabaCloudException) and isinstance(e.data, dict):
                 envelope = {k: v for k, v in e.data.items() if k in ERROR_ENVELOPE}  # the SDK adds statusCode

@@ -391,10 +391,14 @@ def _extend(server: Any, params: LinkParams, timing_scale: float | None) -> None
     """Add the parameters' VPCs (and accounts for them) that the running world lacks, keeping every
     resource it holds: the second link rehearsed on this machine joins the first's cloud. A VPC the
     world holds already is left as it is (``_owners`` then checks it against the parameters)."""
+    _add_missing(server, world_for(params, timing_scale))
+
+
+def _add_missing(server: Any, wanted: dict[str, Any]) -> None:
+    """Add the VPCs of ``wanted`` (and accounts for them) that the running world lacks."""
     store = server.app.store
     current: dict[str, Any] = copy.deepcopy(store.meta("world") or {})
     held = {v.get("id") for v in current.get("vpcs") or []}
-    wanted = world_for(params, timing_scale)
     missing = [v for v in wanted["vpcs"] if v.get("id") not in held]
     if not missing:
         return
@@ -437,6 +441,47 @@ def _extend_into(store: Any, world: dict[str, Any], vpcs: list[dict[str, Any]]) 
         tx.set_meta("world", with_timing(world))
         for v in vpcs:
             _seed_vpc(tx, uid[v["account"]], v)
+
+
+def seed(world: dict[str, Any], *, timing_scale: float | None = None, read_lag: float | None = None) -> None:
+    """Make the embedded emulator's state hold every account and VPC of ``world`` (a fleet's, from
+    ``vpclink.fleet.world``), serving nothing: a new database starts with it, an existing one gains
+    what it lacks and keeps everything else. The links' own commands then find their VPCs in it, each
+    profile acting as one account across the fleet. Timing and read lag default as :func:`world_for`'s."""
+    from alicloud_emulator.dispatch import DamagedStateError
+    from alicloud_emulator.server import make_server
+    from alicloud_emulator.world import WorldError, with_timing
+
+    base = _default_world()
+    full = copy.deepcopy(world)
+    full.setdefault("timing", dict(base.get("timing") or {}))
+    behaviour = full.setdefault("behaviour", copy.deepcopy(base.get("behaviour") or {}))
+    if read_lag is not None or "read_lag" not in behaviour:
+        behaviour["read_lag"] = {"seconds": float(READ_LAG if read_lag is None else read_lag), "applies_to": "lists"}
+    if timing_scale is not None:
+        full = with_timing(full, scale=timing_scale)
+    directory = state_dir()
+    db = directory / STATE_DB
+    with FileLock(str(directory / START_LOCK), mode=0o600):
+        fresh = not db.exists()
+        try:
+            server = make_server(db=str(db), world=full)
+        except WorldError as e:
+            raise TargetError(f"the embedded emulator cannot model this fleet: {e}") from None
+        except DamagedStateError as e:
+            raise TargetError(
+                f"the embedded emulator's state in {directory} cannot be used ({e}); start it over with "
+                "`vpclink emulator reset`"
+            ) from None
+        try:
+            _private_files(directory)
+            if fresh:  # as start(): the accounts' VPCs existed before vpclink first looked
+                server.app.store.advance_clock(float(full["behaviour"]["read_lag"]["seconds"]))
+            else:
+                _add_missing(server, full)
+        finally:  # never served: closing its socket and store is all (shutdown() would wait forever)
+            server.server_close()
+            server.app.store.close()
 
 
 def reset(records: str | Path | None = None) -> bool:

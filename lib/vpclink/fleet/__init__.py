@@ -7,6 +7,12 @@
   written as a link file gives (``Fleet.link_document(name)`` is that file).
 - ``check_topology(fleet)`` and ``check_against_cloud(fleet, existing_interfaces=...,
   existing_routes=..., existing_rules=...)``: what the links add up to on each VPC.
+
+Running a fleet (imported by name, not here: the engine brings Dask): ``command`` (the CLI's side),
+``run`` (each link as ``vpclink run`` in a subprocess, resume, teardown), ``rate`` (``--max-concurrency``,
+``--max-errors``), ``engine`` (Dask, local or ``--scheduler``), ``coordinator`` and ``quota`` (API quotas
+and route-table locks shared by every process of a fleet), ``record`` (``fleet.json``, ``index.html``),
+``world`` (the emulator world of a fleet).
 """
 
 from .model import BACKENDS, DEFAULT_BACKEND, Backend, Fleet, FleetLink, Vpc

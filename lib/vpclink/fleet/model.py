@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from ..params import LinkParams, Role
+from .quota import Limit
 
 Backend = Literal["router_interface", "vpc_peer"]
 BACKENDS: tuple[Backend, Backend] = ("router_interface", "vpc_peer")
@@ -71,6 +73,8 @@ class Fleet:
     vpcs: Mapping[str, Vpc]
     links: tuple[FleetLink, ...]
     documents: Mapping[str, Mapping[str, Any]]  # link name -> the equivalent link file's mapping
+    # quotas: of the file (overrides of quota.TABLE)
+    quotas: Mapping[str, Limit] = field(default_factory=lambda: MappingProxyType({}))
 
     def link_params(self) -> list[LinkParams]:
         """Each link's parameters, in the file's order."""

@@ -54,12 +54,12 @@ from .. import fields as F
 from .. import params, safe_files, secretlike
 from ..fields import FieldError
 from ..params import LinkParams, ParamsError, Role
-from . import topology
+from . import quota, topology
 from .merge import Origins, child, fleet_path, layered, under
 from .model import BACKENDS, DEFAULT_BACKEND, Backend, Fleet, FleetLink, Vpc
 
 ROLES: tuple[Role, Role] = ("initiator", "acceptor")
-FLEET_KEYS = ("fleet", "vpcs", "defaults", "links")
+FLEET_KEYS = ("fleet", "vpcs", "defaults", "links", "quotas")
 
 # A VPC's fields are a link file's side's (``params.Side``, less its role), with the same field types.
 VPC_FIELDS: dict[str, Any] = {
@@ -308,7 +308,10 @@ def parse_fleet(data: object, source: str = "<fleet>") -> Fleet:
     # would only repeat that problem in other words.
     repeated = {e.field.split(".")[0] for e in pairs}
     counted = tuple(link for link in links if link.path not in repeated)
-    fleet = Fleet(name or "", source, MappingProxyType(dict(vpcs)), counted, MappingProxyType(documents))
+    quotas = _quotas(doc.get("quotas"), check)
+    fleet = Fleet(
+        name or "", source, MappingProxyType(dict(vpcs)), counted, MappingProxyType(documents), MappingProxyType(quotas)
+    )
     check.errors += topology.usage_problems(fleet, topology.Existing())
     if check.errors or name is None or len(links) != len(items) or not items:
         raise ParamsError(source, list(dict.fromkeys(check.errors)) or [FieldError("(file)", "not a valid fleet")])
@@ -359,6 +362,15 @@ def _top(doc: dict[object, object], check: _Check) -> None:
     for key, message in required.items():
         if doc.get(key) is None:
             check.refuse(key, message)
+
+
+def _quotas(value: object, check: _Check) -> dict[str, quota.Limit]:
+    """``quotas:``: overrides of the published API quotas the fleet's clients hold to (``quota``)."""
+    try:
+        return quota.parse_overrides(value, "quotas")
+    except quota.QuotaError as e:
+        check.refuse("quotas", str(e))
+        return {}
 
 
 def _fleet_name(value: object, check: _Check) -> str | None:
