@@ -92,7 +92,7 @@ acceptor:
   instance_id: i-bp1orgpaymentsecs0001
 bandwidth_mbps: 10
 security_groups:
-  mode: group
+  mode: cidr
   rules:
     - {protocol: icmp, description: ping from the peer VPC}
     - {protocol: tcp, port_range: 443/443, description: HTTPS from the peer VPC}
@@ -128,7 +128,7 @@ timeouts: {router_interface: 900, route_entry: 120, command: 120}
 """
 
 
-@pytest.mark.parametrize("text", [SHARED_PAYMENTS, SHARED_ANALYTICS], ids=["mode-override", "timeouts-override"])
+@pytest.mark.parametrize("text", [SHARED_PAYMENTS, SHARED_ANALYTICS], ids=["from-defaults", "timeouts-override"])
 def test_a_fleet_link_equals_the_same_link_written_by_hand(tmp_path: Path, text: str) -> None:
     path = tmp_path / "link.yaml"
     path.write_text(text)
@@ -142,12 +142,10 @@ def test_overrides_win_mappings_merge_key_by_key_and_lists_replace() -> None:
     assert defaults.bandwidth_mbps == 10 and defaults.security_groups.mode == "cidr"
     assert [r.port_range for r in defaults.security_groups.rules] == ["-1/-1", "443/443"]
 
-    # security_groups: {mode: group} keeps the default rules (a mapping merges key by key)
-    payments = f.link("shared-payments").params.security_groups
-    assert payments.mode == "group" and payments.rules == defaults.security_groups.rules
-
+    # security_groups: {rules: [...]} keeps the default mode (a mapping merges key by key), and
     # rules: [...] replaces the default list
     web = f.link("shared-web-https").params.security_groups
+    assert web.mode == "cidr"
     assert [(r.protocol, r.port_range) for r in web.rules] == [("icmp", "-1/-1"), ("tcp", "8443/8443")]
 
     # timeouts: {router_interface: 900} keeps the other two default timeouts
@@ -159,7 +157,7 @@ def test_overrides_win_mappings_merge_key_by_key_and_lists_replace() -> None:
 def test_an_empty_override_counts_as_not_written() -> None:
     data = example_data()
     data["links"][0]["timeouts"] = None
-    data["links"][0]["security_groups"] = {"mode": "group", "rules": None}
+    data["links"][0]["security_groups"] = {"mode": "cidr", "rules": None}
     f = fleet.parse_fleet(data)
     assert f.link("shared-payments").params == fleet.load_fleet(EXAMPLE).link("shared-payments").params
 
