@@ -220,10 +220,14 @@ def from_dict(
         if created.tzinfo is None:  # PyYAML drops a "Z" it has applied
             created = created.replace(tzinfo=timezone.utc)
         body["created"] = created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    role = body.get("role")
+    if expect_role and role in ("initiator", "acceptor") and role != expect_role:
+        # The wrong side's card (often this side's own): its IDs would then clash with this side's,
+        # which says less than the one thing to fix.
+        errors.append(FieldError("role", f"this is the {role}'s card; this side needs the {expect_role}'s"))
+        raise PeerCardError(source, errors)
     reported = {e.field for e in errors}
     errors += [e for e in _problems(body, local) if e.field not in reported]
-    if not errors and expect_role and body["role"] != expect_role:
-        errors.append(FieldError("role", f"this is the {body['role']}'s card; this side needs the {expect_role}'s"))
     if not errors and expect_link and body["link"] != expect_link:
         errors.append(FieldError("link", f"the card is for link {body['link']!r}, this run is for {expect_link!r}"))
     if errors:
