@@ -33,9 +33,10 @@ setup-dev: $(VENV)/.installed-dev
 demo: setup
 	$(BIN)/vpclink run params/example.yaml
 
-# The whole suite, in parallel where it can be (pytest-xdist, one worker per core).
+# The whole suite, in parallel where it can be (pytest-xdist, one worker per core). Whole files per
+# worker: the tests of a module share its runs (module-scoped fixtures), made once, not per worker.
 test: setup-dev
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test-fast: setup-dev
 	$(BIN)/python -m pytest -n auto -q -m "not e2e and not notebook and not browser and not slow"

@@ -15,22 +15,33 @@ pytest_plugins = ["parity_plugin"]
 # kernels; ``browser``: JupyterLab in Chromium; ``slow``: starts server processes or builds a wheel.
 _MARKERS_BY_FILE = {
     "e2e": {
+        "test_adversarial_kill.py",
+        "test_cli_changes.py",
+        "test_concurrent_runs.py",
+        "test_e2e_dual_target.py",
         "test_e2e_faults.py",
         "test_e2e_resume.py",
         "test_e2e_run.py",
+        "test_e2e_vpc_peer.py",
         "test_fleet_e2e.py",
         "test_two_operators.py",
+        "test_two_operators_vpc_peer.py",
         "test_wheel.py",
+        "test_working_copies.py",
     },
-    "notebook": {"test_notebooks.py", "test_notebook_peer.py", "test_runner.py"},
+    "notebook": {"test_notebooks.py", "test_notebook_peer.py", "test_notebook_messages.py", "test_runner.py"},
     "slow": {
         "test_wheel.py",
         "test_cli.py::emulator",
         "test_concurrency.py",
         "test_durability.py",
         "test_fleet_engine.py",
+        "test_http_limits.py::emulator",
     },
 }
+
+
+_LONG = {"e2e", "notebook", "browser", "slow"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,6 +53,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
         if "browser" in path.parts:
             item.add_marker("browser")
+    # The long files first (``make test`` hands out whole files), so that the workers' last minutes
+    # are spent on short ones, not one worker finishing a long run while the other waits idle.
+    items.sort(key=lambda item: not _LONG & {m.name for m in item.iter_markers()})
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,16 @@ class DualTarget:
             timeout=timeout,
             env=self.env,
         )
+
+    def inventory_settles_to(
+        self, expected: dict[str, dict[str, int]], timeout: float = 120
+    ) -> dict[str, dict[str, int]]:
+        """The inventory once it equals ``expected``, or the last one read when ``timeout`` passes: the
+        lists it reads lag behind the writes (3 s on the emulator, an unknown while in the cloud)."""
+        deadline = time.monotonic() + timeout
+        while (seen := self.inventory()) != expected and time.monotonic() < deadline:
+            time.sleep(1)
+        return seen
 
     def inventory(self) -> dict[str, dict[str, int]]:
         """Per side: this link's router interfaces (by name), the routes through them and the rules

@@ -34,17 +34,17 @@ def test_a_run_verifies_and_its_teardown_leaves_nothing(dual_target: DualTarget,
     assert run.returncode == 0, run.stdout + run.stderr
     assert "result: verified" in run.stdout
     expected_rules = len(params.security_groups.rules)
-    assert dual_target.inventory() == {
+    built = {
         role: {"router_interfaces": 1, "routes": len(params.routes.get(role, ())), "rules": expected_rules}
         for role in ("initiator", "acceptor")
     }
+    assert dual_target.inventory_settles_to(built) == built
     run_dir = _run_dir(records)
     assert RunState.load(run_dir).result == "verified"
     down = dual_target.vpclink("teardown", str(run_dir), "--records", str(records))
     assert down.returncode == 0, down.stdout + down.stderr
-    assert dual_target.inventory() == {
-        role: {"router_interfaces": 0, "routes": 0, "rules": 0} for role in ("initiator", "acceptor")
-    }
+    nothing = {role: {"router_interfaces": 0, "routes": 0, "rules": 0} for role in ("initiator", "acceptor")}
+    assert dual_target.inventory_settles_to(nothing) == nothing
 
 
 @pytest.mark.parametrize(

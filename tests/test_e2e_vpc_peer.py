@@ -84,7 +84,7 @@ def link(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     )
     lk = Link(params, tmp_path_factory.mktemp("records"), tmp_path_factory.mktemp("vpclink-state"))
     with lk.env():
-        embedded.start(load(params), lk.records, timing_scale=0, read_lag=0).close()
+        embedded.start(load(params), lk.records, timing_scale=0, read_lag=3.0).close()  # the default lag
     return lk
 
 

@@ -86,7 +86,7 @@ def resources(state: dict[str, Any]) -> Counter:
 def test_a_hub_with_two_spokes_verifies_every_link_then_tears_down_to_nothing(tmp_path: Path) -> None:
     fleet_file = tmp_path / "fleet.yaml"
     fleet_file.write_text(yaml.safe_dump(FLEET, sort_keys=False))
-    embedded.seed(world_for_fleet(load_fleet(fleet_file)), timing_scale=0, read_lag=0)
+    embedded.seed(world_for_fleet(load_fleet(fleet_file)), timing_scale=0, read_lag=3.0)  # the default lag
     before, secrets, _ = cloud()
 
     code, out = vpclink("run", str(fleet_file), "--records", "runs", "--max-concurrency", "2", cwd=tmp_path)

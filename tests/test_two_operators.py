@@ -190,7 +190,7 @@ def test_the_runs_refuse_mixed_up_cards_and_sides(flow: Any, tmp_path: Path) -> 
         "--peer-card",
         str(ops.card("acceptor")),
     )
-    assert code == 2 and "account_uid: is this side's own account" in out  # B's own card given to B
+    assert code == 2 and "this is the acceptor's card; this side needs the initiator's" in out  # B's own card
     code, out = vpclink("run", "--resume", str(ops.runs["acceptor"]), "--side", "initiator")
     assert code == 2 and "--side initiator: this run is the acceptor side's" in out
     code, out = vpclink("run", str(EXAMPLE), "--records", str(tmp_path), "--peer-card", str(ops.card("acceptor")))

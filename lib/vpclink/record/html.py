@@ -14,8 +14,6 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from .ledger import Ledger
 from .notebook_records import METADATA_KEY
 from .provenance import describe
@@ -34,6 +32,8 @@ class HtmlRenderer:
         self._exporter = HTMLExporter(log=logging.Logger("vpclink.html", level=logging.ERROR))
 
     def render(self, notebook: str | Path) -> Path:
+        import nbformat  # here, not above: kernels load this module, and nbformat costs them ~1.5 s
+
         notebook = Path(notebook)
         nb = nbformat.read(str(notebook), as_version=4)
         with warnings.catch_warnings():
@@ -55,6 +55,8 @@ def read_ledger(run_dir: str | Path) -> list[dict[str, Any]]:
 
 def stamp_notebook(notebook: str | Path, software: dict[str, Any]) -> None:
     """Put what ran an executed notebook into its metadata (``metadata.vpclink.software``)."""
+    import nbformat
+
     path = Path(notebook)
     nb = nbformat.read(str(path), as_version=4)
     nb.metadata.setdefault(METADATA_KEY, {})["software"] = software
