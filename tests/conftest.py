@@ -16,6 +16,7 @@ pytest_plugins = ["parity_plugin"]
 _MARKERS_BY_FILE = {
     "e2e": {
         "test_adversarial_kill.py",
+        "test_capture_cli.py",
         "test_cli_changes.py",
         "test_concurrent_runs.py",
         "test_e2e_dual_target.py",

@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
             help="run these phase notebooks (default: generated from the installed package, as notebooks/ is)",
         )
         p.add_argument("-v", "--verbose", action="store_true", help="stream the notebooks' output while they run")
+        p.add_argument(
+            "--capture",
+            metavar="DIR",
+            default="",
+            help="keep a capture of every API call in DIR (the shapes and codes of the answers; no credential, "
+            "IDs and addresses replaced), to replay against the emulator: pytest -m parity --capture-dir DIR",
+        )
 
     def confirm_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -264,15 +271,23 @@ def _target(args: argparse.Namespace, params: LinkParams, records: Path, recorde
     name = args.target or (recorded.target if recorded else "emulator")
     url = args.emulator or (recorded.emulator if recorded and recorded.emulator not in ("", "embedded") else None)
     side = _side(args, recorded) or None
+    capture = getattr(args, "capture", "") or ""
+    if capture:
+        try:
+            Path(capture).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(
+                f"--capture {capture}: cannot keep a capture there ({e.strerror}); give a directory to create or write"
+            ) from None
     if name == "alibabacloud":
         if args.emulator:
             raise UsageError("--emulator and --target alibabacloud exclude each other")
-        return alibabacloud(params, side=side)
+        return alibabacloud(params, side=side, capture_dir=capture)
     if recorded is not None and recorded.target != name:
         raise UsageError(f"this run used --target {recorded.target}; it cannot continue on {name}")
-    if url:
-        return embedded.attach(url, params, side=side)
-    return embedded.start(params, records, side=side)
+    target = embedded.attach(url, params, side=side) if url else embedded.start(params, records, side=side)
+    target.capture_dir = capture  # a capture of an emulator run: the replay's own check of itself
+    return target
 
 
 def _side(args: argparse.Namespace, recorded: RunState | None = None) -> Acting:
@@ -760,6 +775,7 @@ def _notebook(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         "profiles_file": str(Path(args.profiles).resolve()) if args.profiles else "",
         "side": side or "",
         "peer_card": str(confined(run_dir, card).resolve()) if card else "",
+        "capture_dir": "",
     }
     if args.papermill_params:
         values.update(apply=bool(args.apply), interactive=False)

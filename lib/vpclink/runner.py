@@ -27,7 +27,7 @@ from typing import Any
 
 from . import phases, scratch
 from .kernels import KERNEL, KernelPool, register_engine
-from .notebook.settings import COMMON
+from .notebook.settings import COMMON, REQUIRED
 from .params import LinkParams
 from .record.html import HtmlRenderer, stamp_notebook, write_index
 from .record.notebook_records import (
@@ -219,7 +219,7 @@ class Runner:
         import papermill
 
         declared = set(papermill.inspect_notebook(str(source)))
-        missing = [k for k in COMMON if k not in declared]
+        missing = [k for k in REQUIRED if k not in declared]
         if missing:
             raise RunError(f"{source.name}: its parameters cell does not define {', '.join(missing)}")
         card = state.peer_cards[-1]["file"] if state.peer_cards else ""
@@ -239,6 +239,7 @@ class Runner:
             "interactive": False,
             "side": side_text(state.side),
             "peer_card": str(Path(card).resolve()) if card else "",
+            "capture_dir": str(Path(self.target.capture_dir).resolve()) if self.target.capture_dir else "",
         }
         inputs = {k: v for k, v in state.inputs_for(name).items() if k in declared and k not in values}
         return {**values, **inputs}

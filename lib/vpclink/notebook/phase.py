@@ -24,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..capture import CaptureWriter
 from ..cloud import Cloud
 from ..phases import lookup
 from ..phases.base import PhaseContext, Step, WaitingForPeer, backend_name, rows_frame, steps_frame
@@ -43,6 +44,7 @@ from ..record.notebook_records import (
 from ..record.picture import link_svg
 from ..record.provenance import describe, software
 from ..record.run import LEDGER_FILE, RunState, RunStateError
+from ..targets import profile_secrets
 from ..waits import Progress
 from .display import cell, full_table, log_to_stdout, markdown, record, show, values_table
 from .messages import explain
@@ -187,6 +189,7 @@ class PhaseNotebook:
                 phase=s.name,
                 sides=s.acting,
                 account_uids=uids,
+                capture=self._capture(run_id),
             )
         if s.batch and s.target:
             log_to_stdout()
@@ -225,6 +228,16 @@ class PhaseNotebook:
         inputs = {k: v for k, v in given.items() if _present(v)}
         recorded = self.run.inputs_for(self.phase.name) if self.run else {}
         return {**recorded, **inputs}
+
+    def _capture(self, run_id: str) -> CaptureWriter | None:
+        """The run's capture (``capture_dir``): one file per run, which every phase continues; a line
+        holding a key of the profiles this notebook uses is refused, never written."""
+        s = self.settings
+        if not s.capture_dir:
+            return None
+        names = sorted({self.params.side(r).profile for r in s.acting})
+        secrets = tuple(x.value for x in profile_secrets(s.profiles_file or None, names))
+        return CaptureWriter(s.capture_dir, run_id, secrets=secrets)
 
     def _account_uids(self) -> dict[str, str]:
         """Each side's account UID as established by an earlier phase (STS): so that every ledger line

@@ -69,8 +69,17 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "peer_card", "", "str", "two operators: the other side's peer card (.peercard.json); empty: none received yet"
     ),
+    Parameter(
+        "capture_dir",
+        "",
+        "str",
+        "keep a capture of every API call here for the parity replay (shapes and codes only); empty: none",
+    ),
 )
 COMMON: tuple[str, ...] = tuple(p.name for p in PARAMETERS)
+# Names added after notebooks were first copied out: a working copy made before them still runs.
+OPTIONAL: frozenset[str] = frozenset({"capture_dir"})
+REQUIRED: tuple[str, ...] = tuple(k for k in COMMON if k not in OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ class Settings:
     interactive: bool | None
     side: Acting
     peer_card: str
+    capture_dir: str = ""
 
     @classmethod
     def read(
@@ -105,6 +115,7 @@ class Settings:
         interactive: bool | None = None,
         side: str = "",
         peer_card: str = "",
+        capture_dir: str = "",
     ) -> Settings:
         if target not in TARGETS:
             raise NotebookParameterError(
@@ -138,16 +149,17 @@ class Settings:
             interactive=interactive,
             side=acting_side,
             peer_card=peer_card,
+            capture_dir=capture_dir,
         )
 
     @classmethod
     def from_namespace(cls, name: str, namespace: Mapping[str, Any]) -> tuple[Settings, dict[str, Any]]:
         """The settings and the inputs given, from the names of the ``parameters`` cell (``globals()``)."""
         phase = phases.get(name)
-        missing = [k for k in COMMON if k not in namespace]
+        missing = [k for k in REQUIRED if k not in namespace]
         if missing:
             raise NotebookParameterError(f"the parameters cell must define {', '.join(missing)}")
-        settings = cls.read(name, **{k: namespace[k] for k in COMMON})
+        settings = cls.read(name, **{k: namespace[k] for k in COMMON if k in namespace})
         return settings, {k: namespace.get(k, "") for k in phase.input_keys}
 
     # -- what follows from them -------------------------------------------------------------------
