@@ -15,7 +15,8 @@ A failure before the first route moves leaves the old link carrying traffic as b
 
 from __future__ import annotations
 
+from . import command
 from .check import MigrateInputError, refuse_bad_input
 from .engine import STEPS, migrate, plan
 
-__all__ = ["STEPS", "MigrateInputError", "migrate", "plan", "refuse_bad_input"]
+__all__ = ["STEPS", "MigrateInputError", "command", "migrate", "plan", "refuse_bad_input"]

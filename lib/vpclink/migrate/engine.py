@@ -60,6 +60,7 @@ def _check(ctx: PhaseContext, source: str, to: str) -> None:
                 f"backend: the {role} side of link {ctx.params.link} is not routed through a {HOPS[source].label} "
                 f"of this link ({old or 'none found'}); migrate moves a link the {source} backend built and verified"
             )
+        ctx.outcome(role, "DescribeRouteEntryList", f"{role} side of link {ctx.params.link}", "checked", old or new)
 
 
 def _ping(ctx: PhaseContext, after: str) -> None:
