@@ -163,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
         "--to", dest="to_backend", required=True, metavar="BACKEND", help="router_interface or vpc_peer"
     )
     migrate.add_argument("--dry-run", action="store_true", help="show the steps against the current state; no change")
+    migrate.add_argument("--yes", action="store_true", help="needed on alibabacloud: review --dry-run first")
     target_options(migrate)
 
     check = sub.add_parser("check", help="validate a parameter file without any API call")
@@ -870,6 +871,8 @@ def _migrate(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         migrate.refuse_bad_input(params, args.to_backend)
     except migrate.MigrateInputError as e:
         raise UsageError(str(e)) from None
+    if args.target == "alibabacloud" and not (args.yes or args.dry_run):
+        raise UsageError("--yes: a migration changes paid resources; review it with --dry-run, then give --yes")
     run_dir = migrate.command.records_dir(args.records, params)
     with _target(args, params, Path(args.records)) as target:
         _header(out, "migrate", params, target, run_dir)

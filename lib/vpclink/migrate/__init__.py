@@ -17,6 +17,6 @@ from __future__ import annotations
 
 from . import command
 from .check import MigrateInputError, refuse_bad_input
-from .engine import STEPS, migrate, plan
+from .engine import migrate, plan
 
-__all__ = ["STEPS", "MigrateInputError", "command", "migrate", "plan", "refuse_bad_input"]
+__all__ = ["MigrateInputError", "command", "migrate", "plan", "refuse_bad_input"]

@@ -18,7 +18,6 @@ from .move import move_route, routes_to
 
 HOPS: dict[str, Hop] = {"router_interface": ROUTER_INTERFACE, "vpc_peer": PEERING}
 BUILD = ("initiator", "acceptor", "connect")  # the target backend's own phases that make its hop
-STEPS = ("check", "build", "move initiator", "move acceptor", "remove old")
 
 
 def _as(ctx: PhaseContext, backend: str, phase: str) -> PhaseContext:
@@ -60,14 +59,20 @@ def _check(ctx: PhaseContext, source: str, to: str) -> None:
                 f"backend: the {role} side of link {ctx.params.link} is not routed through a {HOPS[source].label} "
                 f"of this link ({old or 'none found'}); migrate moves a link the {source} backend built and verified"
             )
-        ctx.outcome(role, "DescribeRouteEntryList", f"{role} side of link {ctx.params.link}", "checked", old or new)
+        ctx.outcome(
+            role, "DescribeRouteEntryList", f"{role} side of link {ctx.params.link}", "checked", old or new or ""
+        )
 
 
 def _ping(ctx: PhaseContext, after: str) -> None:
+    """Both ways, with the verify phase's own step: a move is kept only once traffic crosses."""
     out = get("verify").apply(dataclasses.replace(ctx, phase="verify"))
     if not out.get("verified"):
-        failed = [r for r in ROLES if out.get(f"ping_{r}") != "ok" and out.get(f"{r}_ping") != "ok"]
-        raise PhaseError(f"the ping after {after} failed ({', '.join(failed) or 'see the record'}); the link is {out}")
+        failed = [k for k, v in out.items() if k.startswith("ping_") and not k.endswith("_output") and v != "ok"]
+        raise PhaseError(
+            f"the ping after {after} failed ({', '.join(failed)}); the other side's route is not moved yet: "
+            "look at the route and the security groups, then run migrate again"
+        )
 
 
 def migrate(ctx: PhaseContext, to: str) -> dict[str, Any]:
