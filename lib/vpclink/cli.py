@@ -162,6 +162,17 @@ def _parser() -> argparse.ArgumentParser:
     side_options(plan)
     fleet_command.add_options(plan)
 
+    migrate = sub.add_parser(
+        "migrate", help="move a built, verified link to the other backend, one route at a time, in place"
+    )
+    migrate.add_argument("params", metavar="PARAMS", help="the link's parameter file, naming the backend that built it")
+    migrate.add_argument(
+        "--to", dest="to_backend", required=True, metavar="BACKEND", help="router_interface or vpc_peer"
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="show the steps against the current state; no change")
+    migrate.add_argument("--yes", action="store_true", help="needed on alibabacloud: review --dry-run first")
+    target_options(migrate)
+
     check = sub.add_parser("check", help="validate a parameter file without any API call")
     check.add_argument("params", metavar="PARAMS")
 
@@ -868,8 +879,25 @@ def _emulator(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     return EXIT_OK
 
 
+def _migrate(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from . import migrate
+
+    params = _load_params(args.params)
+    try:
+        migrate.refuse_bad_input(params, args.to_backend)
+    except migrate.MigrateInputError as e:
+        raise UsageError(str(e)) from None
+    if args.target == "alibabacloud" and not (args.yes or args.dry_run):
+        raise UsageError("--yes: a migration changes paid resources; review it with --dry-run, then give --yes")
+    run_dir = migrate.command.records_dir(args.records, params)
+    with _target(args, params, Path(args.records)) as target:
+        _header(out, "migrate", params, target, run_dir)
+        return migrate.command.execute(params, args.to_backend, target, run_dir, out, dry_run=args.dry_run)
+
+
 _COMMANDS = {
     "run": _run,
+    "migrate": _migrate,
     "plan": _plan,
     "check": _check,
     "example": _example,

@@ -1,0 +1,113 @@
+"""``vpclink migrate PARAMS --to BACKEND [--dry-run]``: the CLI's side of a migration.
+
+Its record is a run directory of its own (``<records>/<UTC time>-<link>-migrate/``): ``ledger.jsonl``
+(every API call, as a run's), ``steps.jsonl`` (one line per step, written as the step ends, so a
+migration killed at any point shows how far it got) and ``migrate.json`` (the result, and on the
+emulator how long each side's pings could not cross, from its reachability timeline).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..cloud import Cloud, CloudError
+from ..params import ROLES, LinkParams
+from ..phases import lookup
+from ..phases.base import PhaseContext, PhaseError, StepOutcome
+from ..record.ledger import Ledger
+from ..record.run import FILE_MODE, new_run_dir, write_file
+from ..record.secret_scan import scan_for_secrets
+from ..sides import peer_of
+from ..targets import Target
+from ..waits import Progress
+from . import engine
+
+STEPS_FILE, RESULT_FILE = "steps.jsonl", "migrate.json"
+
+
+class _Steps(list[StepOutcome]):
+    """The context's outcomes, each also appended to ``steps.jsonl`` and printed as it happens."""
+
+    def __init__(self, path: Path, out: Callable[[str], None]):
+        super().__init__()
+        self.path, self.out = path, out
+
+    def append(self, o: StepOutcome) -> None:
+        super().append(o)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(o)) + "\n")
+        self.path.chmod(FILE_MODE)
+        self.out(f"    {o.outcome:<13} {o.side:<10} {o.action:<28} {o.target}  {o.resource_id} {o.detail}".rstrip())
+
+
+def records_dir(records: str | Path, params: LinkParams) -> Path:
+    return new_run_dir(records, f"{params.link}-migrate")
+
+
+def execute(
+    params: LinkParams, to: str, target: Target, run_dir: Path, out: Callable[[str], None], *, dry_run: bool
+) -> int:
+    """Plan (``dry_run``) or run the migration; 0 done, 1 failed (the record says where)."""
+    cloud = Cloud(
+        params,
+        endpoint=target.endpoint or None,
+        profiles_file=target.profiles_file or None,
+        ledger=Ledger(run_dir / "ledger.jsonl"),
+        phase="migrate",
+    )
+    ctx = PhaseContext(params, cloud, {}, run_dir.name, "migrate", Progress("silent"), read_lag=target.read_lag)
+    ctx.outcomes = _Steps(run_dir / STEPS_FILE, out)
+    if dry_run:
+        out(f"  plan: {params.backend} -> {to} (no mutating call)")
+        for s in engine.plan(ctx, to):
+            out(f"    {s.intent:<8} {s.side:<10} {s.action:<28} {s.target}  ({s.detail})")
+        return 0
+    began = _clock(target)
+    result: dict[str, Any] = {"link": params.link, "from": params.backend, "to": to}
+    code = 0
+    try:
+        result.update(engine.migrate(ctx, to), status="done")
+    except (PhaseError, CloudError) as e:
+        result.update(status="failed", error=str(e), code=getattr(e, "code", ""))
+        out(f"  failed: {e}")
+        out("  run the same command again: it continues from what exists")
+        code = 1
+    if began is not None:
+        result["lost_seconds"] = _lost(target, ctx, began)
+        out("  traffic lost while moving: " + ", ".join(f"{r} {s:g} s" for r, s in result["lost_seconds"].items()))
+    write_file(run_dir / RESULT_FILE, json.dumps(result, indent=2, default=str).encode())
+    hits = scan_for_secrets(run_dir, target.secrets)
+    if hits:
+        out(f"  a secret was found in the records ({len(hits)} file(s)); remove {run_dir}")
+        return 1
+    out(f"  {'done' if code == 0 else 'stopped'}: records in {run_dir}")
+    return code
+
+
+def _control(target: Target, path: str) -> Any:
+    with urllib.request.urlopen(f"{target.control_url}/_emulator/{path}", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _clock(target: Target) -> float | None:
+    """The emulator's virtual time now (its reachability timeline's clock); None on the real cloud."""
+    return float(_control(target, "clock")["epoch"]) if target.control_url else None
+
+
+def _lost(target: Target, ctx: PhaseContext, since: float) -> dict[str, float]:
+    """Seconds each side's pings to the other could not cross since ``since`` (the emulator's word)."""
+    lost: dict[str, float] = {}
+    for role in ROLES:
+        ip = lookup.instance_ip(ctx, peer_of(role))
+        instance = ctx.params.side(role).instance_id
+        if not ip or not instance:
+            continue
+        query = urllib.parse.urlencode({"instance": instance, "ip": ip, "since": since})
+        lost[role] = float(_control(target, f"reachability?{query}")["lost_s"])
+    return lost
