@@ -25,6 +25,8 @@ _MARKERS_BY_FILE = {
         "test_e2e_vpc_peer.py",
         "test_fleet_e2e.py",
         "test_fleet_resume.py",
+        "test_fleet_teardown_preview.py",
+        "test_fleet_plan_cloud.py",
         "test_two_operators.py",
         "test_two_operators_vpc_peer.py",
         "test_wheel.py",
