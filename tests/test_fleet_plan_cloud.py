@@ -1,7 +1,8 @@
 """``vpclink plan FLEET`` checks the topology against the cloud: router interfaces that already exist on
 a VPC's VRouter count towards its limit of 5. A hub that already holds 4 interfaces of someone else's
 cannot take the fleet's 2 more: exit 2 naming the VPC, the limit and the count, before any link is
-planned and with no mutating call. The fleet's own interfaces (a plan after a run) are not counted."""
+planned or run and with no mutating call (``run FLEET`` checks the same). The fleet's own interfaces
+(a plan after a run) are not counted."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import yaml
 from alibabacloud_tea_openapi.utils_models import Config
 from alibabacloud_vpc20160428 import models as vpc_models
@@ -78,17 +80,18 @@ def test_interfaces_already_on_the_hub_count_and_the_fleets_own_do_not(tmp_path:
         emu.stop()
 
 
-def test_plan_refuses_a_hub_the_fleet_would_take_past_5_interfaces(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["plan", "run"])
+def test_plan_and_run_refuse_a_hub_the_fleet_would_take_past_5_interfaces(command: str, tmp_path: Path) -> None:
     emu, world, fleet_file = start(tmp_path)
     try:
         hub_interfaces(emu, world, [f"other-team-{n}" for n in range(4)])
         seq = emu.last_seq()
-        code, out = vpclink("plan", str(fleet_file), "--emulator", emu.url, cwd=tmp_path)
+        code, out = vpclink(command, str(fleet_file), "--emulator", emu.url, cwd=tmp_path)
         assert code == 2, out
         assert "vpcs.hub" in out and "6 router interfaces" in out and "at most 5" in out, out
         assert "plus 4 router interface(s) that already exist" in out, out
         assert "hub-app" in out and "hub-data" in out, out
         assert mutating(emu.journal(since=seq)) == []
-        assert not (tmp_path / "runs").exists()  # refused before any link was planned
+        assert not (tmp_path / "runs").exists()  # refused before any link was planned or run
     finally:
         emu.stop()

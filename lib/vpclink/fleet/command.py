@@ -141,15 +141,15 @@ def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         return fleet_run.resume_fleet(path, options).exit_code
     fleet = load_fleet(args.params)  # ParamsError before any call, for every link
     options = _options(args, fleet, out)
-    if mode == "plan":
-        _check_against_cloud(args.params, fleet, options.target_args)
+    # before a link's first call: a run would otherwise stop part way at CreateRouterInterface's quota
+    _check_against_cloud(args.params, fleet, options.target_args)
     return fleet_run.run_fleet(args.params, options, mode).exit_code
 
 
 def _check_against_cloud(source: str, fleet: Fleet, target_args: Sequence[str]) -> None:
     """The topology checks again, counting what the cloud already holds (router interfaces on each
     VPC's VRouter): a VRouter that the links would take past its limit is refused before any link
-    is planned (``FleetUsage``, exit 2); a cloud that cannot be read is ``existing.ReadError``."""
+    is planned or run (``FleetUsage``, exit 2); a cloud that cannot be read is ``existing.ReadError``."""
     found = existing.read_existing(fleet, lambda params: _link_target(params, target_args))
     errors = check_against_cloud(fleet, existing_interfaces=found.router_interfaces)
     if errors:
