@@ -12,7 +12,8 @@ Running a fleet (imported by name, not here: the engine brings Dask): ``command`
 ``run`` (each link as ``vpclink run`` in a subprocess, resume, teardown), ``rate`` (``--max-concurrency``,
 ``--max-errors``), ``engine`` (Dask, local or ``--scheduler``), ``coordinator`` and ``quota`` (API quotas
 and route-table locks shared by every process of a fleet), ``record`` (``fleet.json``, ``index.html``),
-``world`` (the emulator world of a fleet).
+``world`` (the emulator world of a fleet), ``existing`` (what the cloud already holds, for ``plan`` and
+``run``'s topology check), ``preview`` (``teardown FLEET_RUN_DIR --dry-run``).
 """
 
 from .model import BACKENDS, DEFAULT_BACKEND, Backend, Fleet, FleetLink, Vpc

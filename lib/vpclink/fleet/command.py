@@ -15,11 +15,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .. import embedded
+from ..fields import FieldErrors
+from ..params import LinkParams
+from ..targets import Target, alibabacloud
+from . import existing, preview
 from . import run as fleet_run
 from .engine import EngineError
 from .model import Fleet
 from .rate import DEFAULT_CONCURRENCY, DEFAULT_ERRORS, RateError, Threshold
 from .spec import is_fleet, load_fleet
+from .topology import check_against_cloud
 from .world import world_for_fleet
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -117,7 +122,7 @@ def _guarded(body: Callable[[], int]) -> int:
     except (FleetUsage, RateError, fleet_run.FleetError) as e:
         print(f"vpclink: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except EngineError as e:
+    except (EngineError, existing.ReadError) as e:
         print(f"vpclink: {e}", file=sys.stderr)
         return EXIT_FAILED
 
@@ -136,20 +141,44 @@ def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         return fleet_run.resume_fleet(path, options).exit_code
     fleet = load_fleet(args.params)  # ParamsError before any call, for every link
     options = _options(args, fleet, out)
+    # before a link's first call: a run would otherwise stop part way at CreateRouterInterface's quota
+    _check_against_cloud(args.params, fleet, options.target_args)
     return fleet_run.run_fleet(args.params, options, mode).exit_code
 
 
+def _check_against_cloud(source: str, fleet: Fleet, target_args: Sequence[str]) -> None:
+    """The topology checks again, counting what the cloud already holds (router interfaces on each
+    VPC's VRouter): a VRouter that the links would take past its limit is refused before any link
+    is planned or run (``FleetUsage``, exit 2); a cloud that cannot be read is ``existing.ReadError``."""
+    found = existing.read_existing(fleet, lambda params: _link_target(params, target_args))
+    errors = check_against_cloud(fleet, existing_interfaces=found.router_interfaces)
+    if errors:
+        raise FleetUsage(str(FieldErrors(f"{source} (with what the cloud already holds)", errors)))
+
+
+def _link_target(params: LinkParams, target_args: Sequence[str]) -> Target:
+    """The target a link's own command would use with ``target_args``, for this process's reads."""
+    args = list(target_args)
+    if "--target" in args and args[args.index("--target") + 1] == "alibabacloud":
+        return alibabacloud(params)
+    if "--emulator" in args:
+        return embedded.attach(args[args.index("--emulator") + 1], params)
+    return embedded.start(params)
+
+
 def _teardown(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    if args.dry_run:
-        raise FleetUsage(
-            "teardown --dry-run of a fleet is not supported yet: give a link's run directory "
-            "(FLEET_RUN_DIR/links/...) to see what its teardown would remove"
-        )
     if getattr(args, "side", None):
         raise FleetUsage("--side: a fleet is torn down by one operator")
+    if args.dry_run and not _is_fleet_dir(args.source):
+        raise FleetUsage(
+            "teardown --dry-run of a fleet takes the fleet's run directory (runs/<time>-<fleet>), whose links' "
+            "records say what each made; give that directory"
+        )
     if _is_fleet_dir(args.source):
         path, fleet = _fleet_dir(args.source)
         options = _options(args, fleet, out, recorded=fleet_run.recorded_target(path))
+        if args.dry_run:  # each link's own dry run; nothing changed, the fleet's records not written
+            return preview.preview_teardown(path, options)
         return fleet_run.teardown_fleet(path, options).exit_code
     fleet = load_fleet(args.source)
     options = _options(args, fleet, out)
