@@ -34,9 +34,10 @@ demo: setup
 	$(BIN)/vpclink run params/example.yaml
 
 # The whole suite, in parallel where it can be (pytest-xdist, one worker per core). Whole files per
-# worker: the tests of a module share its runs (module-scoped fixtures), made once, not per worker.
+# worker: the tests of a module share its runs (module-scoped fixtures), made once, not per worker;
+# in the order tests/conftest.py gives them (longest first), not xdist's (most tests first).
 test: setup-dev
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 test-fast: setup-dev
 	$(BIN)/python -m pytest -n auto -q -m "not e2e and not notebook and not browser and not slow"
