@@ -10,6 +10,7 @@ runs in a subprocess: it starts a local Dask cluster of worker processes, as a u
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -20,7 +21,7 @@ from typing import Any
 
 import yaml
 from phase_support import own_state  # noqa: F401  (autouse: private vpclink state)
-from runbook_support import Emulator, link_resources
+from runbook_support import Emulator, link_resources, mutating
 from vpclink import embedded
 from vpclink.fleet import load_fleet
 from vpclink.fleet.world import world_for_fleet
@@ -66,6 +67,15 @@ def vpclink(*argv: str, cwd: Path) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
+def journal() -> list[dict[str, Any]]:
+    """The embedded emulator's journal of calls."""
+    emu = Emulator(db=str(embedded.state_dir() / embedded.STATE_DB))
+    try:
+        return emu.journal()
+    finally:
+        emu.stop()
+
+
 def cloud() -> tuple[dict[str, Any], list[str], int]:
     """The embedded emulator's accounts (state), their secrets, and its journal's length."""
     emu = Emulator(db=str(embedded.state_dir() / embedded.STATE_DB))
@@ -73,6 +83,15 @@ def cloud() -> tuple[dict[str, Any], list[str], int]:
         return emu.state(), emu.secrets(), len(emu.journal())
     finally:
         emu.stop()
+
+
+def tree_digest(directory: Path) -> dict[str, str]:
+    """Every file below ``directory`` by its sha256: what a record holds, to tell it was not touched."""
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 def resources(state: dict[str, Any]) -> Counter:
@@ -124,6 +143,23 @@ def test_a_hub_with_two_spokes_verifies_every_link_then_tears_down_to_nothing(tm
     assert "started" not in out, out
     assert len(list((run_dir / "links").iterdir())) == 2
     assert resources(cloud()[0]) == resources(after)
+
+    # teardown --dry-run: each link's removals under its name; no mutating call, the records as they were
+    # (each link's dry run keeps its plan in a "-plan" directory of its own)
+    _, _, seq = cloud()
+    digest = tree_digest(run_dir)
+    code, out = vpclink("teardown", str(run_dir), "--dry-run", cwd=tmp_path)
+    assert code == 0, out
+    for name in ("hub-app", "hub-data"):
+        assert f"\n  {name}:\n" in out, out
+    assert out.count("DeleteRouterInterface") >= 4 and out.count("DeleteRouteEntry") >= 4, out
+    assert "nothing was changed" in out
+    assert mutating(journal()[seq:]) == []
+    assert resources(cloud()[0]) == resources(after)
+    changed = sorted(
+        k for k, v in {**digest, **tree_digest(run_dir)}.items() if "-plan/" not in k and digest.get(k) != v
+    )
+    assert changed == []
 
     code, out = vpclink("teardown", str(run_dir), cwd=tmp_path)
     assert code == 0, out

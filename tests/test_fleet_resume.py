@@ -11,7 +11,6 @@ stops it before running that link again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -25,7 +24,7 @@ from typing import Any
 
 import yaml
 from phase_support import own_state  # noqa: F401  (autouse: private vpclink state)
-from test_fleet_e2e import FLEET, cloud, resources, vpclink
+from test_fleet_e2e import FLEET, cloud, resources, tree_digest, vpclink
 from vpclink import embedded
 from vpclink.fleet import load_fleet
 from vpclink.fleet.world import world_for_fleet
@@ -50,14 +49,6 @@ def link_runs(records: Path) -> dict[str, tuple[Path, dict[str, Any]]]:
                 continue
             found[str(data.get("link"))] = (run_dir, data)
     return found
-
-
-def tree_digest(directory: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(directory.rglob("*"))
-        if p.is_file()
-    }
 
 
 def left_behind(fleet_dir: Path) -> list[int]:
@@ -129,7 +120,10 @@ def test_a_fleet_killed_after_one_link_verified_resumes_without_duplicates(tmp_p
                 pass
     record = json.loads((fleet_dir / "fleet.json").read_text())
     assert {link["name"]: link["state"] for link in record["links"]} == {verified: "verified", unfinished: "verified"}
-    assert f"{unfinished:<32} started" in out and f"{verified:<32} started" not in out, out
+    # The unfinished link's own command outlives the fleet's (its own session, as after a real kill -9):
+    # on a busy machine it may finish before the resume looks, so the resume continues it or finds it
+    # verified; either way in its own run directory, never a second one.
+    assert f"{verified:<32} started" not in out, out
     # the verified link was not run again: its record is as the kill left it, and no second one was made
     assert tree_digest(runs[verified][0]) == kept
     assert sorted(p.name for p in (fleet_dir / "links").iterdir()) == sorted(r.name for r, _ in runs.values())

@@ -25,6 +25,7 @@ region of that account's first VPC.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -287,3 +288,17 @@ def _schema_paths(schema: dict[str, Any], path: str = "") -> set[str]:
     elif schema.get("type") == "array":
         out |= _schema_paths(schema.get("items") or {}, f"{path}[]")
     return out
+
+
+def differences_of_a_run(calls: list[dict[str, Any]]) -> list[str]:
+    """Replay a run vpclink captured against a fresh emulator; its differences, as text. A ClientToken
+    has no resource to bind to, so each token placeholder gets a fresh value of its own (the same one
+    wherever it recurs)."""
+    replay = Replay(calls)
+    for call in calls:
+        for token in re.findall(r"\{\{token:\d+\}\}", json.dumps(call["request"])):
+            replay.bound[token] = "replayed-" + token.strip("{}").replace(":", "-")
+    try:
+        return [str(d) for d in replay.run()]
+    finally:
+        replay.close()
