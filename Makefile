@@ -33,11 +33,13 @@ setup-dev: $(VENV)/.installed-dev
 demo: setup
 	$(BIN)/vpclink run params/example.yaml
 
-# The whole suite, in parallel where it can be (pytest-xdist, one worker per core). Whole files per
-# worker: the tests of a module share its runs (module-scoped fixtures), made once, not per worker;
-# in the order tests/conftest.py gives them (longest first), not xdist's (most tests first).
+# The whole suite, in parallel (pytest-xdist): one worker more than the cores, as the end-to-end tests
+# spend part of their time waiting on the cloud's lag. Whole files per worker: the tests of a module
+# share its runs (module-scoped fixtures), made once, not per worker; in the order tests/conftest.py
+# gives them (longest first), not xdist's (most tests first).
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: setup-dev
-	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup-dev
 	$(BIN)/python -m pytest -n auto -q -m "not e2e and not notebook and not browser and not slow"
