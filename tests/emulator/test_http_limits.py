@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from alibabacloud_sts20150401.client import Client as StsClient
@@ -212,8 +213,16 @@ def test_trickling_connections_are_evicted_before_a_client_is_refused():
 
 def test_when_every_connection_is_busy_a_newcomer_gets_503_not_a_hang():
     emu = _start(max_connections=2)
-    emu.faults({"action": "GetCallerIdentity", "effect": "latency", "latency_ms": 3000, "times": 2})
-    clients = [StsClient(emu.config("account-a", "cn-qingdao")) for _ in range(2)]  # keys fetched first
+
+    def settled(call: Callable[[], Any]) -> Any:
+        # a setup call only once the server has let go of the last one's connection: with two slots,
+        # a busy machine can otherwise answer the setup itself with the 503 under test
+        _until(lambda: sum(emu.server.connections().values()) == 0)
+        return call()
+
+    settled(lambda: emu.faults({"action": "GetCallerIdentity", "effect": "latency", "latency_ms": 3000, "times": 2}))
+    configs = [settled(lambda: emu.config("account-a", "cn-qingdao")) for _ in range(2)]  # keys fetched first
+    clients = [StsClient(c) for c in configs]
     busy = [threading.Thread(target=c.get_caller_identity) for c in clients]
     try:
         for t in busy:
