@@ -55,9 +55,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
+
+from runbook_e2e import control  # the same control client (benchmarks/ is on the path when run)
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = {
@@ -68,26 +68,14 @@ BASELINE = "router_interface"
 VPCLINK = Path(sys.executable).with_name("vpclink")
 
 
-def _control(url: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(
-        f"{url}/_emulator/{path}",
-        data=data,
-        method="POST" if data else "GET",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
 def _last_seq(url: str) -> int:
-    entries = _control(url, "journal")["entries"]
+    entries = control(url, "journal")["entries"]
     return int(entries[-1]["seq"]) if entries else 0
 
 
 def run_once(url: str, params: Path) -> dict[str, float]:
     """One ``vpclink run`` against a freshly reset world: its wall time and its calls."""
-    _control(url, "reset", {})
+    control(url, "reset", {})
     since = _last_seq(url)
     with tempfile.TemporaryDirectory() as records:
         argv = [str(VPCLINK), "run", str(params), "--records", records, "--emulator", url]
@@ -98,7 +86,7 @@ def run_once(url: str, params: Path) -> dict[str, float]:
             raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
         run_dir = next(p for p in Path(records).iterdir() if p.is_dir())
         ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
-    journal = _control(url, f"journal?since={since}")["entries"]
+    journal = control(url, f"journal?since={since}")["entries"]
     return {
         "seconds": seconds,
         "calls": len(ledger),
@@ -110,7 +98,7 @@ def run_once(url: str, params: Path) -> dict[str, float]:
 def migrate_once(url: str) -> dict[str, float]:
     """``vpclink migrate example.yaml --to vpc_peer`` on the link a router-interface run just built:
     its wall time, its calls and how long each side's traffic could not cross (its record)."""
-    _control(url, "reset", {})
+    control(url, "reset", {})
     with tempfile.TemporaryDirectory() as records:
         common = ["--records", records, "--emulator", url]
         _check_run([str(VPCLINK), "run", str(BACKENDS[BASELINE]), *common])

@@ -235,7 +235,8 @@ def plain(url: str) -> None:
 # -- measuring ----------------------------------------------------------------------------------
 
 
-def _control(url: str, path: str, body: Any = None) -> Any:
+def control(url: str, path: str, body: Any = None) -> Any:
+    """A call to the emulator's control API (also used by the other benchmarks)."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(
         f"{url}/_emulator/{path}",
@@ -268,12 +269,12 @@ def measure(repeat: int) -> None:
     plain_calls: Counter = Counter()
     try:
         for _ in range(repeat):
-            _control(url, "reset", {})
-            seq = (_control(url, "journal")["entries"] or [{"seq": 0}])[-1]["seq"]
+            control(url, "reset", {})
+            seq = (control(url, "journal")["entries"] or [{"seq": 0}])[-1]["seq"]
             plain_times.append(_timed([sys.executable, __file__, "--plain", url]))
-            plain_calls = Counter(e["action"] for e in _control(url, f"journal?since={seq}")["entries"])
+            plain_calls = Counter(e["action"] for e in control(url, f"journal?since={seq}")["entries"])
 
-            _control(url, "reset", {})
+            control(url, "reset", {})
             with tempfile.TemporaryDirectory() as records:
                 runbook_times.append(
                     _timed([str(VPCLINK), "run", str(EXAMPLE), "--records", records, "--emulator", url])

@@ -10,8 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from phase_support import (
     Rig,
     own_state,  # noqa: F401  (autouse: private vpclink state)
 )
+from runbook_support import wait_until
 from vpclink.phases import RUN, get
 
 CHILD = Path(__file__).with_name("adversarial_child.py")
@@ -29,14 +28,6 @@ KILL_POINTS = {
     "route create": ("CreateRouteEntry", "account-b", RUN),
     "teardown delete": ("DeleteRouterInterface", "account-a", ("teardown",)),
 }
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("point", sorted(KILL_POINTS))

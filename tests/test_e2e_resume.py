@@ -12,14 +12,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import pytest
 from adversarial_support import lagging_world
 from phase_support import own_state  # noqa: F401  (autouse: private vpclink state)
-from runbook_support import EXAMPLE, Emulator, assert_one_link, succeeded
+from runbook_support import EXAMPLE, Emulator, assert_one_link, succeeded, wait_until
 from vpclink.record.run import RunState, RunStateError
 
 VPCLINK = str(Path(sys.executable).with_name("vpclink"))
@@ -35,14 +34,6 @@ def emu(request: pytest.FixtureRequest) -> Emulator:
         e.control("clock", {"advance": request.param})  # the accounts' VPCs are older than the lag
     yield e
     e.stop()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def phase_status(records: Path, name: str) -> str | None:

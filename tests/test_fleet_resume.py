@@ -16,26 +16,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 from phase_support import own_state  # noqa: F401  (autouse: private vpclink state)
+from runbook_support import wait_until
 from test_fleet_e2e import FLEET, cloud, resources, tree_digest, vpclink
 from vpclink import embedded
 from vpclink.fleet import load_fleet
 from vpclink.fleet.world import world_for_fleet
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def link_runs(records: Path) -> dict[str, tuple[Path, dict[str, Any]]]:

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from alibabacloud_vpc20160428 import models as vpc_models
-
 from .. import naming
 from ..cloud import Cloud, CloudError
 from ..params import ROLES, LinkParams, Role
+from ..phases import lookup
+from ..phases.base import PhaseContext
 from ..targets import Target, TargetError
+from ..waits import Progress
 from .model import Fleet
 from .topology import Existing
 
-PAGE = 50
 # DescribeRouterInterfaces lists interfaces being deleted until they are gone; those no longer count.
 _GONE = frozenset({"Deleted"})
 
@@ -56,7 +56,7 @@ def read_existing(fleet: Fleet, target_for: TargetFor) -> Existing:
                 )
                 with cloud.read_only():
                     for name, role in zip(todo, roles, strict=True):
-                        found = _interfaces(cloud, params, role, name)
+                        found = _interfaces(cloud, params, role)
                         counts[name] = sum(
                             1
                             for ri in found
@@ -67,39 +67,13 @@ def read_existing(fleet: Fleet, target_for: TargetFor) -> Existing:
     return Existing(router_interfaces=counts)
 
 
-def _interfaces(cloud: Cloud, params: LinkParams, role: Role, vpc_name: str) -> list[dict[str, Any]]:
-    side = params.side(role)
-    body = cloud.call(
-        role,
-        "vpc",
-        "DescribeVpcs",
-        vpc_models.DescribeVpcsRequest(region_id=side.region, vpc_id=side.vpc_id),
-        mutating=False,
-    )
-    vpcs = [v for v in _items(body, "Vpcs", "Vpc") if v.get("VpcId") == side.vpc_id]
-    if not vpcs or not vpcs[0].get("VRouterId"):
+def _interfaces(cloud: Cloud, params: LinkParams, role: Role) -> list[dict[str, Any]]:
+    """The interfaces on ``role``'s VRouter that are not being deleted, through the phases' own lookups."""
+    ctx = PhaseContext(params, cloud, {}, "fleet-plan", "plan", Progress("silent"))
+    vpc = lookup.describe_vpc(ctx, role)
+    if vpc is None or not vpc.get("VRouterId"):
         # the link's own plan reports a VPC it cannot find (its preflight names the field)
         return []
-    router = str(vpcs[0]["VRouterId"])
-    out: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        req = vpc_models.DescribeRouterInterfacesRequest(
-            region_id=side.region,
-            page_number=page,
-            page_size=PAGE,
-            filter=[vpc_models.DescribeRouterInterfacesRequestFilter(key="RouterId", value=[router])],
-        )
-        body = cloud.call(role, "vpc", "DescribeRouterInterfaces", req, mutating=False)
-        found = _items(body, "RouterInterfaceSet", "RouterInterfaceType")
-        out += [ri for ri in found if ri.get("RouterId") == router and ri.get("Status") not in _GONE]
-        if len(found) < PAGE or page * PAGE >= int(body.get("TotalCount") or 0):
-            return out
-        page += 1
-
-
-def _items(body: dict[str, Any], *path: str) -> list[dict[str, Any]]:
-    node: Any = body
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return list(node or [])
+    router = str(vpc["VRouterId"])
+    found = lookup.describe_router_interfaces(ctx, role, "RouterId", router)
+    return [ri for ri in found if ri.get("RouterId") == router and ri.get("Status") not in _GONE]

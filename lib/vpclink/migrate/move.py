@@ -17,8 +17,7 @@ from ..cloud import CloudError
 from ..params import Role
 from ..phases import lookup
 from ..phases.base import PhaseContext, PhaseError
-from ..phases.routes import ENTRY_BUSY, Hop, entry_state
-from ..waits import wait_for
+from ..phases.routes import ENTRY_BUSY, Hop, wait_available
 
 # ModifyRouteEntry's answer when the entry already goes to the hop asked for: a repeat after a lost answer.
 SAME_HOP = frozenset({"OperationDenied.NextHopExist"})
@@ -53,15 +52,7 @@ def move_route(ctx: PhaseContext, role: Role, dest: str, table: str, old: tuple[
             if e.code not in SAME_HOP:
                 raise
         ctx.outcome(role, "ModifyRouteEntry", target, "changed", entry_id, f"next hop {old_id} -> {new_id}")
-    state = wait_for(
-        lambda: entry_state(ctx, role, table, entry_id),
-        what="route entry",
-        resource_id=f"{entry_id} ({dest} in {table})",
-        expected=("Available",),
-        timeout=ctx.timeout("route_entry"),
-        progress=ctx.progress,
-        clock=ctx.cloud.clock,
-    )
+    state = wait_available(ctx, role, table, entry_id, dest)
     hops = _hops_now(ctx, role, table, entry_id)
     if new_id not in hops:
         raise PhaseError(f"route {entry_id} ({dest} in {table}) is {state} but goes to {'/'.join(hops) or 'nothing'}")

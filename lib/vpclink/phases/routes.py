@@ -195,6 +195,19 @@ def step_name(dest: str, ri_id: str) -> str:
     return f"route {dest} via {ri_id}"
 
 
+def wait_available(ctx: PhaseContext, role: Role, table: str, entry_id: str, dest: str) -> str:
+    """Wait, with progress, until the entry reads ``Available`` by its ID; its last state."""
+    return wait_for(
+        lambda: entry_state(ctx, role, table, entry_id),
+        what="route entry",
+        resource_id=f"{entry_id} ({dest} in {table})",
+        expected=("Available",),
+        timeout=ctx.timeout("route_entry"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+    )
+
+
 def entry_state(ctx: PhaseContext, role: Role, table: str, entry_id: str) -> str:
     """The entry's ``Status`` read by its ID (not served from a lagging list), or ``GONE``."""
     found = [e for e in lookup.route_entries(ctx, role, table, entry_id=entry_id) if e.get("RouteEntryId") == entry_id]
@@ -255,15 +268,7 @@ def _ensure(ctx: PhaseContext, role: Role, i: int, dest: str, table: str, ri_id:
             entry_id,
             f"next hop {ri_id}" + ("" if created else "; created by another run of this link"),
         )
-    state = wait_for(
-        lambda: entry_state(ctx, role, table, entry_id),
-        what="route entry",
-        resource_id=f"{entry_id} ({dest} in {table})",
-        expected=("Available",),
-        timeout=ctx.timeout("route_entry"),
-        progress=ctx.progress,
-        clock=ctx.cloud.clock,
-    )
+    state = wait_available(ctx, role, table, entry_id, dest)
     ctx.outcome(role, "DescribeRouteEntryList", target, "waited", entry_id, state)
     return entry_id
 
