@@ -241,7 +241,7 @@ class Cloud:
             # A fleet's API quotas and route-table write locks, shared by all its processes (nothing
             # without a fleet coordinator in the environment).
             with quota.guard(
-                self._uid_if_known(role),
+                self.known_account_uid(role),
                 self.region(role),
                 action,
                 product=product,
@@ -263,7 +263,7 @@ class Cloud:
         self.ledger.record(
             phase=phase,
             side=role,
-            account_uid=self._uid_if_known(role),
+            account_uid=self.known_account_uid(role),
             region=self.region(role),
             action=action,
             request_id=body.get("RequestId"),
@@ -282,7 +282,7 @@ class Cloud:
             self.ledger.record(
                 phase=phase,
                 side=role,
-                account_uid=self._uid_if_known(role),
+                account_uid=self.known_account_uid(role),
                 region=self.region(role),
                 action=action,
                 request_id=exc.request_id,
@@ -313,7 +313,8 @@ class Cloud:
             now=self.clock.now(),
         )
 
-    def _uid_if_known(self, role: Role) -> str | None:
+    def known_account_uid(self, role: Role) -> str | None:
+        """``role``'s account UID if given or read already (no call is made for it)."""
         return self._uids.get(role)
 
     def _error(self, role: Role, action: str, e: Exception) -> CloudError:

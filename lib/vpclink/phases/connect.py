@@ -278,7 +278,7 @@ def _set_opposite(ctx: PhaseContext, role: Role, ris: dict[Role, dict[str, Any]]
         )
         return
     wait_for(
-        lambda: lookup.ri_status(ctx, role, ri["RouterInterfaceId"]),
+        lookup.ri_status_poll(ctx, role, ri["RouterInterfaceId"], ("Idle", "Connecting", ACTIVE, GONE)),
         what="router interface",
         resource_id=ri["RouterInterfaceId"],
         # Idle: ours took. Connecting or Active: another run of this link connected just after it.
@@ -317,7 +317,7 @@ def _activate(ctx: PhaseContext, role: Role, ri_id: str) -> None:
 def _wait_stable(ctx: PhaseContext, role: Role, ri_id: str) -> str:
     """Wait out a transition (Connecting, Deactivating, ...) and return where it lands."""
     return wait_for(
-        lambda: lookup.ri_status(ctx, role, ri_id),
+        lookup.ri_status_poll(ctx, role, ri_id, (ACTIVE, "Inactive", "Idle", GONE)),
         what="router interface",
         resource_id=ri_id,
         expected=(ACTIVE, "Inactive", "Idle"),
@@ -330,7 +330,7 @@ def _wait_stable(ctx: PhaseContext, role: Role, ri_id: str) -> str:
 
 def _wait_active(ctx: PhaseContext, role: Role, ri_id: str) -> None:
     wait_for(
-        lambda: lookup.ri_status(ctx, role, ri_id),
+        lookup.ri_status_poll(ctx, role, ri_id, (ACTIVE, GONE)),
         what="router interface",
         resource_id=ri_id,
         expected=(ACTIVE,),

@@ -123,7 +123,7 @@ def probe(ctx: PhaseContext, role: Role, ri_id: str) -> str:
 
 def wait_settled(ctx: PhaseContext, role: Role, ri_id: str) -> str:
     return wait_for(
-        lambda: lookup.ri_status(ctx, role, ri_id),
+        lookup.ri_status_poll(ctx, role, ri_id, SETTLED),
         what="router interface",
         resource_id=ri_id,
         expected=SETTLED,

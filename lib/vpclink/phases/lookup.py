@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable, Collection
 from typing import Any
 
 from alibabacloud_ecs20140526 import models as ecs
@@ -16,6 +17,7 @@ from alibabacloud_vpc20160428 import models as vpc
 
 from .. import naming
 from ..cloud import CloudError
+from ..fleet import quota
 from ..params import Role
 from ..waits import GONE
 from .base import MissingInput, PhaseContext, PhaseError, is_placeholder
@@ -96,7 +98,9 @@ def account_uid(ctx: PhaseContext, role: Role) -> str:
 
 
 # -- router interfaces --------------------------------------------------------------------------
-def describe_router_interfaces(ctx: PhaseContext, role: Role, key: str, value: str) -> list[dict[str, Any]]:
+def describe_router_interfaces(ctx: PhaseContext, role: Role, key: str | None, value: str = "") -> list[dict[str, Any]]:
+    """The router interfaces of ``role``'s region matching filter ``key`` = ``value`` (every one of
+    the account's in the region when ``key`` is None), every page."""
     side = ctx.params.side(role)
     out: list[dict[str, Any]] = []
     page = 1
@@ -105,7 +109,7 @@ def describe_router_interfaces(ctx: PhaseContext, role: Role, key: str, value: s
             region_id=side.region,
             page_number=page,
             page_size=PAGE,
-            filter=[vpc.DescribeRouterInterfacesRequestFilter(key=key, value=[value])],
+            filter=[vpc.DescribeRouterInterfacesRequestFilter(key=key, value=[value])] if key else None,
         )
         body = ctx.cloud.call(role, "vpc", "DescribeRouterInterfaces", req, mutating=False)
         found = items(body, "RouterInterfaceSet", "RouterInterfaceType")
@@ -173,6 +177,65 @@ def ri_status(ctx: PhaseContext, role: Role, ri_id: str) -> str:
     if not found or found[0].get("Status") == "Deleted":
         return GONE
     return str(found[0].get("Status"))
+
+
+def ri_status_poll(ctx: PhaseContext, role: Role, ri_id: str, settled: Collection[str]) -> Callable[[], str]:
+    """A ``read`` for a wait on the interface's status (see :func:`shared_status_poll`)."""
+
+    def region() -> dict[str, str]:
+        return {
+            str(r["RouterInterfaceId"]): str(r.get("Status") or "")
+            for r in describe_router_interfaces(ctx, role, None)
+            if r.get("RouterInterfaceId")
+        }
+
+    return shared_status_poll(
+        ctx,
+        role,
+        ri_id,
+        settled,
+        by_id=lambda: ri_status(ctx, role, ri_id),
+        action="DescribeRouterInterfaces",
+        region=region,
+    )
+
+
+def shared_status_poll(
+    ctx: PhaseContext,
+    role: Role,
+    resource_id: str,
+    settled: Collection[str],
+    *,
+    by_id: Callable[[], str],
+    action: str,
+    region: Callable[[], dict[str, str]],
+) -> Callable[[], str]:
+    """A ``read`` for a wait on a resource's status, where ``settled`` are the states that end the
+    wait (expected or failed); ``by_id`` reads it by ID, ``region`` lists every such resource's status
+    in ``role``'s account and region with ``action``.
+
+    On its own a link reads by ID each time. In a fleet, where many links wait at once, polls after
+    the first take the status from the region's listing shared through the fleet's coordinator
+    (``quota.shared_listing``): one listing per account, region and round instead of one describe per
+    waiting link. A listing may lag, so it is trusted only to say "not yet" (a late read delays the
+    wait, never ends it): a state that would end the wait, or a resource the listing does not show,
+    is read again by ID.
+    """
+    first = True
+
+    def read() -> str:
+        nonlocal first
+        if not first:
+            uid = ctx.cloud.known_account_uid(role)
+            if uid and quota.client() is not None:
+                listed = quota.shared_listing(uid, ctx.params.side(role).region, action, "region", region)
+                status = listed.get(resource_id)
+                if status and status != "Deleted" and status not in settled:
+                    return status
+        first = False
+        return by_id()
+
+    return read
 
 
 # -- route entries ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ States (the API's): ``Creating`` -> ``Accepting`` (another account must accept) 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 from alibabacloud_vpcpeer20220101 import models as peer_api
@@ -60,6 +61,36 @@ def status(ctx: PhaseContext, role: Role, pcc_id: str) -> str:
     if found is None or found.get("Status") == "Deleted":
         return GONE
     return str(found.get("Status"))
+
+
+def status_poll(ctx: PhaseContext, role: Role, pcc_id: str, settled: Collection[str]) -> Callable[[], str]:
+    """A ``read`` for a wait on the connection's status (``lookup.shared_status_poll``: in a fleet,
+    the region's ListVpcPeerConnections shared by the waiting links says "not yet")."""
+
+    def region() -> dict[str, str]:
+        side = ctx.params.side(role)
+        statuses: dict[str, str] = {}
+        token: str | None = None
+        for _ in range(LIST_PAGES_MAX):
+            req = peer_api.ListVpcPeerConnectionsRequest(region_id=side.region, max_results=PAGE, next_token=token)
+            body = ctx.cloud.call(role, "vpcpeer", "ListVpcPeerConnections", req, mutating=False)
+            statuses.update(
+                {str(c["InstanceId"]): str(c.get("Status") or "") for c in body.get("VpcPeerConnects") or []}
+            )
+            token = body.get("NextToken") or None
+            if not token:
+                break
+        return statuses
+
+    return lookup.shared_status_poll(
+        ctx,
+        role,
+        pcc_id,
+        settled,
+        by_id=lambda: status(ctx, role, pcc_id),
+        action="ListVpcPeerConnections",
+        region=region,
+    )
 
 
 def listed(ctx: PhaseContext, role: Role) -> list[dict[str, Any]]:
@@ -173,7 +204,7 @@ def wait_state(
     ctx: PhaseContext, role: Role, pcc_id: str, expected: tuple[str, ...], failed: tuple[str, ...] = (GONE, *DEAD)
 ) -> str:
     return wait_for(
-        lambda: status(ctx, role, pcc_id),
+        status_poll(ctx, role, pcc_id, (*expected, *failed)),
         what="VPC peering connection",
         resource_id=pcc_id,
         expected=expected,
