@@ -154,9 +154,9 @@ def test_killed_at_a_step_then_rerun_converges(point: str, tmp_path: Path, peeri
         )
         rig.emu.control("faults", method="DELETE")
         [killed] = sorted(records.iterdir())
-        # the record says how far it got: not to the held call's answer, nor to a result
+        # the record says how far it got: not to the held call's answer, nor to a result or its page
         got_to = steps(killed)
-        assert got_to and not (killed / migrate.command.RESULT_FILE).exists()
+        assert got_to and not {migrate.command.RESULT_FILE, "index.html"} & {f.name for f in killed.iterdir()}
         assert not [s for s in got_to if s["action"] == action and s["side"] == ROLE_OF[account]]
 
         code, said = vpclink(*argv[len(VPCLINK) :])  # the rerun in this process: one interpreter start less
@@ -165,7 +165,7 @@ def test_killed_at_a_step_then_rerun_converges(point: str, tmp_path: Path, peeri
         [_, resumed] = sorted(records.iterdir())
         result = json.loads((resumed / migrate.command.RESULT_FILE).read_text())
         assert result["status"] == "done" and result["backend"] == to
-        assert set(result["lost_seconds"]) == {"initiator", "acceptor"}
+        assert set(result["lost_seconds"]) == {"initiator", "acceptor"} and (resumed / "index.html").exists()
         # the rerun proved each move with pings both ways
         assert [s["detail"] for s in steps(resumed) if s["action"] == "RunCommand"] == ["ok"] * 4
     finally:
