@@ -22,6 +22,7 @@ _MARKERS_BY_FILE = {
         "test_e2e_dual_target.py",
         "test_e2e_faults.py",
         "test_e2e_migrate.py",
+        "test_e2e_migrate_kills.py",
         "test_e2e_resume.py",
         "test_e2e_run.py",
         "test_e2e_vpc_peer.py",
@@ -57,6 +58,7 @@ _LONGEST = (
     "test_e2e_vpc_peer.py",
     "test_two_operators.py",
     "test_concurrent_runs.py",
+    "test_e2e_migrate_kills.py",
     "test_e2e_migrate.py",
     "test_e2e_dual_target.py",
 )

@@ -3,15 +3,21 @@ whose lists lag 3 s (the embedded default: never kinder than the cloud), on a li
 interface backend built and verified. The first migration is killed (``SIGKILL``) right after the
 initiator's route moved; the second converges: one peering, the same route entries repointed in
 place, the router interfaces gone, and the record saying how long each side's traffic could not
-cross. Bad input is refused, naming the field, before any mutating call."""
+cross. The record's ``index.html`` shows a reviewer every step, the loss per side and the status, and
+for a migration that stopped, the error and the command that continues it (run in this process: one
+interpreter start less). Bad input is refused, naming the field, before any mutating call."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ from phase_support import (
     Rig,
     own_state,  # noqa: F401  (autouse: private vpclink state)
 )
+from vpclink.cli import main
 
 VPCLINK = [sys.executable, "-m", "vpclink.cli"]
 
@@ -54,6 +61,55 @@ def ok_mutations(rig: Rig, seq: int) -> list[str]:
 
 def steps(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (run_dir / "steps.jsonl").read_text().splitlines()]
+
+
+class Page(HTMLParser):
+    """What a reviewer reads in an ``index.html``: its text, its tables (rows of cell texts), its ``<pre>``."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self.pre: list[tuple[str, str]] = []  # (class, text)
+        self._cell: list[str] | None = None
+        self._in_pre = False
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "pre":
+            self._in_pre = True
+            self.pre.append((dict(attrs).get("class") or "", ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "pre":
+            self._in_pre = False
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._in_pre:
+            self.pre[-1] = (self.pre[-1][0], self.pre[-1][1] + data)
+
+    def says(self, words: str) -> bool:
+        return words in " ".join("".join(self.text).split())
+
+
+def vpclink(*argv: str) -> tuple[int, str]:
+    """``vpclink ARGV`` in this process: its exit code and what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = main(list(argv))
+    return code, out.getvalue()
 
 
 def test_killed_between_the_route_moves_then_rerun_converges(rig: Rig, tmp_path: Path) -> None:
@@ -114,3 +170,56 @@ def test_bad_input_is_refused_naming_the_field_before_any_call(
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.startswith(f"vpclink: {field}: "), done.stderr
     assert rig.mutations_since(seq) == []
+
+
+def test_the_record_shows_a_reviewer_every_step_the_loss_and_the_status(rig: Rig, tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    code, said = vpclink(*migrate_argv(rig, records, "--to", "vpc_peer")[len(VPCLINK) :])
+    assert code == 0, said
+    [run_dir] = sorted(records.iterdir())
+    assert str(run_dir / "index.html") in said
+    page = Page((run_dir / "index.html").read_text())
+    assert page.says("vpclink migrate: tutorial-qingdao-beijing")
+    assert page.says("Status: done") and page.says("from backend router_interface to vpc_peer")
+    assert not page.says("Error")
+    # every step, in the order it ended, as steps.jsonl has it
+    [loss, table] = page.tables
+    assert table[0] == ["#", "side", "action", "target", "outcome", "resource ID", "detail"]
+    shown = [row[1:6] for row in table[1:]]
+    assert shown == [[s["side"], s["action"], s["target"], s["outcome"], s["resource_id"]] for s in steps(run_dir)]
+    actions = [action for _, action, *_ in shown]
+    assert actions.count("ModifyRouteEntry") == 2 and actions.count("DeleteRouterInterface") == 2
+    # the loss window per side, as migrate.json has it
+    result = json.loads((run_dir / "migrate.json").read_text())
+    assert loss == [["side", "could not cross for"]] + [[r, f"{s:g} s"] for r, s in result["lost_seconds"].items()]
+    assert [row[0] for row in loss[1:]] == ["initiator", "acceptor"]
+
+
+def test_a_stopped_migration_s_record_gives_the_error_and_the_command_that_continues_it(
+    rig: Rig, tmp_path: Path
+) -> None:
+    records = tmp_path / "records"
+    message = "<b>denied</b> & logged"  # markup in a cloud's answer is shown as text, never as markup
+    rig.emu.faults(
+        {"action": "AcceptVpcPeerConnection", "effect": "error", "code": "Forbidden", "status": 403, "message": message}
+    )
+    code, said = vpclink(*migrate_argv(rig, records, "--to", "vpc_peer")[len(VPCLINK) :])
+    assert code == 1, said
+    [run_dir] = sorted(records.iterdir())
+    html = (run_dir / "index.html").read_text()
+    assert "<b>denied</b>" not in html and "&lt;b&gt;denied&lt;/b&gt; &amp; logged" in html
+    page = Page(html)
+    assert page.says("Status: failed") and page.says("Forbidden") and page.says(message)
+    steps_table = page.tables[-1]
+    assert [row[2] for row in steps_table[1:]][-1] == "GetVpcPeerConnectionAttribute"  # where it stopped
+    [again] = [text for cls, text in page.pre if cls == "again"]
+    assert again in said  # the same words on the terminal
+    argv = shlex.split(again)
+    assert argv[:2] == ["vpclink", "migrate"] and argv[argv.index("--to") + 1] == "vpc_peer"
+
+    rig.emu.control("faults", method="DELETE")
+    code, said = vpclink(*argv[1:])  # the command as the record gives it continues the migration
+    assert code == 0, said
+    assert [p["Status"] for p in rig.resources("account-a", "vpc_peer")] == ["Activated"]
+    [_, done] = sorted(records.iterdir())
+    assert Page((done / "index.html").read_text()).says("Status: done")

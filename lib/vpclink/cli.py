@@ -890,9 +890,15 @@ def _migrate(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     if args.target == "alibabacloud" and not (args.yes or args.dry_run):
         raise UsageError("--yes: a migration changes paid resources; review it with --dry-run, then give --yes")
     run_dir = migrate.command.records_dir(args.records, params)
+    # the command that continues a migration that stopped: the same one (--yes: it was given to start it)
+    again = ["vpclink", "migrate", args.params, "--to", args.to_backend, "--records", args.records]
+    again += ["--emulator", args.emulator] if args.emulator else []
+    again += ["--target", "alibabacloud", "--yes"] if args.target == "alibabacloud" else []
     with _target(args, params, Path(args.records)) as target:
         _header(out, "migrate", params, target, run_dir)
-        return migrate.command.execute(params, args.to_backend, target, run_dir, out, dry_run=args.dry_run)
+        return migrate.command.execute(
+            params, args.to_backend, target, run_dir, out, dry_run=args.dry_run, again=shlex.join(again)
+        )
 
 
 _COMMANDS = {

@@ -2,8 +2,11 @@
 
 Its record is a run directory of its own (``<records>/<UTC time>-<link>-migrate/``): ``ledger.jsonl``
 (every API call, as a run's), ``steps.jsonl`` (one line per step, written as the step ends, so a
-migration killed at any point shows how far it got) and ``migrate.json`` (the result, and on the
-emulator how long each side's pings could not cross, from its reachability timeline).
+migration killed at any point shows how far it got), ``migrate.json`` (the result, and on the
+emulator how long each side's pings could not cross, from its reachability timeline) and, for a
+reviewer, ``index.html`` (``record.html.write_migration_index``: the same, with every step in order
+and, when it stopped, the error and the command that continues it). The last two are written when the
+migration ends, failed or interrupted included; a ``kill -9`` leaves ``steps.jsonl`` and the ledger.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from ..cloud import Cloud, CloudError
 from ..params import ROLES, LinkParams
 from ..phases import lookup
 from ..phases.base import PhaseContext, PhaseError, StepOutcome
+from ..record.html import INDEX_FILE, write_migration_index
 from ..record.ledger import Ledger
-from ..record.run import FILE_MODE, new_run_dir, write_file
+from ..record.run import FILE_MODE, new_run_dir, utc_now, write_file
 from ..record.secret_scan import scan_for_secrets
 from ..sides import peer_of
 from ..targets import Target
-from ..waits import Progress
+from ..waits import Progress, WaitTimeout
 from . import engine
 
 STEPS_FILE, RESULT_FILE = "steps.jsonl", "migrate.json"
@@ -51,9 +55,17 @@ def records_dir(records: str | Path, params: LinkParams) -> Path:
 
 
 def execute(
-    params: LinkParams, to: str, target: Target, run_dir: Path, out: Callable[[str], None], *, dry_run: bool
+    params: LinkParams,
+    to: str,
+    target: Target,
+    run_dir: Path,
+    out: Callable[[str], None],
+    *,
+    dry_run: bool,
+    again: str = "",
 ) -> int:
-    """Plan (``dry_run``) or run the migration; 0 done, 1 failed (the record says where)."""
+    """Plan (``dry_run``) or run the migration; 0 done, 1 failed (the record says where, and ``again``,
+    the command line that continues it)."""
     cloud = Cloud(
         params,
         endpoint=target.endpoint or None,
@@ -69,25 +81,49 @@ def execute(
             out(f"    {s.intent:<8} {s.side:<10} {s.action:<28} {s.target}  ({s.detail})")
         return 0
     began = _clock(target)
-    result: dict[str, Any] = {"link": params.link, "from": params.backend, "to": to}
+    result: dict[str, Any] = {
+        "link": params.link,
+        "from": params.backend,
+        "to": to,
+        "target": _where(target),
+        "started": utc_now(),
+    }
+    again = again or f"vpclink migrate PARAMS --to {to}"
     code = 0
     try:
         result.update(engine.migrate(ctx, to), status="done")
-    except (PhaseError, CloudError) as e:
+    except (PhaseError, CloudError, WaitTimeout) as e:
         result.update(status="failed", error=str(e), code=getattr(e, "code", ""))
         out(f"  failed: {e}")
-        out("  run the same command again: it continues from what exists")
+        out(f"  run the same command again: it continues from what exists: {again}")
         code = 1
+    except BaseException as e:  # a bug or ^C: the record still says where it stopped, then it goes on
+        result.update(status="interrupted", error=f"{type(e).__name__}: {e}", code="")
+        _finish(run_dir, result, ctx, again)
+        raise
     if began is not None:
         result["lost_seconds"] = _lost(target, ctx, began)
         out("  traffic lost while moving: " + ", ".join(f"{r} {s:g} s" for r, s in result["lost_seconds"].items()))
-    write_file(run_dir / RESULT_FILE, json.dumps(result, indent=2, default=str).encode())
+    _finish(run_dir, result, ctx, again)
     hits = scan_for_secrets(run_dir, target.secrets)
     if hits:
         out(f"  a secret was found in the records ({len(hits)} file(s)); remove {run_dir}")
         return 1
-    out(f"  {'done' if code == 0 else 'stopped'}: records in {run_dir}")
+    out(f"  {'done' if code == 0 else 'stopped'}: records in {run_dir / INDEX_FILE}")
     return code
+
+
+def _finish(run_dir: Path, result: dict[str, Any], ctx: PhaseContext, again: str) -> None:
+    """``migrate.json``, then ``index.html`` from it and the steps."""
+    result.update(ended=utc_now(), files=[STEPS_FILE, "ledger.jsonl", RESULT_FILE])
+    write_file(run_dir / RESULT_FILE, json.dumps(result, indent=2, default=str).encode())
+    write_migration_index(run_dir, result, [o.as_dict() for o in ctx.outcomes], again)
+
+
+def _where(target: Target) -> str:
+    return {"embedded": "the embedded emulator", "": "Alibaba Cloud"}.get(
+        target.emulator, f"the emulator at {target.emulator}"
+    )
 
 
 def _control(target: Target, path: str) -> Any:

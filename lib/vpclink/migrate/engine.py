@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from ..params import ROLES, Backend, LinkParams, Role
 from ..phases import get, lookup, peering, peering_teardown, teardown
-from ..phases.base import PhaseContext, PhaseError, Step
+from ..phases.base import PhaseContext, PhaseError, Step, is_placeholder
 from ..phases.routes import PEERING, ROUTER_INTERFACE, Hop
 from .check import refuse_bad_input
 from .move import move_route, routes_to
@@ -103,20 +103,35 @@ def migrate(ctx: PhaseContext, to: str) -> dict[str, Any]:
 
 
 def _remove_old(ctx: PhaseContext, source: str) -> None:
-    """The old hop only, with the teardown's own steps; routes (moved) and rules (shared) stay."""
+    """The old hop only, with the teardown's own steps; routes (moved) and rules (shared) stay.
+
+    Every ID of it this run knows is removed: recorded (outputs, this machine's register) and shown
+    now, one being deleted included. A rerun after a kill in the middle of the removal thus waits
+    until the rest is gone, and each removal notes the create step's generation as spent (as a
+    teardown does), so that a later move back starts from a fresh ClientToken."""
     sweep = teardown.Sweep(began=ctx.cloud.clock.now(), recorded=True)
     if source == "router_interface":
-        ids = {role: hop_id(ctx, source, role) for role in ROLES}
+        ids = {role: _old_hops(ctx, source, role) for role in ROLES}
         for role in ROLES:  # the initiator first: deactivating it ends the connection
-            if ids[role]:
-                teardown._deactivate(ctx, role, str(ids[role]))
+            for ri in ids[role]:
+                teardown._deactivate(ctx, role, ri)
         for role in ROLES:
-            if ids[role]:
-                teardown._delete_interface(ctx, role, str(ids[role]), sweep)
+            for ri in ids[role]:
+                teardown._delete_interface(ctx, role, ri, sweep)
         return
-    pcc = hop_id(ctx, source, "initiator")
-    if pcc:
+    for pcc in _old_hops(ctx, source, "initiator"):  # the requester deletes it
         peering_teardown._delete_connection(ctx, pcc, sweep)
+
+
+def _old_hops(ctx: PhaseContext, source: str, role: Role) -> list[str]:
+    """The IDs of ``source``'s hop on ``role``'s side: recorded, and shown now (even if being deleted)."""
+    if source == "router_interface":
+        shown = lookup.router_interface(ctx, role)
+        ids = [*teardown._recorded_interfaces(ctx, role), (shown or {}).get("RouterInterfaceId")]
+    else:
+        found = peering.find(ctx, role)
+        ids = [ctx.input(peering.OUTPUT), peering.registered(ctx), (found or {}).get("InstanceId")]
+    return list(dict.fromkeys(str(i) for i in ids if i and not is_placeholder(i)))
 
 
 def plan(ctx: PhaseContext, to: str) -> list[Step]:

@@ -5,7 +5,9 @@ side (``PhaseContext.exclusive``). A list may lag: a resource created seconds ag
 be missing from it. So "not found" never leads straight to a second resource: the create carries the
 step's ClientToken, which is the same for every run of the link (``PhaseContext.token``), and the
 cloud answers a repeated token with the resource the first request created. The create is therefore
-also an authoritative *find*.
+also an authoritative *find*. The other way round, a list may still show a resource deleted seconds
+ago, as it was: the lookups that come before a create (``lookup.router_interface``, ``peering.find``)
+read a name hit again by its ID, so that a deleted resource is never taken for the step's own.
 
 **Generations.** A token's answer outlives its resource: after a teardown, the same token would
 name the deleted interface. ``create_once`` therefore reads the answered ID *by ID* (a describe by

@@ -126,17 +126,35 @@ def router_interface(ctx: PhaseContext, role: Role, ri_id: str | None = None) ->
     created (its register). A describe naming the ID is not served from a lagging list, so an
     interface created a moment ago is found. Then by the name the runbook gives it (a list, which may
     not show an interface created in the last seconds: a create's shared ClientToken covers that).
+
+    A list may also still show an interface deleted in the last seconds, as it was then (``Active``,
+    say): a name hit is therefore read again by its ID, which shows the present, and is returned only
+    if that read still shows it. Without this, a link built again right after its interfaces were
+    removed (a migration there and back) would take the deleted interface for its own.
     """
+    read: set[str] = set()
     for known in (ri_id or ctx.input(f"{role}_router_interface_id"), _registered(ctx, role)):
-        if known and not is_placeholder(known):
-            found = [
-                r
-                for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", str(known))
-                if r.get("RouterInterfaceId") == known and r.get("Status") != "Deleted"
-            ]
-            if found:
-                return found[0]
-    return router_interface_by_name(ctx, role)
+        if known and not is_placeholder(known) and str(known) not in read:
+            found = _by_id(ctx, role, str(known))
+            if found is not None:
+                return found
+            read.add(str(known))
+    named = router_interface_by_name(ctx, role)
+    if named is None:
+        return None
+    named_id = str(named.get("RouterInterfaceId"))
+    # Read by ID just now and not there: the list shows the past.
+    return None if named_id in read else _by_id(ctx, role, named_id)
+
+
+def _by_id(ctx: PhaseContext, role: Role, ri_id: str) -> dict[str, Any] | None:
+    """Interface ``ri_id`` as a describe naming it shows it now, or None when gone."""
+    found = [
+        r
+        for r in describe_router_interfaces(ctx, role, "RouterInterfaceId", ri_id)
+        if r.get("RouterInterfaceId") == ri_id and r.get("Status") != "Deleted"
+    ]
+    return found[0] if found else None
 
 
 def router_interface_by_name(ctx: PhaseContext, role: Role) -> dict[str, Any] | None:

@@ -142,13 +142,23 @@ def registered(ctx: PhaseContext) -> str | None:
 
 def find(ctx: PhaseContext, role: Role) -> dict[str, Any] | None:
     """This link's connection as ``role``'s account sees it: by ID (an earlier output, the
-    register), then by name; None when none shows. A connection that is deleted is not returned."""
+    register), then by name; None when none shows. A connection that is deleted is not returned.
+
+    A list may still show a connection deleted in the last seconds, as it was then: a name hit is
+    read again by its ID (which shows the present) and returned only if that read still shows it."""
+    read: set[str] = set()
     for known in (ctx.input(OUTPUT), registered(ctx)):
-        if known and not is_placeholder(known):
+        if known and not is_placeholder(known) and str(known) not in read:
             found = get(ctx, role, str(known))
             if found is not None and found.get("Status") != "Deleted":
                 return found
-    return by_name(ctx, role)
+            read.add(str(known))
+    named = by_name(ctx, role)
+    if named is None:
+        return None
+    named_id = str(named.get("InstanceId"))
+    fresh = None if named_id in read else get(ctx, role, named_id)
+    return fresh if fresh is not None and fresh.get("Status") != "Deleted" else None
 
 
 def connection_id(ctx: PhaseContext, role: Role, planning: bool = False) -> str:

@@ -3,6 +3,10 @@
 
 ``runs/<UTC time>-<link>/`` holds ``NN_phase.ipynb`` and ``NN_phase.html`` per phase, ``run.json``
 (``run``), ``ledger.jsonl`` (written by the cloud layer), ``params.yaml`` and ``index.html``.
+
+A migration's record (``runs/<UTC time>-<link>-migrate/``, ``vpclink migrate``) has its own
+``index.html`` (``write_migration_index``), in the same style: every step, the loss window per side, and
+on failure the error and the command that continues it.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from . import changes
 from .ledger import Ledger
 from .notebook_records import METADATA_KEY
 from .provenance import describe
@@ -202,6 +208,92 @@ def write_index(run_dir: str | Path, state: RunState, svg: str) -> Path:
         f'<p class="summary">{escape(state.changes_summary().capitalize())}.</p>\n'
         f"{_verification(state)}<p>{' · '.join(facts)}</p>\n{_identities(state)}\n"
         f"<figure>{svg}</figure>\n<table>{header}\n{rows}\n</table>\n</body></html>\n"
+    )
+    out = run_dir / INDEX_FILE
+    _write_atomic(out, page)
+    return out
+
+
+# -- a migration's record ------------------------------------------------------------------------
+MIGRATION_STEP_COLUMNS = ("#", "side", "action", "target", "outcome", "resource ID", "detail")
+_MIGRATION_STATUS = {"done": "ok", "failed": "failed", "interrupted": "failed"}  # -> _STATUS_COLOUR
+
+
+def _loss(lost: Mapping[str, Any] | None) -> str:
+    """Each side's loss window, or why there is none: only the emulator keeps a reachability timeline."""
+    if not lost:
+        return (
+            "<p>Traffic loss: not measured (only the emulator keeps a timeline of what a ping would do); "
+            "the pings after each side's move, in the steps below, are the evidence.</p>"
+        )
+    rows = "".join(
+        f"<tr><td>{escape(str(role))}</td><td>{escape(f'{float(seconds):g}')} s</td></tr>"
+        for role, seconds in lost.items()
+    )
+    return (
+        "<h2>Traffic loss</h2>\n<p>How long each side's pings to the other side could not cross during the "
+        "migration (the emulator's reachability timeline, on its clock):</p>\n"
+        f"<table><tr><th>side</th><th>could not cross for</th></tr>{rows}</table>"
+    )
+
+
+def _migration_step_row(n: int, o: Mapping[str, Any]) -> str:
+    outcome = escape(str(o.get("outcome", "")))
+    outcome = f"<b>{outcome}</b>" if o.get("outcome") in ("created", "changed", "deleted") else outcome
+    rid = f"<code>{escape(str(o['resource_id']))}</code>" if o.get("resource_id") else ""
+    cells = [
+        str(n),
+        escape(str(o.get("side", ""))),
+        escape(str(o.get("action", ""))),
+        escape(str(o.get("target", ""))),
+        outcome,
+        rid,
+        _value(o.get("detail", ""), 120),
+    ]
+    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def write_migration_index(
+    run_dir: str | Path, result: Mapping[str, Any], steps: Sequence[Mapping[str, Any]], again: str
+) -> Path:
+    """``index.html`` of a migration's record: the link, the backends it moved between, its status,
+    each side's loss window, every step in the order it ended (side, action, target, outcome, full
+    resource ID, detail) and, when it did not finish, the error and ``again`` (the command that
+    continues it). Every value is escaped; the page links the record's other files."""
+    run_dir = Path(run_dir)
+    status = str(result.get("status", ""))
+    colour = _STATUS_COLOUR.get(_MIGRATION_STATUS.get(status, status), "#212121")
+    facts = [
+        f'Status: <b style="color:{colour}">{escape(status)}</b>',
+        f"from backend <b>{escape(str(result.get('from', '')))}</b> to <b>{escape(str(result.get('to', '')))}</b>",
+        *([f"target {escape(str(result['target']))}"] if result.get("target") else []),
+        *([f"started {escape(str(result['started']))}"] if result.get("started") else []),
+        *([f"ended {escape(str(result['ended']))}"] if result.get("ended") else []),
+        *(
+            f'<a href="{escape(name)}">{escape(name)}</a>'
+            for name in result.get("files", ())
+            if (run_dir / name).exists()
+        ),
+        f"{len(read_ledger(run_dir))} API calls",
+    ]
+    error = ""
+    if status != "done":
+        code = f" (<code>{escape(str(result['code']))}</code>)" if result.get("code") else ""
+        error = (
+            f'<h2>Error</h2>\n<p class="error">{_value(result.get("error", ""), 300)}{code}</p>\n'
+            "<p>Run the same command again: it reads what exists and continues from there, without a second "
+            f'peering, interface or route:</p>\n<pre class="again">{escape(again)}</pre>\n'
+        )
+    header = "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in MIGRATION_STEP_COLUMNS) + "</tr>"
+    rows = "\n".join(_migration_step_row(n, o) for n, o in enumerate(steps, 1))
+    link = escape(str(result.get("link", "")))
+    page = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>vpclink migrate {link}</title><style>{_STYLE}</style></head>\n"
+        f"<body>\n<h1>vpclink migrate: {link}</h1>\n"
+        f'<p class="summary">{escape(changes.summary(steps).capitalize())}.</p>\n'
+        f"<p>{' · '.join(facts)}</p>\n{error}{_loss(result.get('lost_seconds'))}\n"
+        f"<h2>Steps</h2>\n<table>{header}\n{rows}\n</table>\n</body></html>\n"
     )
     out = run_dir / INDEX_FILE
     _write_atomic(out, page)
