@@ -101,7 +101,7 @@ def check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         i, a = fleet.vpcs[link.initiator], fleet.vpcs[link.acceptor]
         out(
             f"  {link.name}: {i.name} {i.vpc_id} ({i.region}) <-> {a.name} {a.vpc_id} ({a.region}), "
-            f"{link.params.bandwidth_mbps} Mbps, {link.backend}"
+            f"{link.backend}, {link.params.capacity}"
         )
     return EXIT_OK
 
