@@ -167,8 +167,9 @@ def test_a_hub_with_two_spokes_on_both_backends_verifies_every_link_then_tears_d
     # (each link's dry run keeps its plan in a "-plan" directory of its own)
     _, _, seq = cloud()
     digest = tree_digest(run_dir)
-    code, out = vpclink("teardown", str(run_dir), "--dry-run", cwd=tmp_path)
+    code, out = vpclink("teardown", str(run_dir), "--dry-run", "--max-concurrency", "1", cwd=tmp_path)
     assert code == 0, out
+    assert "would tear down 2 link(s), at most 1 at once (--max-concurrency 1)" in out, out
     for name in ("hub-app", "hub-data"):
         assert f"\n  {name}:\n" in out, out
     app, data = out.split("\n  hub-data:\n")
