@@ -217,6 +217,14 @@ def test_existing_route_entries_overlap_and_count() -> None:
     errors = fleet.check_against_cloud(f, existing_routes={"shared": many})
     assert [e.field for e in errors] == ["vpcs.shared"]
     assert errors[0].message.startswith("201 custom route entries") and "plus 197 custom entries" in errors[0].message
+    assert "the table has room for 3 more" in errors[0].message
+    # the table is named when plan read it; a full one leaves no room for any link's route
+    full = [f"172.16.{i}.0/24" for i in range(200)]
+    errors = fleet.check_against_cloud(f, existing_routes={"shared": full}, route_tables={"shared": "vtb-bp1hub"})
+    assert [e.field for e in errors] == ["vpcs.shared"]
+    message = errors[0].message
+    assert message.startswith("204 custom route entries in this VPC's route table vtb-bp1hub:"), message
+    assert "at most 200" in message and "the table is full already" in message
 
 
 # -- security groups -----------------------------------------------------------------------------
