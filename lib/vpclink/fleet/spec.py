@@ -14,10 +14,12 @@ Example (``params/fleet-example.yaml`` has the full, commented one)::
         instance_id: i-...            # optional
       payments: { ... }
     defaults:                         # link settings for every link (a link file's keys but link,
-      bandwidth_mbps: 10              # initiator, acceptor and routes), plus backend
+      backend: router_interface       # initiator, acceptor and routes)
+      bandwidth_mbps: 10
       security_groups: {mode: cidr, rules: [{protocol: icmp}]}
     links:
       - {initiator: shared, acceptor: payments}          # named shared-payments
+      - {initiator: shared, acceptor: ledger, backend: vpc_peer}   # a peering: no router interface
       - initiator: shared
         acceptor: web
         name: hub-web                                     # optional
