@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+import yaml
 from phase_support import own_state  # noqa: F401  (autouse: private vpclink state)
 from runbook_support import EXAMPLE
 from vpclink import embedded
@@ -28,6 +29,23 @@ def test_check_takes_a_fleet_file_and_names_its_links() -> None:
     code, out = vpclink("check", str(FLEET))
     assert code == 0, out
     assert "Fleet org-network" in out and "shared-payments" in out
+    assert "shared-analytics: shared vpc-bp1orgsharedhub000001" in out and "router_interface, 50 Mbps (Small.5)" in out
+
+
+def test_check_says_each_links_backend_and_what_its_bandwidth_means(tmp_path: Path) -> None:
+    data = yaml.safe_load(FLEET.read_text())
+    data["defaults"]["backend"] = "vpc_peer"
+    del data["defaults"]["bandwidth_mbps"]
+    data["links"][0].update(backend="router_interface", bandwidth_mbps=20)
+    path = tmp_path / "mixed.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, out = vpclink("check", str(path))
+    assert code == 0, out
+    lines = {line.split(":")[0].strip(): line for line in out.splitlines()[1:]}
+    assert lines["shared-payments"].endswith("router_interface, 20 Mbps (Small.2)"), out
+    assert lines["shared-web-https"].endswith("vpc_peer, VPC peering within one region (no bandwidth limit, free)"), out
+    assert lines["edge-bj-sh"].endswith("vpc_peer, VPC peering across regions, 100 Mbps"), out
+    assert lines["shared-ledger"].endswith("vpc_peer, VPC peering across regions (the API's default bandwidth)"), out
 
 
 @pytest.mark.parametrize(

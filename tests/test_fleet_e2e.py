@@ -1,6 +1,7 @@
 """A small fleet end to end, as a network team runs it: `vpclink run FLEET` (a hub with two spokes over
-three accounts and two regions) on the embedded emulator, every link verified, then `vpclink
-teardown FLEET_RUN_DIR` leaving every account as it was. Plus a fleet with one bad link: exit 2 and
+three accounts and two regions, one link on router interfaces and one a VPC peering connection) on the
+embedded emulator, every link verified, then `vpclink teardown FLEET_RUN_DIR` leaving every account as
+it was. Plus a fleet with one bad link: exit 2 and
 no API call for any link.
 
 The embedded emulator's state (private to this module) is seeded first with the fleet's world with
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 from phase_support import own_state  # noqa: F401  (autouse: private vpclink state)
-from runbook_support import Emulator, link_resources, mutating
+from runbook_support import Emulator, link_resources, mutating, without_history
 from vpclink import embedded
 from vpclink.fleet import load_fleet
 from vpclink.fleet.world import world_for_fleet
@@ -95,16 +96,28 @@ def tree_digest(directory: Path) -> dict[str, str]:
 
 
 def resources(state: dict[str, Any]) -> Counter:
-    """Router interfaces, custom routes and rules over every account."""
+    """Router interfaces, peering connections (by status), custom routes and rules over every account."""
     total: Counter = Counter()
     for counts in link_resources(state).values():
         total.update(counts)
+    for types in state.values():
+        total.update(("vpc_peer", p.get("Status")) for p in types.get("vpc_peer", []))
     return total
 
 
-def test_a_hub_with_two_spokes_verifies_every_link_then_tears_down_to_nothing(tmp_path: Path) -> None:
+# The same fleet with its cross-region spoke on a VPC peering connection (its bandwidth from defaults):
+# one run, both backends, each link as its own link file with that backend would build it.
+MIXED: dict[str, Any] = {
+    **FLEET,
+    "links": [FLEET["links"][0], {**FLEET["links"][1], "backend": "vpc_peer"}],
+}
+
+
+def test_a_hub_with_two_spokes_on_both_backends_verifies_every_link_then_tears_down_to_nothing(
+    tmp_path: Path,
+) -> None:
     fleet_file = tmp_path / "fleet.yaml"
-    fleet_file.write_text(yaml.safe_dump(FLEET, sort_keys=False))
+    fleet_file.write_text(yaml.safe_dump(MIXED, sort_keys=False))
     embedded.seed(world_for_fleet(load_fleet(fleet_file)), timing_scale=0, read_lag=3.0)  # the default lag
     before, secrets, _ = cloud()
 
@@ -112,14 +125,15 @@ def test_a_hub_with_two_spokes_verifies_every_link_then_tears_down_to_nothing(tm
     assert code == 0, out
     (run_dir,) = (tmp_path / "runs").iterdir()
     record = json.loads((run_dir / "fleet.json").read_text())
-    assert [(link["name"], link["state"]) for link in record["links"]] == [
-        ("hub-app", "verified"),
-        ("hub-data", "verified"),
+    assert [(link["name"], link["backend"], link["state"]) for link in record["links"]] == [
+        ("hub-app", "router_interface", "verified"),
+        ("hub-data", "vpc_peer", "verified"),
     ]
     for link in record["links"]:
         assert link["ping"] == {"initiator_to_acceptor": "ok", "acceptor_to_initiator": "ok"}, link
         link_run = json.loads((run_dir / link["run_dir"] / "run.json").read_text())
         assert link_run["result"] == "verified" and link_run["link"] == link["name"]
+        assert link_run["params"]["backend"] == link["backend"]
         assert (run_dir / link["run_dir"] / "ledger.jsonl").stat().st_size > 0
     assert record["rate"]["not_started"] == {} and not record["rate"]["stopped"]
     page = (run_dir / "index.html").read_text()
@@ -131,10 +145,15 @@ def test_a_hub_with_two_spokes_verifies_every_link_then_tears_down_to_nothing(tm
 
     after, _, _ = cloud()
     made = resources(after) - resources(before)
+    # hub-app's pair of router interfaces, hub-data's one peering (cross-region, with its bandwidth)
     interfaces = {k: v for k, v in made.items() if k[0] == "router_interface"}
-    assert interfaces == {("router_interface", "InitiatingSide"): 2, ("router_interface", "AcceptingSide"): 2}
+    assert interfaces == {("router_interface", "InitiatingSide"): 1, ("router_interface", "AcceptingSide"): 1}
+    assert {k: v for k, v in made.items() if k[0] == "vpc_peer"} == {("vpc_peer", "Activated"): 1}
+    (peering,) = [p for types in after.values() for p in types.get("vpc_peer", [])]
+    assert int(peering["Bandwidth"]) == 10
     routes = [k for k in made if k[0] == "route"]
     assert len(routes) == 4 and set(made[r] for r in routes) == {1}  # one per destination per side
+    assert {r[3].split("-")[0] for r in routes} == {"ri", "pcc"}  # each link's routes to its own next hop
     assert not scan_for_secrets(run_dir, [Secret("emulator key", s) for s in secrets])
 
     # a second run of the fleet's run directory runs nothing again: every link verified already
@@ -148,11 +167,15 @@ def test_a_hub_with_two_spokes_verifies_every_link_then_tears_down_to_nothing(tm
     # (each link's dry run keeps its plan in a "-plan" directory of its own)
     _, _, seq = cloud()
     digest = tree_digest(run_dir)
-    code, out = vpclink("teardown", str(run_dir), "--dry-run", cwd=tmp_path)
+    code, out = vpclink("teardown", str(run_dir), "--dry-run", "--max-concurrency", "1", cwd=tmp_path)
     assert code == 0, out
+    assert "would tear down 2 link(s), at most 1 at once (--max-concurrency 1)" in out, out
     for name in ("hub-app", "hub-data"):
         assert f"\n  {name}:\n" in out, out
-    assert out.count("DeleteRouterInterface") >= 4 and out.count("DeleteRouteEntry") >= 4, out
+    app, data = out.split("\n  hub-data:\n")
+    assert app.count("DeleteRouterInterface") >= 2 and "DeleteVpcPeerConnection" not in app, out
+    assert data.count("DeleteVpcPeerConnection") == 1 and "DeleteRouterInterface" not in data, out
+    assert out.count("DeleteRouteEntry") >= 4, out
     assert "nothing was changed" in out
     assert mutating(journal()[seq:]) == []
     assert resources(cloud()[0]) == resources(after)
@@ -166,6 +189,7 @@ def test_a_hub_with_two_spokes_verifies_every_link_then_tears_down_to_nothing(tm
     record = json.loads((run_dir / "fleet.json").read_text())
     assert [link["state"] for link in record["links"]] == ["torn down", "torn down"]
     assert resources(cloud()[0]) == resources(before)
+    assert without_history(cloud()[0]) == without_history(before)  # every account as it was
 
 
 def test_a_fleet_with_one_bad_link_makes_no_call_for_any_link(tmp_path: Path) -> None:

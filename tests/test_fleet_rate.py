@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from vpclink.fleet import preview
 from vpclink.fleet import run as fleet_run
 from vpclink.fleet.rate import RateControl, RateError, Threshold
 
@@ -104,6 +105,29 @@ def test_a_link_verified_earlier_is_skipped_without_counting() -> None:
     rate = RateControl(NAMES, Threshold.parse("1", ""), Threshold.parse("0", ""))
     rate.skip("a", "verified earlier")
     assert rate.ready() == ["b"] and rate.skipped == {"a": "verified earlier"}
+
+
+def test_describe_says_how_many_at_once_in_which_order_and_when_starts_stop() -> None:
+    rate = RateControl(NAMES, Threshold.parse("2", ""), Threshold.parse("1", ""))
+    assert rate.describe("runs") == [
+        "runs 5 link(s), at most 2 at once (--max-concurrency 2), in the file's order: first a, b; then, each as "
+        "soon as a link in flight ends, c, d, e",
+        "after 2 failed link(s) (--max-errors 1) no new link starts; links in flight finish",
+    ]
+    rate = RateControl(NAMES, Threshold.parse("40%", ""), Threshold.parse("20%", ""))
+    first, errors = rate.describe("would run")
+    assert "at most 2 at once (--max-concurrency 40%: 2 of 5)" in first and "first a, b;" in first
+    assert errors.startswith("after 2 failed link(s) (--max-errors 20%: 1 of 5)")
+    assert (
+        "(--max-concurrency 10%: 0 of 5, at least one)"
+        in RateControl(NAMES, Threshold.parse("10%", "")).describe("runs")[0]
+    )
+    assert "all at once: a, b, c, d, e" in RateControl(NAMES, Threshold.parse("10", "")).describe("runs")[0]
+    rate = RateControl(NAMES, Threshold.parse("1", ""))
+    for name in NAMES:
+        rate.skip(name, "verified earlier")
+    assert rate.describe("runs") == ["every link is done already: none to start"]
+    assert rate.waiting == [] and rate.running == []  # describing starts nothing
 
 
 # -- the fleet's loop, with injected failures --------------------------------------------------------------
@@ -255,3 +279,43 @@ def test_the_fleet_files_quotas_are_the_ones_its_run_holds_to(tmp_path: Path, mo
     assert result.exit_code == 0
     record = json.loads((result.run_dir / "fleet.json").read_text())
     assert record["quota_overrides"]["CreateRouteEntry"]["calls"] == 50
+
+
+def test_a_fleet_plan_says_the_concurrency_a_run_would_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fleet_run, "Engine", _Engine)
+    monkeypatch.setattr(fleet_run, "run_link", lambda task: fleet_run.LinkOutcome(task.name, True, "planned", 0))
+    lines: list[str] = []
+    options = fleet_run.FleetOptions(records=tmp_path / "runs", max_concurrency="2", max_errors="1", log=lines.append)
+    assert fleet_run.run_fleet(_fleet(tmp_path, 5), options, "plan").exit_code == 0
+    assert (
+        "  vpclink run with these options would run 5 link(s), at most 2 at once (--max-concurrency 2), in the "
+        "file's order: first hub-a, hub-b; then, each as soon as a link in flight ends, hub-c, hub-d, hub-e"
+    ) in lines
+    assert "  after 2 failed link(s) (--max-errors 1) no new link starts; links in flight finish" in lines
+
+
+def test_a_fleet_teardown_dry_run_says_the_concurrency_the_teardown_would_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fleet_run, "Engine", _Engine)
+    monkeypatch.setattr(fleet_run, "run_link", _fake_link)
+    run = fleet_run.run_fleet(
+        _fleet(tmp_path, 3), fleet_run.FleetOptions(records=tmp_path / "runs", max_errors="100%", log=lambda _: None)
+    )
+    previewed: list[str] = []
+
+    def dry_run(fleet_dir: Path, name: str, options: fleet_run.FleetOptions, log: Callable[[str], None]) -> bool:
+        previewed.append(name)
+        return True
+
+    monkeypatch.setattr(preview, "_preview_link", dry_run)
+    lines: list[str] = []
+    options = fleet_run.FleetOptions(max_concurrency="50%", max_errors="0", log=lines.append)
+    assert preview.preview_teardown(run.run_dir, options) == 0
+    assert previewed == ["hub-a", "hub-b", "hub-c"]
+    assert (
+        "  vpclink teardown of this directory with these options would tear down 3 link(s), at most 1 at once "
+        "(--max-concurrency 50%: 1 of 3), in the file's order: first hub-a; then, each as soon as a link in flight "
+        "ends, hub-b, hub-c"
+    ) in lines
+    assert "  after 1 failed link(s) (--max-errors 0) no new link starts; links in flight finish" in lines

@@ -196,9 +196,43 @@ def test_backend_defaults_to_router_interface_and_is_set_per_link_or_by_default(
     assert [link.backend for link in f.links].count("router_interface") == 1
 
 
-def test_backend_reaches_the_link_file_only_when_link_files_take_it() -> None:
-    document = fleet.load_fleet(EXAMPLE).link_document("shared-ledger")
-    assert ("backend" in document) == spec.PARAMS_TAKE_BACKEND
+def mixed_backends() -> dict[str, Any]:
+    """The example with vpc_peer as the default, one link back on router interfaces, and no bandwidth
+    in defaults (a peering within one region has none): the router-interface link gives its own."""
+    data = example_data()
+    data["defaults"]["backend"] = "vpc_peer"
+    del data["defaults"]["bandwidth_mbps"]
+    data["links"][0].update(backend="router_interface", bandwidth_mbps=20)
+    return data
+
+
+def test_the_backend_reaches_each_links_parameters_as_its_link_file_gives_them(tmp_path: Path) -> None:
+    f = fleet.parse_fleet(mixed_backends())
+    assert [(link.name, link.params.backend) for link in f.links] == [
+        ("shared-payments", "router_interface"),
+        *[(link.name, "vpc_peer") for link in f.links[1:]],
+    ]
+    for link in f.links:
+        document = f.link_document(link.name)
+        assert document["backend"] == link.backend == link.params.backend
+        assert params.load(write_yaml(tmp_path / f"{link.name}.yaml", document)) == link.params
+    assert f.link("shared-payments").params.spec == "Small.2"
+    # a peering within one region has no bandwidth; across regions the API's default applies
+    assert f.link("shared-web-https").params.bandwidth_mbps is None
+    assert "within one region" in f.link("shared-web-https").params.capacity
+    assert f.link("edge-bj-sh").params.bandwidth_mbps == 100  # its own, the peering's across regions
+
+
+def test_the_same_link_written_by_hand_with_backend_vpc_peer_equals_the_fleets(tmp_path: Path) -> None:
+    path = tmp_path / "link.yaml"
+    path.write_text(SHARED_PAYMENTS.replace("bandwidth_mbps: 10\n", "backend: vpc_peer\n"))
+    by_hand = params.load(path)
+    data = example_data()
+    data["links"][0]["backend"] = "vpc_peer"
+    del data["defaults"]["bandwidth_mbps"]
+    for link in data["links"][1:]:
+        link.setdefault("bandwidth_mbps", 10)
+    assert fleet.parse_fleet(data).link("shared-payments").params == by_hand
 
 
 def test_a_bad_backend_on_a_link_is_refused_naming_it() -> None:
@@ -207,6 +241,44 @@ def test_a_bad_backend_on_a_link_is_refused_naming_it() -> None:
     errors = refusal(data)
     assert list(errors) == ["links[3].backend"]
     assert "router_interface" in errors["links[3].backend"] and "vpc_peer" in errors["links[3].backend"]
+
+
+def test_a_bad_default_backend_is_refused_once_with_the_link_files_message() -> None:
+    data = example_data()
+    data["defaults"]["backend"] = "vpc-peer"
+    data["links"][0]["backend"] = "router_interface"  # one link of its own: the default is still refused once
+    errors = refusal(data)
+    assert list(errors) == ["defaults.backend"]
+    link = yaml.safe_load(LINK_EXAMPLE.read_text())
+    link["backend"] = "vpc-peer"
+    with pytest.raises(ParamsError) as info:
+        params.parse(link)
+    assert errors["defaults.backend"] == info.value.errors[0].message
+
+
+def test_a_router_interface_setting_on_a_peering_link_is_refused_naming_the_link_and_field() -> None:
+    data = example_data()
+    data["links"][2].update(backend="vpc_peer", spec="Small.1")
+    errors = refusal(data)
+    assert list(errors) == ["links[2].spec"]
+    assert "backend vpc_peer" in errors["links[2].spec"] and "no Spec" in errors["links[2].spec"]
+
+    # in defaults, for links of both backends: refused there, naming the peering links it reaches
+    data = mixed_backends()
+    data["defaults"]["spec"] = "Small.2"
+    errors = refusal(data)
+    assert list(errors) == ["defaults.spec"]
+    message = errors["defaults.spec"]
+    assert message.startswith("in links shared-web-https (links[1]), shared-ledger (links[2]),"), message
+    assert "shared-payments" not in message and "no Spec" in message
+
+
+def test_a_router_interface_link_among_peering_links_still_needs_its_bandwidth() -> None:
+    data = mixed_backends()
+    del data["links"][0]["bandwidth_mbps"]
+    errors = refusal(data)
+    assert list(errors) == ["links[0].bandwidth_mbps"]
+    assert "set it on this link or under defaults" in errors["links[0].bandwidth_mbps"]
 
 
 # -- names ---------------------------------------------------------------------------------------

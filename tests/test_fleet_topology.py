@@ -109,6 +109,50 @@ def test_the_advice_for_a_hub_over_the_limit_works() -> None:
     assert [link.backend for link in f.links_of("shared")].count("router_interface") == 5
 
 
+def with_spoke(data: dict[str, Any], n: int, **link: str) -> dict[str, Any]:
+    """``data`` with one more spoke appN of the hub, linked with ``link``'s settings."""
+    data["vpcs"][f"app{n}"] = dict(
+        data["vpcs"]["app1"],
+        profile=f"org-app{n}",
+        account_uid=f"16{n}0298847710256",
+        vpc_id=f"vpc-bp1orgapp{n}00000000001",
+        vpc_cidr=f"10.{30 + n}.0.0/16",
+        security_group_id=f"sg-bp1orgapp{n}sg0000000001",
+    )
+    data["links"].append({"initiator": "shared", "acceptor": f"app{n}", **link})
+    return data
+
+
+def test_a_hub_of_six_spokes_on_vpc_peer_is_valid() -> None:
+    data = hub_of_six()
+    data["defaults"]["backend"] = "vpc_peer"
+    f = fleet.parse_fleet(data)
+    assert [link.backend for link in f.links_of("shared")] == ["vpc_peer"] * 6
+    assert fleet.check_topology(f) == []
+    # peering connections take no router interface: those already on the VRouter leave them room
+    assert fleet.check_against_cloud(f, existing_interfaces={"shared": 5}) == []
+
+
+def test_a_hub_of_five_router_interface_links_and_two_peerings_is_valid() -> None:
+    data = with_spoke(hub_of_six(), 7, backend="vpc_peer")
+    data["links"][5]["backend"] = "vpc_peer"
+    f = fleet.parse_fleet(data)
+    backends = [link.backend for link in f.links_of("shared")]
+    assert backends.count("router_interface") == 5 and backends.count("vpc_peer") == 2
+    assert fleet.check_topology(f) == []
+
+
+def test_six_router_interface_links_are_refused_whatever_peerings_the_hub_also_has() -> None:
+    data = with_spoke(hub_of_six(), 7, backend="vpc_peer")
+    errors = refused(data)
+    assert [e.field for e in errors] == ["vpcs.shared"]
+    message = errors[0].message
+    assert message.startswith("6 router interfaces on this VPC's VRouter"), message
+    assert "6 link(s) with backend router_interface" in message and "at most 5" in message
+    assert "shared-app6" in message and "shared-app7" not in message  # the peering takes no interface
+    assert "set backend: vpc_peer on at least 1 of them" in message
+
+
 def test_existing_router_interfaces_count_at_plan_time() -> None:
     f = fleet.load_fleet(EXAMPLE)
     assert fleet.check_against_cloud(f, existing_interfaces={"shared": 1}) == []  # 4 + 1
@@ -173,6 +217,14 @@ def test_existing_route_entries_overlap_and_count() -> None:
     errors = fleet.check_against_cloud(f, existing_routes={"shared": many})
     assert [e.field for e in errors] == ["vpcs.shared"]
     assert errors[0].message.startswith("201 custom route entries") and "plus 197 custom entries" in errors[0].message
+    assert "the table has room for 3 more" in errors[0].message
+    # the table is named when plan read it; a full one leaves no room for any link's route
+    full = [f"172.16.{i}.0/24" for i in range(200)]
+    errors = fleet.check_against_cloud(f, existing_routes={"shared": full}, route_tables={"shared": "vtb-bp1hub"})
+    assert [e.field for e in errors] == ["vpcs.shared"]
+    message = errors[0].message
+    assert message.startswith("204 custom route entries in this VPC's route table vtb-bp1hub:"), message
+    assert "at most 200" in message and "the table is full already" in message
 
 
 # -- security groups -----------------------------------------------------------------------------

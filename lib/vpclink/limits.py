@@ -166,7 +166,8 @@ ROUTE_ENTRIES_PER_TABLE = Limit(
     200,
     "custom route entries",
     "routes.initiator, routes.acceptor (one entry per destination)",
-    "refused by check (entries already in the table are not counted: the cloud may still refuse)",
+    "refused by check (entries already in the table are not counted: the cloud may still refuse); a fleet's plan "
+    "and run also count the custom entries already in each table",
     f"{_VPC}createrouteentry (QuotaExceeded); old-generation SDK docstring of create_route_entry "
     "('at most 200 custom route entries per route table')",
     says="a route table holds at most 200 custom route entries, and each destination adds one",

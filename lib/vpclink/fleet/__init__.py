@@ -6,7 +6,7 @@
 - ``Fleet.link_params()`` / ``Fleet.items()``: each link's ``LinkParams``, exactly what the same link
   written as a link file gives (``Fleet.link_document(name)`` is that file).
 - ``check_topology(fleet)`` and ``check_against_cloud(fleet, existing_interfaces=...,
-  existing_routes=..., existing_rules=...)``: what the links add up to on each VPC.
+  existing_routes=..., existing_rules=..., route_tables=...)``: what the links add up to on each VPC.
 
 Running a fleet (imported by name, not here: the engine brings Dask): ``command`` (the CLI's side),
 ``run`` (each link as ``vpclink run`` in a subprocess, resume, teardown), ``rate`` (``--max-concurrency``,

@@ -101,7 +101,7 @@ def check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         i, a = fleet.vpcs[link.initiator], fleet.vpcs[link.acceptor]
         out(
             f"  {link.name}: {i.name} {i.vpc_id} ({i.region}) <-> {a.name} {a.vpc_id} ({a.region}), "
-            f"{link.params.bandwidth_mbps} Mbps, {link.backend}"
+            f"{link.backend}, {link.params.capacity}"
         )
     return EXIT_OK
 
@@ -141,17 +141,24 @@ def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         return fleet_run.resume_fleet(path, options).exit_code
     fleet = load_fleet(args.params)  # ParamsError before any call, for every link
     options = _options(args, fleet, out)
-    # before a link's first call: a run would otherwise stop part way at CreateRouterInterface's quota
+    # before a link's first call: a run would otherwise stop part way at CreateRouterInterface's or
+    # CreateRouteEntry's quota
     _check_against_cloud(args.params, fleet, options.target_args)
     return fleet_run.run_fleet(args.params, options, mode).exit_code
 
 
 def _check_against_cloud(source: str, fleet: Fleet, target_args: Sequence[str]) -> None:
     """The topology checks again, counting what the cloud already holds (router interfaces on each
-    VPC's VRouter): a VRouter that the links would take past its limit is refused before any link
-    is planned or run (``FleetUsage``, exit 2); a cloud that cannot be read is ``existing.ReadError``."""
+    VPC's VRouter, custom route entries in its route table): a VRouter or table that the links would
+    take past its limit, or a destination a table already routes, is refused before any link is
+    planned or run (``FleetUsage``, exit 2); a cloud that cannot be read is ``existing.ReadError``."""
     found = existing.read_existing(fleet, lambda params: _link_target(params, target_args))
-    errors = check_against_cloud(fleet, existing_interfaces=found.router_interfaces)
+    errors = check_against_cloud(
+        fleet,
+        existing_interfaces=found.router_interfaces,
+        existing_routes=found.route_destinations,
+        route_tables=found.route_tables,
+    )
     if errors:
         raise FleetUsage(str(FieldErrors(f"{source} (with what the cloud already holds)", errors)))
 

@@ -11,14 +11,13 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
-from ..params import LinkParams, Role
+# A fleet link's backend is its link file's: one definition, in the parameter contract.
+from ..params import BACKENDS, DEFAULT_BACKEND, Backend, LinkParams, Role
 from .quota import Limit
 
-Backend = Literal["router_interface", "vpc_peer"]
-BACKENDS: tuple[Backend, Backend] = ("router_interface", "vpc_peer")
-DEFAULT_BACKEND: Backend = "router_interface"
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "Backend", "Fleet", "FleetLink", "Vpc"]
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,13 @@ class FleetLink:
     name: str
     initiator: str  # VPC names
     acceptor: str
-    backend: Backend
     params: LinkParams
     routes_listed: frozenset[Role]  # roles whose destinations the file lists (else the peer's vpc_cidr)
+
+    @property
+    def backend(self) -> Backend:
+        """The link's backend, as its parameters have it (``defaults.backend`` under the link's own)."""
+        return self.params.backend
 
     @property
     def path(self) -> str:

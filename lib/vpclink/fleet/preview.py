@@ -1,9 +1,11 @@
 """``vpclink teardown FLEET_RUN_DIR --dry-run``: what tearing the fleet down would remove, link by link,
 changing nothing.
 
-Each link's own ``teardown LINK_RUN_DIR --dry-run`` (a link with no run directory: ``teardown
-params/<link>.yaml --dry-run``, which finds by its tags whatever an earlier run may have made) runs in
-a subprocess, one link after another, and its plan is printed under the link's name. No mutating call is
+First, how the teardown would run the links under ``--max-concurrency`` and ``--max-errors`` (which
+first, which as others end, when it would stop starting them). Then each link's own ``teardown
+LINK_RUN_DIR --dry-run`` (a link with no run directory: ``teardown params/<link>.yaml --dry-run``,
+which finds by its tags whatever an earlier run may have made) runs in a subprocess, one link after
+another, and its plan is printed under the link's name. No mutating call is
 made and the fleet's records are not written: ``fleet.json`` and ``index.html`` keep saying what the
 last real command did. Each link's dry run keeps its plan in a ``-plan`` directory of its own beside the
 link's records, as a single link's does; the fleet's resume and teardown never take one of those.
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .model import Fleet
+from .rate import RateControl, Threshold
 from .run import LINKS_DIR, PARAMS_DIR, FleetOptions, find_link_run, load_fleet_dir
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -32,6 +35,14 @@ def preview_teardown(run_dir: str | Path, options: FleetOptions) -> int:
     fleet = load_fleet_dir(path)
     log = options.log
     log(f"vpclink teardown (dry run): fleet {fleet.name}, {len(fleet.links)} link(s); records: {path}")
+    # The dry runs go one after another (they only read); the teardown itself would go as this says.
+    rate = RateControl(
+        _link_names(fleet),
+        Threshold.parse(options.max_concurrency, "--max-concurrency"),
+        Threshold.parse(options.max_errors, "--max-errors"),
+    )
+    for line in rate.describe("vpclink teardown of this directory with these options would tear down"):
+        log(f"  {line}")
     failed = [name for name in _link_names(fleet) if not _preview_link(path, name, options, log)]
     if failed:
         log(f"  the dry run failed for {', '.join(failed)} (see above); nothing was changed")

@@ -159,6 +159,35 @@ class RateControl:
         self.waiting.remove(name)
         self.skipped[name] = why
 
+    def describe(self, doing: str) -> list[str]:
+        """What the rate control does with the links still to start, in words, without starting any:
+        ``doing`` (``"runs"``, ``"would tear down"``) so many links, at most how many at once and in
+        which order, and when it stops starting them. A preview (``plan``, ``teardown --dry-run``)
+        says this so that the concurrency a real command would apply is seen before it runs."""
+        queue = [*self.requeued, *self.waiting]
+        n, at_once = len(queue), self.concurrency
+        if not queue:
+            return ["every link is done already: none to start"]
+        given = f"--max-concurrency {self.max_concurrency}"
+        if self.max_concurrency.percent:
+            given += f": {self.max_concurrency.of(len(self.names))} of {len(self.names)}"
+        if self.max_concurrency.of(len(self.names)) < 1:
+            given += ", at least one"
+        if n <= at_once:
+            order = f"all at once: {', '.join(queue)}" if n > 1 else f"{', '.join(queue)}"
+        else:
+            order = (
+                f"first {', '.join(queue[:at_once])}; then, each as soon as a link in flight ends, "
+                f"{', '.join(queue[at_once:])}"
+            )
+        tolerated = f"--max-errors {self.max_errors}"
+        if self.max_errors.percent:
+            tolerated += f": {self.error_threshold} of {len(self.names)}"
+        return [
+            f"{doing} {n} link(s), at most {at_once} at once ({given}), in the file's order: {order}",
+            f"after {self.error_threshold + 1} failed link(s) ({tolerated}) no new link starts; links in flight finish",
+        ]
+
     def outcome(self) -> dict[str, Any]:
         """What the record says of the rate control."""
         return {

@@ -62,6 +62,9 @@ DEFAULT_RETRIES = 2
 KERNEL_DIED = re.compile(r"DeadKernelError|Kernel died|KernelDied|Kernel didn't respond", re.IGNORECASE)
 # The command's goal in each mode: the run's result when its exit code is 0.
 GOALS = {"run": "verified", "plan": "planned", "teardown": "torn down"}
+# How the command's log states its rate control. A plan says what ``run`` would do with the same
+# options (each link's plan runs under the same rate control, but a plan is read-only).
+DOING = {"run": "runs", "plan": "vpclink run with these options would run", "teardown": "tears down"}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -496,6 +499,8 @@ def _execute(
                 outcomes[name].message = "verified earlier: not run again"
     book = record.Book(run_dir, fleet, mode, options, previous)
     log(f"vpclink {mode}: fleet {fleet.name}, {len(names)} link(s); records: {run_dir}")
+    for line in rate.describe(DOING[mode]):
+        log(f"  {line}")
     host = options.coordinator_host or (_reachable_address(options.scheduler) if options.scheduler else "127.0.0.1")
     service = coordinator.serve(host, 0, options.quotas)
     env = tuple(service.env().items())

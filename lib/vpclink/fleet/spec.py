@@ -14,10 +14,12 @@ Example (``params/fleet-example.yaml`` has the full, commented one)::
         instance_id: i-...            # optional
       payments: { ... }
     defaults:                         # link settings for every link (a link file's keys but link,
-      bandwidth_mbps: 10              # initiator, acceptor and routes), plus backend
+      backend: router_interface       # initiator, acceptor and routes)
+      bandwidth_mbps: 10
       security_groups: {mode: cidr, rules: [{protocol: icmp}]}
     links:
       - {initiator: shared, acceptor: payments}          # named shared-payments
+      - {initiator: shared, acceptor: ledger, backend: vpc_peer}   # a peering: no router interface
       - initiator: shared
         acceptor: web
         name: hub-web                                     # optional
@@ -56,7 +58,7 @@ from ..fields import FieldError
 from ..params import LinkParams, ParamsError, Role
 from . import quota, topology
 from .merge import Origins, child, fleet_path, layered, under
-from .model import BACKENDS, DEFAULT_BACKEND, Backend, Fleet, FleetLink, Vpc
+from .model import Fleet, FleetLink, Vpc
 
 ROLES: tuple[Role, Role] = ("initiator", "acceptor")
 FLEET_KEYS = ("fleet", "vpcs", "defaults", "links", "quotas")
@@ -74,12 +76,10 @@ VPC_FIELDS: dict[str, Any] = {
 VPC_REQUIRED = tuple(
     f.name for f in dataclasses.fields(params.Side) if f.name != "role" and f.default is dataclasses.MISSING
 )
-# A link file's keys, as its schema lists them; ``backend`` is the fleet's until the link file takes it.
+# A link file's keys, as its schema lists them (``backend`` among them: it flows into each link's
+# parameters as a link file's does, and the link file's rules judge it and the settings it allows).
 _LINK_FILE_KEYS = tuple(params.json_schema()["properties"])
-PARAMS_TAKE_BACKEND = "backend" in _LINK_FILE_KEYS
-LINK_SETTINGS = tuple(k for k in _LINK_FILE_KEYS if k not in ("link", *ROLES)) + (
-    () if PARAMS_TAKE_BACKEND else ("backend",)
-)
+LINK_SETTINGS = tuple(k for k in _LINK_FILE_KEYS if k not in ("link", *ROLES))
 DEFAULT_SETTINGS = tuple(k for k in LINK_SETTINGS if k != "routes")
 LINK_KEYS = ("initiator", "acceptor", "name", *LINK_SETTINGS)
 
@@ -116,9 +116,6 @@ _VPC_HELP = {
     "security_group_id": "the security group of this VPC's ECS instances that its links open to their peers, sg- "
     "followed by 8 to 32 lowercase letters or digits",
 }
-_BACKEND_HELP = (
-    "router_interface (Express Connect router interfaces, the default) or vpc_peer (a VPC peering connection)"
-)
 
 
 def _key_hint(key: object, valid: tuple[str, ...], homes: Mapping[str, str]) -> str:
@@ -262,7 +259,6 @@ class _Item:
     named: bool
     initiator: str
     acceptor: str
-    backend: Backend
 
     @property
     def path(self) -> str:
@@ -299,7 +295,7 @@ def parse_fleet(data: object, source: str = "<fleet>") -> Fleet:
     name = _fleet_name(doc.get("fleet"), check)
     raw_vpcs, vpcs, declared = _vpcs(doc.get("vpcs"), check)
     defaults = _defaults(doc.get("defaults"), check)
-    items = _links(doc.get("links"), declared, raw_vpcs, defaults, check)
+    items = _links(doc.get("links"), declared, raw_vpcs, check)
     refs = [topology.LinkRef(i.path, i.name, i.initiator, i.acceptor, i.named) for i in items]
     pairs = topology.pair_problems(refs)
     check.errors += topology.declaration_problems(vpcs) + pairs
@@ -439,17 +435,6 @@ def _vpcs(value: object, check: _Check) -> tuple[dict[str, Mapping[object, objec
     return raw, valid, declared
 
 
-def _backend(value: object, path: str, check: _Check) -> Backend | None:
-    if value in BACKENDS:
-        return cast(Backend, value)
-    guess = (
-        difflib.get_close_matches(value.lower().replace("-", "_"), BACKENDS, 1, 0.6) if isinstance(value, str) else []
-    )
-    hint = f"did you mean '{guess[0]}'? " if guess else ""
-    check.refuse(path, f"{F.show(value)} is not a backend; {hint}valid: {_BACKEND_HELP}")
-    return None
-
-
 def _defaults(value: object, check: _Check) -> dict[object, object]:
     """The defaults' known settings (unknown keys refused here, not passed on)."""
     if value is None:
@@ -466,8 +451,10 @@ def _defaults(value: object, check: _Check) -> dict[object, object]:
             check.refuse(child("defaults", key), _key_hint(key, DEFAULT_SETTINGS, _DEFAULT_HOMES))
         else:
             known[key] = setting
-    if known.get("backend") is not None:
-        _backend(known["backend"], "defaults.backend", check)
+    # A bad default backend is refused once, here, with the link file's message: the links that take
+    # it would each report it again (and the links that set their own would not be named).
+    if known.get("backend") is not None and (why := F.problem(params.BackendName, known["backend"])):
+        check.refuse("defaults.backend", why)
     return known
 
 
@@ -494,7 +481,6 @@ def _links(
     value: object,
     declared: set[str],
     raw_vpcs: Mapping[str, object],
-    defaults: Mapping[object, object],
     check: _Check,
 ) -> list[_Item]:
     """The links whose two VPCs and name are known (those are expanded); every other problem refused."""
@@ -536,18 +522,11 @@ def _links(
                 check.refuse(f"{path}.name", why)
             else:
                 name = cast(str, given)
-        backend = DEFAULT_BACKEND
-        if item.get("backend") is not None:
-            backend = _backend(item["backend"], f"{path}.backend", check) or DEFAULT_BACKEND
-        elif defaults.get("backend") in BACKENDS:  # a bad default is refused once, under defaults
-            backend = cast(Backend, defaults["backend"])
         if initiator is None or acceptor is None or (given is not None and name is None):
             continue
         if initiator not in raw_vpcs or acceptor not in raw_vpcs:
             continue  # the VPC's own problem is reported under vpcs:
-        items.append(
-            _Item(index, item, name or f"{initiator}-{acceptor}", name is not None, initiator, acceptor, backend)
-        )
+        items.append(_Item(index, item, name or f"{initiator}-{acceptor}", name is not None, initiator, acceptor))
     return items
 
 
@@ -572,8 +551,6 @@ def _document(
         entry = {k: v for k, v in raw_vpcs[vpc].items() if k in VPC_FIELDS and v is not None}
         doc[role] = layered([(entry, child("vpcs", vpc))], role, origins)
     for key in LINK_SETTINGS:
-        if key == "backend" and not PARAMS_TAKE_BACKEND:
-            continue
         layers = [(defaults.get(key), child("defaults", key)), (item.raw.get(key), child(item.path, key))]
         if any(v is not None for v, _ in layers):
             doc[key] = layered(layers, key, origins)
@@ -617,7 +594,7 @@ def _expand(
         listed = frozenset(
             role for role in ROLES if isinstance(doc.get("routes"), dict) and cast(dict, doc["routes"]).get(role)
         )
-        links.append(FleetLink(item.index, item.name, item.initiator, item.acceptor, item.backend, link_params, listed))
+        links.append(FleetLink(item.index, item.name, item.initiator, item.acceptor, link_params, listed))
         documents[item.name] = cast(dict[str, Any], doc)
     for (path, message), where in shared.items():
         everywhere = path.startswith("defaults") and {i.index for i in where.links} == took.get(where.origin)

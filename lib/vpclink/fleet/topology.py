@@ -9,9 +9,11 @@ at the fleet path where the value was written). What is checked here:
 - ``pair_problems``: two links between the same two VPCs (in either direction), and link names that
   are not unique;
 - ``usage_problems``: what the links add up to on each VPC, against the cloud's quotas: router
-  interfaces per VRouter, overlapping destinations in one route table, custom route entries per
-  table, rules per security group, security groups one group may name. ``Existing`` adds what the
-  cloud already holds (``plan`` reads it); ``check`` passes none.
+  interfaces per VRouter (links with ``backend: router_interface`` only: a peering uses none),
+  overlapping destinations in one route table, custom route entries per table, rules per security
+  group, security groups one group may name. ``Existing`` adds what the cloud already holds
+  (``plan`` and ``run`` read the router interfaces and route entries, ``existing``); ``check``
+  passes none.
 
 Each refusal names the VPC (``vpcs.NAME...``) or the link (``links[N]...``), the count against the
 limit, and what would be valid. The limits not already in ``vpclink.limits`` are rows here, each with
@@ -87,6 +89,7 @@ class Existing:
     router_interfaces: Mapping[str, int] = field(default_factory=dict)  # on the VPC's VRouter
     route_destinations: Mapping[str, Sequence[str]] = field(default_factory=dict)  # custom entries in its table
     security_group_rules: Mapping[str, int] = field(default_factory=dict)  # rules in the group
+    route_tables: Mapping[str, str] = field(default_factory=dict)  # the VPC's route table ID, for messages
 
 
 @dataclass(frozen=True)
@@ -111,11 +114,13 @@ def check_against_cloud(
     existing_interfaces: Mapping[str, int] | None = None,
     existing_routes: Mapping[str, Sequence[str]] | None = None,
     existing_rules: Mapping[str, int] | None = None,
+    route_tables: Mapping[str, str] | None = None,
 ) -> list[FieldError]:
     """``check_topology`` with what the cloud already holds (``plan``): router interfaces on each
     VPC's VRouter, custom route destinations in each VPC's route table and rules in each security
-    group, none of them this fleet's own (see ``Existing``)."""
-    existing = Existing(existing_interfaces or {}, existing_routes or {}, existing_rules or {})
+    group, none of them this fleet's own (see ``Existing``); ``route_tables`` names each VPC's table
+    in the messages."""
+    existing = Existing(existing_interfaces or {}, existing_routes or {}, existing_rules or {}, route_tables or {})
     return _structure(fleet) + usage_problems(fleet, existing)
 
 
@@ -352,12 +357,20 @@ def _route_quota(vpc: Vpc, links: list[FleetLink], existing: Existing) -> list[F
     if total <= limit:
         return []
     each = ", ".join(f"{link.name} {n}" for link, n in counts)
+    table = existing.route_tables.get(vpc.name) or existing.route_tables.get(vpc.vpc_id)
+    named = f" {table}" if table else ""
+    room = max(limit - present, 0)
+    remedy = (
+        f"the table has room for {room} more: route fewer or wider destinations on these links "
+        "(routes.initiator / routes.acceptor), or link fewer VPCs to this one"
+        if room
+        else "the table is full already: delete custom entries no longer used, or leave this VPC out of the fleet"
+    )
     return [
         FieldError(
             vpc.path,
-            f"{total} custom route entries in this VPC's route table: its links add one per destination ({each})"
-            f"{_plus(present, 'custom entries')}; {ROUTE_QUOTA.says} ({ROUTE_QUOTA.api}): route fewer or wider "
-            "destinations on these links (routes.initiator / routes.acceptor), or link fewer VPCs to this one",
+            f"{total} custom route entries in this VPC's route table{named}: its links add one per destination "
+            f"({each}){_plus(present, 'custom entries')}; {ROUTE_QUOTA.says} ({ROUTE_QUOTA.api}): {remedy}",
         )
     ]
 
