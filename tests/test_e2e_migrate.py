@@ -14,6 +14,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,7 +44,11 @@ def rig(tmp_path: Path):
 
 
 def migrate_argv(rig: Rig, records: Path, *extra: str) -> list[str]:
-    return [*VPCLINK, "migrate", str(EXAMPLE), "--emulator", rig.emu.url, "--records", str(records), *extra]
+    """The command, on the rig's own copy of the example (a finished migration rewrites its backend)."""
+    params = rig.profiles_file.with_name("link.yaml")
+    if not params.exists():
+        shutil.copyfile(EXAMPLE, params)
+    return [*VPCLINK, "migrate", str(params), "--emulator", rig.emu.url, "--records", str(records), *extra]
 
 
 def custom_routes(rig: Rig) -> list[tuple[str, str, str]]:

@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from phase_support import (
 from runbook_support import wait_until
 from vpclink import migrate
 from vpclink.cli import main
+from vpclink.params import load
 
 VPCLINK = [sys.executable, "-m", "vpclink.cli"]
 ACCOUNTS = ("account-a", "account-b")
@@ -61,10 +63,11 @@ KILL_POINTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def peering_params(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example link as it stands after a migration to the peering: its file names that backend."""
-    path = tmp_path_factory.mktemp("params") / "example-now-peering.yaml"
+@pytest.fixture
+def peering_params(tmp_path: Path) -> Path:
+    """The example link as it stands after a migration to the peering: its file names that backend
+    (each test its own copy: a finished migration rewrites it)."""
+    path = tmp_path / "example-now-peering.yaml"
     path.write_text(EXAMPLE.read_text() + "\nbackend: vpc_peer\n")
     return path
 
@@ -113,7 +116,8 @@ def test_killed_at_a_step_then_rerun_converges(point: str, tmp_path: Path, peeri
     try:
         rig.run_all()
         assert rig.outputs["verified"] is True
-        params = EXAMPLE
+        params = tmp_path / "link.yaml"  # a copy: the finished migration rewrites its backend
+        shutil.copyfile(EXAMPLE, params)
         if to == "router_interface":  # the way back, right after the way there
             migrate.migrate(rig.ctx("migrate"), "vpc_peer")
             params = peering_params
@@ -165,6 +169,8 @@ def test_killed_at_a_step_then_rerun_converges(point: str, tmp_path: Path, peeri
         [_, resumed] = sorted(records.iterdir())
         result = json.loads((resumed / migrate.command.RESULT_FILE).read_text())
         assert result["status"] == "done" and result["backend"] == to
+        # the parameter file now names what exists: later runs and teardowns act on the new hop
+        assert load(params).backend == to and f"now says `backend: {to}`" in said
         assert set(result["lost_seconds"]) == {"initiator", "acceptor"} and (resumed / "index.html").exists()
         # the rerun proved each move with pings both ways
         assert [s["detail"] for s in steps(resumed) if s["action"] == "RunCommand"] == ["ok"] * 4

@@ -19,6 +19,7 @@ from phase_support import (
 from vpclink import migrate
 from vpclink.cloud import CloudError
 from vpclink.migrate import engine
+from vpclink.phases.base import PhaseError
 
 
 @pytest.fixture
@@ -196,3 +197,37 @@ def test_there_and_back_at_once_within_the_read_lag(rig: Rig) -> None:
     assert [(i, d) for i, d, _ in flat(routes(rig))] == [(i, d) for i, d, _ in flat(before)]  # in place
     pings = [o.detail for o in back.outcomes if o.action == "RunCommand"]
     assert pings == ["ok"] * 4  # both ways after each side's move
+
+
+def test_a_move_whose_ping_fails_goes_back_in_place_and_a_rerun_finishes(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before, seq = routes(rig), rig.journal_seq()
+    real_ping = engine._ping
+    said: list[str] = []
+
+    def no_reply_over_the_new_hop(ctx: Any, after: str) -> None:
+        said.append(after)
+        if after == "moving the initiator side's route":  # as if the new hop carried nothing
+            raise PhaseError(f"the ping after {after} failed (ping_initiator_to_acceptor)")
+        real_ping(ctx, after)
+
+    monkeypatch.setattr(engine, "_ping", no_reply_over_the_new_hop)
+    with pytest.raises(PhaseError) as failed:
+        migrate.migrate(rig.ctx("migrate"), "vpc_peer")
+    message = str(failed.value)
+    assert "ping_initiator_to_acceptor" in message and "back on the router interface ri-" in message
+    assert "traffic crosses as before" in message and "run migrate again" in message
+    assert said == ["moving the initiator side's route", "moving the initiator side's route back"]
+    # the old link carries traffic as before: the same entries, through the router interfaces, both still there
+    assert routes(rig) == before
+    assert [len(live(rig, "router_interface", a)) for a in ("account-a", "account-b")] == [1, 1]
+    assert len(live(rig, "vpc_peer")) == 1  # kept for the next attempt
+    actions = [e["action"] for e in rig.mutations_since(seq, ok_only=True)]
+    assert actions.count("ModifyRouteEntry") == 2 and "DeleteRouterInterface" not in actions  # there and back
+
+    monkeypatch.setattr(engine, "_ping", real_ping)
+    migrate.migrate(rig.ctx("migrate", run_id="run-2"), "vpc_peer")
+    assert [(len(v), {t for _, _, t in v}) for v in routes(rig).values()] == [(1, {"VpcPeer"})] * 2
+    assert len(live(rig, "vpc_peer")) == 1
+    assert [live(rig, "router_interface", a) for a in ("account-a", "account-b")] == [[], []]

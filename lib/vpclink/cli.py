@@ -897,7 +897,14 @@ def _migrate(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     with _target(args, params, Path(args.records)) as target:
         _header(out, "migrate", params, target, run_dir)
         return migrate.command.execute(
-            params, args.to_backend, target, run_dir, out, dry_run=args.dry_run, again=shlex.join(again)
+            params,
+            args.to_backend,
+            target,
+            run_dir,
+            out,
+            dry_run=args.dry_run,
+            again=shlex.join(again),
+            params_file=args.params,
         )
 
 

@@ -8,6 +8,7 @@ migration killed at any step and run again ends where an uninterrupted one would
 2. build the new hop with the target backend's own initiator, acceptor and connect steps;
 3. per side, one at a time: move the route to the new hop in place (``ModifyRouteEntry`` with
    ``NewNextHopType``/``NewNextHopId``: one change, never delete-then-create), then ping both ways;
+   a ping that fails puts that side's route back on the old hop (in place, pinged again) and stops;
 4. remove the old hop (the teardown's own steps), leaving routes and security group rules alone.
 
 A failure before the first route moves leaves the old link carrying traffic as before.

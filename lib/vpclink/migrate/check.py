@@ -16,9 +16,10 @@ def refuse_bad_input(params: LinkParams, to: str) -> None:
     if to not in BACKENDS:
         raise MigrateInputError(f"--to: {to!r} is not a backend (valid: {', '.join(BACKENDS)})")
     if params.backend == to:
+        other = next(b for b in BACKENDS if b != to)
         raise MigrateInputError(
-            f"--to: the link {params.link} is built with backend {to} already (backend in the parameters); "
-            "give the backend that built it in the parameter file and the one to move to with --to"
+            f"--to: the parameter file says the link {params.link} runs on backend {to} already (a finished "
+            f"migration writes the new backend there); to move it back, give --to {other}"
         )
     # A router interface is bought by bandwidth: moving back needs one the Spec table knows.
     if to == "router_interface" and params.bandwidth_mbps not in SPEC_BY_MBPS:

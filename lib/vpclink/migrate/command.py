@@ -31,6 +31,7 @@ from ..sides import peer_of
 from ..targets import Target
 from ..waits import Progress, WaitTimeout
 from . import engine
+from .params_file import record_backend
 
 STEPS_FILE, RESULT_FILE = "steps.jsonl", "migrate.json"
 
@@ -63,9 +64,11 @@ def execute(
     *,
     dry_run: bool,
     again: str = "",
+    params_file: str | Path | None = None,
 ) -> int:
     """Plan (``dry_run``) or run the migration; 0 done, 1 failed (the record says where, and ``again``,
-    the command line that continues it)."""
+    the command line that continues it). Once done, ``params_file`` (the link's parameter file) is
+    rewritten to name the new backend (``params_file.record_backend``)."""
     cloud = Cloud(
         params,
         endpoint=target.endpoint or None,
@@ -92,6 +95,9 @@ def execute(
     code = 0
     try:
         result.update(engine.migrate(ctx, to), status="done")
+        if params_file is not None:  # later runs and teardowns read the file: it must name what exists
+            result["parameter_file"] = record_backend(params_file, to)
+            out(f"  {result['parameter_file']}")
     except (PhaseError, CloudError, WaitTimeout) as e:
         result.update(status="failed", error=str(e), code=getattr(e, "code", ""))
         out(f"  failed: {e}")

@@ -69,10 +69,29 @@ def _ping(ctx: PhaseContext, after: str) -> None:
     out = get("verify").apply(dataclasses.replace(ctx, phase="verify"))
     if not out.get("verified"):
         failed = [k for k, v in out.items() if k.startswith("ping_") and not k.endswith("_output") and v != "ok"]
-        raise PhaseError(
-            f"the ping after {after} failed ({', '.join(failed)}); the other side's route is not moved yet: "
-            "look at the route and the security groups, then run migrate again"
-        )
+        raise PhaseError(f"the ping after {after} failed ({', '.join(failed)})")
+
+
+def _move_back(
+    ctx: PhaseContext, role: Role, table: str, new: tuple[Hop, str], old: tuple[Hop, str], failed: PhaseError
+) -> None:
+    """Traffic crossed before this side's move (the old link was verified, or the other side's move
+    was proved): put this side's routes back on the old hop, in place, and prove it with a ping, so a
+    move that does not carry costs two route changes, never an outage. Raises what happened."""
+    (old_hop, old_id), (new_hop, new_id) = old, new
+    if not old_id:  # the old hop is gone already (a rerun after its removal began): nothing to go back to
+        raise failed
+    for dest in ctx.params.routes.get(role, ()):
+        move_route(ctx, role, dest, table, new, old)
+    try:
+        _ping(ctx, f"moving the {role} side's route back")
+        back = f"its route is back on the {old_hop.label} {old_id} and traffic crosses as before"
+    except PhaseError as again:
+        back = f"its route is back on the {old_hop.label} {old_id}, but {again}"
+    raise PhaseError(
+        f"{failed}; {back}. The {new_hop.label} {new_id} stays for the next attempt: look at what the ping "
+        "says, then run migrate again"
+    ) from None
 
 
 def migrate(ctx: PhaseContext, to: str) -> dict[str, Any]:
@@ -97,7 +116,10 @@ def migrate(ctx: PhaseContext, to: str) -> dict[str, Any]:
             move_route(target, role, dest, table, (HOPS[source], old), (HOPS[to], new))
             for dest in ctx.params.routes.get(role, ())
         ]
-        _ping(target, f"moving the {role} side's route")
+        try:
+            _ping(target, f"moving the {role} side's route")
+        except PhaseError as failed:
+            _move_back(ctx, role, table, (HOPS[to], new), (HOPS[source], old), failed)
     _remove_old(ctx, source)
     return {"backend": to, "route_entry_ids": moved, **outputs}
 
