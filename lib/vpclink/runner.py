@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from . import phases, scratch
-from .kernels import KERNEL, KernelPool, register_engine
 from .notebook.settings import COMMON, REQUIRED
 from .params import LinkParams
 from .record.html import HtmlRenderer, stamp_notebook, write_index
@@ -106,6 +105,10 @@ class Runner:
         self._html: HtmlRenderer | None = None
         self._renders: list[Future[None]] = []
         self._renderer: ThreadPoolExecutor | None = None
+        # papermill and the kernels' machinery load here, not at import: `vpclink check`, `migrate`
+        # and the other commands that run no notebook do not pay for them
+        from .kernels import register_engine
+
         self._engine = register_engine()
         if self.notebooks_dir is not None and not self.notebooks_dir.is_dir():
             raise RunError(f"the phase notebooks are not in {self.notebooks_dir}; pass --notebooks DIR")
@@ -136,6 +139,8 @@ class Runner:
         generated = self._generated() if self.notebooks_dir is None else None
         notebooks = generated or self.notebooks_dir
         assert notebooks is not None
+        from .kernels import KernelPool
+
         pool = KernelPool(notebooks)
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vpclink-html")
         try:
@@ -270,6 +275,8 @@ class Runner:
         """Execute one phase's notebook and record what it did; its status."""
         import papermill
         from papermill.exceptions import PapermillExecutionError
+
+        from .kernels import KERNEL
 
         source = notebooks / phases.get(name).notebook_file
         if not source.exists():
