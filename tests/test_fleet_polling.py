@@ -6,9 +6,16 @@ single link (no coordinator) reads by ID every time."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alicloud_emulator.world import default_world
+from phase_support import (
+    Rig,
+    own_state,  # noqa: F401  (autouse: private vpclink state)
+    start_emulator,
+)
 from vpclink.fleet import coordinator, quota
 from vpclink.phases.lookup import shared_status_poll
 
@@ -118,3 +125,39 @@ def test_an_account_not_known_yet_is_never_keyed_as_another_accounts_listing(fle
     read = poll(api, Ctx(cloud=Cloud(uid=None)))
     [read() for _ in range(3)]
     assert (api.reads_by_id, api.listings) == (3, 0)
+
+
+def build_and_connect(tmp_path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One link built and connected on the tutorial world, whose delays (2-4 s a step, virtual time)
+    make the waits wait; its outputs and the DescribeRouterInterfaces calls the emulator received."""
+    tmp_path.mkdir()
+    emu = start_emulator(default_world())
+    try:
+        rig = Rig(emu, tmp_path)
+        seq = rig.journal_seq()
+        out = rig.run_all(phases=("preflight", "initiator", "acceptor", "connect"))
+        return out, emu.journal(since=str(seq), action="DescribeRouterInterfaces")
+    finally:
+        emu.server.stop()
+
+
+def listings(calls: list[dict[str, Any]]) -> int:
+    return sum("Filter.1.Key" not in c["params"] for c in calls)
+
+
+def test_a_fleet_link_waiting_on_the_emulator_polls_the_listing_and_ends_on_a_read_by_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(quota.COORDINATOR_ENV, raising=False)
+    alone, alone_calls = build_and_connect(tmp_path / "alone")
+    with coordinator.serve(gather_s=0.0) as service:
+        for name, value in service.env().items():
+            monkeypatch.setenv(name, value)
+        in_fleet, fleet_calls = build_and_connect(tmp_path / "fleet")
+        fetched = service.stats()["listings"]["fetches"]
+    assert alone["connection_status"] == in_fleet["connection_status"] == "Active"
+    assert listings(alone_calls) == 0  # a single link reads by ID
+    assert listings(fleet_calls) == fetched > 0  # every listing went through the coordinator
+    # the wait ended on the interface's own read, never on the listing's word
+    last = max(i for i, c in enumerate(fleet_calls) if "Filter.1.Key" not in c["params"])
+    assert any(c["params"].get("Filter.1.Key") == "RouterInterfaceId" for c in fleet_calls[last + 1 :])
