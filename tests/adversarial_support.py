@@ -8,14 +8,19 @@ The counts of tried and survived scenarios per family come from these tests' own
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alicloud_emulator.world import default_world, with_timing
 from phase_support import EXAMPLE, Emu, EmulatorClock, Rig, start_emulator
+from runbook_support import wait_until
 from vpclink import params as P
 from vpclink.cloud import Cloud
 from vpclink.phases import RUN, get
@@ -221,3 +226,23 @@ SCENARIOS = {
     "teardown (record)": teardown_of_the_record,
     "teardown (parameters)": teardown_from_parameters_elsewhere,
 }
+
+
+def kill_when_held(child: subprocess.Popen, emu: Emu, action: str, account: str, said: Callable[[], str]) -> None:
+    """SIGKILL ``child`` once the emulator holds its ``action`` call of ``account`` in flight (the
+    ``latency`` fault named ``held`` has fired): the change is made and nothing after it has started.
+    ``said`` is the child's output, for the failure when it ends before the call."""
+    try:
+
+        def held() -> bool:
+            assert child.poll() is None, f"ended before {action} ({child.returncode}):\n{said()}"
+            return any(f["fired"] for f in emu.control("faults")["faults"] if f["rule"].get("name") == "held")
+
+        wait_until(held, 120, f"{action} of {account} held in flight")
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+    assert child.returncode == -signal.SIGKILL

@@ -6,14 +6,18 @@ and still converges: one link, or nothing left."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from adversarial_support import Operator, assert_exactly_one_link, assert_nothing_left, lagging_emulator
+from adversarial_support import (
+    Operator,
+    assert_exactly_one_link,
+    assert_nothing_left,
+    kill_when_held,
+    lagging_emulator,
+)
 from phase_support import (
     Rig,
     own_state,  # noqa: F401  (autouse: private vpclink state)
@@ -60,19 +64,7 @@ def test_kill_9_mid_phase_then_resume_converges(tmp_path: Path, lag: float, poin
             stderr=subprocess.STDOUT,
             text=True,
         )
-        try:
-
-            def in_flight() -> bool:
-                assert child.poll() is None, child.communicate()[0]
-                return any(f["fired"] for f in emu.control("faults")["faults"] if f["rule"].get("name") == "held")
-
-            wait_until(in_flight, 120, f"{action} of {account} to be in flight")
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait(10)
-        finally:
-            if child.poll() is None:
-                child.kill()
-        assert child.returncode == -signal.SIGKILL
+        kill_when_held(child, emu, action, account, lambda: child.communicate()[0])
         # the request in flight lands although its caller is dead
         wait_until(lambda: any(e["action"] == action for e in emu.journal(account=account)), 10, f"{action} to land")
         emu.control("faults", method="DELETE")

@@ -21,16 +21,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from adversarial_support import lagging_emulator
+from adversarial_support import kill_when_held, lagging_emulator
 from phase_support import (
     EXAMPLE,
     Rig,
@@ -138,20 +136,7 @@ def test_killed_at_a_step_then_rerun_converges(point: str, tmp_path: Path, peeri
         )
         with log.open("w") as out:
             child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        try:
-
-            def held() -> bool:
-                assert child.poll() is None, f"migrate ended before {action} ({child.returncode}):\n{log.read_text()}"
-                return any(f["fired"] for f in rig.emu.control("faults")["faults"] if f["rule"].get("name") == "held")
-
-            wait_until(held, 120, f"{action} of {account} held in flight")
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait(10)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait(10)
-        assert child.returncode == -signal.SIGKILL
+        kill_when_held(child, rig.emu, action, account, log.read_text)
         # the call in flight lands although its caller is dead
         wait_until(
             lambda: bool(rig.emu.journal(since=str(seq), action=action, account=account)), 30, f"{action} to land"

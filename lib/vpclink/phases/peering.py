@@ -68,19 +68,7 @@ def status_poll(ctx: PhaseContext, role: Role, pcc_id: str, settled: Collection[
     the region's ListVpcPeerConnections shared by the waiting links says "not yet")."""
 
     def region() -> dict[str, str]:
-        side = ctx.params.side(role)
-        statuses: dict[str, str] = {}
-        token: str | None = None
-        for _ in range(LIST_PAGES_MAX):
-            req = peer_api.ListVpcPeerConnectionsRequest(region_id=side.region, max_results=PAGE, next_token=token)
-            body = ctx.cloud.call(role, "vpcpeer", "ListVpcPeerConnections", req, mutating=False)
-            statuses.update(
-                {str(c["InstanceId"]): str(c.get("Status") or "") for c in body.get("VpcPeerConnects") or []}
-            )
-            token = body.get("NextToken") or None
-            if not token:
-                break
-        return statuses
+        return {str(c["InstanceId"]): str(c.get("Status") or "") for c in _list(ctx, role)}
 
     return lookup.shared_status_poll(
         ctx,
@@ -96,24 +84,25 @@ def status_poll(ctx: PhaseContext, role: Role, pcc_id: str, settled: Collection[
 def listed(ctx: PhaseContext, role: Role) -> list[dict[str, Any]]:
     """The connections named for this link that ``role``'s account sees between the link's two VPCs
     (a list: it may lag), not yet deleted."""
-    side, peer = ctx.params.side(role), ctx.params.peer(role)
     name = naming.vpc_peer_name(ctx.params.link)
+    found = _list(ctx, role, name=name, vpc_id=[ctx.params.side(role).vpc_id, ctx.params.peer(role).vpc_id])
+    return [c for c in found if c.get("Name") == name and c.get("Status") != "Deleted"]
+
+
+def _list(ctx: PhaseContext, role: Role, **filters: Any) -> list[dict[str, Any]]:
+    """ListVpcPeerConnections in ``role``'s region with ``filters`` (request fields), every page."""
     out: list[dict[str, Any]] = []
     token: str | None = None
     for _ in range(LIST_PAGES_MAX):
         req = peer_api.ListVpcPeerConnectionsRequest(
-            region_id=side.region,
-            name=name,
-            vpc_id=[side.vpc_id, peer.vpc_id],
-            max_results=PAGE,
-            next_token=token,
+            region_id=ctx.params.side(role).region, max_results=PAGE, next_token=token, **filters
         )
         body = ctx.cloud.call(role, "vpcpeer", "ListVpcPeerConnections", req, mutating=False)
-        out += [c for c in body.get("VpcPeerConnects") or [] if c.get("Name") == name]
+        out += body.get("VpcPeerConnects") or []
         token = body.get("NextToken") or None
         if not token:
             break
-    return [c for c in out if c.get("Status") != "Deleted"]
+    return out
 
 
 def by_name(ctx: PhaseContext, role: Role) -> dict[str, Any] | None:
