@@ -60,13 +60,33 @@ def processes() -> list[tuple[int, int, list[str]]]:
     return found
 
 
+def process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def kernels_of(pid: int) -> list[tuple[int, int, str]]:
-    """(kernel number, process ID, connection file) of the kernels a runner started, oldest first."""
+    """(kernel number, process ID, connection file) of the kernels a runner started, oldest first:
+    its children started with a connection file, or the children of its kernel fork server (whose
+    command line names the kernels' directory, and whose process names are ``vpclink-kN``)."""
     found = []
-    for child, parent, cmdline in processes():
+    listed = processes()
+    for child, parent, cmdline in listed:
         connection = next((a for a in cmdline if a.endswith(".json") and "/vpclink-kernels-" in a), None)
         if parent == pid and connection:
             found.append((int(Path(connection).stem.lstrip("k")), child, connection))
+    servers = {
+        child: cmdline[cmdline.index("vpclink.kernel_forks") + 1]
+        for child, parent, cmdline in listed
+        if parent == pid and "vpclink.kernel_forks" in cmdline
+    }
+    for child, parent, _ in listed:
+        name = process_name(child)
+        if parent in servers and name.startswith("vpclink-k"):
+            number = name.removeprefix("vpclink-k")
+            found.append((int(number), child, f"{servers[parent]}/k{number}.json"))
     return sorted(found)
 
 

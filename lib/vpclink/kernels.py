@@ -1,9 +1,11 @@
 """Kernels for the phase notebooks: a fresh one per notebook, each started ahead of time.
 
-Starting a kernel and importing the runbook library in it takes about a second, more than most
-phases take to run. So while one notebook runs, the kernel for the next one starts and imports
-``vpclink.notebook`` (``IPKernelApp.exec_lines``, which leaves no name behind and no execution
-count). Every kernel still runs exactly one notebook: nothing is shared between phases.
+Starting a kernel and importing the runbook library in it takes about two seconds of CPU, more than
+most phases take to run. So each kernel is forked from a process that imported all that once
+(``kernel_forks``, on Linux; elsewhere kernels start the usual way), and while one notebook runs,
+the kernel for the next one is started and imports ``vpclink.notebook`` (``IPKernelApp.exec_lines``,
+which leaves no name behind and no execution count). Every kernel still runs exactly one notebook:
+nothing is shared between phases.
 
 papermill's own engine shuts down only the kernels it starts, so the kernels started here are run
 through :class:`PrestartedEngine`, which hands papermill the kernel and has it shut the kernel
@@ -13,21 +15,31 @@ down and close its client when the notebook ends.
 from __future__ import annotations
 
 import os
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import run_sync
-from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine, papermill_engines
-from papermill.log import logger
+# papermill validates notebooks with jsonschema, whose import also builds the grammar of an optional
+# IRI format checker (rfc3987_syntax, installed with JupyterLab): about 1.5 s of CPU at every run's
+# start, for a format that no notebook schema uses. The runner's process does without it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from . import scratch
-from .notebook.settings import RUNNER_ENV
+from jupyter_client.connect import KernelConnectionInfo  # noqa: E402
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402
+from jupyter_client.provisioning import LocalProvisioner  # noqa: E402
+from jupyter_core.utils import run_sync  # noqa: E402
+from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
+from papermill.engines import NBClientEngine, papermill_engines  # noqa: E402
+from papermill.log import logger  # noqa: E402
+
+from . import kernel_forks, scratch  # noqa: E402
+from .kernel_forks import PRELOAD, ForkedProcess, ForkServerGone, KernelForks  # noqa: E402
+from .notebook.settings import RUNNER_ENV  # noqa: E402
 
 KERNEL = "python3"
 ENGINE = "vpclink-prestarted"
-PRELOAD = "import vpclink.notebook, pandas; del vpclink, pandas"
+__all__ = ["ENGINE", "KERNEL", "PRELOAD", "KernelPool", "PrestartedEngine", "register_engine"]
 
 
 class PrestartedEngine(NBClientEngine):
@@ -68,25 +80,60 @@ def register_engine() -> str:
     return ENGINE
 
 
+class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
+    """jupyter_client's local provisioner, but the kernel process is forked by the run's fork server
+    (``kernel_forks``); a command line the fork server cannot stand in for, or a fork server that
+    has gone, starts the kernel the usual way."""
+
+    forks: KernelForks | None = None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        if self.forks is None or not kernel_forks.forkable(cmd):
+            return await super().launch_kernel(cmd, **kwargs)
+        cwd, env = str(kwargs.get("cwd") or os.getcwd()), dict(kwargs.get("env") or os.environ)
+        name = Path(getattr(self.parent, "connection_file", "") or "kernel").stem
+        try:
+            pid = self.forks.spawn(cmd, cwd, env, name)
+        except ForkServerGone:
+            self.forks = None
+            return await super().launch_kernel(cmd, **kwargs)
+        # jupyter_client uses only the Popen methods ForkedProcess has (poll, wait, send_signal, kill)
+        self.process = ForkedProcess(pid)  # type: ignore[assignment]
+        self.pid, self.pgid, self.cwd = pid, pid, cwd
+        return self.connection_info
+
+
 class KernelPool:
     """Hands out one fresh kernel per notebook, starting the next while the current one runs.
 
     Kernels talk to the runner over Unix sockets in a private directory (mode 0700): no TCP port on
     this machine for anyone else to try."""
 
-    def __init__(self, cwd: str | Path):
+    def __init__(self, cwd: str | Path, *, forked: bool | None = None):
         self.cwd = str(cwd)
         self._spare: AsyncKernelManager | None = None
         self._dir: str | None = None  # the kernels' sockets and connection files, private to this run
         self._count = 0
+        self._forks: KernelForks | None = None
+        if kernel_forks.supported() if forked is None else forked:
+            # started now, so that its imports overlap the runner's own work before the first phase
+            self._forks = KernelForks(self._kernel_dir())
 
-    def _start(self) -> AsyncKernelManager:
+    def _kernel_dir(self) -> str:
         if self._dir is None:
             self._dir = scratch.private_dir("kernels")
+        return self._dir
+
+    def _start(self) -> AsyncKernelManager:
         self._count += 1
-        base = os.path.join(self._dir, f"k{self._count}")
+        base = os.path.join(self._kernel_dir(), f"k{self._count}")
         # Absolute socket paths: the kernel runs in the notebooks' directory, the runner elsewhere.
         km = AsyncKernelManager(kernel_name=KERNEL, transport="ipc", ip=f"{base}-ipc", connection_file=f"{base}.json")
+        if self._forks is not None:
+            km.kernel_id = str(uuid.uuid4())
+            provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+            provisioner.forks = self._forks
+            km.provisioner = provisioner
         run_sync(km.start_kernel)(
             extra_arguments=[f"--IPKernelApp.exec_lines={PRELOAD}"], cwd=self.cwd, env={**os.environ, RUNNER_ENV: "1"}
         )
@@ -107,6 +154,9 @@ class KernelPool:
         spare, self._spare = self._spare, None
         if spare is not None:
             run_sync(spare.shutdown_kernel)(now=True)
+        if self._forks is not None:
+            self._forks.close()
+            self._forks = None
         if self._dir is not None:
             scratch.release(self._dir)
             self._dir = None

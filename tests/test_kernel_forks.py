@@ -1,0 +1,100 @@
+"""Phase kernels forked from the run's fork server (``vpclink.kernel_forks``), as the runner gets them
+from ``KernelPool``: each notebook still has a fresh kernel of its own, in the notebooks' directory,
+with the runner's environment, the runbook library already imported and the notebook tooling not;
+closing the pool leaves no process behind; a fork server that has gone is replaced by the usual way
+of starting kernels, never by a failed run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import nbformat
+import papermill
+from vpclink.kernel_forks import alive
+from vpclink.kernels import KERNEL, KernelPool, register_engine
+from vpclink.notebook.settings import RUNNER_ENV
+
+PROBE = """
+import json, os, sys
+marker_before = "marker" in globals()
+marker = 1
+print(json.dumps({
+    "pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(),
+    "runner_env": os.environ.get("VPCLINK_RUNNER"), "probe_env": os.environ.get("VPCLINK_TEST_PROBE"),
+    "marker_before": marker_before,
+    "loaded": sorted(m for m in ("vpclink.notebook", "pandas", "nbformat", "jsonschema", "papermill")
+                     if m in sys.modules),
+    "name": open("/proc/self/comm").read().strip(),
+}))
+"""
+
+
+def _probe_notebook(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(PROBE)]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _run(source: Path, out: Path, km: object) -> dict:
+    papermill.execute_notebook(
+        str(source), str(out), kernel_name=KERNEL, engine_name=register_engine(), km=km, progress_bar=False
+    )
+    cell = nbformat.read(str(out), as_version=4).cells[0]
+    return json.loads("".join(o["text"] for o in cell.outputs if o.get("name") == "stdout"))
+
+
+def test_each_notebook_gets_a_fresh_forked_kernel_with_the_runners_environment(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("VPCLINK_TEST_PROBE", "from-the-runner")
+    workdir = tmp_path / "notebooks"
+    workdir.mkdir()
+    source = _probe_notebook(workdir / "probe.ipynb")
+    pool = KernelPool(workdir, forked=True)
+    try:
+        first = _run(source, tmp_path / "one.ipynb", pool.take(more=True))
+        second = _run(source, tmp_path / "two.ipynb", pool.take(more=False))
+    finally:
+        pool.close()
+    assert first["pid"] != second["pid"] and os.getpid() not in (first["ppid"], second["ppid"])
+    assert first["ppid"] == second["ppid"]  # both are children of the run's fork server
+    assert (first["name"], second["name"]) == ("vpclink-k1", "vpclink-k2")
+    for seen in (first, second):
+        assert seen["cwd"] == str(workdir)
+        assert seen["runner_env"] == "1" and seen["probe_env"] == "from-the-runner"
+        assert seen["marker_before"] is False  # no name from another notebook
+        assert seen["loaded"] == ["pandas", "vpclink.notebook"]  # the runbook library, not the notebook tooling
+    # closed: the fork server and every kernel it forked are gone
+    assert not alive(first["ppid"]) and not alive(first["pid"]) and not alive(second["pid"])
+
+
+def test_a_fork_server_that_died_is_replaced_by_kernels_started_the_usual_way(tmp_path) -> None:
+    workdir = tmp_path / "notebooks"
+    workdir.mkdir()
+    source = _probe_notebook(workdir / "probe.ipynb")
+    pool = KernelPool(workdir, forked=True)
+    try:
+        first = _run(source, tmp_path / "one.ipynb", pool.take(more=False))
+        os.kill(first["ppid"], signal.SIGKILL)  # the fork server
+        second = _run(source, tmp_path / "two.ipynb", pool.take(more=False))
+    finally:
+        pool.close()
+    assert second["ppid"] == os.getpid()  # started by jupyter_client, as without a fork server
+    assert second["marker_before"] is False and second["cwd"] == str(workdir) and second["runner_env"] == "1"
+    assert not alive(second["pid"])
+
+
+def test_without_forking_kernels_start_as_jupyter_client_starts_them(tmp_path) -> None:
+    workdir = tmp_path / "notebooks"
+    workdir.mkdir()
+    source = _probe_notebook(workdir / "probe.ipynb")
+    pool = KernelPool(workdir, forked=False)
+    try:
+        seen = _run(source, tmp_path / "one.ipynb", pool.take(more=False))
+    finally:
+        pool.close()
+    assert seen["ppid"] == os.getpid() and seen["runner_env"] == "1" and RUNNER_ENV == "VPCLINK_RUNNER"
+    assert seen["loaded"] == ["pandas", "vpclink.notebook"]
