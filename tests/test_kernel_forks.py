@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from pathlib import Path
 
 import nbformat
 import papermill
-from vpclink.kernel_forks import alive
+import pytest
+from runbook_support import wait_until
+from vpclink.kernel_forks import ForkServerGone, KernelForks, alive
 from vpclink.kernels import KERNEL, KernelPool, register_engine
 from vpclink.notebook.settings import RUNNER_ENV
 
@@ -98,3 +101,27 @@ def test_without_forking_kernels_start_as_jupyter_client_starts_them(tmp_path) -
         pool.close()
     assert seen["ppid"] == os.getpid() and seen["runner_env"] == "1" and RUNNER_ENV == "VPCLINK_RUNNER"
     assert seen["loaded"] == ["pandas", "vpclink.notebook"]
+
+
+def test_a_shared_fork_server_kills_a_runners_kernels_when_that_runner_hangs_up(tmp_path) -> None:
+    """A fleet's links share one fork server: one link's runner ending (or dying) takes its kernels
+    with it and leaves the other links' kernels running; the fleet's end takes them all."""
+    owner = KernelForks.start(str(tmp_path), shared=True)
+    one, other = KernelForks.connect(owner.address), KernelForks.connect(owner.address)
+
+    def kernel(forks: KernelForks, name: str) -> int:
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(tmp_path / f"{name}.json")]
+        return forks.spawn(argv, str(tmp_path), dict(os.environ), name)
+
+    try:
+        mine, theirs = kernel(one, "k1"), kernel(other, "k2")
+        assert alive(mine) and alive(theirs)
+        one.close()
+        wait_until(lambda: not alive(mine), 30, "the kernel of the runner that hung up to be killed")
+        assert alive(theirs)
+    finally:
+        other.close()
+        owner.close()
+    wait_until(lambda: not alive(theirs), 30, "the fleet's end to kill the remaining kernel")
+    with pytest.raises(ForkServerGone):
+        KernelForks.connect(owner.address)

@@ -7,13 +7,15 @@ once; each kernel is then a ``fork()`` of it that goes on as ``ipykernel`` would
 command line. Every notebook still gets a fresh kernel process of its own that never ran any other
 notebook's code: nothing is shared but the pages of the imported modules (copy-on-write).
 
-The runner and the fork server talk over a socket pair: one JSON line per kernel to start (its
+The runner and its fork server talk over a socket pair: one JSON line per kernel to start (its
 command line, working directory and environment) answered by one line with its process ID. When
 the runner dies, even by ``kill -9``, the fork server reads the end of that socket, kills its kernels
 and exits; a kernel whose fork server has gone exits too (``ipykernel`` polls its parent, which
-``JPY_PARENT_PID`` names). A forked kernel's command line reads as the fork server's, which names
-the run's kernel directory; its process name (``/proc/PID/comm``) is ``vpclink-kN`` for the
-connection file ``kN.json``.
+``JPY_PARENT_PID`` names). A fleet starts one *shared* fork server for its links' runners (they
+find its socket in ``VPCLINK_KERNEL_FORKS``): each runner's kernels are killed when that runner's
+connection ends, all of them when the fleet's does. A forked kernel's command line reads as the fork
+server's, which names its kernel directory; its process name (``/proc/PID/comm``) is ``vpclink-kN``
+for the connection file ``kN.json``, and its working directory is its runner's notebooks.
 
 Only on Linux, and only for the kernel command line ``python -m ipykernel_launcher`` of this very
 interpreter: otherwise, or if the fork server cannot start or has gone, kernels start as jupyter_client
@@ -37,6 +39,8 @@ from typing import Any
 # and pandas, never the notebook tooling (nbformat, papermill), which is the runner's.
 PRELOAD = "import vpclink.notebook, pandas; del vpclink, pandas"
 FD_ENV = "VPCLINK_KERNEL_FORKS_FD"
+FORKS_ENV = "VPCLINK_KERNEL_FORKS"  # a shared fork server's socket, for the runners of a fleet
+READY = b'{"ready": true}\n'
 NAME_PREFIX = "vpclink-"
 LAUNCHER = "ipykernel_launcher"
 
@@ -62,37 +66,66 @@ def forkable(argv: list[str]) -> bool:
 
 # -- the runner's side ---------------------------------------------------------------------------
 class KernelForks:
-    """The runner's handle on its fork server. Not shared between threads without its lock."""
+    """A runner's handle on a fork server: one it started (and stops with :meth:`close`), or a
+    shared one it connected to (``FORKS_ENV``). Not shared between threads without its lock."""
 
-    def __init__(self, kernel_dir: str):
-        ours, theirs = socket.socketpair()
+    def __init__(self, sock: socket.socket, *, process: subprocess.Popen[bytes] | None, address: str = ""):
+        self._socket = sock
+        self._reader = sock.makefile("rb")
+        self._process = process
         self._lock = threading.Lock()
+        self._ready = False
+        self.address = address  # where other runners can connect (a shared server), else ""
+
+    @classmethod
+    def start(cls, kernel_dir: str, *, shared: bool = False) -> KernelForks:
+        """Start a fork server owned by this process. ``shared``: it also listens on a socket in
+        ``kernel_dir`` (mode 0700) for other runners of this user, e.g. the links of a fleet."""
+        ours, theirs = socket.socketpair()
+        listener, address = None, ""
+        if shared:
+            address = os.path.join(kernel_dir, "forks.sock")
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(address)
+            listener.listen(64)
+        fds = [theirs.fileno()] + ([listener.fileno()] if listener else [])
         try:
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 [sys.executable, "-m", "vpclink.kernel_forks", kernel_dir],
                 stdin=subprocess.DEVNULL,
-                pass_fds=[theirs.fileno()],
+                pass_fds=fds,
                 # one BLAS thread: a process with threads is not safe to fork, and no kernel needs BLAS
-                env={**os.environ, FD_ENV: str(theirs.fileno()), "OPENBLAS_NUM_THREADS": "1"},
+                env={**os.environ, FD_ENV: " ".join(map(str, fds)), "OPENBLAS_NUM_THREADS": "1"},
                 start_new_session=True,  # a Ctrl-C meant for the runner must not reach the kernels
             )
         finally:
             theirs.close()
-        self._socket = ours
-        self._reader = ours.makefile("rb")
-        self._ready = False
+            if listener is not None:
+                listener.close()
+        return cls(ours, process=process, address=address)
+
+    @classmethod
+    def connect(cls, address: str) -> KernelForks:
+        """Connect to a shared fork server; ``ForkServerGone`` if there is none at ``address``."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(address)
+        except OSError as e:
+            sock.close()
+            raise ForkServerGone(f"no kernel fork server at {address}: {e}") from None
+        return cls(sock, process=None, address=address)
 
     @property
-    def pid(self) -> int:
-        return self._process.pid
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def _line(self) -> dict[str, Any]:
         line = self._reader.readline()
         if not line:
-            raise ForkServerGone(f"the kernel fork server (process {self.pid}) has exited")
+            raise ForkServerGone("the kernel fork server has exited")
         answer = json.loads(line)
         if not isinstance(answer, dict):
-            raise ForkServerGone(f"the kernel fork server (process {self.pid}) answered {line!r}")
+            raise ForkServerGone(f"the kernel fork server answered {line!r}")
         return answer
 
     def spawn(self, argv: list[str], cwd: str, env: dict[str, str], name: str) -> int:
@@ -106,20 +139,22 @@ class KernelForks:
                 self._socket.sendall(request.encode())
                 answer = self._line()
             except OSError as e:
-                raise ForkServerGone(f"the kernel fork server (process {self.pid}) is unreachable: {e}") from None
+                raise ForkServerGone(f"the kernel fork server is unreachable: {e}") from None
         if "error" in answer:
             raise ForkServerGone(f"the kernel fork server could not fork: {answer['error']}")
         return int(answer["pid"])
 
     def close(self) -> None:
-        """Stop the fork server; it kills the kernels it forked that are still running."""
+        """Hang up: the server kills the kernels it forked for this handle that still run, and a
+        server this handle started exits."""
         self._reader.close()
-        self._socket.close()  # the server reads the end and exits
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        self._socket.close()
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
 
 
 class ForkedProcess:
@@ -181,11 +216,12 @@ def _name(name: str) -> None:
         pass
 
 
-def _become_kernel(request: dict[str, Any], server: socket.socket) -> None:
+def _become_kernel(request: dict[str, Any], inherited: list[socket.socket]) -> None:
     """In the forked child: leave the server's ways behind, then run ipykernel. Never returns."""
     code = 1
     try:
-        server.close()
+        for sock in inherited:
+            sock.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # its own process group, as jupyter_client starts kernels: signals reach it alone
@@ -217,13 +253,26 @@ def _become_kernel(request: dict[str, Any], server: socket.socket) -> None:
         os._exit(code)
 
 
-def serve(server: socket.socket) -> None:
-    """Import what the kernels need, then fork one kernel per request until the runner hangs up."""
+def _kill(pids: set[int]) -> None:
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def serve(owner: socket.socket, listener: socket.socket | None) -> None:
+    """Import what the kernels need, then fork one kernel per request. Each connection's kernels are
+    killed when it hangs up (its runner finished or died); when the owner hangs up, all are, and
+    the server exits. One thread only: a process is forked safely only without others."""
+    import selectors
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import ipykernel.kernelapp  # noqa: F401  (what every kernel needs, imported once here)
 
     exec(PRELOAD, {})
-    children: set[int] = set()
+    kernels: dict[socket.socket, set[int]] = {owner: set()}
+    pending: dict[socket.socket, bytes] = {owner: b""}
 
     def reap(*_: Any) -> None:
         while True:
@@ -233,33 +282,63 @@ def serve(server: socket.socket) -> None:
                 return
             if pid == 0:
                 return
-            children.discard(pid)
+            for pids in kernels.values():
+                pids.discard(pid)
 
     signal.signal(signal.SIGCHLD, reap)
-    reader = server.makefile("rb")
-    server.sendall(b'{"ready": true}\n')
-    for line in reader:
-        try:
-            request = json.loads(line)
-            pid = os.fork()
-        except (ValueError, OSError) as e:
-            server.sendall((json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n").encode())
-            continue
-        if pid == 0:
-            _become_kernel(request, server)
-        children.add(pid)
-        server.sendall((json.dumps({"pid": pid}) + "\n").encode())
-    # the runner has gone (or closed us): no kernel of its run outlives it
-    for pid in list(children):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    selector = selectors.DefaultSelector()
+    selector.register(owner, selectors.EVENT_READ)
+    if listener is not None:
+        selector.register(listener, selectors.EVENT_READ)
+    owner.sendall(READY)
+    while owner in kernels:
+        for key, _events in selector.select():
+            conn = key.fileobj
+            assert isinstance(conn, socket.socket)
+            if conn is listener:
+                client, _ = listener.accept()
+                kernels[client], pending[client] = set(), b""
+                selector.register(client, selectors.EVENT_READ)
+                client.sendall(READY)
+                continue
+            if conn not in kernels:
+                continue
+            try:
+                data = conn.recv(1 << 16)
+            except OSError:
+                data = b""
+            if not data:  # hung up: its kernels go with it
+                selector.unregister(conn)
+                _kill(kernels.pop(conn))
+                del pending[conn]
+                conn.close()
+                continue
+            pending[conn] += data
+            while b"\n" in pending[conn]:
+                line, pending[conn] = pending[conn].split(b"\n", 1)
+                try:
+                    request = json.loads(line)
+                    pid = os.fork()
+                except (ValueError, OSError) as e:
+                    conn.sendall((json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n").encode())
+                    continue
+                if pid == 0:
+                    selector.close()
+                    _become_kernel(request, [*kernels, *([listener] if listener else [])])
+                kernels[conn].add(pid)
+                try:
+                    conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
+                except OSError:
+                    pass  # it hung up meanwhile: the next select reads the end
+    for pids in kernels.values():  # the owner has gone: no kernel outlives it
+        _kill(pids)
 
 
 def main() -> None:
-    fd = int(os.environ.pop(FD_ENV))
-    serve(socket.socket(fileno=fd))
+    fds = [int(fd) for fd in os.environ.pop(FD_ENV).split()]
+    owner = socket.socket(fileno=fds[0])
+    listener = socket.socket(fileno=fds[1]) if len(fds) > 1 else None
+    serve(owner, listener)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from papermill.engines import NBClientEngine, papermill_engines  # noqa: E402
 from papermill.log import logger  # noqa: E402
 
 from . import kernel_forks, scratch  # noqa: E402
-from .kernel_forks import PRELOAD, ForkedProcess, ForkServerGone, KernelForks  # noqa: E402
+from .kernel_forks import FORKS_ENV, PRELOAD, ForkedProcess, ForkServerGone, KernelForks  # noqa: E402
 from .notebook.settings import RUNNER_ENV  # noqa: E402
 
 KERNEL = "python3"
@@ -116,8 +116,18 @@ class KernelPool:
         self._count = 0
         self._forks: KernelForks | None = None
         if kernel_forks.supported() if forked is None else forked:
-            # started now, so that its imports overlap the runner's own work before the first phase
-            self._forks = KernelForks(self._kernel_dir())
+            self._forks = self._fork_server()
+
+    def _fork_server(self) -> KernelForks:
+        """The fleet's shared fork server if this runner is one of its links, else one of its own,
+        started now so that its imports overlap the runner's own work before the first phase."""
+        shared = os.environ.get(FORKS_ENV)
+        if shared:
+            try:
+                return KernelForks.connect(shared)
+            except ForkServerGone:
+                pass  # e.g. a link on another machine than the fleet's command
+        return KernelForks.start(self._kernel_dir())
 
     def _kernel_dir(self) -> str:
         if self._dir is None:

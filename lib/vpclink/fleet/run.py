@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .. import safe_files
+from .. import kernel_forks, safe_files, scratch
 from ..params import ParamsError
 from . import coordinator, quota, record
 from .engine import DEFAULT_WORKERS, Engine
@@ -503,7 +503,11 @@ def _execute(
         log(f"  {line}")
     host = options.coordinator_host or (_reachable_address(options.scheduler) if options.scheduler else "127.0.0.1")
     service = coordinator.serve(host, 0, options.quotas)
-    env = tuple(service.env().items())
+    # one kernel fork server for every link run on this machine (vpclink.kernel_forks): the runbook
+    # library is imported once for the fleet, not once per link; a link on another machine starts its own
+    forks_dir = scratch.private_dir("kernels") if kernel_forks.supported() else None
+    forks = kernel_forks.KernelForks.start(forks_dir, shared=True) if forks_dir else None
+    env = tuple({**service.env(), **({kernel_forks.FORKS_ENV: forks.address} if forks else {})}.items())
     try:
         workers = options.workers or DEFAULT_WORKERS
         # a link's task only waits on its subprocess: enough threads for the concurrency, no more
@@ -514,6 +518,10 @@ def _execute(
             book.quota_stats = service.stats()
     finally:
         service.stop()
+        if forks is not None:
+            forks.close()
+        if forks_dir is not None:
+            scratch.release(forks_dir)
     final = book.finish(rate, outcomes, known_dirs)
     ok = all(o.ok for o in outcomes.values()) and not rate.not_started and len(outcomes) == len(names)
     log(f"  {record.summary_line(final)}")
