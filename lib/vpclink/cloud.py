@@ -127,8 +127,19 @@ class Cloud:
         self.sides = tuple(sides)
         self.clock: Clock = clock if clock is not None else RealClock(poll_scale)
         self.retry = retry or RetryPolicy()
+        # An emulator serves STS on its one endpoint: a RAM role profile assumes its role there. On the
+        # real cloud (no endpoint) the credentials library keeps its own STS endpoint.
+        sts_endpoint = _url(self.endpoint) if self.endpoint else None
         self._credentials = {
-            role: profiles.credential_client(params.side(role).profile, self.profiles_file, field=f"{role}.profile")
+            role: profiles.credential_client(
+                params.side(role).profile, self.profiles_file, field=f"{role}.profile", sts_endpoint=sts_endpoint
+            )
+            for role in self.sides
+        }
+        # The RAM role each side acts as (its profile's ``ram_role_arn``; None for an AccessKey), for the
+        # ledger beside the account.
+        self._role_arns: dict[str, str | None] = {
+            role: profiles.role_arn(params.side(role).profile, self.profiles_file, field=f"{role}.profile")
             for role in self.sides
         }
         self._clients: dict[tuple[str, str], Any] = {}
@@ -224,9 +235,8 @@ class Cloud:
         if key not in self._clients:
             config = Config(credential=self._credentials[role], region_id=self.region(role))
             if self.endpoint:
-                scheme, _, host = self.endpoint.rpartition("://")
-                config.endpoint = host
-                config.protocol = "https" if scheme == "https" else "http"
+                config.endpoint = self.endpoint.rpartition("://")[2]
+                config.protocol = _scheme(self.endpoint)
             self._clients[key] = _CLIENTS[product](config)
         return self._clients[key]
 
@@ -264,6 +274,7 @@ class Cloud:
             phase=phase,
             side=role,
             account_uid=self.known_account_uid(role),
+            role_arn=self.role_arn(role),
             region=self.region(role),
             action=action,
             request_id=body.get("RequestId"),
@@ -283,6 +294,7 @@ class Cloud:
                 phase=phase,
                 side=role,
                 account_uid=self.known_account_uid(role),
+                role_arn=self.role_arn(role),
                 region=self.region(role),
                 action=action,
                 request_id=exc.request_id,
@@ -312,6 +324,10 @@ class Cloud:
             secrets=secrets,
             now=self.clock.now(),
         )
+
+    def role_arn(self, role: Role) -> str | None:
+        """The RAM role ``role``'s calls act as (its profile's ``ram_role_arn``); None for an AccessKey."""
+        return self._role_arns.get(role)
 
     def known_account_uid(self, role: Role) -> str | None:
         """``role``'s account UID if given or read already (no call is made for it)."""
@@ -366,6 +382,18 @@ class Cloud:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def _scheme(endpoint: str) -> str:
+    """The protocol an emulator's endpoint speaks: http, unless the endpoint says https."""
+    return "https" if endpoint.startswith("https://") else "http"
+
+
+def _url(endpoint: str) -> str:
+    """An emulator's endpoint as a URL with its scheme (``http://host:port``): the credentials library
+    sends its AssumeRole over https to a bare host, and to the URL as given when it has a scheme."""
+    host = endpoint.rpartition("://")[2]
+    return f"{_scheme(endpoint)}://{host}"
 
 
 def _causes(e: BaseException) -> Iterator[BaseException]:
