@@ -11,6 +11,7 @@ which keeps the API's code and request ID and never shows a key.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import socket
 import time
@@ -346,6 +347,19 @@ class Cloud:
                 e.status_code,
                 retry_after_ms=getattr(e, "retry_after", None),
             )
+        refusal = _assume_role_refusal(e)
+        if refusal is not None:
+            status, data = refusal
+            return CloudError(
+                str(data.get("Code") or "UnknownError"),
+                self._scrub(
+                    role, f"STS AssumeRole of {self.role_arn(role) or 'the profile role'}: {data.get('Message') or ''}"
+                ),
+                str(data.get("RequestId") or "") or None,
+                action,
+                role,
+                status,
+            )
         if isinstance(e, (UnretryableException, OSError)):
             inner = getattr(e, "inner_exception", e)
             why = _unreachable(e)
@@ -415,6 +429,30 @@ def _causes(e: BaseException) -> Iterator[BaseException]:
             if isinstance(nxt, BaseException):
                 todo.append(nxt)
         todo += [a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)]
+
+
+# How alibabacloud-credentials reports an AssumeRole that STS refused (provider/ram_role_arn.py): the
+# HTTP status and the API's error body, which vpclink reports as the API error it is.
+_ASSUME_ROLE_REFUSED = re.compile(
+    r"error refreshing credentials from ram_role_arn, http_code: (\d+), result: (\{.*\})", re.S
+)
+
+
+def _assume_role_refusal(e: BaseException) -> tuple[int, dict[str, Any]] | None:
+    """(status, error body) when ``e`` comes from STS refusing a RAM role profile's AssumeRole."""
+    for cause in _causes(e):
+        if type(cause).__name__ != "CredentialException":
+            continue
+        found = _ASSUME_ROLE_REFUSED.search(str(getattr(cause, "message", "") or cause))
+        if found is None:
+            continue
+        try:
+            data = json.loads(found.group(2))
+        except ValueError:
+            continue
+        if isinstance(data, dict) and data.get("Code"):
+            return int(found.group(1)), {k: v for k, v in data.items() if k in ERROR_ENVELOPE}
+    return None
 
 
 _HOST = re.compile(r"host='([^']+)', port=(\d+)")
