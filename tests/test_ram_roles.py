@@ -34,6 +34,7 @@ CENTRAL = {
     "ram_user": "netops",
 }
 ROLE = "vpclink-operator"
+EXAMPLE = Path(__file__).resolve().parent.parent / "params" / "example.yaml"
 # The products whose calls must be the member account's role session, never the central key.
 MEMBER_PRODUCTS = ("Vpc", "Ecs")
 
@@ -232,7 +233,7 @@ def test_a_role_session_ended_mid_run_is_refused_by_its_code_with_no_key(role_em
 def test_an_assume_role_refusal_reaches_the_ledger_by_its_code_and_no_key(role_emu, tmp_path):
     """A role that does not exist: STS's refusal of the AssumeRole is the side's API error, by its code
     (the credentials library reports it as a CredentialException holding the error body)."""
-    params = P.load(str(Path(__file__).resolve().parent.parent / "params" / "example.yaml"))
+    params = P.load(str(EXAMPLE))
     profiles = write_role_profiles(
         tmp_path / "config.json",
         {"vpclink-a": arn("1234123412341234"), "vpclink-b": arn(role_emu.account("account-b")["uid"])},
@@ -292,3 +293,51 @@ def test_a_role_profile_missing_what_assume_role_needs_is_refused_naming_the_fie
     message = str(info.value)
     assert message.startswith("initiator.profile: profile 'vpclink-a' (mode RamRoleArn)") and says in message
     assert CENTRAL["access_key_secret"] not in message and CENTRAL["access_key_id"] not in message
+
+
+# -- vpclink check ------------------------------------------------------------------------------------------
+def test_check_names_a_role_profile_without_its_role_and_what_is_valid(tmp_path, capsys, monkeypatch):
+    from vpclink.cli import main
+
+    profiles = write_role_profiles(
+        tmp_path / "config.json",
+        {"vpclink-a": arn("1637243907412983"), "vpclink-b": arn("1589430122237715")},
+    )
+    assert main(["check", str(EXAMPLE), "--profiles", str(profiles)]) == 0
+    data = json.loads(profiles.read_text())
+    del data["profiles"][1]["ram_role_arn"]
+    profiles.write_text(json.dumps(data))
+    assert main(["check", str(EXAMPLE)]) == 0  # the emulator's runs never read the user's profiles
+    capsys.readouterr()
+    assert main(["check", str(EXAMPLE), "--profiles", str(profiles)]) == 2
+    err = capsys.readouterr().err
+    assert "acceptor.profile: profile 'vpclink-b' (mode RamRoleArn)" in err
+    assert "has no ram_role_arn: give the ARN of the role to assume, acs:ram::<16-digit account UID>:role/" in err
+    assert "initiator.profile" not in err and CENTRAL["access_key_secret"] not in err
+    # --target alibabacloud: the profiles of the Alibaba Cloud CLI's own file, as a real run reads them
+    home = tmp_path / "home"
+    (home / ".aliyun").mkdir(parents=True)
+    (home / ".aliyun" / "config.json").write_text(profiles.read_text())
+    monkeypatch.setenv("HOME", str(home))
+    assert main(["check", str(EXAMPLE), "--target", "alibabacloud"]) == 2
+    assert "acceptor.profile: profile 'vpclink-b' (mode RamRoleArn)" in capsys.readouterr().err
+
+
+def test_check_of_a_fleet_names_the_vpcs_profile_field(tmp_path, capsys):
+    import yaml
+    from vpclink.cli import main
+
+    fleet_file = tmp_path / "fleet.yaml"
+    fleet_file.write_text(yaml.safe_dump(FLEET, sort_keys=False))
+    profiles = write_role_profiles(
+        tmp_path / "config.json", {p: arn("1637243907412983") for p in ("member-hub", "member-app", "member-data")}
+    )
+    assert main(["check", str(fleet_file), "--profiles", str(profiles)]) == 0
+    data = json.loads(profiles.read_text())
+    data["profiles"][2]["ram_role_arn"] = "vpclink-operator"
+    profiles.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["check", str(fleet_file), "--profiles", str(profiles)]) == 2
+    err = capsys.readouterr().err
+    assert "vpcs.data.profile: profile 'member-data' (mode RamRoleArn)" in err
+    assert "ram_role_arn is not a RAM role's ARN; valid: acs:ram::<16-digit account UID>:role/<role name>" in err

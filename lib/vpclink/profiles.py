@@ -78,6 +78,18 @@ def check_profile(name: str, profiles_file: str | os.PathLike[str] | None, *, fi
     return _profile(name, profiles_file, field=field)[0]
 
 
+def check_profiles(named: Iterable[tuple[str, str]], profiles_file: str | os.PathLike[str] | None) -> list[str]:
+    """``vpclink check``'s look at the credential profiles a file names, as (field, profile name)
+    pairs: one line per unusable one, naming the field and what is valid; no line when all are fine."""
+    problems: list[str] = []
+    for field, name in named:
+        try:
+            check_profile(name, profiles_file, field=field)
+        except ProfileError as e:
+            problems.append(str(e))
+    return problems
+
+
 def role_arn(name: str, profiles_file: str | os.PathLike[str] | None, *, field: str) -> str | None:
     """The RAM role profile ``name`` assumes (its ``ram_role_arn``), None for a profile with no role."""
     profile = _profile(name, profiles_file, field=field)[1]
