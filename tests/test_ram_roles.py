@@ -254,6 +254,40 @@ def test_an_assume_role_refusal_reaches_the_ledger_by_its_code_and_no_key(role_e
     assert CENTRAL["access_key_secret"] not in text and CENTRAL["access_key_id"] not in text
 
 
+def test_a_wrong_central_secret_is_refused_by_its_code_with_no_key_anywhere(role_emu, tmp_path, caplog):
+    """STS refuses the AssumeRole signed with a wrong secret (``SignatureDoesNotMatch``, not retried);
+    vpclink's error, its ledger and the credentials library's own log lines hold no key."""
+    uids = {n: role_emu.account(n)["uid"] for n in ("account-a", "account-b")}
+    profiles = write_role_profiles(
+        tmp_path / "config.json",
+        {"vpclink-a": arn(uids["account-a"]), "vpclink-b": arn(uids["account-b"])},
+        access_key_secret="notTheCentralSecret0000000000000000000",
+    )
+    params = P.load(str(EXAMPLE))
+    cloud = Cloud(params, endpoint=role_emu.endpoint, profiles_file=str(profiles), ledger=Ledger(), phase="p")
+    with pytest.raises(CloudError) as info:
+        cloud.identity("initiator")
+    assert (info.value.code, info.value.ambiguous) == ("SignatureDoesNotMatch", False)
+    assert "SignatureDoesNotMatch" in caplog.text  # the library logged STS's answer
+    for text in (str(info.value), caplog.text, json.dumps(cloud.ledger.entries)):
+        assert CENTRAL["access_key_id"] not in text and "notTheCentralSecret" not in text
+
+
+def test_the_credentials_librarys_log_lines_have_the_profiles_keys_masked(tmp_path, caplog):
+    """The cloud's ``SignatureDoesNotMatch`` repeats the string to sign, AccessKeyId included, and the
+    credentials library logs a refused AssumeRole's answer to stderr: vpclink masks the keys of every
+    profile it built credentials for in that logger's lines."""
+    import logging
+
+    profiles = write_role_profiles(tmp_path / "config.json", {"vpclink-a": arn("1637243907412983")})
+    credential_client("vpclink-a", profiles, field="initiator.profile", sts_endpoint="http://127.0.0.1:9")
+    logging.getLogger("credentials").warning(
+        "error refreshing credentials: server string to sign is:GET&%%2F&AccessKeyId%%3D%s%%26Action",
+        CENTRAL["access_key_id"],
+    )
+    assert "AccessKeyId%3D***%26Action" in caplog.text and CENTRAL["access_key_id"] not in caplog.text
+
+
 def test_the_real_cloud_keeps_the_libraries_own_sts_endpoint(tmp_path):
     """No endpoint (``--target alibabacloud``): the profile is read by the library's CLI provider,
     which sends AssumeRole to sts.aliyuncs.com itself; vpclink sets nothing."""

@@ -139,6 +139,9 @@ class Cloud:
         }
         # The RAM role each side acts as (its profile's ``ram_role_arn``; None for an AccessKey), for the
         # ledger beside the account.
+        # The profiles' own key material, masked in messages even when no credentials could be had (a
+        # refused AssumeRole's error repeats the string to sign, with the AccessKeyId in it).
+        self._keys = {role: profiles.key_material(params.side(role).profile, self.profiles_file) for role in self.sides}
         self._role_arns: dict[str, str | None] = {
             role: profiles.role_arn(params.side(role).profile, self.profiles_file, field=f"{role}.profile")
             for role in self.sides
@@ -388,11 +391,13 @@ class Cloud:
 
     def _scrub(self, role: Role, text: str) -> str:
         """``text`` with this side's key material replaced, whatever produced the text."""
+        secrets = list(self._keys.get(role, ()))
         try:
             cred = self._credentials[role].get_credential()
+            secrets += [cred.access_key_secret, cred.security_token, cred.access_key_id]
         except Exception:
-            return text
-        for secret in (cred.access_key_secret, cred.security_token, cred.access_key_id):
+            pass  # no temporary credentials (a refused AssumeRole): the profile's own keys still go
+        for secret in secrets:
             if secret:
                 text = text.replace(secret, "***")
         return text

@@ -18,6 +18,7 @@ real cloud the library goes to its own STS endpoint (``sts.aliyuncs.com``, or th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -76,6 +77,57 @@ def profiles_path(profiles_file: str | os.PathLike[str] | None) -> Path:
 def check_profile(name: str, profiles_file: str | os.PathLike[str] | None, *, field: str) -> Path:
     """The profiles file holding a usable profile ``name``; ``ProfileError`` naming ``field`` if not."""
     return _profile(name, profiles_file, field=field)[0]
+
+
+# Fields of a profile that hold key material (as ``targets.SECRET_FIELDS``).
+KEY_FIELDS = ("access_key_id", "access_key_secret", "sts_token")
+# Key material of the profiles this process built clients for: masked in what the credentials
+# library logs (``_LogScrubber``).
+_KEYS: set[str] = set()
+
+
+def key_material(name: str, profiles_file: str | os.PathLike[str] | None) -> tuple[str, ...]:
+    """The key material of profile ``name`` and of the profiles it chains from (``source_profile``),
+    to be masked wherever a message might repeat it; empty if the file cannot be read."""
+    try:
+        config = json.loads(profiles_path(profiles_file).read_text(encoding="utf-8"))
+        by_name = {p.get("name"): p for p in config.get("profiles", []) if isinstance(p, dict)}
+    except (OSError, ValueError, AttributeError):
+        return ()
+    found: list[str] = []
+    todo, seen = [name], set()
+    while todo:
+        current = todo.pop()
+        profile = by_name.get(current)
+        if current in seen or profile is None:
+            continue
+        seen.add(current)
+        found += [v for k in KEY_FIELDS if isinstance(v := profile.get(k), str) and v]
+        if isinstance(profile.get("source_profile"), str):
+            todo.append(profile["source_profile"])
+    return tuple(found)
+
+
+class _LogScrubber(logging.Filter):
+    """Masks known key material in the credentials library's own log lines. Its ``credentials`` logger
+    writes to stderr whatever STS answered a refused AssumeRole, and the answer to a bad signature
+    repeats the string to sign, AccessKeyId included (the cloud's ``SignatureDoesNotMatch`` message)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        keys = [k for k in _KEYS if k]
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        if any(k in text for k in keys):
+            for k in keys:
+                text = text.replace(k, "***")
+            record.msg, record.args, record.exc_info, record.exc_text = text, (), None, None
+        return True
+
+
+_CREDENTIALS_LOG = logging.getLogger("credentials")  # alibabacloud_credentials/provider/refreshable.py
+if not any(isinstance(f, _LogScrubber) for f in _CREDENTIALS_LOG.filters):
+    _CREDENTIALS_LOG.addFilter(_LogScrubber())
 
 
 def check_profiles(named: Iterable[tuple[str, str]], profiles_file: str | os.PathLike[str] | None) -> list[str]:
@@ -171,6 +223,7 @@ def credential_client(
     ``sts_endpoint`` (``http://host:port``, an emulator's): where a RAM role profile sends AssumeRole.
     Without it the library's ``CLIProfileCredentialsProvider`` reads the profile, as the CLI does."""
     path, profile = _profile(name, profiles_file, field=field)
+    _KEYS.update(key_material(name, path))
     if sts_endpoint and profile.get("mode") in ROLE_MODES:
         config = json.loads(path.read_text(encoding="utf-8"))
         by_name = {p.get("name"): p for p in config.get("profiles", []) if isinstance(p, dict)}
