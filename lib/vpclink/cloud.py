@@ -137,11 +137,11 @@ class Cloud:
             )
             for role in self.sides
         }
-        # The RAM role each side acts as (its profile's ``ram_role_arn``; None for an AccessKey), for the
-        # ledger beside the account.
         # The profiles' own key material, masked in messages even when no credentials could be had (a
         # refused AssumeRole's error repeats the string to sign, with the AccessKeyId in it).
         self._keys = {role: profiles.key_material(params.side(role).profile, self.profiles_file) for role in self.sides}
+        # The RAM role each side acts as (its profile's ``ram_role_arn``; None for an AccessKey), for the
+        # ledger beside the account.
         self._role_arns: dict[str, str | None] = {
             role: profiles.role_arn(params.side(role).profile, self.profiles_file, field=f"{role}.profile")
             for role in self.sides

@@ -44,8 +44,12 @@ ROLE_MODES = ("RamRoleArn", "ChainableRamRoleArn")
 # 64 letters, digits, "." and "-"; https://www.alibabacloud.com/help/en/ram/developer-reference/api-ram-2015-05-01-createrole).
 ROLE_ARN = re.compile(r"acs:ram::(?P<uid>\d{16}):role/(?P<name>[A-Za-z0-9.-]{1,64})")
 ROLE_ARN_FORM = "acs:ram::<16-digit account UID>:role/<role name>"
-# STS AssumeRole's DurationSeconds: at least 900 s (https://www.alibabacloud.com/help/en/ram/developer-reference/api-sts-2015-04-01-assumerole).
-MIN_SESSION_SECONDS = 900
+# STS AssumeRole's DurationSeconds: 900 s up to the role's MaxSessionDuration, at most 43200 s
+# (https://www.alibabacloud.com/help/en/ram/developer-reference/api-sts-2015-04-01-assumerole); the
+# credentials library refuses less than 900 itself (provider/ram_role_arn.py), 0 included.
+MIN_SESSION_SECONDS, MAX_SESSION_SECONDS = 900, 43200
+# AssumeRole's RoleSessionName: 2-64 letters, digits, ".", "@", "-" and "_" (same page).
+SESSION_NAME = re.compile(r"[A-Za-z0-9_.@-]{2,64}")
 
 
 class ProfileError(ValueError):
@@ -190,16 +194,19 @@ def _check_role_profile(profile: dict[str, Any], profiles: list[Any], path: Path
     if not ROLE_ARN.fullmatch(arn):
         raise ProfileError(field, f"{where}: ram_role_arn is not a RAM role's ARN; valid: {ROLE_ARN_FORM}")
     seconds = profile.get("expired_seconds")
-    if seconds not in (None, "", 0) and (
-        isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < MIN_SESSION_SECONDS
+    if seconds is not None and (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not MIN_SESSION_SECONDS <= seconds <= MAX_SESSION_SECONDS
     ):
         raise ProfileError(
             field,
             f"{where}: expired_seconds must be a whole number of seconds from {MIN_SESSION_SECONDS} up to the "
-            "role's maximum session duration (STS AssumeRole DurationSeconds), or left out for 3600",
+            f"role's maximum session duration (at most {MAX_SESSION_SECONDS}; STS AssumeRole DurationSeconds), "
+            "or left out for 3600",
         )
     session = profile.get("ram_session_name")
-    if session not in (None, "") and not (isinstance(session, str) and re.fullmatch(r"[\w.@-]{2,64}", session)):
+    if session not in (None, "") and not (isinstance(session, str) and SESSION_NAME.fullmatch(session)):
         raise ProfileError(
             field, f"{where}: ram_session_name must be 2-64 letters, digits, '.', '@', '-' or '_', or left out"
         )
@@ -270,7 +277,7 @@ def _provider(
             credentials_provider=before,
             role_arn=profile.get("ram_role_arn"),
             role_session_name=profile.get("ram_session_name"),
-            duration_seconds=profile.get("expired_seconds") or RamRoleArnCredentialsProvider.DEFAULT_DURATION_SECONDS,
+            duration_seconds=profile.get("expired_seconds"),  # None: the library's default, 3600
             policy=profile.get("policy"),
             external_id=profile.get("external_id"),
             sts_endpoint=sts_endpoint,
