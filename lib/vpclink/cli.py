@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import embedded, phases, safe_files
+from . import embedded, phases, profiles, safe_files
 from .fleet import command as fleet_command
 from .params import ROLES, LinkParams, ParamsError, format_errors, load
 from .peer import card as peercard
@@ -175,6 +175,15 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a parameter file without any API call")
     check.add_argument("params", metavar="PARAMS")
+    check.add_argument(
+        "--target",
+        choices=("emulator", "alibabacloud"),
+        default=None,
+        help="alibabacloud: also check the credential profiles the file names, in ~/.aliyun/config.json",
+    )
+    check.add_argument(
+        "--profiles", metavar="FILE", default="", help="also check the credential profiles the file names, in FILE"
+    )
 
     example = sub.add_parser(
         "example",
@@ -515,12 +524,23 @@ def _check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     if fleet_command.concerns(args):
         return fleet_command.check(args, out)
     params = _load_params(args.params)
+    check_named_profiles(args, [(f"{r}.profile", params.side(r).profile) for r in ROLES])
     out(
         f"{args.params}: valid. Link {params.link}: {params.initiator.vpc_id} ({params.initiator.region}, "
         f"profile {params.initiator.profile}) <-> {params.acceptor.vpc_id} ({params.acceptor.region}, "
         f"profile {params.acceptor.profile}), {params.capacity}"
     )
     return EXIT_OK
+
+
+def check_named_profiles(args: argparse.Namespace, named: list[tuple[str, str]]) -> None:
+    """With ``--profiles FILE`` or ``--target alibabacloud``, the credential profiles a file names must
+    be usable (``profiles.check_profiles``); ``UsageError`` (exit 2) listing each one that is not."""
+    if not (getattr(args, "profiles", "") or getattr(args, "target", None) == "alibabacloud"):
+        return
+    problems = profiles.check_profiles(named, getattr(args, "profiles", "") or None)
+    if problems:
+        raise UsageError(f"{args.params}: credential profiles:\n  " + "\n  ".join(problems))
 
 
 def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:

@@ -11,6 +11,7 @@ which keeps the API's code and request ID and never shows a key.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import socket
 import time
@@ -127,8 +128,22 @@ class Cloud:
         self.sides = tuple(sides)
         self.clock: Clock = clock if clock is not None else RealClock(poll_scale)
         self.retry = retry or RetryPolicy()
+        # An emulator serves STS on its one endpoint: a RAM role profile assumes its role there. On the
+        # real cloud (no endpoint) the credentials library keeps its own STS endpoint.
+        sts_endpoint = _url(self.endpoint) if self.endpoint else None
         self._credentials = {
-            role: profiles.credential_client(params.side(role).profile, self.profiles_file, field=f"{role}.profile")
+            role: profiles.credential_client(
+                params.side(role).profile, self.profiles_file, field=f"{role}.profile", sts_endpoint=sts_endpoint
+            )
+            for role in self.sides
+        }
+        # The profiles' own key material, masked in messages even when no credentials could be had (a
+        # refused AssumeRole's error repeats the string to sign, with the AccessKeyId in it).
+        self._keys = {role: profiles.key_material(params.side(role).profile, self.profiles_file) for role in self.sides}
+        # The RAM role each side acts as (its profile's ``ram_role_arn``; None for an AccessKey), for the
+        # ledger beside the account.
+        self._role_arns: dict[str, str | None] = {
+            role: profiles.role_arn(params.side(role).profile, self.profiles_file, field=f"{role}.profile")
             for role in self.sides
         }
         self._clients: dict[tuple[str, str], Any] = {}
@@ -224,9 +239,8 @@ class Cloud:
         if key not in self._clients:
             config = Config(credential=self._credentials[role], region_id=self.region(role))
             if self.endpoint:
-                scheme, _, host = self.endpoint.rpartition("://")
-                config.endpoint = host
-                config.protocol = "https" if scheme == "https" else "http"
+                config.endpoint = self.endpoint.rpartition("://")[2]
+                config.protocol = _scheme(self.endpoint)
             self._clients[key] = _CLIENTS[product](config)
         return self._clients[key]
 
@@ -264,6 +278,7 @@ class Cloud:
             phase=phase,
             side=role,
             account_uid=self.known_account_uid(role),
+            role_arn=self.role_arn(role),
             region=self.region(role),
             action=action,
             request_id=body.get("RequestId"),
@@ -283,6 +298,7 @@ class Cloud:
                 phase=phase,
                 side=role,
                 account_uid=self.known_account_uid(role),
+                role_arn=self.role_arn(role),
                 region=self.region(role),
                 action=action,
                 request_id=exc.request_id,
@@ -313,6 +329,10 @@ class Cloud:
             now=self.clock.now(),
         )
 
+    def role_arn(self, role: Role) -> str | None:
+        """The RAM role ``role``'s calls act as (its profile's ``ram_role_arn``); None for an AccessKey."""
+        return self._role_arns.get(role)
+
     def known_account_uid(self, role: Role) -> str | None:
         """``role``'s account UID if given or read already (no call is made for it)."""
         return self._uids.get(role)
@@ -329,6 +349,19 @@ class Cloud:
                 role,
                 e.status_code,
                 retry_after_ms=getattr(e, "retry_after", None),
+            )
+        refusal = _assume_role_refusal(e)
+        if refusal is not None:
+            status, data = refusal
+            return CloudError(
+                str(data.get("Code") or "UnknownError"),
+                self._scrub(
+                    role, f"STS AssumeRole of {self.role_arn(role) or 'the profile role'}: {data.get('Message') or ''}"
+                ),
+                str(data.get("RequestId") or "") or None,
+                action,
+                role,
+                status,
             )
         if isinstance(e, (UnretryableException, OSError)):
             inner = getattr(e, "inner_exception", e)
@@ -358,14 +391,28 @@ class Cloud:
 
     def _scrub(self, role: Role, text: str) -> str:
         """``text`` with this side's key material replaced, whatever produced the text."""
+        secrets = list(self._keys.get(role, ()))
         try:
             cred = self._credentials[role].get_credential()
+            secrets += [cred.access_key_secret, cred.security_token, cred.access_key_id]
         except Exception:
-            return text
-        for secret in (cred.access_key_secret, cred.security_token, cred.access_key_id):
+            pass  # no temporary credentials (a refused AssumeRole): the profile's own keys still go
+        for secret in secrets:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def _scheme(endpoint: str) -> str:
+    """The protocol an emulator's endpoint speaks: http, unless the endpoint says https."""
+    return "https" if endpoint.startswith("https://") else "http"
+
+
+def _url(endpoint: str) -> str:
+    """An emulator's endpoint as a URL with its scheme (``http://host:port``): the credentials library
+    sends its AssumeRole over https to a bare host, and to the URL as given when it has a scheme."""
+    host = endpoint.rpartition("://")[2]
+    return f"{_scheme(endpoint)}://{host}"
 
 
 def _causes(e: BaseException) -> Iterator[BaseException]:
@@ -387,6 +434,30 @@ def _causes(e: BaseException) -> Iterator[BaseException]:
             if isinstance(nxt, BaseException):
                 todo.append(nxt)
         todo += [a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)]
+
+
+# How alibabacloud-credentials reports an AssumeRole that STS refused (provider/ram_role_arn.py): the
+# HTTP status and the API's error body, which vpclink reports as the API error it is.
+_ASSUME_ROLE_REFUSED = re.compile(
+    r"error refreshing credentials from ram_role_arn, http_code: (\d+), result: (\{.*\})", re.S
+)
+
+
+def _assume_role_refusal(e: BaseException) -> tuple[int, dict[str, Any]] | None:
+    """(status, error body) when ``e`` comes from STS refusing a RAM role profile's AssumeRole."""
+    for cause in _causes(e):
+        if type(cause).__name__ != "CredentialException":
+            continue
+        found = _ASSUME_ROLE_REFUSED.search(str(getattr(cause, "message", "") or cause))
+        if found is None:
+            continue
+        try:
+            data = json.loads(found.group(2))
+        except ValueError:
+            continue
+        if isinstance(data, dict) and data.get("Code"):
+            return int(found.group(1)), {k: v for k, v in data.items() if k in ERROR_ENVELOPE}
+    return None
 
 
 _HOST = re.compile(r"host='([^']+)', port=(\d+)")

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .. import embedded
+from .. import embedded, profiles
 from ..fields import FieldErrors
 from ..params import LinkParams
 from ..targets import Target, alibabacloud
@@ -91,6 +91,12 @@ def _fleet_options(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 def check(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     fleet = load_fleet(args.params)  # ParamsError: exit 2 naming each VPC, link and field
+    if getattr(args, "profiles", "") or getattr(args, "target", None) == "alibabacloud":
+        problems = profiles.check_profiles(
+            [(f"vpcs.{v.name}.profile", v.profile) for v in fleet.vpcs.values()], getattr(args, "profiles", "") or None
+        )
+        if problems:
+            raise FleetUsage(f"{args.params}: credential profiles:\n  " + "\n  ".join(problems))
     accounts = {v.account_uid or v.profile for v in fleet.vpcs.values()}
     regions = sorted({v.region for v in fleet.vpcs.values()})
     out(

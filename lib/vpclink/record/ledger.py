@@ -1,11 +1,13 @@
 """The ledger: one JSON line per API call (retries included), for the run's record.
 
-Each line: ``time, phase, side, account_uid, region, action, request_id, outcome ("ok" | "error"
-| "retry"), error_code, duration_ms, mutating``, and for every mutating call ``request``: the
-parameters it sent, under the API's names (as SSM Automation records each step's resolved inputs).
-Parameters never hold a credential; a value that looks like one anyway (a key pasted into a
-description) is masked, and so is any value under a key named like a credential. Lines are appended
-and flushed one by one, so a run killed mid-phase keeps every call it made.
+Each line: ``time, phase, side, account_uid, role, region, action, request_id, outcome ("ok" |
+"error" | "retry"), error_code, duration_ms, mutating``. ``role`` is the ARN of the RAM role the call
+acted as in that account (a ``RamRoleArn`` profile's ``ram_role_arn``), null for an AccessKey
+profile. For every mutating call, also ``request``: the parameters it sent, under the API's names (as
+SSM Automation records each step's resolved inputs). Parameters never hold a credential; a value
+that looks like one anyway (a key pasted into a description) is masked, and so is any value under a
+key named like a credential. Lines are appended and flushed one by one, so a run killed mid-phase
+keeps every call it made.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ FIELDS = (
     "phase",
     "side",
     "account_uid",
+    "role",
     "region",
     "action",
     "request_id",
@@ -81,6 +84,7 @@ class Ledger:
         side: str,
         account_uid: str | None,
         region: str,
+        role_arn: str | None = None,
         action: str,
         request_id: str | None,
         outcome: str,
@@ -97,6 +101,7 @@ class Ledger:
             "phase": phase,
             "side": side,
             "account_uid": account_uid or "",
+            "role": role_arn or None,
             "region": region,
             "action": action,
             "request_id": request_id or "",
