@@ -128,6 +128,9 @@ class LinkOutcome:
     attempts: int = 0
     ping: dict[str, str] = field(default_factory=dict)
     phases: list[dict[str, Any]] = field(default_factory=list)
+    # Each try that was run again, and why: ``{"attempt": n, "exit_code": code, "reason": text}`` (the
+    # link's own record keeps the failed phase's try beside the new one: ``phases[].attempts``).
+    retried: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -164,10 +167,15 @@ def find_link_run(links_dir: str | Path, link: str) -> Path | None:
 
 
 def _kernel_died(data: Mapping[str, Any] | None) -> bool:
+    return _dead_kernel(data) is not None
+
+
+def _dead_kernel(data: Mapping[str, Any] | None) -> str | None:
+    """``"<phase>: <error>"`` of the phase whose kernel died or never answered, if one did."""
     for phase in (data or {}).get("phases") or []:
         if isinstance(phase, dict) and phase.get("status") == "failed" and KERNEL_DIED.search(str(phase.get("error"))):
-            return True
-    return False
+            return f"{phase.get('name')}: {str(phase.get('error')).strip().splitlines()[0][:300]}"
+    return None
 
 
 def _pid_file(task: LinkTask) -> Path:
@@ -264,6 +272,7 @@ def run_link(task: LinkTask) -> LinkOutcome:
     run_dir = Path(task.run_dir) if task.run_dir else (find_link_run(links, task.name) if task.mode == "run" else None)
     attempts, cpu, rss = 0, 0.0, 0
     code: int | None = None
+    retried: list[dict[str, Any]] = []
     while True:
         data = _read_run(run_dir) if run_dir else None
         if task.mode == "run" and data is not None and data.get("result") == GOALS["run"]:
@@ -279,10 +288,26 @@ def run_link(task: LinkTask) -> LinkOutcome:
             newest = find_link_run(links, task.name) if task.mode != "plan" else _newest_plan(links, task.name, started)
             run_dir = newest or run_dir
         data = _read_run(run_dir) if run_dir else None
-        died = code < 0 or _kernel_died(data) or (code != 0 and data is None)
-        if code == 0 or not died or attempts > task.retries:
+        why = _died(code, data)
+        if code == 0 or why is None or attempts > task.retries:
             break
-    return _outcome(task, run_dir, data, code, began, attempts, cpu, rss, "")
+        retried.append({"attempt": attempts, "exit_code": code, "reason": why})
+    outcome = _outcome(task, run_dir, data, code, began, attempts, cpu, rss, "")
+    outcome.retried = retried
+    return outcome
+
+
+def _died(code: int, data: Mapping[str, Any] | None) -> str | None:
+    """Why a try of the link's command failed for a reason that is not the link's (its kernel or its
+    process died), or None when it failed on its own (a phase failed: running it again would not help)."""
+    if code < 0:
+        return f"the link's command was killed by signal {-code}"
+    kernel = _dead_kernel(data)
+    if kernel is not None:
+        return kernel
+    if code != 0 and data is None:
+        return f"the link's command exited {code} before its record was written"
+    return None
 
 
 def _newest_plan(links: Path, link: str, since: float) -> Path | None:
@@ -557,6 +582,7 @@ def _loop(
 ) -> None:
     log = options.log
     resubmits: dict[str, int] = {}
+    lost: dict[str, list[dict[str, Any]]] = {}  # per link, the tasks lost with their worker
     by_key: dict[str, str] = {}
     pending = engine.as_completed()
     running = 0
@@ -584,11 +610,14 @@ def _loop(
         except Exception as e:  # the task did not return: its worker died, or the task itself failed
             if engine.died(e) and resubmits.get(name, 0) < options.retries:
                 resubmits[name] = resubmits.get(name, 0) + 1
+                why = f"the Dask worker running it died ({type(e).__name__})"
+                lost.setdefault(name, []).append({"attempt": None, "exit_code": None, "reason": why})
                 log(f"  {name:<32} its worker died; submitted again ({resubmits[name]} of {options.retries})")
                 rate.requeue(name)
                 start(rate.ready())
                 continue
             outcome = LinkOutcome(name, False, "failed", message=f"{type(e).__name__}: {e}"[:500])
+        outcome.retried = [*lost.get(name, []), *outcome.retried]
         outcomes[name] = outcome
         if outcome.run_dir:
             known_dirs[name] = outcome.run_dir
