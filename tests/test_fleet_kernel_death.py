@@ -30,11 +30,13 @@ from alicloud_emulator.world import with_timing
 from phase_support import own_state  # noqa: F401  (autouse: private vpclink state)
 from runbook_support import Emulator, link_resources, wait_until
 from test_fleet_e2e import FLEET, resources
+from test_fleet_resume import left_behind
 from vpclink.fleet import load_fleet
 from vpclink.fleet import run as fleet_run
 from vpclink.fleet.world import world_for_fleet
 
 KERNELS = "/vpclink-kernels-"
+APP = "fleet-app"  # hub-app's acceptor account (hub-data's is fleet-data)
 ESTABLISHED = "01"  # the state column of /proc/net/tcp
 
 
@@ -125,13 +127,13 @@ def test_a_link_whose_kernel_is_killed_mid_phase_is_retried_and_the_fleet_verifi
     records = tmp_path / "runs"
     port = int(urlsplit(emu.url).port or 0)
     before = resources(emu.state())
-    # hub-app's acceptor account is fleet-app (hub-data's is fleet-data): its first create is held
+    # the first CreateRouterInterface of hub-app's acceptor account is held in flight
     emu.faults(
         [
             {
                 "name": "held",
                 "action": "CreateRouterInterface",
-                "account": "fleet-app",
+                "account": APP,
                 "effect": "latency",
                 "latency_ms": 4000,
                 "nth": 1,
@@ -151,6 +153,8 @@ def test_a_link_whose_kernel_is_killed_mid_phase_is_retried_and_the_fleet_verifi
                 pid = running_kernel(records, "hub-app", port)
                 if pid is None:
                     return False
+                answered = [e for e in emu.journal() if e["action"] == "CreateRouterInterface" and e["account"] == APP]
+                assert not answered, "the held call was answered before its kernel was found: hold it longer"
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
                 return True
@@ -198,7 +202,8 @@ def test_a_link_whose_kernel_is_killed_mid_phase_is_retried_and_the_fleet_verifi
     assert len(routes) == 4 and set(routes.values()) == {1}, routes  # one per destination per side per link
     rules = {k: v for k, v in made.items() if k[0] == "rule"}
     assert rules and set(rules.values()) == {1}, rules
-    # no kernel of the fleet is left behind
+    # nothing of the fleet is left behind: no link command, no kernel
+    assert not left_behind(fleet_dir)
     assert not [pid for pid, _ in kernels() if pid in killed or connected_to(pid, port)]
 
 
@@ -260,6 +265,17 @@ def test_a_kernel_that_dies_every_time_is_retried_within_the_bound_and_each_retr
     assert not outcome.ok and "DeadKernelError" in outcome.message
     assert [r["attempt"] for r in outcome.retried] == [1, 2]
     assert all(r["reason"] == "acceptor: DeadKernelError: Kernel died" for r in outcome.retried)
+
+
+def test_a_genuine_failure_on_the_retry_after_a_dead_kernel_is_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = _task(tmp_path, retries=5)
+    calls, spawn = _fake_command(task, ["DeadKernelError: Kernel died", "CloudError: Forbidden.RAM", None])
+    monkeypatch.setattr(fleet_run, "_spawn", spawn)
+    outcome = fleet_run.run_link(task)
+    assert len(calls) == 2 and outcome.attempts == 2 and not outcome.ok
+    assert "Forbidden.RAM" in outcome.message and [r["attempt"] for r in outcome.retried] == [1]
 
 
 def test_a_kernel_that_died_once_is_retried_and_the_link_verifies(

@@ -19,7 +19,9 @@ environment (``quota.COORDINATOR_ENV``): its kernels' API calls share the fleet'
 
 Failures that are not the link's: a link whose kernel or process died (papermill loses a kernel now
 and then under load) is resumed in place, at most ``retries`` times; a task whose Dask worker died is
-rerun by Dask and, past that, submitted again within the same bound. ``kill -9`` of the fleet command,
+rerun by Dask and, past that, submitted again within the same bound. Each try run again is recorded with
+why (``LinkOutcome.retried``, ``fleet.json``'s ``links[].retried``); a phase that failed on its own (its
+error is not a dead kernel's) is not run again: the link fails. ``kill -9`` of the fleet command,
 then :func:`resume_fleet`: links that verified are not run again; the others resume their own run
 directories, after any command still running one of them from before is stopped.
 """
