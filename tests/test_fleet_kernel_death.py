@@ -278,6 +278,38 @@ def test_a_genuine_failure_on_the_retry_after_a_dead_kernel_is_not_retried(
     assert "Forbidden.RAM" in outcome.message and [r["attempt"] for r in outcome.retried] == [1]
 
 
+def test_a_resume_failing_on_its_own_is_not_taken_for_the_dead_kernel_still_on_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resume after a dead kernel reruns preflight first; when that fails (a permission revoked
+    meanwhile), the acceptor phase that lost its kernel is still marked failed in run.json."""
+    task = _task(tmp_path)
+    run_dir = Path(task.fleet_dir) / fleet_run.LINKS_DIR / "20260101T000000Z-hub-app"
+    run_dir.mkdir()
+    dead = {"name": "acceptor", "status": "failed", "error": "DeadKernelError: Kernel died"}
+    calls: list[list[str]] = []
+
+    def spawn(task: fleet_run.LinkTask, argv: list[str], attempt: int) -> tuple[int, float, int]:
+        calls.append(argv)
+        phases = [{"name": "preflight", "status": "ok", "ended": "2026-01-01T00:00:01Z"}]
+        if attempt == 1:
+            phases.append({**dead, "ended": "2026-01-01T00:00:05Z"})
+        else:
+            refused = "CloudError: Forbidden.RAM: User not authorized (request ID 1A2B)"
+            phases = [
+                {"name": "preflight", "status": "failed", "error": refused, "ended": "2026-01-01T00:01:00Z"},
+                {**dead, "ended": "2026-01-01T00:00:05Z"},
+            ]
+        data = {"link": task.name, "created": "2026-01-01T00:00:00Z", "result": "failed", "phases": phases}
+        (run_dir / "run.json").write_text(json.dumps(data))
+        return 1, 0.0, 0
+
+    monkeypatch.setattr(fleet_run, "_spawn", spawn)
+    outcome = fleet_run.run_link(task)
+    assert len(calls) == 2 and outcome.attempts == 2 and not outcome.ok
+    assert [r["reason"] for r in outcome.retried] == ["acceptor: DeadKernelError: Kernel died"]
+
+
 def test_a_kernel_that_died_once_is_retried_and_the_link_verifies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

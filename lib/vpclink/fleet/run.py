@@ -173,11 +173,18 @@ def _kernel_died(data: Mapping[str, Any] | None) -> bool:
 
 
 def _dead_kernel(data: Mapping[str, Any] | None) -> str | None:
-    """``"<phase>: <error>"`` of the phase whose kernel died or never answered, if one did."""
-    for phase in (data or {}).get("phases") or []:
-        if isinstance(phase, dict) and phase.get("status") == "failed" and KERNEL_DIED.search(str(phase.get("error"))):
-            return f"{phase.get('name')}: {str(phase.get('error')).strip().splitlines()[0][:300]}"
-    return None
+    """``"<phase>: <error>"`` when the try's failure was a kernel that died or never answered, else None.
+
+    Only the failure that ended the try counts (the failed phase that ended last): a resume whose
+    preflight fails on its own leaves the phase that lost its kernel before still marked failed."""
+    failed = [p for p in (data or {}).get("phases") or [] if isinstance(p, dict) and p.get("status") == "failed"]
+    if not failed:
+        return None
+    last = max(failed, key=lambda p: str(p.get("ended") or ""))
+    error = str(last.get("error"))
+    if not KERNEL_DIED.search(error):
+        return None
+    return f"{last.get('name')}: {error.strip().splitlines()[0][:300]}"
 
 
 def _pid_file(task: LinkTask) -> Path:
