@@ -27,6 +27,7 @@ _MARKERS_BY_FILE = {
         "test_e2e_run.py",
         "test_e2e_vpc_peer.py",
         "test_fleet_e2e.py",
+        "test_fleet_kernel_death.py",
         "test_fleet_resume.py",
         "test_fleet_teardown_preview.py",
         "test_fleet_plan_cloud.py",

@@ -319,3 +319,45 @@ def test_a_fleet_teardown_dry_run_says_the_concurrency_the_teardown_would_apply(
         "ends, hub-b, hub-c"
     ) in lines
     assert "  after 1 failed link(s) (--max-errors 0) no new link starts; links in flight finish" in lines
+
+
+class _WorkerLost(Exception):
+    """Stands for distributed's KilledWorker: the task's worker died."""
+
+
+class _DyingEngine(_Engine):
+    @staticmethod
+    def died(error: BaseException) -> bool:
+        return isinstance(error, _WorkerLost)
+
+
+def test_a_link_whose_worker_died_is_submitted_again_and_its_record_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lost: list[str] = []
+
+    def link(task: fleet_run.LinkTask) -> fleet_run.LinkOutcome:
+        if not lost:
+            lost.append(task.name)
+            raise _WorkerLost("the worker went away")
+        return _fake_link(task)
+
+    engines: list[_Engine] = []
+
+    def engine(*args: Any, **kwargs: Any) -> _Engine:
+        engines.append(_DyingEngine())
+        return engines[-1]
+
+    monkeypatch.setattr(fleet_run, "Engine", engine)
+    monkeypatch.setattr(fleet_run, "run_link", link)
+    lines: list[str] = []
+    result = fleet_run.run_fleet(
+        _fleet(tmp_path, 1), fleet_run.FleetOptions(records=tmp_path / "runs", log=lines.append)
+    )
+    assert result.exit_code == 0, lines
+    assert engines[0].submitted == ["hub-a", "hub-a"]
+    (link_record,) = json.loads((result.run_dir / "fleet.json").read_text())["links"]
+    assert link_record["state"] == "verified"
+    reason = "the Dask worker running it died (_WorkerLost)"
+    assert link_record["retried"] == [{"attempt": None, "exit_code": None, "reason": reason}]
+    assert f"retried: {reason}" in (result.run_dir / "index.html").read_text()

@@ -87,6 +87,69 @@ def test_a_fleet_with_one_bad_link_is_refused_for_that_link_and_yields_no_link()
     assert len(fleet.parse_fleet(data).links) == 3
 
 
+# -- one link per pair of VPCs, and why, by backend ------------------------------------------------
+
+
+def duplicate_link() -> dict[str, Any]:
+    """links[3] (payments to shared) over the pair that links[0] (shared to payments) already links."""
+    data = yaml.safe_load(next(p for p in BAD if p.stem == "duplicate-link").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+PEERING_REASON = "a pair of VPCs can have only one VPC peering connection"
+INTERFACE_REASON = "CreateRouterInterface allows one connected pair between two routers"
+ROUTE_REASON = "a route table holds one route per destination"
+
+
+@pytest.mark.parametrize(
+    ("default", "first", "second", "reason"),
+    [
+        (None, None, None, INTERFACE_REASON),
+        ("vpc_peer", None, None, PEERING_REASON),  # defaults.backend
+        (None, "vpc_peer", "vpc_peer", PEERING_REASON),  # each link's own
+        ("vpc_peer", "router_interface", "router_interface", INTERFACE_REASON),  # the links' own win
+        (None, None, "vpc_peer", ROUTE_REASON),  # one of each: both would route the same destinations
+        ("vpc_peer", "router_interface", None, ROUTE_REASON),
+    ],
+    ids=[
+        "router-interfaces",
+        "peerings-by-default",
+        "peerings-per-link",
+        "interfaces-over-default",
+        "mixed",
+        "mixed-2",
+    ],
+)
+def test_a_second_link_over_one_pair_is_refused_for_the_reason_of_its_backends(
+    default: str | None, first: str | None, second: str | None, reason: str
+) -> None:
+    data = duplicate_link()
+    if default is not None:
+        data["defaults"]["backend"] = default
+    for index, backend in ((0, first), (3, second)):
+        if backend is not None:
+            data["links"][index]["backend"] = backend
+    (error,) = refused(data)
+    assert error.field == "links[3]", error
+    assert "one link per pair of VPCs" in error.message and "as links[0] (shared-payments)" in error.message
+    assert reason in error.message, error.message
+    for other in {PEERING_REASON, INTERFACE_REASON, ROUTE_REASON} - {reason}:
+        assert other not in error.message, error.message
+    if reason == PEERING_REASON:
+        assert "ResourceAlreadyExist.VpcPeer" in error.message and "router" not in error.message
+
+
+def test_a_loaded_fleet_with_two_peerings_over_one_pair_is_refused_for_the_peering() -> None:
+    data = duplicate_link()
+    del data["links"][3]
+    data["defaults"]["backend"] = "vpc_peer"
+    f = fleet.parse_fleet(data)
+    twice = fleet.Fleet(f.name, f.source, f.vpcs, (*f.links, f.links[0]), f.documents)
+    (error,) = [e for e in fleet.check_topology(twice) if e.field == "links[0]"]
+    assert PEERING_REASON in error.message and INTERFACE_REASON not in error.message
+
+
 # -- router interfaces per VRouter ---------------------------------------------------------------
 
 

@@ -35,6 +35,8 @@ FLEET_JSON = "fleet.json"
 INDEX_HTML = "index.html"
 LEDGER = "ledger.jsonl"
 THROTTLING = "Throttling"
+# What fleet.json keeps of a link's outcome (``run.LinkOutcome``) beside its state.
+OUTCOME_KEYS = ("ok", "result", "message", "seconds", "cpu_seconds", "attempts", "retried", "ping", "phases")
 COLOURS = {
     "verified": "#2e7d32",
     "planned": "#2e7d32",
@@ -206,13 +208,7 @@ class Book:
                 "api_calls": len(ledger_entries(self.run_dir, link_dirs.get(link.name))),
             }
             if o is not None:
-                entry.update(
-                    {
-                        k: v
-                        for k, v in asdict(o).items()
-                        if k in ("ok", "result", "message", "seconds", "cpu_seconds", "attempts", "ping", "phases")
-                    }
-                )
+                entry.update({k: v for k, v in asdict(o).items() if k in OUTCOME_KEYS})
             elif link.name in rate.not_started:
                 entry["message"] = rate.not_started[link.name]
             links.append(entry)
@@ -354,6 +350,18 @@ def _ping(link: Mapping[str, Any]) -> str:
     return f"{ping.get('initiator_to_acceptor', '?')} / {ping.get('acceptor_to_initiator', '?')}"
 
 
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _retry(retry: object) -> str:
+    """One try that was run again, as the page shows it (``fleet.json`` is read as untrusted input)."""
+    if not isinstance(retry, dict):
+        return str(retry)
+    attempt = retry.get("attempt")
+    return f"attempt {attempt}: {retry.get('reason')}" if attempt is not None else str(retry.get("reason"))
+
+
 def render(data: Mapping[str, Any]) -> str:
     """The fleet's ``index.html``."""
     link_rows = []
@@ -370,6 +378,7 @@ def render(data: Mapping[str, Any]) -> str:
             f"<td>{_e(i['region'])}<br>{_e(a['region'])}</td>"
             f'<td style="color:{_colour(state)}"><b>{_e(state)}</b>'
             + (f"<br><small>{_e(str(link['message']))}</small>" if link.get("message") else "")
+            + "".join(f"<br><small>retried: {_e(_retry(r))}</small>" for r in _list(link.get("retried")))
             + "</td>"
             f"<td>{_e(_ping(link))}</td>"
             f"<td>{_e(str(link.get('seconds', '')))}</td>"

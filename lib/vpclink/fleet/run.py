@@ -19,7 +19,9 @@ environment (``quota.COORDINATOR_ENV``): its kernels' API calls share the fleet'
 
 Failures that are not the link's: a link whose kernel or process died (papermill loses a kernel now
 and then under load) is resumed in place, at most ``retries`` times; a task whose Dask worker died is
-rerun by Dask and, past that, submitted again within the same bound. ``kill -9`` of the fleet command,
+rerun by Dask and, past that, submitted again within the same bound. Each try run again is recorded with
+why (``LinkOutcome.retried``, ``fleet.json``'s ``links[].retried``); a phase that failed on its own (its
+error is not a dead kernel's) is not run again: the link fails. ``kill -9`` of the fleet command,
 then :func:`resume_fleet`: links that verified are not run again; the others resume their own run
 directories, after any command still running one of them from before is stopped.
 """
@@ -128,6 +130,9 @@ class LinkOutcome:
     attempts: int = 0
     ping: dict[str, str] = field(default_factory=dict)
     phases: list[dict[str, Any]] = field(default_factory=list)
+    # Each try that was run again, and why: ``{"attempt": n, "exit_code": code, "reason": text}`` (the
+    # link's own record keeps the failed phase's try beside the new one: ``phases[].attempts``).
+    retried: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -164,10 +169,22 @@ def find_link_run(links_dir: str | Path, link: str) -> Path | None:
 
 
 def _kernel_died(data: Mapping[str, Any] | None) -> bool:
-    for phase in (data or {}).get("phases") or []:
-        if isinstance(phase, dict) and phase.get("status") == "failed" and KERNEL_DIED.search(str(phase.get("error"))):
-            return True
-    return False
+    return _dead_kernel(data) is not None
+
+
+def _dead_kernel(data: Mapping[str, Any] | None) -> str | None:
+    """``"<phase>: <error>"`` when the try's failure was a kernel that died or never answered, else None.
+
+    Only the failure that ended the try counts (the failed phase that ended last): a resume whose
+    preflight fails on its own leaves the phase that lost its kernel before still marked failed."""
+    failed = [p for p in (data or {}).get("phases") or [] if isinstance(p, dict) and p.get("status") == "failed"]
+    if not failed:
+        return None
+    last = max(failed, key=lambda p: str(p.get("ended") or ""))
+    error = str(last.get("error"))
+    if not KERNEL_DIED.search(error):
+        return None
+    return f"{last.get('name')}: {error.strip().splitlines()[0][:300]}"
 
 
 def _pid_file(task: LinkTask) -> Path:
@@ -264,6 +281,7 @@ def run_link(task: LinkTask) -> LinkOutcome:
     run_dir = Path(task.run_dir) if task.run_dir else (find_link_run(links, task.name) if task.mode == "run" else None)
     attempts, cpu, rss = 0, 0.0, 0
     code: int | None = None
+    retried: list[dict[str, Any]] = []
     while True:
         data = _read_run(run_dir) if run_dir else None
         if task.mode == "run" and data is not None and data.get("result") == GOALS["run"]:
@@ -279,10 +297,26 @@ def run_link(task: LinkTask) -> LinkOutcome:
             newest = find_link_run(links, task.name) if task.mode != "plan" else _newest_plan(links, task.name, started)
             run_dir = newest or run_dir
         data = _read_run(run_dir) if run_dir else None
-        died = code < 0 or _kernel_died(data) or (code != 0 and data is None)
-        if code == 0 or not died or attempts > task.retries:
+        why = _died(code, data)
+        if code == 0 or why is None or attempts > task.retries:
             break
-    return _outcome(task, run_dir, data, code, began, attempts, cpu, rss, "")
+        retried.append({"attempt": attempts, "exit_code": code, "reason": why})
+    outcome = _outcome(task, run_dir, data, code, began, attempts, cpu, rss, "")
+    outcome.retried = retried
+    return outcome
+
+
+def _died(code: int, data: Mapping[str, Any] | None) -> str | None:
+    """Why a try of the link's command failed for a reason that is not the link's (its kernel or its
+    process died), or None when it failed on its own (a phase failed: running it again would not help)."""
+    if code < 0:
+        return f"the link's command was killed by signal {-code}"
+    kernel = _dead_kernel(data)
+    if kernel is not None:
+        return kernel
+    if code != 0 and data is None:
+        return f"the link's command exited {code} before its record was written"
+    return None
 
 
 def _newest_plan(links: Path, link: str, since: float) -> Path | None:
@@ -565,6 +599,7 @@ def _loop(
 ) -> None:
     log = options.log
     resubmits: dict[str, int] = {}
+    lost: dict[str, list[dict[str, Any]]] = {}  # per link, the tasks lost with their worker
     by_key: dict[str, str] = {}
     pending = engine.as_completed()
     running = 0
@@ -592,11 +627,14 @@ def _loop(
         except Exception as e:  # the task did not return: its worker died, or the task itself failed
             if engine.died(e) and resubmits.get(name, 0) < options.retries:
                 resubmits[name] = resubmits.get(name, 0) + 1
+                why = f"the Dask worker running it died ({type(e).__name__})"
+                lost.setdefault(name, []).append({"attempt": None, "exit_code": None, "reason": why})
                 log(f"  {name:<32} its worker died; submitted again ({resubmits[name]} of {options.retries})")
                 rate.requeue(name)
                 start(rate.ready())
                 continue
             outcome = LinkOutcome(name, False, "failed", message=f"{type(e).__name__}: {e}"[:500])
+        outcome.retried = [*lost.get(name, []), *outcome.retried]
         outcomes[name] = outcome
         if outcome.run_dir:
             known_dirs[name] = outcome.run_dir

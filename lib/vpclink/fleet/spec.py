@@ -296,7 +296,12 @@ def parse_fleet(data: object, source: str = "<fleet>") -> Fleet:
     raw_vpcs, vpcs, declared = _vpcs(doc.get("vpcs"), check)
     defaults = _defaults(doc.get("defaults"), check)
     items = _links(doc.get("links"), declared, raw_vpcs, check)
-    refs = [topology.LinkRef(i.path, i.name, i.initiator, i.acceptor, i.named) for i in items]
+    refs = [
+        topology.LinkRef(
+            i.path, i.name, i.initiator, i.acceptor, i.named, i.raw.get("backend", defaults.get("backend"))
+        )
+        for i in items
+    ]
     pairs = topology.pair_problems(refs)
     check.errors += topology.declaration_problems(vpcs) + pairs
     links, documents = _expand(items, raw_vpcs, defaults, source, check)

@@ -6,8 +6,10 @@ at the fleet path where the value was written). What is checked here:
 
 - ``declaration_problems``: VPCs declared twice under two names (the same VPC, security group or
   instance), and one credential profile given two account UIDs;
-- ``pair_problems``: two links between the same two VPCs (in either direction), and link names that
-  are not unique;
+- ``pair_problems``: two links between the same two VPCs (in either direction), refused for the
+  reason of their backends (one connected pair of router interfaces between two routers; one VPC
+  peering connection per pair of VPCs; one route per destination in a table, when they differ), and
+  link names that are not unique;
 - ``usage_problems``: what the links add up to on each VPC, against the cloud's quotas: router
   interfaces per VRouter (links with ``backend: router_interface`` only: a peering uses none),
   overlapping destinations in one route table, custom route entries per table, rules per security
@@ -55,9 +57,22 @@ ONE_PAIR_PER_ROUTERS = limits.Limit(
     1,
     "pair",
     "links (initiator, acceptor)",
-    "refused by check (for either backend: one link per pair of VPCs)",
+    "refused by check (one link per pair of VPCs, whatever the backends)",
     f"{_RI_PAGE} (operation description: 'You can create only one pair of interfaces to be connected between "
     "two routers')",
+)
+ONE_PEERING_PER_VPC_PAIR = limits.Limit(
+    "vpc_peer_connections_per_vpc_pair",
+    "CreateVpcPeerConnection: live connections between two VPCs (ResourceAlreadyExist.VpcPeer)",
+    None,
+    1,
+    "connection",
+    "links with backend vpc_peer (initiator, acceptor)",
+    "refused by check (one link per pair of VPCs, whatever the backends)",
+    "https://api.aliyun.com/meta/v1/products/VpcPeer/versions/2022-01-01/api-docs.json (CreateVpcPeerConnection's "
+    "error codes: ResourceAlreadyExist.VpcPeer, 'The specified resource of %s already exists.'; vendored in "
+    "tests/data/api_metadata); the emulator answers it for a second live connection between the same two VPCs, in "
+    "either direction (alicloud_emulator.products.vpcpeer_connections). The reference page states no such rule.",
 )
 GROUPS_REFERENCED_PER_GROUP = limits.Limit(
     "security_groups_referenced_per_group",
@@ -71,7 +86,12 @@ GROUPS_REFERENCED_PER_GROUP = limits.Limit(
     "(usage notes, also in the old-generation SDK docstring of authorize_security_group: 'a basic security "
     "group can reference at most 20 security groups')",
 )
-TOPOLOGY_LIMITS = (ROUTER_INTERFACES_PER_VROUTER, ONE_PAIR_PER_ROUTERS, GROUPS_REFERENCED_PER_GROUP)
+TOPOLOGY_LIMITS = (
+    ROUTER_INTERFACES_PER_VROUTER,
+    ONE_PAIR_PER_ROUTERS,
+    ONE_PEERING_PER_VPC_PAIR,
+    GROUPS_REFERENCED_PER_GROUP,
+)
 # What route destinations a fleet's links add is checked against the table's quota in ``limits``.
 ROUTE_QUOTA = limits.ROUTE_ENTRIES_PER_TABLE
 RULE_QUOTA = limits.RULES_PER_GROUP
@@ -101,6 +121,34 @@ class LinkRef:
     initiator: str
     acceptor: str
     named: bool  # the file gives its name (else derived from the VPC names)
+    backend: object = None  # as written: the link's own, else defaults.backend; None: the default
+
+
+# Why a pair of VPCs takes one link, by the backends of the two links over it.
+ONE_PAIR_OF_INTERFACES = "CreateRouterInterface allows one connected pair between two routers"
+# ``ONE_PEERING_PER_VPC_PAIR`` (its source: CreateVpcPeerConnection's error table).
+ONE_PEERING = (
+    "a pair of VPCs can have only one VPC peering connection: CreateVpcPeerConnection answers "
+    "ResourceAlreadyExist.VpcPeer"
+)
+# A route table holds one route per destination: CreateRouteEntry answers InvalidCIDRBlock.Duplicate.
+ONE_ROUTE = (
+    "each link routes the other VPC's CIDR block in both VPCs' route tables, and a route table holds one "
+    "route per destination: CreateRouteEntry answers InvalidCIDRBlock.Duplicate"
+)
+
+
+def _backend(link: LinkRef) -> str:
+    return "vpc_peer" if link.backend == "vpc_peer" else "router_interface"
+
+
+def _one_link_why(first: LinkRef, second: LinkRef) -> str:
+    backends = {_backend(first), _backend(second)}
+    if backends == {"vpc_peer"}:
+        return ONE_PEERING
+    if backends == {"router_interface"}:
+        return ONE_PAIR_OF_INTERFACES
+    return ONE_ROUTE
 
 
 def check_topology(fleet: Fleet) -> list[FieldError]:
@@ -125,7 +173,7 @@ def check_against_cloud(
 
 
 def _structure(fleet: Fleet) -> list[FieldError]:
-    refs = [LinkRef(link.path, link.name, link.initiator, link.acceptor, True) for link in fleet.links]
+    refs = [LinkRef(link.path, link.name, link.initiator, link.acceptor, True, link.backend) for link in fleet.links]
     return declaration_problems(fleet.vpcs) + pair_problems(refs)
 
 
@@ -181,8 +229,8 @@ def pair_problems(links: Sequence[LinkRef]) -> list[FieldError]:
                 FieldError(
                     link.path,
                     f"connects {link.initiator} and {link.acceptor}, as {other.path} ({other.name}) already "
-                    f"does{direction}: one link per pair of VPCs (CreateRouterInterface allows one connected pair "
-                    "between two routers); remove this link, or put its settings on the other",
+                    f"does{direction}: one link per pair of VPCs ({_one_link_why(other, link)}); remove this "
+                    "link, or put its settings on the other",
                 )
             )
             continue
