@@ -7,8 +7,9 @@ kernel: it is run once, not retried.
 The kill lands while the acceptor phase of ``hub-app`` has its ``CreateRouterInterface`` held in flight
 by the emulator (a ``latency`` fault on the first such call of ``hub-app``'s acceptor account): the
 kernel killed is the one with a connection open to the emulator among the kernels of that link's
-command. Kernels are found by their connection file (``/vpclink-kernels-<pid of the command that
-started them>-...``), never by their parent process.
+command. Kernels are found by their working directory, the notebooks directory of the command that
+runs them (``/vpclink-notebooks-<its pid>-...``), never by their parent process (on Linux they are
+forked by the fleet's kernel fork server).
 """
 
 from __future__ import annotations
@@ -35,23 +36,26 @@ from vpclink.fleet import load_fleet
 from vpclink.fleet import run as fleet_run
 from vpclink.fleet.world import world_for_fleet
 
-KERNELS = "/vpclink-kernels-"
+NOTEBOOKS = "/vpclink-notebooks-"
 APP = "fleet-app"  # hub-app's acceptor account (hub-data's is fleet-data)
 ESTABLISHED = "01"  # the state column of /proc/net/tcp
 
 
 def kernels() -> list[tuple[int, str]]:
-    """(process ID, connection file) of every vpclink kernel, by its connection-file argument."""
+    """(process ID, working directory) of every vpclink kernel: a process started as
+    ``ipykernel_launcher`` or forked as one (named ``vpclink-kN``), working in its runner's notebooks
+    directory (``/vpclink-notebooks-<pid of the command that runs them>-...``)."""
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 cmdline = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+                name = (proc / "comm").read_text().strip()
+                cwd = os.readlink(proc / "cwd")
             except OSError:
                 continue
-            connection = next((a for a in cmdline if KERNELS in a and a.endswith(".json")), None)
-            if connection:
-                found.append((int(proc.name), connection))
+            if (name.startswith("vpclink-k") or "ipykernel_launcher" in cmdline) and NOTEBOOKS in cwd:
+                found.append((int(proc.name), cwd))
     return found
 
 
@@ -92,7 +96,7 @@ def running_kernel(records: Path, link: str, port: int) -> int | None:
     command = command_of(fleet_dirs[0], link) if len(fleet_dirs) == 1 else None
     if command is None:
         return None
-    mine = [pid for pid, connection in kernels() if f"{KERNELS}{command}-" in connection]
+    mine = [pid for pid, cwd in kernels() if f"{NOTEBOOKS}{command}-" in cwd]
     talking = [pid for pid in mine if connected_to(pid, port)]
     return talking[0] if len(talking) == 1 else None
 
