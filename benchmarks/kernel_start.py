@@ -81,7 +81,8 @@ def main() -> None:
     print(f"{args.kernels} phase kernels, one after the other ({args.repeat} run(s) each, medians)")
     print(f"  forked from the fork server:   {wall['forked']:6.2f} s wall {cpu['forked']:6.2f} s CPU")
     print(f"  baseline, started the usual way: {wall['usual']:6.2f} s wall {cpu['usual']:6.2f} s CPU")
-    print(f"  ratio forked / usual: wall {wall['forked'] / wall['usual']:.2f} x, CPU {cpu['forked'] / cpu['usual']:.2f} x")
+    ratios = f"wall {wall['forked'] / wall['usual']:.2f} x, CPU {cpu['forked'] / cpu['usual']:.2f} x"
+    print(f"  ratio forked / usual: {ratios}")
 
 
 if __name__ == "__main__":
