@@ -195,10 +195,16 @@ def main() -> None:
         took, record, peak = the_fleet(tmp, fleet_file, args.max_concurrency, args.quota)
         links = record["links"]
         states = sorted({str(link["state"]) for link in links})
-        cpu = sum(float(link.get("cpu_seconds") or 0) for link in links)
+        # the links' commands, and the kernels the fleet's shared fork server forked for them
+        cpu = sum(float(link.get("cpu_seconds") or 0) for link in links) + float(
+            record.get("shared_kernels_cpu_seconds") or 0
+        )
         print(f"the fleet ({args.max_concurrency} at once):        {took:7.1f} s  = {took / single:.1f} x one link")
         counts = [f"{sum(1 for x in links if x['state'] == s)} {s}" for s in states]
         print(f"  links: {', '.join(counts)}")
+        for link in links:
+            if link["state"] != "verified":
+                print(f"    {link['name']}: {link['state']}: {str(link.get('message') or '')[:300]}")
         print(f"  client CPU per link:            {cpu / len(links):7.1f} s")
         print(f"  peak memory of the process tree: {peak / 2**20:6.0f} MiB")
         rows = record["api_calls"]

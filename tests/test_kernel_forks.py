@@ -120,8 +120,9 @@ def test_a_shared_fork_server_kills_a_runners_kernels_when_that_runner_hangs_up(
         wait_until(lambda: not alive(mine), 30, "the kernel of the runner that hung up to be killed")
         assert alive(theirs)
     finally:
-        other.close()
-        owner.close()
+        assert other.close() == 0.0  # a connected handle owns no process
+        cpu = owner.close()
     wait_until(lambda: not alive(theirs), 30, "the fleet's end to kill the remaining kernel")
+    assert cpu > 0.5  # the fleet's record counts the server's imports and its kernels (fleet.json)
     with pytest.raises(ForkServerGone):
         KernelForks.connect(owner.address)

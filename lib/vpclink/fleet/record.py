@@ -167,6 +167,9 @@ class Book:
         self.engine = ""
         self.started_at = utc_now()
         self.quota_stats: dict[str, Any] = {}
+        # CPU seconds of the kernels forked for the links by the fleet's shared fork server (not in
+        # any link's own cpu_seconds, as they are not its processes' children)
+        self.kernels_cpu_seconds = 0.0
 
     def started(
         self, engine: str, rate: RateControl, outcomes: Mapping[str, LinkOutcome], link_dirs: Mapping[str, str]
@@ -235,6 +238,7 @@ class Book:
             "api_calls": api_calls(self.run_dir, link_dirs, self.options.quotas),
             "quota_overrides": {k: asdict(v) for k, v in self.options.quotas.items()},
             "coordinator": self.quota_stats,
+            "shared_kernels_cpu_seconds": self.kernels_cpu_seconds,
             "history": [*history, this],
         }
 

@@ -553,7 +553,7 @@ def _execute(
     finally:
         service.stop()
         if forks is not None:
-            forks.close()
+            book.kernels_cpu_seconds = round(forks.close(), 2)
         if forks_dir is not None:
             scratch.release(forks_dir)
     final = book.finish(rate, outcomes, known_dirs)
