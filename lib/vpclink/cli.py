@@ -103,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
             "--emulator", metavar="URL", help="use an emulator that is already running, e.g. http://127.0.0.1:8080"
         )
         p.add_argument(
+            "--profiles",
+            metavar="FILE",
+            default="",
+            help="sign with the credential profiles of FILE (the Alibaba Cloud CLI's config.json format, e.g. "
+            "RamRoleArn profiles of a central account) as they are: with --emulator URL, instead of AccessKey "
+            "profiles of the emulator's accounts; with --target alibabacloud, instead of ~/.aliyun/config.json. "
+            "A resumed run and a teardown of its run directory use the same file again (run.json keeps its path)",
+        )
+        p.add_argument(
             "--notebooks",
             metavar="DIR",
             help="run these phase notebooks (default: generated from the installed package, as notebooks/ is)",
@@ -302,12 +311,39 @@ def _target(args: argparse.Namespace, params: LinkParams, records: Path, recorde
     if name == "alibabacloud":
         if args.emulator:
             raise UsageError("--emulator and --target alibabacloud exclude each other")
-        return alibabacloud(params, side=side, capture_dir=capture)
+        given = _given_profiles(args, params, side, recorded)
+        return alibabacloud(params, profiles_file=given, side=side, capture_dir=capture)
     if recorded is not None and recorded.target != name:
         raise UsageError(f"this run used --target {recorded.target}; it cannot continue on {name}")
-    target = embedded.attach(url, params, side=side) if url else embedded.start(params, records, side=side)
+    if getattr(args, "profiles", "") and not url:
+        raise UsageError(
+            f"--profiles {args.profiles}: only with --emulator URL (a running emulator whose STS serves the "
+            "profiles' roles and keys) or --target alibabacloud; the embedded emulator signs with AccessKey "
+            "profiles of its own accounts, so leave out --profiles or give --emulator URL"
+        )
+    given = _given_profiles(args, params, side, recorded) if url else ""
+    if url:
+        target = embedded.attach(url, params, side=side, profiles_file=given)
+    else:
+        target = embedded.start(params, records, side=side)
     target.capture_dir = capture  # a capture of an emulator run: the replay's own check of itself
     return target
+
+
+def _given_profiles(args: argparse.Namespace, params: LinkParams, side: Acting, recorded: RunState | None) -> str:
+    """The profiles file the user named: ``--profiles``, else the one the run being continued recorded
+    (its path in run.json), else "". The profiles the parameters name must be usable in it (exit 2)."""
+    option = getattr(args, "profiles", "") or ""
+    path = option or (recorded.profiles_file if recorded is not None else "")
+    if not path:
+        return ""
+    named = [(f"{r}.profile", params.side(r).profile) for r in ROLES if side in (None, r)]
+    problems = profiles.check_profiles(named, path)
+    if problems:
+        where = f"--profiles {option}" if option else f"the profiles file this run used ({RUN_FILE}: {path})"
+        again = "" if option else "; give --profiles FILE with the profiles to use now"
+        raise UsageError(f"{where}: credential profiles:\n  " + "\n  ".join(problems) + again)
+    return str(profiles.profiles_path(path).resolve())
 
 
 def _side(args: argparse.Namespace, recorded: RunState | None = None) -> Acting:
@@ -366,6 +402,8 @@ def _header(
     )
     who = f", {side} side only (profile {params.side(side).profile})" if side else ""
     out(f"vpclink {verb}: link {params.link} on {where}{who}")
+    if target.given_profiles:
+        out(f"  credential profiles: {target.given_profiles}")
     out(f"  records: {run_dir}")
 
 
@@ -462,6 +500,7 @@ def _preview(
         target=target.name,
         emulator=target.emulator,
         endpoint=target.endpoint,
+        profiles_file=target.given_profiles,
         planned=phases.ordered({*todo, *(p.name for p in carried)}),
         selected=todo,
         dry_run=True,
@@ -660,6 +699,7 @@ def _new_run(
         target=target.name,
         emulator=target.emulator,
         endpoint=target.endpoint,
+        profiles_file=target.given_profiles,
         planned=list(phases.RUN) if planned is None else planned,
         selected=todo,
         dry_run=dry_run,
@@ -913,6 +953,7 @@ def _migrate(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     # the command that continues a migration that stopped: the same one (--yes: it was given to start it)
     again = ["vpclink", "migrate", args.params, "--to", args.to_backend, "--records", args.records]
     again += ["--emulator", args.emulator] if args.emulator else []
+    again += ["--profiles", args.profiles] if args.profiles else []
     again += ["--target", "alibabacloud", "--yes"] if args.target == "alibabacloud" else []
     with _target(args, params, Path(args.records)) as target:
         _header(out, "migrate", params, target, run_dir)

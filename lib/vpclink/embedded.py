@@ -9,7 +9,9 @@ cloud. The world it starts with is built from the parameters (:func:`world_for`)
 example it is exactly the emulator's built-in world. :func:`attach` uses an emulator that is already
 running. Both read the accounts from the control API and write a credential profiles file, named as
 the parameters name the profiles, into a private temporary directory outside the records. With two
-operators (``side``) the file holds that side's profile only, as the operator's own would.
+operators (``side``) the file holds that side's profile only, as the operator's own would. Given the
+user's own profiles file (``vpclink run --emulator URL --profiles FILE``: ``RamRoleArn`` profiles of a
+central account, say), :func:`attach` uses it as it is and writes nothing.
 """
 
 from __future__ import annotations
@@ -292,11 +294,9 @@ def _profiles_target(
         if close is not None:
             close()
 
-    behaviour = _control(base_url, "behaviour").get("behaviour") or {}
-    lag = (behaviour.get("read_lag") or {}).get("seconds")
     return Target(
         "emulator",
-        read_lag=float(lag) + 1.0 if isinstance(lag, (int, float)) and lag > 0 else 0.0 if lag == 0 else None,
+        read_lag=_read_lag(base_url),
         endpoint=endpoint,
         profiles_file=str(path),
         emulator=emulator,
@@ -306,12 +306,44 @@ def _profiles_target(
     )
 
 
-def attach(url: str, params: LinkParams, side: Role | None = None) -> Target:
+def _read_lag(base_url: str) -> float | None:
+    """The allowance for the emulator's read lag (its behaviour's seconds, plus one), None if it says none."""
+    behaviour = _control(base_url, "behaviour").get("behaviour") or {}
+    lag = (behaviour.get("read_lag") or {}).get("seconds")
+    return float(lag) + 1.0 if isinstance(lag, (int, float)) and lag > 0 else 0.0 if lag == 0 else None
+
+
+def _given_profiles_target(
+    base_url: str, endpoint: str, params: LinkParams, profiles_file: str, side: Role | None
+) -> Target:
+    """The user's own profiles file, as is (``RamRoleArn`` profiles of a central account, say): its
+    key material, chained profiles included, is what the run's records are searched for."""
+    roles = _roles(side)
+    _owners(base_url, params, roles)  # the emulator's world is the one the parameters describe
+    path = str(Path(profiles_file).expanduser().resolve())
+    names = sorted({params.side(r).profile for r in roles})
+    return Target(
+        "emulator",
+        read_lag=_read_lag(base_url),
+        endpoint=endpoint,
+        profiles_file=path,
+        emulator=base_url,
+        control_url=base_url,
+        secrets=profile_secrets(path, names),
+        given_profiles=path,
+    )
+
+
+def attach(url: str, params: LinkParams, side: Role | None = None, profiles_file: str = "") -> Target:
     """Use an emulator that is already running, taking the accounts from its control API
-    (``side``'s only, for one of two operators)."""
+    (``side``'s only, for one of two operators). With ``profiles_file`` the run signs with those
+    profiles as they are (the emulator's STS serves their roles) instead of AccessKey profiles
+    written from the emulator's accounts."""
     base_url, endpoint = _base_url(url)
     _roles(side)
     _control(base_url, "health")
+    if profiles_file:
+        return _given_profiles_target(base_url, endpoint, params, profiles_file, side)
     return _profiles_target(base_url, endpoint, params, emulator=base_url, side=side)
 
 

@@ -130,6 +130,7 @@ class Runner:
         run_dir = Path(run_dir)
         with RunState.edit(run_dir) as state:
             state.endpoint, state.result = self.target.endpoint, "running"
+            state.profiles_file = self.target.given_profiles
             others = [n for n in todo if not phases.get(n).acting(state.side)]
             todo = [n for n in todo if n not in others]  # never the other operator's phases
             for name in todo:

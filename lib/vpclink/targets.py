@@ -44,6 +44,10 @@ class Target:
     read_lag: float | None = None
     # Where the run writes its capture of every API call (``capture.py``); "" for none.
     capture_dir: str = ""
+    # The profiles file the user named (``--profiles FILE``), as an absolute path: recorded in
+    # ``run.json`` (the path, never its content) so that a resume and a teardown use it again. "" when
+    # vpclink wrote the profiles itself (an emulator's accounts) or the CLI's own file is read.
+    given_profiles: str = ""
 
     def close(self) -> None:
         if self._close is not None:
@@ -100,10 +104,12 @@ def alibabacloud(params: LinkParams, profiles_file: str = "", side: str | None =
     one of two operators: the other profile need not exist). ``capture_dir``: keep a capture of the
     run's calls there (``capture.py``: shapes and codes, no credential, no identifying value)."""
     names = sorted({params.side(r).profile for r in ROLES if side in (None, "", r)})
+    given = str(profiles_path(profiles_file).resolve()) if profiles_file else ""
     return Target(
         "alibabacloud",
         endpoint="",
-        profiles_file=profiles_file,
-        secrets=profile_secrets(profiles_file or None, names),
+        profiles_file=given,
+        secrets=profile_secrets(given or None, names),
         capture_dir=capture_dir,
+        given_profiles=given,
     )

@@ -172,10 +172,11 @@ def _check_against_cloud(source: str, fleet: Fleet, target_args: Sequence[str]) 
 def _link_target(params: LinkParams, target_args: Sequence[str]) -> Target:
     """The target a link's own command would use with ``target_args``, for this process's reads."""
     args = list(target_args)
+    given = args[args.index("--profiles") + 1] if "--profiles" in args else ""
     if "--target" in args and args[args.index("--target") + 1] == "alibabacloud":
-        return alibabacloud(params)
+        return alibabacloud(params, profiles_file=given)
     if "--emulator" in args:
-        return embedded.attach(args[args.index("--emulator") + 1], params)
+        return embedded.attach(args[args.index("--emulator") + 1], params, profiles_file=given)
     return embedded.start(params)
 
 
@@ -219,7 +220,7 @@ def _options(
     used when none are given."""
     concurrency = Threshold.parse(args.max_concurrency or default_concurrency(args.scheduler), "--max-concurrency")
     errors = Threshold.parse(args.max_errors or DEFAULT_ERRORS, "--max-errors")
-    target = _target_args(args, recorded)
+    target = _target_args(args, recorded, fleet)
     if getattr(args, "notebooks", None):
         target += ("--notebooks", str(Path(args.notebooks).resolve()))
     if not any(a in target for a in ("--emulator", "--target")):
@@ -241,10 +242,38 @@ def default_concurrency(scheduler: str | None) -> str:
     return DEFAULT_CONCURRENCY if scheduler else str(2 * (os.cpu_count() or 1))
 
 
-def _target_args(args: argparse.Namespace, recorded: Sequence[str]) -> tuple[str, ...]:
-    """The single-link command's target options for every link. The real cloud runs each link
-    without a terminal to confirm on: the fleet command needs ``--yes`` (review ``vpclink plan FLEET``
-    first)."""
+def _target_args(args: argparse.Namespace, recorded: Sequence[str], fleet: Fleet | None = None) -> tuple[str, ...]:
+    """The single-link command's target options for every link, with ``--profiles FILE`` (the option,
+    else the file the fleet's last command gave its links) when the links run on an emulator already
+    running or on the real cloud: every profile the fleet names must be usable in it (exit 2). The
+    embedded emulator writes its own profiles: ``--profiles`` is refused there, before anything starts."""
+    target = _place_args(args, recorded)
+    remote = any(a in target for a in ("--emulator", "--target"))
+    given = getattr(args, "profiles", "") or (_recorded(recorded, "--profiles") if remote else "")
+    if not given:
+        return target
+    if not remote:
+        raise FleetUsage(
+            f"--profiles {given}: only with --emulator URL (a running emulator whose STS serves the profiles' "
+            "roles and keys) or --target alibabacloud; the embedded emulator signs with AccessKey profiles of "
+            "its own accounts, so leave out --profiles or give --emulator URL"
+        )
+    if fleet is not None:
+        problems = profiles.check_profiles([(f"vpcs.{v.name}.profile", v.profile) for v in fleet.vpcs.values()], given)
+        if problems:
+            raise FleetUsage(f"--profiles {given}: credential profiles:\n  " + "\n  ".join(problems))
+    return (*target, "--profiles", str(profiles.profiles_path(given).resolve()))
+
+
+def _recorded(recorded: Sequence[str], option: str) -> str:
+    values = [recorded[i + 1] for i, a in enumerate(recorded[:-1]) if a == option]
+    return values[0] if values else ""
+
+
+def _place_args(args: argparse.Namespace, recorded: Sequence[str]) -> tuple[str, ...]:
+    """Where the links run: ``--emulator URL``, ``--target alibabacloud`` or nothing (the embedded
+    emulator). The real cloud runs each link without a terminal to confirm on: the fleet command needs
+    ``--yes`` (review ``vpclink plan FLEET`` first)."""
     if args.target == "alibabacloud" or (not args.target and not args.emulator and "alibabacloud" in recorded):
         if args.emulator:
             raise FleetUsage("--emulator and --target alibabacloud exclude each other")
@@ -260,5 +289,5 @@ def _target_args(args: argparse.Namespace, recorded: Sequence[str]) -> tuple[str
         return ("--emulator", args.emulator)
     if args.target == "emulator":
         return ()
-    recorded_url = [recorded[i + 1] for i, a in enumerate(recorded[:-1]) if a == "--emulator"]
-    return ("--emulator", recorded_url[0]) if recorded_url else ()
+    recorded_url = _recorded(recorded, "--emulator")
+    return ("--emulator", recorded_url) if recorded_url else ()

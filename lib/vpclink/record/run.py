@@ -119,6 +119,9 @@ class RunState:
     target: str  # "emulator" | "alibabacloud"
     emulator: str = ""  # "embedded", or the URL of an emulator that was already running
     endpoint: str = ""  # host:port the notebooks used last
+    # The credential profiles file the user named (--profiles FILE): its absolute path, never its content;
+    # "" when vpclink wrote the emulator's profiles itself, or the CLI's own ~/.aliyun/config.json was read.
+    profiles_file: str = ""
     dry_run: bool = False
     side: Acting = None  # None: one operator with both accounts; else the only side acted in
     peer_cards: list[dict[str, Any]] = field(default_factory=list)  # the other side's cards imported
@@ -140,6 +143,7 @@ class RunState:
         target: str,
         emulator: str = "",
         endpoint: str = "",
+        profiles_file: str = "",
         planned: Iterable[str] = registry.RUN,
         selected: Iterable[str] | None = None,
         dry_run: bool = False,
@@ -165,6 +169,7 @@ class RunState:
             target=target,
             emulator=emulator,
             endpoint=endpoint,
+            profiles_file=profiles_file,
             dry_run=dry_run,
             side=side,
             software=software(),
