@@ -29,6 +29,8 @@ _MARKERS_BY_FILE = {
         "test_fleet_e2e.py",
         "test_fleet_kernel_death.py",
         "test_fleet_resume.py",
+    "test_fleet_kernel_death.py",
+    "test_ram_roles_cli.py",
         "test_fleet_teardown_preview.py",
         "test_fleet_plan_cloud.py",
         "test_two_operators.py",
