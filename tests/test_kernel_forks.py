@@ -51,11 +51,17 @@ def _run(source: Path, out: Path, km: object) -> dict:
     return json.loads("".join(o["text"] for o in cell.outputs if o.get("name") == "stdout"))
 
 
-def test_each_notebook_gets_a_fresh_forked_kernel_with_the_runners_environment(tmp_path, monkeypatch) -> None:
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """The notebooks' directory, holding the probe notebook."""
+    (tmp_path / "notebooks").mkdir()
+    _probe_notebook(tmp_path / "notebooks" / "probe.ipynb")
+    return tmp_path / "notebooks"
+
+
+def test_each_notebook_gets_a_fresh_forked_kernel_with_the_runners_environment(tmp_path, workdir, monkeypatch) -> None:
     monkeypatch.setenv("VPCLINK_TEST_PROBE", "from-the-runner")
-    workdir = tmp_path / "notebooks"
-    workdir.mkdir()
-    source = _probe_notebook(workdir / "probe.ipynb")
+    source = workdir / "probe.ipynb"
     pool = KernelPool(workdir, forked=True)
     try:
         first = _run(source, tmp_path / "one.ipynb", pool.take(more=True))
@@ -74,10 +80,8 @@ def test_each_notebook_gets_a_fresh_forked_kernel_with_the_runners_environment(t
     assert not alive(first["ppid"]) and not alive(first["pid"]) and not alive(second["pid"])
 
 
-def test_a_fork_server_that_died_is_replaced_by_kernels_started_the_usual_way(tmp_path) -> None:
-    workdir = tmp_path / "notebooks"
-    workdir.mkdir()
-    source = _probe_notebook(workdir / "probe.ipynb")
+def test_a_fork_server_that_died_is_replaced_by_kernels_started_the_usual_way(tmp_path, workdir) -> None:
+    source = workdir / "probe.ipynb"
     pool = KernelPool(workdir, forked=True)
     try:
         first = _run(source, tmp_path / "one.ipynb", pool.take(more=False))
@@ -90,10 +94,8 @@ def test_a_fork_server_that_died_is_replaced_by_kernels_started_the_usual_way(tm
     assert not alive(second["pid"])
 
 
-def test_without_forking_kernels_start_as_jupyter_client_starts_them(tmp_path) -> None:
-    workdir = tmp_path / "notebooks"
-    workdir.mkdir()
-    source = _probe_notebook(workdir / "probe.ipynb")
+def test_without_forking_kernels_start_as_jupyter_client_starts_them(tmp_path, workdir) -> None:
+    source = workdir / "probe.ipynb"
     pool = KernelPool(workdir, forked=False)
     try:
         seen = _run(source, tmp_path / "one.ipynb", pool.take(more=False))

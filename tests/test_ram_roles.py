@@ -19,6 +19,7 @@ from alibabacloud_vpc20160428 import models as vpc_models
 from alicloud_emulator.world import default_world, with_timing
 from emulator.conftest import Emu, start_emulator
 from phase_support import MUTATING, Rig, own_state  # noqa: F401  (autouse: private vpclink state)
+from test_fleet_e2e import _vpc
 from vpclink import params as P
 from vpclink.cloud import Cloud, CloudError
 from vpclink.fleet import load_fleet
@@ -146,18 +147,6 @@ def test_an_accesskey_profile_leaves_the_ledgers_role_null(rig):
 
 
 # -- a fleet ---------------------------------------------------------------------------------------------
-def _vpc(profile: str, region: str, tag: str, cidr: str) -> dict[str, str]:
-    prefix = {"cn-hangzhou": "bp1", "cn-shanghai": "uf6"}[region]
-    return {
-        "profile": profile,
-        "region": region,
-        "vpc_id": f"vpc-{prefix}{tag}0000000001",
-        "vpc_cidr": cidr,
-        "security_group_id": f"sg-{prefix}{tag}sg000001",
-        "instance_id": f"i-{prefix}{tag}ecs00001",
-    }
-
-
 FLEET: dict[str, Any] = {
     "fleet": "roles-only",
     "vpcs": {

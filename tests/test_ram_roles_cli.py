@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ import yaml
 from alicloud_emulator.world import default_world, with_timing
 from emulator.conftest import start_emulator
 from phase_support import own_state  # noqa: F401  (autouse: private vpclink state)
+from test_fleet_e2e import vpclink
 from test_ram_roles import FLEET, MEMBER_PRODUCTS, ROLE, arn, with_central
 from vpclink import cli, embedded
 from vpclink.fleet import command as fleet_command
@@ -30,18 +28,6 @@ from vpclink.record.secret_scan import scan_for_secrets
 from vpclink.targets import Secret
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "params" / "example.yaml"
-
-
-def vpclink(*argv: str, cwd: Path) -> tuple[int, str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "vpclink.cli", *argv],
-        cwd=cwd,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 def role_profiles(path: Path, central: dict[str, Any], roles: dict[str, str]) -> Path:
