@@ -16,19 +16,22 @@ seconds per link (each link's command and its kernels, from ``wait4``), the peak
 process tree (sampled), and, from the links' ledgers, the most calls any (account, region, action) made
 in any window of its quota against that quota (goal: never over) and the throttled answers (goal: 0).
 
-Measured on a shared 2-core machine under load from other jobs (load average 12-20), 24 links over
-39 VPCs, 8 accounts, 3 regions: one link 36.9 s; the fleet at 4 at once 883 s (24 x one link; goal
-6 x), all 24 verified, 46 s of client CPU per link (the links' commands and their kernels: the fleet
-is CPU-bound at about 24 x 46 s / 2 cores), peak memory of the process tree 2.3 GiB, 1728 API calls,
-at most 44 of 300 in any 60 s for one (account, region, action), none throttled. At 10 at once the
-same fleet took 339 s but 20 links failed: their kernels did not answer within 60 s of starting on
-the starved machine; a second try at 10 at once, with such links resumed up to twice, had 2 verified
-and 56 attempts failed that way after 12 minutes (stopped). So the CLI now runs twice the machine's
-cores at once unless told otherwise. The goal needs a cheaper link: kernel
-starts and imports per phase dominate (benchmarks/runbook_e2e.py). With ``--links 4 --quota 20``
-(a hub with 4 spokes, every action 20 calls per 60 s in the emulator and the client): all verified,
-at most 20 of 20 calls in any 60 s (DescribeRouteEntryList, the hub's account), 0 throttled answers,
-4.1 x one link.
+Measured on a 2-core machine, with the phase kernels forked from one fork server shared by the
+fleet's links (``vpclink.kernel_forks``), 24 links over 39 VPCs, 8 accounts, 3 regions, at 4 at once:
+
+* idle machine (load average under 1 at the start): one link 9.3 s; the fleet 121.7 s, 13.1 x one link
+  (goal 6 x: not met), all 24 verified, 7.9 s of client CPU per link, peak memory of the process tree
+  2.2 GiB, 1728 API calls, at most 47 of 300 in any 60 s for one (account, region, action), none
+  throttled. The fleet is CPU-bound: 24 x 7.9 s over 2 cores is 95 s before the emulator's own share.
+  Before the fork server (kernels started the usual way, each importing the SDKs and pandas), a link
+  cost 46 s of CPU under load and the fleet took 24 x one link.
+* ``--links 100`` (191 VPCs) while a test suite ran beside it: all 100 verified in 825 s, 9.0 s of client
+  CPU per link, peak memory 2.2 GiB, 7200 API calls, none throttled, at most 44 of 300 in any 60 s.
+
+With ``--links 4 --quota 20`` (a hub with 4 spokes, every action 20 calls per 60 s in the emulator and
+the client): all verified, at most 20 of 20 calls in any 60 s (DescribeRouteEntryList, the hub's
+account), 0 throttled answers. Earlier, at 10 at once on a starved machine, kernels did not answer
+within 60 s of starting: the CLI runs twice the machine's cores at once unless told otherwise.
 
 Usage: ``python benchmarks/fleet.py [--links N] [--max-concurrency N] [--quota N]``
 """

@@ -31,8 +31,11 @@ groups, instance state), and reads each result back for the record. Measured on 
 calls, 2.6 x the minimum (it was 90 before later phases took each side's account UID from
 preflight's STS answer instead of asking STS again, 12 GetCallerIdentity calls down to 2, and before
 preflight and security_groups showed the state their apply had just read rather than reading it a
-third time: DescribeSecurityGroupAttribute 14 down to 10); about 10.5 s against 0.9 s for the plain
-script on a 2-core machine.
+third time: DescribeSecurityGroupAttribute 14 down to 10). On an idle 2-core machine (``--repeat 3``),
+with the phase kernels forked from the run's fork server: 8.84 s against 1.11 s for the plain script,
+7.9 x (goal 3 x: not met), 80 calls; each phase 0.55-0.82 s in papermill, the rest the command's own
+imports (about 1.7 s), the wait for the fork server's imports before the first phase (about 1 s), and
+the records (HTML, run.json, secret scan).
 
 Usage: ``python benchmarks/runbook_e2e.py [--repeat N]``
 """
