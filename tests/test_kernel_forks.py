@@ -6,6 +6,7 @@ of starting kernels, never by a failed run."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -128,3 +129,16 @@ def test_a_shared_fork_server_kills_a_runners_kernels_when_that_runner_hangs_up(
     assert cpu > 0.5  # the fleet's record counts the server's imports and its kernels (fleet.json)
     with pytest.raises(ForkServerGone):
         KernelForks.connect(owner.address)
+
+
+def test_a_fork_server_that_cannot_start_leaves_kernels_to_start_the_usual_way(tmp_path, workdir, monkeypatch) -> None:
+    def no_process(cls: type, kernel_dir: str, *, shared: bool = False) -> KernelForks:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(KernelForks, "start", classmethod(no_process))
+    pool = KernelPool(workdir, forked=True)
+    try:
+        seen = _run(workdir / "probe.ipynb", tmp_path / "one.ipynb", pool.take(more=False))
+    finally:
+        pool.close()
+    assert seen["ppid"] == os.getpid() and seen["marker_before"] is False and seen["runner_env"] == "1"

@@ -118,7 +118,7 @@ class KernelPool:
         if kernel_forks.supported() if forked is None else forked:
             self._forks = self._fork_server()
 
-    def _fork_server(self) -> KernelForks:
+    def _fork_server(self) -> KernelForks | None:
         """The fleet's shared fork server if this runner is one of its links, else one of its own,
         started now so that its imports overlap the runner's own work before the first phase."""
         shared = os.environ.get(FORKS_ENV)
@@ -127,7 +127,10 @@ class KernelPool:
                 return KernelForks.connect(shared)
             except ForkServerGone:
                 pass  # e.g. a link on another machine than the fleet's command
-        return KernelForks.start(self._kernel_dir())
+        try:
+            return KernelForks.start(self._kernel_dir())
+        except OSError:
+            return None  # no process to spare (EAGAIN, ENOMEM): kernels start the usual way
 
     def _kernel_dir(self) -> str:
         if self._dir is None:
