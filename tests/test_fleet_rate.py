@@ -267,7 +267,7 @@ def test_the_fleet_record_says_which_links_were_not_started_and_why(
 )
 def test_a_link_whose_kernel_died_or_never_answered_is_run_again(error: str, died: bool) -> None:
     record = {"phases": [{"name": "preflight", "status": "failed", "error": error}]}
-    assert fleet_run._kernel_died(record) is died
+    assert (fleet_run._dead_kernel(record) is not None) is died
 
 
 def test_the_fleet_files_quotas_are_the_ones_its_run_holds_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

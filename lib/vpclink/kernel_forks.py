@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 # What a phase kernel imports before its notebook runs (IPKernelApp.exec_lines): the runbook library
@@ -153,8 +154,6 @@ class KernelForks:
         process, self._process = self._process, None
         if process is None:
             return 0.0
-        import time
-
         deadline = time.monotonic() + 10
         while True:  # wait4, not wait: the rusage of the server and of the kernels it reaped
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -185,8 +184,6 @@ class ForkedProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:

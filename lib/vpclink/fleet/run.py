@@ -168,10 +168,6 @@ def find_link_run(links_dir: str | Path, link: str) -> Path | None:
     return max(found, key=lambda f: (f[0], f[1].name))[1] if found else None
 
 
-def _kernel_died(data: Mapping[str, Any] | None) -> bool:
-    return _dead_kernel(data) is not None
-
-
 def _dead_kernel(data: Mapping[str, Any] | None) -> str | None:
     """``"<phase>: <error>"`` when the try's failure was a kernel that died or never answered, else None.
 
