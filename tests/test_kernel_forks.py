@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
@@ -44,9 +45,9 @@ def _probe_notebook(path: Path) -> Path:
     return path
 
 
-def _run(source: Path, out: Path, km: object) -> dict:
+def _run(source: Path, out: Path, kernel: object) -> dict:
     papermill.execute_notebook(
-        str(source), str(out), kernel_name=KERNEL, engine_name=register_engine(), km=km, progress_bar=False
+        str(source), str(out), kernel_name=KERNEL, engine_name=register_engine(), kernel=kernel, progress_bar=False
     )
     cell = nbformat.read(str(out), as_version=4).cells[0]
     return json.loads("".join(o["text"] for o in cell.outputs if o.get("name") == "stdout"))
@@ -142,3 +143,102 @@ def test_a_fork_server_that_cannot_start_leaves_kernels_to_start_the_usual_way(t
     finally:
         pool.close()
     assert seen["ppid"] == os.getpid() and seen["marker_before"] is False and seen["runner_env"] == "1"
+
+
+def test_a_phase_kernel_keeps_no_ipython_history(tmp_path, workdir) -> None:
+    """A phase kernel would otherwise write every cell it runs, parameters included, into the user's
+    IPython history database, shared by every kernel of every run."""
+    source = workdir / "history.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("print(get_ipython().history_manager.enabled)")]
+    nbformat.write(nb, str(source))
+    pool = KernelPool(workdir, forked=True)
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(tmp_path / "out.ipynb"),
+            kernel_name=KERNEL,
+            engine_name=register_engine(),
+            kernel=pool.take(more=False),
+            progress_bar=False,
+        )
+    finally:
+        pool.close()
+    outputs = nbformat.read(str(tmp_path / "out.ipynb"), as_version=4).cells[0].outputs
+    assert [o["text"].strip() for o in outputs] == ["False"]
+
+
+def test_a_kernel_that_died_before_its_notebook_fails_the_notebook_as_a_dead_kernel(tmp_path, workdir) -> None:
+    """The engine checks that the kernel answers before the first cell: a dead one fails the notebook
+    with the words a fleet retries on (``fleet.run.KERNEL_DIED``), and leaves no process behind."""
+    from vpclink.fleet.run import KERNEL_DIED
+
+    pool = KernelPool(workdir, forked=True)
+    try:
+        kernel = pool.take(more=False)
+        pid = kernel.km.provisioner.pid
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not alive(pid), 30, "the kernel to die")
+        with pytest.raises(Exception) as failed:
+            _run(workdir / "probe.ipynb", tmp_path / "one.ipynb", kernel)
+    finally:
+        pool.close()
+    assert KERNEL_DIED.search(str(failed.value)), failed.value
+
+
+def test_a_notebook_on_disk_while_it_runs_is_valid_and_shows_the_cells_done(tmp_path, workdir) -> None:
+    """The notebook is written as each code cell starts and ends (not for markdown cells), compact and
+    unchecked while it runs: a record killed mid-cell is a valid notebook with every finished cell's
+    output, and the cell it stopped in marked running. Its last write is papermill's usual layout."""
+    flag = tmp_path / "second-cell-started"
+    source = workdir / "slow.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("print('first cell done')"),
+        nbformat.v4.new_markdown_cell("## Then a cell that does not end by itself"),
+        nbformat.v4.new_code_cell(f"import time\nopen({str(flag)!r}, 'w').close()\ntime.sleep(600)"),
+    ]
+    nbformat.write(nb, str(source))
+    out = tmp_path / "out.ipynb"
+    pool = KernelPool(workdir, forked=True)
+    outcome: list[BaseException | None] = []
+    try:
+        kernel = pool.take(more=False)
+
+        def execute() -> None:
+            try:
+                _run_notebook(source, out, kernel)
+                outcome.append(None)
+            except BaseException as e:  # the kernel is killed below: papermill says so
+                outcome.append(e)
+
+        runner = threading.Thread(target=execute)
+        runner.start()
+
+        def running_second_cell() -> bool:
+            if not flag.exists() or not out.exists():
+                return False
+            cells = json.loads(out.read_text())["cells"]
+            return cells[2]["metadata"]["papermill"]["status"] == "running"
+
+        wait_until(running_second_cell, 60, "the second code cell to be running, on disk")
+        text = out.read_text()
+        on_disk = nbformat.reads(text, as_version=4)
+        nbformat.validate(on_disk)  # raises if it is not a valid notebook
+        assert "first cell done" in on_disk.cells[0].outputs[0]["text"]
+        assert [c.metadata.papermill["status"] for c in on_disk.cells] == ["completed", "completed", "running"]
+        os.kill(kernel.km.provisioner.pid, signal.SIGKILL)
+        runner.join(120)
+    finally:
+        pool.close()
+    assert outcome and outcome[0] is not None  # the notebook failed with its kernel
+    final = out.read_text()
+    assert final.startswith("{\n") and nbformat.reads(final, as_version=4).cells[0].outputs
+
+
+def _run_notebook(source: Path, out: Path, kernel: object) -> None:
+    papermill.execute_notebook(
+        str(source), str(out), kernel_name=KERNEL, engine_name=register_engine(), kernel=kernel, progress_bar=False
+    )

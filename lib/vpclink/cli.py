@@ -981,5 +981,7 @@ _COMMANDS = {
 }
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # python -m vpclink.cli, as older fleets and scripts call it
+    from .launch import leave
+
+    leave(main())

@@ -1,0 +1,5 @@
+"""``python -m vpclink``: the ``vpclink`` command (see ``launch``)."""
+
+from vpclink.launch import main
+
+main()
