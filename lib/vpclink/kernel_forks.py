@@ -26,7 +26,6 @@ This module is imported by the fork server itself, so it imports nothing heavy a
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import signal
@@ -35,9 +34,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
+
+from .importing import without_gc
 
 # What a phase kernel imports before its notebook runs (IPKernelApp.exec_lines): the runbook library
 # and pandas, never the notebook tooling (nbformat, papermill), which is the runner's.
@@ -217,24 +216,6 @@ def alive(pid: int) -> bool:
 
 
 # -- the fork server -----------------------------------------------------------------------------
-@contextmanager
-def imports_without_gc() -> Iterator[None]:
-    """Import with the cyclic garbage collector off, then freeze what was imported.
-
-    Imports allocate many objects and almost no garbage, yet set off full collections that walk
-    everything loaded so far: a quarter of the imports' time for the SDKs and pandas. Frozen objects
-    are never walked again, so a process forked afterwards does not copy their pages by walking them
-    (the use ``gc.freeze`` was made for)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def _name(name: str) -> None:
     """Set this process's name (``/proc/PID/comm``, 15 bytes) so that a person or a test can tell
     the kernels apart in ``ps``."""
@@ -298,7 +279,7 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
     import selectors
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with imports_without_gc():
+    with without_gc(freeze=True):
         import ipykernel.kernelapp  # noqa: F401  (what every kernel needs, imported once here)
 
         exec(PRELOAD, {})

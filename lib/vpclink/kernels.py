@@ -14,6 +14,7 @@ down and close its client when the notebook ends.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -33,7 +34,7 @@ from jupyter_client.asynchronous import AsyncKernelClient  # noqa: E402
 from jupyter_client.connect import KernelConnectionInfo  # noqa: E402
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from jupyter_client.provisioning import LocalProvisioner  # noqa: E402
-from jupyter_core.utils import run_sync  # noqa: E402
+from jupyter_core.utils import ensure_event_loop, run_sync  # noqa: E402
 from nbformat import v4 as nbformat_v4  # noqa: E402
 from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines  # noqa: E402
@@ -250,12 +251,16 @@ def _left(deadline: float) -> float:
 class KernelPool:
     """Hands out one fresh kernel per notebook, starting the next while the current one runs.
 
+    The next kernel's start is a task on this thread's event loop, the loop papermill runs each
+    notebook on: it goes on while the current notebook's cells wait for their kernel, instead of
+    holding up the runner between two notebooks.
+
     Kernels talk to the runner over Unix sockets in a private directory (mode 0700): no TCP port on
     this machine for anyone else to try."""
 
     def __init__(self, cwd: str | Path, *, forked: bool | None = None):
         self.cwd = str(cwd)
-        self._spare: Prestarted | None = None
+        self._spare: asyncio.Task[Prestarted] | None = None
         self._dir: str | None = None  # the kernels' sockets and connection files, private to this run
         self._count = 0
         self._forks: KernelForks | None = None
@@ -281,7 +286,7 @@ class KernelPool:
             self._dir = scratch.private_dir("kernels")
         return self._dir
 
-    def _start(self) -> Prestarted:
+    async def _start(self) -> Prestarted:
         self._count += 1
         base = os.path.join(self._kernel_dir(), f"k{self._count}")
         # Absolute socket paths: the kernel runs in the notebooks' directory, the runner elsewhere.
@@ -291,7 +296,7 @@ class KernelPool:
             provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
             provisioner.forks = self._forks
             km.provisioner = provisioner
-        run_sync(km.start_kernel)(
+        await km.start_kernel(
             extra_arguments=[f"--IPKernelApp.exec_lines={PRELOAD}", *KERNEL_OPTIONS],
             cwd=self.cwd,
             env={**os.environ, RUNNER_ENV: "1"},
@@ -300,22 +305,36 @@ class KernelPool:
         kc.start_channels()  # connects now; the engine checks that the kernel is ready when its notebook runs
         return Prestarted(km, kc)
 
-    def take(self, *, more: bool) -> Prestarted:
-        """A kernel for the next notebook; with ``more``, start the one after it now."""
-        kernel, self._spare = self._spare, None
-        if kernel is not None and not run_sync(kernel.km.is_alive)():
-            kernel.kc.stop_channels()  # the spare died (killed?): start another
+    def _claim_spare(self) -> Prestarted | None:
+        """The kernel started for this notebook (its start finished now if the last notebook was too
+        short for it), unless it died meanwhile (killed?)."""
+        task, self._spare = self._spare, None
+        if task is None:
+            return None
+        kernel = ensure_event_loop().run_until_complete(task)
+        if not run_sync(kernel.km.is_alive)():
+            kernel.kc.stop_channels()
             run_sync(kernel.km.cleanup_resources)()
-            kernel = None
-        kernel = kernel if kernel is not None else self._start()
-        self._spare = self._start() if more else None
+            return None
+        return kernel
+
+    def take(self, *, more: bool) -> Prestarted:
+        """A kernel for the next notebook; with ``more``, the one after it starts while it runs."""
+        kernel = self._claim_spare() or run_sync(self._start)()
+        if more:
+            self._spare = ensure_event_loop().create_task(self._start())
         return kernel
 
     def close(self) -> None:
         """Shut down the kernel started for a notebook that will not run; remove the sockets."""
-        spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.discard()
+        task, self._spare = self._spare, None
+        if task is not None:
+            try:
+                spare = ensure_event_loop().run_until_complete(task)
+            except Exception:
+                pass  # it never started: nothing to stop
+            else:
+                spare.discard()
         if self._forks is not None:
             self._forks.close()
             self._forks = None

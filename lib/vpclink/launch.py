@@ -7,7 +7,7 @@ Two things a person waits for and the CLI cannot do from inside:
   take about a second. Started here, before the CLI's own imports, the two import at once on two
   cores instead of one after the other. The runner finds it as a fleet's links find theirs
   (``kernel_forks.FORKS_ENV``); a command that is already a fleet's link uses the fleet's.
-* **Imports without the garbage collector** (``kernel_forks.imports_without_gc``): about a quarter less
+* **Imports without the garbage collector** (``importing.without_gc``): about a quarter less
   time importing the CLI, the SDKs and papermill.
 * **No interpreter teardown.** Once the command has returned, everything it wrote is closed (records,
   the embedded emulator's database) and its kernels are stopped; tearing down the modules of papermill,
@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from . import kernel_forks, scratch
+from .importing import without_gc
 
 RUNS_NOTEBOOKS = frozenset({"run", "plan", "teardown"})
 
@@ -34,7 +35,7 @@ def main() -> NoReturn:
     """The console script ``vpclink`` and ``python -m vpclink``."""
     argv = sys.argv[1:]
     with early_kernels(argv) as runs_notebooks:
-        with kernel_forks.imports_without_gc():
+        with without_gc(freeze=True):
             from .cli import main as cli_main
 
             if runs_notebooks:
