@@ -46,6 +46,7 @@ from .kernel_forks import FORKS_ENV, PRELOAD, ForkedProcess, ForkServerGone, Ker
 from .notebook.settings import RUNNER_ENV  # noqa: E402
 
 KERNEL = "python3"
+KILLED_WITHIN = 1.0  # seconds a killed kernel is waited for here; jupyter_client waits on after that
 # A phase kernel keeps no IPython history: it would write every cell it runs, parameters included,
 # into the user's history database (one file shared by every kernel of every run, a fleet's too).
 KERNEL_OPTIONS = ("--HistoryManager.enabled=False",)
@@ -188,6 +189,15 @@ class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
         self.process = ForkedProcess(pid)  # type: ignore[assignment]
         self.pid, self.pgid, self.cwd = pid, pid, cwd
         return self.connection_info
+
+    async def kill(self, restart: bool = False) -> None:
+        """Kill the kernel and return once it is gone. jupyter_client then checks that it is gone every
+        0.1 s: at least 0.1 s at the end of each notebook, although a killed kernel is gone within
+        milliseconds. Waiting here in steps that small, its first check finds it gone."""
+        await super().kill(restart=restart)
+        deadline = time.monotonic() + KILLED_WITHIN
+        while self.process is not None and self.process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
 
 
 @dataclass
