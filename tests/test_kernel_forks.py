@@ -6,6 +6,7 @@ of starting kernels, never by a failed run."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import os
@@ -242,3 +243,23 @@ def _run_notebook(source: Path, out: Path, kernel: object) -> None:
     papermill.execute_notebook(
         str(source), str(out), kernel_name=KERNEL, engine_name=register_engine(), kernel=kernel, progress_bar=False
     )
+
+
+def test_kernels_are_handed_out_from_inside_a_running_event_loop_too(tmp_path, workdir) -> None:
+    """A run started where an event loop is running in the thread (a notebook's own kernel, a browser
+    driver): the next kernel is then started before it is needed, not left as a task of a loop that
+    papermill does not run."""
+    source = workdir / "probe.ipynb"
+
+    async def inside() -> tuple[dict, dict]:
+        pool = KernelPool(workdir, forked=True)
+        try:
+            first = _run(source, tmp_path / "one.ipynb", pool.take(more=True))
+            second = _run(source, tmp_path / "two.ipynb", pool.take(more=False))
+        finally:
+            pool.close()
+        return first, second
+
+    first, second = asyncio.run(inside())
+    assert first["pid"] != second["pid"] and not first["marker_before"] and not second["marker_before"]
+    assert not alive(first["pid"]) and not alive(second["pid"])

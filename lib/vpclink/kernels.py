@@ -254,6 +254,17 @@ class Prestarted:
         run_sync(self.km.shutdown_kernel)(now=True)
 
 
+def _loop_for_tasks() -> asyncio.AbstractEventLoop | None:
+    """The event loop that papermill will run the next notebook on in this thread (jupyter_core's
+    ``run_sync``), or None if a loop is running in this thread already: ``run_sync`` then runs each
+    call on a loop of another thread, and a task left on this one would never run."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return ensure_event_loop()
+    return None
+
+
 def _left(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
 
@@ -270,7 +281,7 @@ class KernelPool:
 
     def __init__(self, cwd: str | Path, *, forked: bool | None = None):
         self.cwd = str(cwd)
-        self._spare: asyncio.Task[Prestarted] | None = None
+        self._spare: asyncio.Task[Prestarted] | Prestarted | None = None
         self._dir: str | None = None  # the kernels' sockets and connection files, private to this run
         self._count = 0
         self._forks: KernelForks | None = None
@@ -318,10 +329,10 @@ class KernelPool:
     def _claim_spare(self) -> Prestarted | None:
         """The kernel started for this notebook (its start finished now if the last notebook was too
         short for it), unless it died meanwhile (killed?)."""
-        task, self._spare = self._spare, None
-        if task is None:
+        spare, self._spare = self._spare, None
+        if spare is None:
             return None
-        kernel = ensure_event_loop().run_until_complete(task)
+        kernel = spare if isinstance(spare, Prestarted) else ensure_event_loop().run_until_complete(spare)
         if not run_sync(kernel.km.is_alive)():
             kernel.kc.stop_channels()
             run_sync(kernel.km.cleanup_resources)()
@@ -332,19 +343,20 @@ class KernelPool:
         """A kernel for the next notebook; with ``more``, the one after it starts while it runs."""
         kernel = self._claim_spare() or run_sync(self._start)()
         if more:
-            self._spare = ensure_event_loop().create_task(self._start())
+            loop = _loop_for_tasks()
+            self._spare = loop.create_task(self._start()) if loop else run_sync(self._start)()
         return kernel
 
     def close(self) -> None:
         """Shut down the kernel started for a notebook that will not run; remove the sockets."""
-        task, self._spare = self._spare, None
-        if task is not None:
+        spare, self._spare = self._spare, None
+        if isinstance(spare, asyncio.Task):
             try:
-                spare = ensure_event_loop().run_until_complete(task)
+                spare = ensure_event_loop().run_until_complete(spare)
             except Exception:
-                pass  # it never started: nothing to stop
-            else:
-                spare.discard()
+                spare = None  # it never started: nothing to stop
+        if spare is not None:
+            spare.discard()
         if self._forks is not None:
             self._forks.close()
             self._forks = None
