@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from . import changes
 from .ledger import Ledger
@@ -29,7 +29,31 @@ INDEX_FILE = "index.html"
 
 
 class HtmlRenderer:
-    """nbconvert's HTML exporter, built once per run (its first use loads the templates)."""
+    """nbconvert's HTML exporter, built once per run (its first use loads the templates).
+
+    A process that forks runs (a fleet's link fork server, ``fleet.link_forks``) builds one ahead
+    with :meth:`warm`; the run in each fork takes it with :meth:`take` instead of building its own."""
+
+    # The renderer :meth:`warm` built for the next :meth:`take` of this process, then None. Process-wide
+    # by necessity: it is built before the fork, in the parent, for whichever run the child becomes.
+    _warmed: ClassVar[HtmlRenderer | None] = None
+
+    @classmethod
+    def warm(cls) -> None:
+        """Build a renderer and load its templates (a first rendering) for this process's next take."""
+        import nbformat
+
+        renderer = cls()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            renderer._exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
+        cls._warmed = renderer
+
+    @classmethod
+    def take(cls) -> HtmlRenderer:
+        """The renderer :meth:`warm` built, once; else a new one."""
+        renderer, cls._warmed = cls._warmed, None
+        return renderer if renderer is not None else cls()
 
     def __init__(self) -> None:
         from nbconvert import HTMLExporter
