@@ -10,12 +10,15 @@ A fleet run directory (``<records>/<UTC time>-<fleet>/``)::
     logs/<link>.log       what each link's command printed
     .pids/<link>.pid      the command running a link now (so a resume can stop one left behind)
 
-Each link runs in a Dask task (``engine``) as a subprocess with the CLI's stable contract:
+Each link runs in a Dask task (``engine``) as a command with the CLI's stable contract:
 ``python -m vpclink.cli run params/<link>.yaml --records links [target options]``, or ``run --resume
-LINK_RUN_DIR`` when the link has a run directory already, or ``teardown LINK_RUN_DIR``. Its result is
-read from its own ``run.json``. So a link of a fleet behaves exactly as the same link run on its own:
-same phases, notebooks, record and ledger. The subprocess gets the coordinator's address in its
-environment (``quota.COORDINATOR_ENV``): its kernels' API calls share the fleet's quotas.
+LINK_RUN_DIR`` when the link has a run directory already, or ``teardown LINK_RUN_DIR``. On the fleet
+command's machine that command is forked from the fleet's link fork server (``link_forks``), which
+imported the CLI once for every link; elsewhere (a worker of a ``--scheduler`` cluster), or if that
+server has gone, it is a subprocess. Its result is read from its own ``run.json``. So a link of a
+fleet behaves exactly as the same link run on its own: same phases, notebooks, record and ledger. The
+command gets the coordinator's address in its environment (``quota.COORDINATOR_ENV``): its kernels'
+API calls share the fleet's quotas.
 
 Failures that are not the link's: a link whose kernel or process died (papermill loses a kernel now
 and then under load) is resumed in place, at most ``retries`` times; a task whose Dask worker died is
@@ -23,7 +26,8 @@ rerun by Dask and, past that, submitted again within the same bound. Each try ru
 why (``LinkOutcome.retried``, ``fleet.json``'s ``links[].retried``); a phase that failed on its own (its
 error is not a dead kernel's) is not run again: the link fails. ``kill -9`` of the fleet command,
 then :func:`resume_fleet`: links that verified are not run again; the others resume their own run
-directories, after any command still running one of them from before is stopped.
+directories, after any command still running one of them from before is stopped (a forked command
+ends with the fleet command, as its link fork server kills them all; a subprocess may be left behind).
 """
 
 from __future__ import annotations
