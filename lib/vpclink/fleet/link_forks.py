@@ -329,11 +329,16 @@ def serve(owner: socket.socket, listener: socket.socket) -> None:
     """Import what link commands need, then fork one per request and report its end. A connection's
     commands are killed when it hangs up; when the owner does, all are, and the server exits (with
     ``os._exit``: tearing down an interpreter that has papermill and pandas loaded costs ~0.4 s)."""
+    import gc
     import resource
     import selectors
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm()
+    # what the imports made stays out of the collector's sight, in the server and in every fork: a
+    # collection would touch each object, and a fork would copy every page it touched
+    gc.collect()
+    gc.freeze()
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake the selector: reaped below
