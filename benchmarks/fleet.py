@@ -20,8 +20,21 @@ memory of the whole process tree (sampled), and, from the links' ledgers, the mo
 region, action) made in any window of its quota against that quota (goal: never over) and the
 throttled answers (goal: 0).
 
-Measured on a 2-core machine, with the phase kernels forked from one fork server shared by the
-fleet's links (``vpclink.kernel_forks``), 24 links over 39 VPCs, 8 accounts, 3 regions, at 4 at once:
+Measured on a 2-core machine, 24 links over 39 VPCs, 8 accounts, 3 regions, at 4 at once:
+
+* with the links' commands forked from the link fork server as well (``vpclink.fleet.link_forks``),
+  while other test suites ran beside it (load average 3.2 at the start, 5 to 8 during): one link 12.1 s;
+  the fleet 119.6 s, 9.9 x that one link (12.9 x the idle machine's 9.3 s; goal 6 x: not met), all 24
+  verified, 6.3 s of client CPU per link (the link fork server's own imports, 2.9 s once, included),
+  peak memory of the process tree 2.3 GiB (each fork's shared pages counted again), 1728 API calls, at
+  most 50 of 300 in any 60 s, none throttled. The same benchmark with the commands as subprocesses, run
+  the same day on an idle machine (load 0.5): one link 9.3 s, the fleet 142.5 s (15.3 x), 8.0 s of
+  client CPU per link, 2.1 GiB. One link's command alone, forked against started: 7.4 to 8.9 s of CPU
+  against 11.1 to 11.5 s (the CLI, papermill and the SDKs imported and nbconvert's HTML exporter built
+  once, before the fork; what they made frozen out of the collector's sight, ``gc.freeze``).
+
+The figures before the link fork server, with the phase kernels forked from one fork server shared by
+the fleet's links (``vpclink.kernel_forks``):
 
 * idle machine (load average under 1 at the start): one link 9.3 s; the fleet 121.7 s, 13.1 x one link
   (goal 6 x: not met), all 24 verified, 7.9 s of client CPU per link, peak memory of the process tree
