@@ -5,8 +5,9 @@ no link ever gets a second router interface, route or rule.
 The two links run one at a time (``--max-concurrency 1``), so the kill lands after the first verified
 and while the second is between phases with its initiator's router interface already made. The kill
 goes to the fleet command's process group (the command and its Dask workers); the link's own command
-runs in a session of its own and is left behind, as it would be after a real ``kill -9``: the resume
-stops it before running that link again.
+runs in a session of its own: forked by the fleet's link fork server, it is killed by that server as
+the fleet command's end reaches it (a subprocess would be left behind, and the resume stops it before
+running that link again; a pid file left naming a dead or reused PID stops nothing).
 """
 
 from __future__ import annotations
@@ -111,9 +112,9 @@ def test_a_fleet_killed_after_one_link_verified_resumes_without_duplicates(tmp_p
                 pass
     record = json.loads((fleet_dir / "fleet.json").read_text())
     assert {link["name"]: link["state"] for link in record["links"]} == {verified: "verified", unfinished: "verified"}
-    # The unfinished link's own command outlives the fleet's (its own session, as after a real kill -9):
-    # on a busy machine it may finish before the resume looks, so the resume continues it or finds it
-    # verified; either way in its own run directory, never a second one.
+    # The unfinished link's own command was killed with the fleet's (forked by its link fork server) or,
+    # as a subprocess, outlived it and may finish before the resume looks: the resume continues it or
+    # finds it verified; either way in its own run directory, never a second one.
     assert f"{verified:<32} started" not in out, out
     # the verified link was not run again: its record is as the kill left it, and no second one was made
     assert tree_digest(runs[verified][0]) == kept

@@ -361,5 +361,5 @@ class Runner:
 
     def _render_now(self, notebook: Path) -> None:
         if self._html is None:
-            self._html = HtmlRenderer()
+            self._html = HtmlRenderer.take()
         self._html.render(notebook)

@@ -170,6 +170,9 @@ class Book:
         # CPU seconds of the kernels forked for the links by the fleet's shared fork server (not in
         # any link's own cpu_seconds, as they are not its processes' children)
         self.kernels_cpu_seconds = 0.0
+        # CPU seconds of the link fork server itself (its imports, done once for every link command it
+        # forked; each command's own CPU is in its link's cpu_seconds)
+        self.commands_cpu_seconds = 0.0
 
     def started(
         self, engine: str, rate: RateControl, outcomes: Mapping[str, LinkOutcome], link_dirs: Mapping[str, str]
@@ -239,6 +242,7 @@ class Book:
             "quota_overrides": {k: asdict(v) for k, v in self.options.quotas.items()},
             "coordinator": self.quota_stats,
             "shared_kernels_cpu_seconds": self.kernels_cpu_seconds,
+            "shared_commands_cpu_seconds": self.commands_cpu_seconds,
             "history": [*history, this],
         }
 

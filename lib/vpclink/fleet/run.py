@@ -10,12 +10,15 @@ A fleet run directory (``<records>/<UTC time>-<fleet>/``)::
     logs/<link>.log       what each link's command printed
     .pids/<link>.pid      the command running a link now (so a resume can stop one left behind)
 
-Each link runs in a Dask task (``engine``) as a subprocess with the CLI's stable contract:
+Each link runs in a Dask task (``engine``) as a command with the CLI's stable contract:
 ``python -m vpclink.cli run params/<link>.yaml --records links [target options]``, or ``run --resume
-LINK_RUN_DIR`` when the link has a run directory already, or ``teardown LINK_RUN_DIR``. Its result is
-read from its own ``run.json``. So a link of a fleet behaves exactly as the same link run on its own:
-same phases, notebooks, record and ledger. The subprocess gets the coordinator's address in its
-environment (``quota.COORDINATOR_ENV``): its kernels' API calls share the fleet's quotas.
+LINK_RUN_DIR`` when the link has a run directory already, or ``teardown LINK_RUN_DIR``. On the fleet
+command's machine that command is forked from the fleet's link fork server (``link_forks``), which
+imported the CLI once for every link; elsewhere (a worker of a ``--scheduler`` cluster), or if that
+server has gone, it is a subprocess. Its result is read from its own ``run.json``. So a link of a
+fleet behaves exactly as the same link run on its own: same phases, notebooks, record and ledger. The
+command gets the coordinator's address in its environment (``quota.COORDINATOR_ENV``): its kernels'
+API calls share the fleet's quotas.
 
 Failures that are not the link's: a link whose kernel or process died (papermill loses a kernel now
 and then under load) is resumed in place, at most ``retries`` times; a task whose Dask worker died is
@@ -23,7 +26,8 @@ rerun by Dask and, past that, submitted again within the same bound. Each try ru
 why (``LinkOutcome.retried``, ``fleet.json``'s ``links[].retried``); a phase that failed on its own (its
 error is not a dead kernel's) is not run again: the link fails. ``kill -9`` of the fleet command,
 then :func:`resume_fleet`: links that verified are not run again; the others resume their own run
-directories, after any command still running one of them from before is stopped.
+directories, after any command still running one of them from before is stopped (a forked command
+ends with the fleet command, as its link fork server kills them all; a subprocess may be left behind).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import yaml
 
 from .. import kernel_forks, safe_files, scratch
 from ..params import ParamsError
-from . import coordinator, quota, record
+from . import coordinator, link_forks, quota, record
 from .engine import DEFAULT_WORKERS, Engine
 from .model import Fleet
 from .rate import RateControl, Threshold
@@ -204,7 +208,8 @@ def stop_left_behind(task: LinkTask) -> bool:
     except psutil.Error:
         path.unlink(missing_ok=True)
         return False
-    if pid == os.getpid() or task.fleet_dir not in cmdline or not _names_link(cmdline, task):
+    ours = task.fleet_dir in cmdline and _names_link(cmdline, task)
+    if pid == os.getpid() or not (ours or link_forks.is_forked_command(pid, task.fleet_dir, task.name)):
         return False
     procs = [proc, *proc.children(recursive=True)]
     for p in procs:
@@ -237,15 +242,33 @@ def _command(task: LinkTask, run_dir: Path | None) -> list[str]:
 
 
 def _spawn(task: LinkTask, argv: list[str], attempt: int) -> tuple[int, float, int]:
-    """Run the link's command; (exit code, CPU seconds of it and its children, peak RSS in KB)."""
+    """Run the link's command; (exit code, CPU seconds of it and its children, peak RSS in KB). Forked
+    by the fleet's link fork server when this worker can reach it (``link_forks``), else a subprocess."""
     fleet = Path(task.fleet_dir)
     log_path = fleet / LOGS_DIR / f"{_SAFE.sub('-', task.name)}.log"
     env = {**os.environ, **dict(task.env)}
+    server = env.pop(link_forks.FORKS_ENV, None)
+    pid_file = _pid_file(task)
     with open(log_path, "a", encoding="utf-8") as log:
         os.chmod(log_path, 0o600)
         shown = " ".join(argv[1:]).replace(task.fleet_dir + os.sep, "")
         log.write(f"--- {datetime.now(timezone.utc).isoformat(timespec='seconds')} attempt {attempt}: {shown}\n")
         log.flush()
+        if server and link_forks.supported():
+            try:
+                return link_forks.run(
+                    server,
+                    argv,
+                    cwd=task.fleet_dir,
+                    env=env,
+                    log=str(log_path),
+                    link=task.name,
+                    started=lambda pid: pid_file.write_text(f"{pid}\n"),
+                )
+            except link_forks.LinkForksGone:
+                pass  # not started (another machine's worker, a server that has gone): a subprocess
+            finally:
+                pid_file.unlink(missing_ok=True)
         proc = subprocess.Popen(
             argv,
             stdout=log,
@@ -255,7 +278,6 @@ def _spawn(task: LinkTask, argv: list[str], attempt: int) -> tuple[int, float, i
             cwd=task.fleet_dir,
             start_new_session=True,
         )
-        pid_file = _pid_file(task)
         pid_file.write_text(f"{proc.pid}\n")
         try:
             _, status, usage = os.wait4(proc.pid, 0)
@@ -537,7 +559,11 @@ def _execute(
     # library is imported once for the fleet, not once per link; a link on another machine starts its own
     forks_dir = scratch.private_dir("kernels") if kernel_forks.supported() else None
     forks = kernel_forks.KernelForks.start(forks_dir, shared=True) if forks_dir else None
-    env = tuple({**service.env(), **({kernel_forks.FORKS_ENV: forks.address} if forks else {})}.items())
+    # and one link fork server (vpclink.fleet.link_forks): the CLI is imported once, not once per link
+    commands = _link_forks(run_dir, forks_dir)
+    shared = {kernel_forks.FORKS_ENV: forks.address} if forks else {}
+    shared.update({link_forks.FORKS_ENV: commands.address} if commands else {})
+    env = tuple({**service.env(), **shared}.items())
     try:
         workers = options.workers or DEFAULT_WORKERS
         # a link's task only waits on its subprocess: enough threads for the concurrency, no more
@@ -548,6 +574,8 @@ def _execute(
             book.quota_stats = service.stats()
     finally:
         service.stop()
+        if commands is not None:
+            book.commands_cpu_seconds = round(commands.close(), 2)
         if forks is not None:
             book.kernels_cpu_seconds = round(forks.close(), 2)
         if forks_dir is not None:
@@ -557,6 +585,17 @@ def _execute(
     log(f"  {record.summary_line(final)}")
     log(f"  records: {run_dir / record.INDEX_HTML}")
     return FleetResult(run_dir, 0 if ok else 1, final)
+
+
+def _link_forks(run_dir: Path, socket_dir: str | None) -> link_forks.LinkForks | None:
+    """The fleet's link fork server, listening in ``socket_dir`` (private); None where links cannot be
+    forked, or when no process can be started (links then run as subprocesses)."""
+    if socket_dir is None or not link_forks.supported():
+        return None
+    try:
+        return link_forks.LinkForks.start(str(run_dir.resolve()), socket_dir)
+    except OSError:
+        return None
 
 
 def _task(
