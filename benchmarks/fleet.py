@@ -163,7 +163,7 @@ def one_link(tmp: Path, fleet_file: Path, document: dict[str, Any]) -> float:
     env = {**os.environ, "VPCLINK_STATE_DIR": str(state)}
     began = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "vpclink.cli", "run", str(link), "--records", str(tmp / "runs-one")],
+        [sys.executable, "-m", "vpclink", "run", str(link), "--records", str(tmp / "runs-one")],
         env=env,
         capture_output=True,
         text=True,
