@@ -22,6 +22,17 @@ throttled answers (goal: 0).
 
 Measured on a 2-core machine, 24 links over 39 VPCs, 8 accounts, 3 regions, at 4 at once:
 
+* with the phase kernels readied and stopped without jupyter_client's fixed waits, imports without
+  the garbage collector and the other changes that made one link 1.7 x faster (``runbook_e2e.py``),
+  load average 1 to 4 at the start: one link 5.5 s (``python -m vpclink run``, the console script's
+  process); the fleet 95.8 s, **17.5 x** that link (goal 6 x: not met), all 24 verified, 6.1 s of
+  client CPU per link, peak memory 2.3 GiB, 1728 API calls, at most 55 of 300 in any 60 s, none
+  throttled. Measured against the same link run as ``python -m vpclink.cli run`` (no early fork
+  server): one link 6.5 s, the fleet 93.5 s, 14.3 x, 5.8 s of client CPU per link. The fleet is 1.3 x
+  faster than at the figures below, but one link alone gained more (most of what it saved were waits,
+  which a fleet's links already overlapped), so the ratio grew. On 2 cores a fleet of 24 takes at least
+  24 x (CPU per link) / 2; for that to be 6 x one link's wall time, a link inside a fleet must cost no
+  more CPU than half of what one link alone takes in wall time, about 2.7 s here.
 * with the links' commands forked from the link fork server as well (``vpclink.fleet.link_forks``),
   while other test suites ran beside it (load average 3.2 at the start, 5 to 8 during): one link 12.1 s;
   the fleet 119.6 s, 9.9 x that one link (12.9 x the idle machine's 9.3 s; goal 6 x: not met), all 24

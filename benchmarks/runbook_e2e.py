@@ -31,11 +31,35 @@ groups, instance state), and reads each result back for the record. Measured on 
 calls, 2.6 x the minimum (it was 90 before later phases took each side's account UID from
 preflight's STS answer instead of asking STS again, 12 GetCallerIdentity calls down to 2, and before
 preflight and security_groups showed the state their apply had just read rather than reading it a
-third time: DescribeSecurityGroupAttribute 14 down to 10). On an idle 2-core machine (``--repeat 3``),
-with the phase kernels forked from the run's fork server: 8.84 s against 1.11 s for the plain script,
-7.9 x (goal 3 x: not met), 80 calls; each phase 0.55-0.82 s in papermill, the rest the command's own
-imports (about 1.7 s), the wait for the fork server's imports before the first phase (about 1 s), and
-the records (HTML, run.json, secret scan).
+third time: DescribeSecurityGroupAttribute 14 down to 10).
+
+On a 2-core machine (``--repeat 3``, load average about 1): **5.18 s against 1.43 s for the plain
+script, 3.6 x** (goal 3 x: not met; 4.61 s against 1.25 s, 3.7 x, in another run), 80 calls; each phase
+0.39-0.54 s in papermill. It was 8.84 s against 1.11 s (7.9 x) before these, each measured with this
+script and a timeline of the command's output:
+
+* the kernel fork server is started by the command's process before the CLI's own imports
+  (``vpclink.launch``), so that the two import side by side: the first phase starts about 1.4 s
+  after the command instead of 3 s;
+* imports with the garbage collector paused (``vpclink.importing``): about a quarter less CPU;
+* no interpreter teardown at the end (``processes.leave``): 0.4-0.5 s;
+* a kernel ready without jupyter_client's ``wait_for_ready``, which always drains IOPub until it has
+  been quiet for 0.2 s (``kernels.Prestarted.ready``): 0.2 s per notebook;
+* a killed kernel waited for in 2 ms steps instead of jupyter_client's 0.1 s (``ForkedProvisioner.kill``):
+  about 0.1 s per notebook;
+* the next kernel started as a task of the loop papermill runs the notebook on, not between two
+  notebooks: 60-120 ms per notebook;
+* papermill's saves: none for markdown cells, compact JSON while a notebook runs
+  (``kernels.FewerSaves``): 326 writes of about 3.3 ms became 177 of about 1.5 ms;
+* the GIL handed to the thread that relays the kernel's messages sooner while the HTML renderer works
+  (``sys.setswitchinterval``): 0.2-0.8 s in side-by-side runs;
+* no IPython history written by phase kernels.
+
+What is left: the first phase waits for the fork server's imports (the SDKs, pandas, ipykernel: about
+1.2 s of CPU); each of the seven notebooks costs about 0.45 s, of which the cells take 0.3-0.35 s (the
+SDK calls, the record written to run.json, the tables shown) and the rest papermill and the kernel's
+own start; the last HTML rendering and the secret scan end the run. The run uses about 7 s of CPU on
+the two cores: the phases in their own fresh kernels, 80 calls instead of 26, and the records.
 
 Usage: ``python benchmarks/runbook_e2e.py [--repeat N]``
 """

@@ -982,6 +982,6 @@ _COMMANDS = {
 
 
 if __name__ == "__main__":  # python -m vpclink.cli, as older fleets and scripts call it
-    from .launch import leave
+    from .processes import leave
 
     leave(main())

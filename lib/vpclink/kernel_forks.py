@@ -36,6 +36,7 @@ import threading
 import time
 from typing import Any
 
+from . import processes
 from .importing import without_gc
 
 # What a phase kernel imports before its notebook runs (IPKernelApp.exec_lines): the runbook library
@@ -216,17 +217,6 @@ def alive(pid: int) -> bool:
 
 
 # -- the fork server -----------------------------------------------------------------------------
-def _name(name: str) -> None:
-    """Set this process's name (``/proc/PID/comm``, 15 bytes) so that a person or a test can tell
-    the kernels apart in ``ps``."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(15, (NAME_PREFIX + name).encode()[:15], 0, 0, 0)  # PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
-
-
 def _become_kernel(request: dict[str, Any], inherited: list[socket.socket]) -> None:
     """In the forked child: leave the server's ways behind, then run ipykernel. Never returns."""
     code = 1
@@ -236,7 +226,7 @@ def _become_kernel(request: dict[str, Any], inherited: list[socket.socket]) -> N
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # its own process group, as jupyter_client starts kernels: signals reach it alone
-        _name(str(request["name"]))
+        processes.name(NAME_PREFIX + str(request["name"]))
         os.chdir(str(request["cwd"]))
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})
@@ -256,20 +246,7 @@ def _become_kernel(request: dict[str, Any], inherited: list[socket.socket]) -> N
 
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(code)
-
-
-def _kill(pids: set[int]) -> None:
-    for pid in pids:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        processes.leave(code)
 
 
 def serve(owner: socket.socket, listener: socket.socket | None) -> None:
@@ -321,7 +298,7 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
                 data = b""
             if not data:  # hung up: its kernels go with it
                 selector.unregister(conn)
-                _kill(kernels.pop(conn))
+                processes.kill_groups(kernels.pop(conn))
                 del pending[conn]
                 conn.close()
                 continue
@@ -346,7 +323,7 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
     # server's (the owner's wait4)
     left = {pid for pids in kernels.values() for pid in pids}
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    _kill(left)
+    processes.kill_groups(left)
     for pid in left:
         try:
             os.waitpid(pid, 0)

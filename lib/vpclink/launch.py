@@ -18,7 +18,6 @@ An exception that escapes the CLI is left to Python as usual (its traceback, exi
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -27,6 +26,7 @@ from typing import NoReturn
 
 from . import kernel_forks, scratch
 from .importing import without_gc
+from .processes import leave
 
 RUNS_NOTEBOOKS = frozenset({"run", "plan", "teardown"})
 
@@ -66,14 +66,3 @@ def early_kernels(argv: Sequence[str]) -> Iterator[bool]:
         del os.environ[kernel_forks.FORKS_ENV]
         forks.close()
         scratch.release(directory)
-
-
-def leave(code: int) -> NoReturn:
-    """Flush what the command printed and logged, then exit without the interpreter's teardown."""
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass  # a closed pipe: nothing more can reach it
-    os._exit(code)

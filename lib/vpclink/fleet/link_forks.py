@@ -38,6 +38,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .. import processes
+
 FD_ENV = "VPCLINK_LINK_FORKS_FD"
 FORKS_ENV = "VPCLINK_LINK_FORKS"  # the fleet's link fork server's socket, for its links' tasks
 SOCKET_NAME = "links.sock"
@@ -236,15 +238,6 @@ def warm() -> None:
     HtmlRenderer.warm()
 
 
-def _name(name: str) -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
-
-
 def _one_thread() -> None:
     """A process is forked safely only when it has no other thread (a lock held by one would stay
     held in the child forever)."""
@@ -268,7 +261,7 @@ def _become_command(request: Mapping[str, Any], close_fds: Sequence[int]) -> Non
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # its own session and process group, as the subprocess path starts it
-        _name(str(request["name"]))
+        processes.name(str(request["name"]))
         log = os.open(str(request["log"]), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -293,29 +286,7 @@ def _become_command(request: Mapping[str, Any], close_fds: Sequence[int]) -> Non
 
         traceback.print_exc()
     finally:
-        try:
-            import logging
-
-            logging.shutdown()
-        except Exception:
-            pass
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(code)
-
-
-def _kill(pids: set[int]) -> None:
-    for pid in pids:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:  # not yet its own group (just forked): the process alone
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        processes.leave(code)
 
 
 def _send(conn: socket.socket, message: Mapping[str, Any]) -> None:
@@ -413,11 +384,11 @@ def serve(owner: socket.socket, listener: socket.socket) -> None:
                 data = b""
             if not data:  # hung up: its commands go with it
                 selector.unregister(conn)
-                _kill(running.pop(conn))
+                processes.kill_groups(running.pop(conn))
                 del pending[conn]
                 if conn is owner:
                     for pids in running.values():  # the fleet command has gone: no command outlives it
-                        _kill(pids)
+                        processes.kill_groups(pids)
                     usage = resource.getrusage(resource.RUSAGE_SELF)
                     _send(owner, {"own_cpu": round(usage.ru_utime + usage.ru_stime, 3)})
                     os._exit(0)
