@@ -1,12 +1,14 @@
 """The ``vpclink`` command's process: what happens around :func:`vpclink.cli.main`.
 
-Two things a person waits for and the CLI cannot do from inside:
+What a person would wait for, and the CLI cannot do from inside:
 
 * **The kernel fork server starts first.** A command that runs phase notebooks (``run``, ``plan``,
   ``teardown``) needs the fork server of ``kernel_forks``, whose imports (the SDKs, pandas, ipykernel)
   take about a second. Started here, before the CLI's own imports, the two import at once on two
   cores instead of one after the other. The runner finds it as a fleet's links find theirs
-  (``kernel_forks.FORKS_ENV``); a command that is already a fleet's link uses the fleet's.
+  (``kernel_forks.FORKS_ENV``); a command that is already a fleet's link uses the fleet's. (A fleet's
+  own command starts one too before it knows it runs a fleet, which starts its shared servers: that
+  one stays idle.)
 * **Imports without the garbage collector** (``importing.without_gc``): about a quarter less
   time importing the CLI, the SDKs and papermill.
 * **No interpreter teardown.** Once the command has returned, everything it wrote is closed (records,
