@@ -33,7 +33,7 @@ INDEX_FILE = "index.html"
 class HtmlRenderer:
     """nbconvert's HTML exporter, built once per run. Building it and its first rendering (which loads
     the templates, the Markdown renderer and the highlighters) run with the garbage collector paused
-    (``importing.without_gc``): about 0.4 s of CPU less per run.
+    (``importing.without_gc``): about 0.1 s of CPU less per run.
 
     A process that forks runs (a fleet's link fork server, ``fleet.link_forks``) builds one ahead
     with :meth:`warm`; the run in each fork takes it with :meth:`take` instead of building its own."""
