@@ -219,17 +219,12 @@ def alive(pid: int) -> bool:
 # -- the fork server -----------------------------------------------------------------------------
 def _become_kernel(request: dict[str, Any], inherited: list[socket.socket]) -> None:
     """In the forked child: leave the server's ways behind, then run ipykernel. Never returns."""
-    code = 1
-    try:
+
+    def kernel() -> None:
         for sock in inherited:
             sock.close()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.setsid()  # its own process group, as jupyter_client starts kernels: signals reach it alone
-        processes.name(NAME_PREFIX + str(request["name"]))
-        os.chdir(str(request["cwd"]))
-        os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})
+        # its own process group, as jupyter_client starts kernels: signals reach it alone
+        processes.own_session(NAME_PREFIX + str(request["name"]), str(request["cwd"]), dict(request["env"]))
         # ipykernel exits when its parent, the fork server, goes; it read JPY_PARENT_PID when the
         # fork server imported it, so it is told again on its command line
         os.environ["JPY_PARENT_PID"] = str(os.getppid())
@@ -238,15 +233,8 @@ def _become_kernel(request: dict[str, Any], inherited: list[socket.socket]) -> N
         from ipykernel.kernelapp import IPKernelApp
 
         IPKernelApp.launch_instance(argv=argv)
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
-    except BaseException:
-        import traceback
 
-        traceback.print_exc()
-    finally:
-        processes.leave(code)
+    processes.run_then_leave(kernel)
 
 
 def serve(owner: socket.socket, listener: socket.socket | None) -> None:

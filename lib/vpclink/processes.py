@@ -1,5 +1,6 @@
 """What the command's process and the two fork servers (``kernel_forks``, ``fleet.link_forks``) share:
-naming a process, killing process groups, and ending a process without the interpreter's teardown.
+naming a process, killing process groups, making a forked child a process of its own, and ending a
+process without the interpreter's teardown.
 
 Imported by the fork servers before their imports: nothing heavy here.
 """
@@ -10,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import NoReturn
 
 
@@ -36,6 +37,35 @@ def kill_groups(pids: Iterable[int]) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def own_session(process_name: str, cwd: str, env: Mapping[str, str]) -> None:
+    """In a forked child: the default signal handlings back, a session and process group of its own
+    (signals meant for the fork server do not reach it, and its group can be killed whole), its name,
+    its working directory and exactly the environment it was asked for."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.setsid()
+    name(process_name)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in env.items()})
+
+
+def run_then_leave(body: Callable[[], int | None]) -> NoReturn:
+    """Run a forked child's ``body`` and end the process with its exit code, whatever happens: a
+    forked child must never return into its fork server's loop. An exception is printed, exit 1."""
+    code = 1
+    try:
+        code = body() or 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        leave(code)
 
 
 def leave(code: int) -> NoReturn:

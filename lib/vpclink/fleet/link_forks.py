@@ -250,43 +250,32 @@ def _one_thread() -> None:
 
 def _become_command(request: Mapping[str, Any], close_fds: Sequence[int]) -> None:
     """In the forked child: leave the server's ways behind, then run the CLI. Never returns."""
-    code = 1
-    try:
+
+    def command() -> int:
         signal.set_wakeup_fd(-1)
         for fd in close_fds:
             try:
                 os.close(fd)
             except OSError:
                 pass
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.setsid()  # its own session and process group, as the subprocess path starts it
-        processes.name(str(request["name"]))
         log = os.open(str(request["log"]), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
+        # its own session and process group, as the subprocess path starts it
+        processes.own_session(str(request["name"]), str(request["cwd"]), dict(request["env"]))
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.close(log)
         os.close(null)
-        os.chdir(str(request["cwd"]))
-        os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})
         from vpclink import cli
 
         argv = [str(a) for a in request["argv"]]
         if argv[:2] != ["-m", CLI]:
             raise ValueError(f"not a link command: {argv[:2]}")
         sys.argv = [str(cli.__file__), *argv[2:]]
-        code = cli.main(argv[2:])
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
-    except BaseException:
-        import traceback
+        return cli.main(argv[2:])
 
-        traceback.print_exc()
-    finally:
-        processes.leave(code)
+    processes.run_then_leave(command)
 
 
 def _send(conn: socket.socket, message: Mapping[str, Any]) -> None:
