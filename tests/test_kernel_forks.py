@@ -54,6 +54,18 @@ def _run(source: Path, out: Path, kernel: object) -> dict:
     return json.loads("".join(o["text"] for o in cell.outputs if o.get("name") == "stdout"))
 
 
+def _two_notebooks(workdir: Path, tmp_path: Path) -> tuple[dict, dict]:
+    """The probe notebook run twice from one pool, as a run's phases are: (first, second) probes."""
+    source = workdir / "probe.ipynb"
+    pool = KernelPool(workdir, forked=True)
+    try:
+        first = _run(source, tmp_path / "one.ipynb", pool.take(more=True))
+        second = _run(source, tmp_path / "two.ipynb", pool.take(more=False))
+    finally:
+        pool.close()
+    return first, second
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """The notebooks' directory, holding the probe notebook."""
@@ -64,13 +76,7 @@ def workdir(tmp_path: Path) -> Path:
 
 def test_each_notebook_gets_a_fresh_forked_kernel_with_the_runners_environment(tmp_path, workdir, monkeypatch) -> None:
     monkeypatch.setenv("VPCLINK_TEST_PROBE", "from-the-runner")
-    source = workdir / "probe.ipynb"
-    pool = KernelPool(workdir, forked=True)
-    try:
-        first = _run(source, tmp_path / "one.ipynb", pool.take(more=True))
-        second = _run(source, tmp_path / "two.ipynb", pool.take(more=False))
-    finally:
-        pool.close()
+    first, second = _two_notebooks(workdir, tmp_path)
     assert first["pid"] != second["pid"] and os.getpid() not in (first["ppid"], second["ppid"])
     assert first["ppid"] == second["ppid"]  # both are children of the run's fork server
     assert (first["name"], second["name"]) == ("vpclink-k1", "vpclink-k2")
@@ -249,25 +255,15 @@ def test_kernels_are_handed_out_from_inside_a_running_event_loop_too(tmp_path, w
     """A run started where an event loop is running in the thread (a notebook's own kernel, a browser
     driver): the next kernel is then started before it is needed, not left as a task of a loop that
     papermill does not run."""
-    source = workdir / "probe.ipynb"
-
-    def two_notebooks() -> tuple[dict, dict]:
-        pool = KernelPool(workdir, forked=True)
-        try:
-            first = _run(source, tmp_path / "one.ipynb", pool.take(more=True))
-            second = _run(source, tmp_path / "two.ipynb", pool.take(more=False))
-        finally:
-            pool.close()
-        return first, second
 
     async def inside() -> tuple[dict, dict]:
-        return two_notebooks()
+        return _two_notebooks(workdir, tmp_path)
 
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         first, second = asyncio.run(inside())
     else:  # a loop left running in this thread by an earlier test (a browser driver's): the same case
-        first, second = two_notebooks()
+        first, second = _two_notebooks(workdir, tmp_path)
     assert first["pid"] != second["pid"] and not first["marker_before"] and not second["marker_before"]
     assert not alive(first["pid"]) and not alive(second["pid"])

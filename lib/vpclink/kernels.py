@@ -21,6 +21,8 @@ import queue
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,16 +71,19 @@ class FewerSaves(NotebookExecutionManager):  # type: ignore[misc]
     _skip_save = False
 
     def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
-        self._skip_save = cell.get("cell_type") != "code"
-        try:
+        with self._saved_if_code(cell):
             super().cell_start(cell, cell_index, **kwargs)
-        finally:
-            self._skip_save = False
 
     def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        with self._saved_if_code(cell):
+            super().cell_complete(cell, cell_index, **kwargs)
+
+    @contextmanager
+    def _saved_if_code(self, cell: Any) -> Iterator[None]:
+        """papermill's bookkeeping of ``cell`` inside: its save happens for a code cell only."""
         self._skip_save = cell.get("cell_type") != "code"
         try:
-            super().cell_complete(cell, cell_index, **kwargs)
+            yield
         finally:
             self._skip_save = False
 
