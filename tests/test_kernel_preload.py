@@ -22,4 +22,7 @@ def test_the_kernel_preload_leaves_the_notebook_tooling_to_the_runner() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     loaded = set(json.loads(done.stdout))
     assert {"vpclink.notebook", "vpclink.cloud", "pandas"} <= loaded  # the preload does load the runbook
+    # and what its first API call would load, once in the fork server rather than in every kernel
+    sdk = {f"alibabacloud_{p}.client" for p in ("vpc20160428", "ecs20140526", "sts20150401", "vpcpeer20220101")}
+    assert sdk | {"alibabacloud_credentials.client"} <= loaded, sorted(sdk - loaded)
     assert not loaded & set(NOT_IN_A_KERNEL), sorted(loaded & set(NOT_IN_A_KERNEL))

@@ -11,6 +11,7 @@ which keeps the API's code and request ID and never shows a key.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import re
 import socket
@@ -18,15 +19,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
-
-from alibabacloud_ecs20140526.client import Client as EcsClient
-from alibabacloud_sts20150401.client import Client as StsClient
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from alibabacloud_tea_openapi.utils_models import Config
-from alibabacloud_vpc20160428.client import Client as VpcClient
-from alibabacloud_vpcpeer20220101.client import Client as VpcPeerClient
-from darabonba.runtime import RuntimeOptions
-from Tea.exceptions import TeaException, UnretryableException
 
 from . import profiles
 from .capture import CaptureWriter, request_map
@@ -39,7 +31,15 @@ from .waits import Clock, RealClock
 Product = Literal["vpc", "ecs", "sts", "vpcpeer"]
 # VpcPeer 2022-01-01 has one central endpoint (vpcpeer.aliyuncs.com, the SDK's own rule); an emulator
 # serves every product on its one endpoint, which ``endpoint`` names for all of them.
-_CLIENTS: dict[str, type] = {"vpc": VpcClient, "ecs": EcsClient, "sts": StsClient, "vpcpeer": VpcPeerClient}
+# The SDK clients are imported when the first is made, not with this module: the runner's process
+# imports the phases (and so this module) to run notebooks, and never calls an API itself. A kernel
+# fork server imports them ahead for its kernels (``load_sdks``).
+_CLIENTS: dict[str, str] = {
+    "vpc": "alibabacloud_vpc20160428.client",
+    "ecs": "alibabacloud_ecs20140526.client",
+    "sts": "alibabacloud_sts20150401.client",
+    "vpcpeer": "alibabacloud_vpcpeer20220101.client",
+}
 
 # Codes retried on every call besides throttling and (where safe) transient failures.
 DEFAULT_RETRY_ON: frozenset[str] = STATE_CONFLICTS
@@ -237,16 +237,21 @@ class Cloud:
             raise ValueError(f"product {product!r}: expected one of {', '.join(_CLIENTS)}")
         key = (role, product)
         if key not in self._clients:
+            from alibabacloud_tea_openapi.utils_models import Config
+
             config = Config(credential=self._credentials[role], region_id=self.region(role))
             if self.endpoint:
                 config.endpoint = self.endpoint.rpartition("://")[2]
                 config.protocol = _scheme(self.endpoint)
-            self._clients[key] = _CLIENTS[product](config)
+            self._clients[key] = importlib.import_module(_CLIENTS[product]).Client(config)
         return self._clients[key]
 
     def _attempt(
         self, role: Role, product: str, action: str, request: Any, mutating: bool, phase: str
     ) -> dict[str, Any]:
+        from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+        from darabonba.runtime import RuntimeOptions
+
         client = self._client(role, product)
         method = _method(client, action)
         started = time.perf_counter()
@@ -338,6 +343,9 @@ class Cloud:
         return self._uids.get(role)
 
     def _error(self, role: Role, action: str, e: Exception) -> CloudError:
+        from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+        from Tea.exceptions import TeaException, UnretryableException
+
         if isinstance(e, AlibabaCloudException):
             data = e.data if isinstance(e.data, dict) else {}
             message = data.get("Message") or e.message or ""
@@ -401,6 +409,13 @@ class Cloud:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def load_sdks() -> None:
+    """Import the SDK clients and the credentials library now (a kernel fork server, for its kernels)."""
+    for module in _CLIENTS.values():
+        importlib.import_module(module)
+    profiles.load_credentials_library()
 
 
 def _scheme(endpoint: str) -> str:

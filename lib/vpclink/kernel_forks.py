@@ -40,8 +40,9 @@ from . import processes
 from .importing import without_gc
 
 # What a phase kernel imports before its notebook runs (IPKernelApp.exec_lines): the runbook library
-# and pandas, never the notebook tooling (nbformat, papermill), which is the runner's.
-PRELOAD = "import vpclink.notebook, pandas; del vpclink, pandas"
+# with the SDK clients and the credentials library it loads when it first calls an API, and pandas;
+# never the notebook tooling (nbformat, papermill), which is the runner's.
+PRELOAD = "import vpclink.notebook, vpclink.cloud, pandas; vpclink.cloud.load_sdks(); del vpclink, pandas"
 FD_ENV = "VPCLINK_KERNEL_FORKS_FD"
 FORKS_ENV = "VPCLINK_KERNEL_FORKS"  # a shared fork server's socket, for the runners of a fleet
 READY = b'{"ready": true}\n'

@@ -62,26 +62,29 @@ class FewerSaves(NotebookExecutionManager):  # type: ignore[misc]
     papermill writes the whole notebook at every cell's start and end: it validates it against the
     notebook schema, deep-copies it to split its strings into lines, and indents its JSON (which
     Python encodes in pure Python): about 3 ms a write, some 330 writes for a link's seven notebooks.
-    Here a markdown cell's start and end are not written on their own (executing one changes nothing
-    but its papermill timestamps, which the next code cell's write carries), and the writes while the
-    notebook runs are compact JSON, unchecked: a valid notebook all the same, which JupyterLab opens.
-    The notebook's writes as it ends are papermill's own, checked and in the usual layout. A code cell
-    is on disk as it starts and as it ends, so a run killed mid-cell leaves a record of how far it got."""
+    Here the notebook is written as each code cell starts, with every cell before it as it ended:
+    a cell's end is not written on its own, since the next code cell's start follows at once and
+    carries it (as do papermill's writes as the notebook ends, and its autosave during a long cell). A
+    markdown cell is not written on its own either: executing one changes nothing but its papermill
+    timestamps. The writes while the notebook runs are compact JSON, unchecked: a valid notebook all
+    the same, which JupyterLab opens. The notebook's writes as it ends are papermill's own, checked and
+    in the usual layout. So a run killed mid-cell leaves a record of how far it got: the cells done,
+    and the one that was running."""
 
     _skip_save = False
 
     def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
-        with self._saved_if_code(cell):
+        with self._saved(cell.get("cell_type") == "code"):
             super().cell_start(cell, cell_index, **kwargs)
 
     def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
-        with self._saved_if_code(cell):
+        with self._saved(False):
             super().cell_complete(cell, cell_index, **kwargs)
 
     @contextmanager
-    def _saved_if_code(self, cell: Any) -> Iterator[None]:
-        """papermill's bookkeeping of ``cell`` inside: its save happens for a code cell only."""
-        self._skip_save = cell.get("cell_type") != "code"
+    def _saved(self, save: bool) -> Iterator[None]:
+        """papermill's bookkeeping of a cell inside, with its save or without it."""
+        self._skip_save = not save
         try:
             yield
         finally:

@@ -24,15 +24,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alibabacloud_credentials.client import Client as CredentialClient
-from alibabacloud_credentials.provider import (
-    RamRoleArnCredentialsProvider,
-    StaticAKCredentialsProvider,
-    StaticSTSCredentialsProvider,
-)
-from alibabacloud_credentials.provider.cli_profile import CLIProfileCredentialsProvider
+if TYPE_CHECKING:
+    from alibabacloud_credentials.client import Client as CredentialClient
 
 DEFAULT_PROFILES_FILE = Path("~") / ".aliyun" / "config.json"
 
@@ -222,6 +217,13 @@ def _check_role_profile(profile: dict[str, Any], profiles: list[Any], path: Path
             )
 
 
+def load_credentials_library() -> None:
+    """Import alibabacloud-credentials now, rather than when the first credentials client is made:
+    the commands that only read profiles (the runner, ``check``) never load it."""
+    import alibabacloud_credentials.client
+    import alibabacloud_credentials.provider.cli_profile  # noqa: F401
+
+
 def credential_client(
     name: str, profiles_file: str | os.PathLike[str] | None, *, field: str, sts_endpoint: str | None = None
 ) -> CredentialClient:
@@ -229,6 +231,9 @@ def credential_client(
 
     ``sts_endpoint`` (``http://host:port``, an emulator's): where a RAM role profile sends AssumeRole.
     Without it the library's ``CLIProfileCredentialsProvider`` reads the profile, as the CLI does."""
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_credentials.provider.cli_profile import CLIProfileCredentialsProvider
+
     path, profile = _profile(name, profiles_file, field=field)
     _KEYS.update(key_material(name, path))
     if sts_endpoint and profile.get("mode") in ROLE_MODES:
@@ -249,6 +254,13 @@ def _provider(
 ) -> Any:  # an alibabacloud_credentials_api.ICredentialsProvider
     """The provider ``CLIProfileCredentialsProvider`` would build for ``profile``, with AssumeRole sent to
     ``sts_endpoint`` (the same fields, read the same way: cli_profile.py of alibabacloud-credentials)."""
+    from alibabacloud_credentials.provider import (
+        RamRoleArnCredentialsProvider,
+        StaticAKCredentialsProvider,
+        StaticSTSCredentialsProvider,
+    )
+    from alibabacloud_credentials.provider.cli_profile import CLIProfileCredentialsProvider
+
     name, mode = str(profile.get("name")), profile.get("mode")
     if name in seen:
         raise ProfileError(field, f"profile {name!r} in {path}: its source_profile chain comes back to it")
