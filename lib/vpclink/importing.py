@@ -1,4 +1,5 @@
-"""Loading a lot of code: with the cyclic garbage collector paused, and the SDKs' models on demand.
+"""Loading a lot of code: with the cyclic garbage collector paused, the SDKs' models on demand, and
+without jsonschema's IRI grammar.
 
 **The collector.** Imports (and an exporter loading its templates) allocate many objects and leave
 almost no cyclic garbage, yet they set off full collections that walk everything loaded so far: a
@@ -15,6 +16,12 @@ that imports a client, for the few dozen models the runbook uses. :func:`sdk_mod
 module the first time it is used (PEP 562's module ``__getattr__``). It reads the index of names from
 the package's own ``__init__``, and only when that file holds nothing but those imports and
 ``__all__``; any other package, or another layout in a later SDK release, is imported as usual.
+
+**jsonschema's IRI grammar.** nbformat (so papermill and nbconvert) imports jsonschema, whose import
+also builds the grammar of an optional IRI format checker (``rfc3987_syntax``, installed with
+JupyterLab): about 1.5 s of CPU, for a format that no notebook schema uses. The processes that read
+and write notebooks (the runner's, the HTML renderer's, a fleet's link fork server) do without it
+(:func:`skip_iri_grammar`).
 """
 
 from __future__ import annotations
@@ -43,6 +50,11 @@ def without_gc(*, freeze: bool) -> Iterator[None]:
             gc.freeze()
         if enabled:
             gc.enable()
+
+
+def skip_iri_grammar() -> None:
+    """Make jsonschema, imported from now on, do without its IRI format checker (see the docstring)."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 # -- the SDKs' models, on demand -----------------------------------------------------------------

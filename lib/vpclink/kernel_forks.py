@@ -38,6 +38,7 @@ from typing import Any
 
 from . import processes
 from .importing import without_gc
+from .record.render_worker import NAME, RenderWorker
 
 # What a phase kernel imports before its notebook runs (IPKernelApp.exec_lines): the runbook library
 # with the SDK clients and the credentials library it loads when it first calls an API, and pandas;
@@ -135,13 +136,33 @@ class KernelForks:
 
     def spawn(self, argv: list[str], cwd: str, env: dict[str, str], name: str) -> int:
         """Fork a kernel running ``argv`` (``python -m ipykernel_launcher ...``); its process ID."""
-        request = json.dumps({"argv": argv[3:], "cwd": cwd, "env": env, "name": name}) + "\n"
+        return self._fork({"argv": argv[3:], "cwd": cwd, "env": env, "name": name})
+
+    def render_worker(self) -> RenderWorker:
+        """Fork an HTML render worker (``record.render_worker``) for this runner, in its working
+        directory and environment; the server hands it one end of a new socket pair, this the other."""
+        ours, theirs = socket.socketpair()
+        try:
+            pid = self._fork({"render_worker": True, "cwd": os.getcwd(), "env": dict(os.environ), "name": NAME}, theirs)
+        except ForkServerGone:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        return RenderWorker(ours, pid)
+
+    def _fork(self, request: dict[str, Any], handed: socket.socket | None = None) -> int:
+        line = (json.dumps(request) + "\n").encode()
         with self._lock:
             try:
-                if not self._ready:  # the first kernel waits for the server's imports
+                if not self._ready:  # the first request waits for the server's imports
                     self._line()
                     self._ready = True
-                self._socket.sendall(request.encode())
+                if handed is None:
+                    self._socket.sendall(line)
+                else:  # the socket's descriptor rides with the request's first bytes (SCM_RIGHTS)
+                    sent = socket.send_fds(self._socket, [line], [handed.fileno()])
+                    self._socket.sendall(line[sent:])
                 answer = self._line()
             except OSError as e:
                 raise ForkServerGone(f"the kernel fork server is unreachable: {e}") from None
@@ -238,6 +259,21 @@ def _become_kernel(request: dict[str, Any], inherited: list[socket.socket]) -> N
     processes.run_then_leave(kernel)
 
 
+def _become_render_worker(request: dict[str, Any], inherited: list[socket.socket], channel: socket.socket) -> None:
+    """In the forked child: leave the server's ways behind, then render HTML for the runner that asked
+    (``record.render_worker``) until it hangs up. Never returns."""
+
+    def worker() -> None:
+        for sock in inherited:
+            sock.close()
+        processes.own_session(NAME_PREFIX + str(request["name"]), str(request["cwd"]), dict(request["env"]))
+        from .record.render_worker import serve
+
+        serve(channel)
+
+    processes.run_then_leave(worker)
+
+
 def serve(owner: socket.socket, listener: socket.socket | None) -> None:
     """Import what the kernels need, then fork one kernel per request. Each connection's kernels are
     killed when it hangs up (its runner finished or died); when the owner hangs up, all are, and
@@ -249,8 +285,9 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
         import ipykernel.kernelapp  # noqa: F401  (what every kernel needs, imported once here)
 
         exec(PRELOAD, {})
-    kernels: dict[socket.socket, set[int]] = {owner: set()}
+    kernels: dict[socket.socket, set[int]] = {owner: set()}  # and render workers
     pending: dict[socket.socket, bytes] = {owner: b""}
+    handed: dict[socket.socket, list[socket.socket]] = {owner: []}  # sockets received for render workers
 
     def reap(*_: Any) -> None:
         while True:
@@ -275,34 +312,49 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
             assert isinstance(conn, socket.socket)
             if conn is listener:
                 client, _ = listener.accept()
-                kernels[client], pending[client] = set(), b""
+                kernels[client], pending[client], handed[client] = set(), b"", []
                 selector.register(client, selectors.EVENT_READ)
                 client.sendall(READY)
                 continue
             if conn not in kernels:
                 continue
             try:
-                data = conn.recv(1 << 16)
+                data, fds, _flags, _address = socket.recv_fds(conn, 1 << 16, 4)
             except OSError:
-                data = b""
+                data, fds = b"", []
+            handed[conn] += [socket.socket(fileno=fd) for fd in fds]
             if not data:  # hung up: its kernels go with it
                 selector.unregister(conn)
                 processes.kill_groups(kernels.pop(conn))
                 del pending[conn]
+                for sock in handed.pop(conn):
+                    sock.close()
                 conn.close()
                 continue
             pending[conn] += data
             while b"\n" in pending[conn]:
                 line, pending[conn] = pending[conn].split(b"\n", 1)
+                channel = None
                 try:
                     request = json.loads(line)
+                    if request.get("render_worker"):
+                        if not handed[conn]:
+                            raise ValueError("a render worker was asked for without its socket")
+                        channel = handed[conn].pop(0)
                     pid = os.fork()
                 except (ValueError, OSError) as e:
+                    if channel is not None:
+                        channel.close()
                     conn.sendall((json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n").encode())
                     continue
                 if pid == 0:
                     selector.close()
-                    _become_kernel(request, [*kernels, *([listener] if listener else [])])
+                    others = [*kernels, *([listener] if listener else []), *(s for h in handed.values() for s in h)]
+                    if channel is not None:
+                        _become_render_worker(request, others, channel)
+                    _become_kernel(request, others)
+                if channel is not None:
+                    channel.close()  # the worker's now
                 kernels[conn].add(pid)
                 try:
                     conn.sendall((json.dumps({"pid": pid}) + "\n").encode())

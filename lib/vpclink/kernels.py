@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import queue
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,10 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# papermill validates notebooks with jsonschema, whose import also builds the grammar of an optional
-# IRI format checker (rfc3987_syntax, installed with JupyterLab): about 1.5 s of CPU at every run's
-# start, for a format that no notebook schema uses. The runner's process does without it.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+from .importing import skip_iri_grammar
+
+skip_iri_grammar()  # before papermill's imports: the runner's process does without it
 
 from jupyter_client.asynchronous import AsyncKernelClient  # noqa: E402
 from jupyter_client.connect import KernelConnectionInfo  # noqa: E402
@@ -46,6 +44,7 @@ from papermill.log import logger  # noqa: E402
 from . import kernel_forks, scratch  # noqa: E402
 from .kernel_forks import FORKS_ENV, PRELOAD, ForkedProcess, ForkServerGone, KernelForks  # noqa: E402
 from .notebook.settings import RUNNER_ENV  # noqa: E402
+from .record.render_worker import RenderWorker  # noqa: E402
 
 KERNEL = "python3"
 KILLED_WITHIN = 1.0  # seconds a killed kernel is waited for here; jupyter_client waits on after that
@@ -354,6 +353,16 @@ class KernelPool:
             loop = _loop_for_tasks()
             self._spare = loop.create_task(self._start()) if loop else run_sync(self._start)()
         return kernel
+
+    def render_worker(self) -> RenderWorker | None:
+        """An HTML render worker forked by this pool's fork server (``record.render_worker``), or
+        None where there is no fork server or it cannot fork one."""
+        if self._forks is None:
+            return None
+        try:
+            return self._forks.render_worker()
+        except ForkServerGone:
+            return None
 
     def close(self) -> None:
         """Shut down the kernel started for a notebook that will not run; remove the sockets."""

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import phases, scratch
 from .notebook.settings import COMMON, REQUIRED
@@ -42,10 +42,14 @@ from .record.notebook_records import (
 )
 from .record.picture import link_svg
 from .record.provenance import software
+from .record.render_worker import RenderWorker
 from .record.run import PARAMS_COPY, PhaseRecord, RunState, RunStateError, confined, utc_now
 from .record.secret_scan import SecretHit, scan_for_secrets
 from .sides import side_text
 from .targets import Target
+
+if TYPE_CHECKING:
+    from .kernels import KernelPool
 
 RELAY_SWITCH_INTERVAL = 0.0002  # seconds; see Runner.execute
 WAITING = "WaitingForPeer"  # the exception a phase notebook raises to wait for the other operator
@@ -102,9 +106,11 @@ class Runner:
         self.log = log
         self.verbose = verbose
         self.cell_timeout = cell_timeout
-        # HTML is rendered in one background thread while the next notebook runs (its kernel is
-        # another process, so the two overlap); _finish waits for every rendering.
+        # HTML is rendered while the next notebook runs, by a render worker process (see
+        # ``record.render_worker``) or else in this process, from one background thread that waits
+        # for each; _finish waits for every rendering.
         self._html: HtmlRenderer | None = None
+        self._worker: RenderWorker | None = None
         self._renders: list[Future[None]] = []
         self._renderer: ThreadPoolExecutor | None = None
         # papermill and the kernels' machinery load here, not at import: `vpclink check`, `migrate`
@@ -146,6 +152,8 @@ class Runner:
 
         pool = KernelPool(notebooks)
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vpclink-html")
+        if not HtmlRenderer.warmed():  # a fleet's link has one built already, in this process
+            self._renderer.submit(self._start_worker, pool)
         # This thread relays every message between papermill and the kernel, and waits for the GIL at
         # each while the renderer holds it: up to the switch interval, 5 ms by default. Handing the
         # GIL over sooner costs the renderer little and saved a link 0.2-0.8 s in side-by-side runs.
@@ -175,8 +183,11 @@ class Runner:
             self._finish(run_dir, params)
             raise
         finally:
+            self._renderer.shutdown(wait=True)  # before the pool: its fork server stops the render worker
+            if self._worker is not None:
+                self._worker.close()
+                self._worker = None
             pool.close()
-            self._renderer.shutdown(wait=True)
             sys.setswitchinterval(switch_interval)
             if generated is not None:
                 scratch.release(str(generated))
@@ -359,7 +370,17 @@ class Runner:
         if notebook.exists() and self._renderer is not None:
             self._renders.append(self._renderer.submit(self._render_now, notebook))
 
+    def _start_worker(self, pool: KernelPool) -> None:
+        self._worker = pool.render_worker()
+
     def _render_now(self, notebook: Path) -> None:
+        if self._worker is not None:
+            try:
+                self._worker.render(notebook)
+                return
+            except ConnectionError:  # it has gone (killed?): this process renders from now on
+                self._worker.close()
+                self._worker = None
         if self._html is None:
             self._html = HtmlRenderer.take()
         self._html.render(notebook)

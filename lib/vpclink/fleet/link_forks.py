@@ -226,7 +226,9 @@ def _cmdline(pid: int) -> list[str]:
 # -- the server ---------------------------------------------------------------------------------------------
 def warm() -> None:
     """Import what a link command needs, and build what it would build first, once for every fork."""
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # as vpclink.kernels does
+    from vpclink.importing import skip_iri_grammar
+
+    skip_iri_grammar()
     import vpclink.cli
     import vpclink.kernels  # noqa: F401  (papermill, jupyter_client, nbclient)
     from vpclink.record.html import HtmlRenderer

@@ -61,6 +61,11 @@ class HtmlRenderer:
         cls._warmed = renderer
 
     @classmethod
+    def warmed(cls) -> bool:
+        """Whether :meth:`warm` built one for this process that is not taken yet."""
+        return cls._warmed is not None
+
+    @classmethod
     def take(cls) -> HtmlRenderer:
         """The renderer :meth:`warm` built, once; else a new one."""
         renderer, cls._warmed = cls._warmed, None
