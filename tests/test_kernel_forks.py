@@ -34,6 +34,7 @@ print(json.dumps({
     "loaded": sorted(m for m in ("vpclink.notebook", "pandas", "nbformat", "jsonschema", "papermill")
                      if m in sys.modules),
     "name": open("/proc/self/comm").read().strip(),
+    "stamped": __import__("vpclink.record.provenance").record.provenance.software.cache_info().currsize,
 }))
 """
 
@@ -85,6 +86,9 @@ def test_each_notebook_gets_a_fresh_forked_kernel_with_the_runners_environment(t
         assert seen["runner_env"] == "1" and seen["probe_env"] == "from-the-runner"
         assert seen["marker_before"] is False  # no name from another notebook
         assert seen["loaded"] == ["pandas", "vpclink.notebook"]  # the runbook library, not the notebook tooling
+    # what software ran (git and package metadata) was worked out once, by the fork server as the first
+    # kernel started: the later kernels do not run git again, each as its notebook starts
+    assert second["stamped"] == 1
     # closed: the fork server and every kernel it forked are gone
     assert not alive(first["ppid"]) and not alive(first["pid"]) and not alive(second["pid"])
 

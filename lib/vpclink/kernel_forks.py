@@ -274,6 +274,19 @@ def _become_render_worker(request: dict[str, Any], inherited: list[socket.socket
     processes.run_then_leave(worker)
 
 
+def _stamp_once() -> None:
+    """Work out what software ran (``record.provenance.software``: git and package metadata, about
+    50 ms, cached) once here, so that the kernels forked from now on find it done: each phase
+    notebook shows it as it starts. The kernels run the code this server loaded, which is what the
+    stamp describes."""
+    try:
+        from .record.provenance import software
+
+        software()
+    except Exception:
+        pass  # each kernel works it out itself, as it would without this server
+
+
 def serve(owner: socket.socket, listener: socket.socket | None) -> None:
     """Import what the kernels need, then fork one kernel per request. Each connection's kernels are
     killed when it hangs up (its runner finished or died); when the owner hangs up, all are, and
@@ -306,6 +319,7 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
     if listener is not None:
         selector.register(listener, selectors.EVENT_READ)
     owner.sendall(READY)
+    stamped = False
     while owner in kernels:
         for key, _events in selector.select():
             conn = key.fileobj
@@ -360,6 +374,9 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
                     conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
                 except OSError:
                     pass  # it hung up meanwhile: the next select reads the end
+                if not stamped:  # once the first kernel is on its way, not before it
+                    stamped = True
+                    _stamp_once()
     # the owner has gone: no kernel outlives it; they are reaped so that their CPU counts in the
     # server's (the owner's wait4)
     left = {pid for pids in kernels.values() for pid in pids}
