@@ -199,9 +199,10 @@ def test_a_kernel_that_died_before_its_notebook_fails_the_notebook_as_a_dead_ker
 
 
 def test_a_notebook_on_disk_while_it_runs_is_valid_and_shows_the_cells_done(tmp_path, workdir) -> None:
-    """The notebook is written as each code cell starts and ends (not for markdown cells), compact and
-    unchecked while it runs: a record killed mid-cell is a valid notebook with every finished cell's
-    output, and the cell it stopped in marked running. Its last write is papermill's usual layout."""
+    """The notebook is written as each code cell starts (not for markdown cells), compact and
+    unchecked while it runs, each write replacing the file whole: a record read or killed mid-cell is a
+    valid notebook with every finished cell's output, and the cell it stopped in marked running. Its
+    last write is papermill's usual layout."""
     flag = tmp_path / "second-cell-started"
     source = workdir / "slow.ipynb"
     nb = nbformat.v4.new_notebook()
@@ -240,6 +241,7 @@ def test_a_notebook_on_disk_while_it_runs_is_valid_and_shows_the_cells_done(tmp_
         nbformat.validate(on_disk)  # raises if it is not a valid notebook
         assert "first cell done" in on_disk.cells[0].outputs[0]["text"]
         assert [c.metadata.papermill["status"] for c in on_disk.cells] == ["completed", "completed", "running"]
+        assert oct(out.stat().st_mode & 0o777) == "0o600"  # as every record file: its owner's only
         os.kill(kernel.km.provisioner.pid, signal.SIGKILL)
         runner.join(120)
     finally:
