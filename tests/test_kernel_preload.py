@@ -25,4 +25,12 @@ def test_the_kernel_preload_leaves_the_notebook_tooling_to_the_runner() -> None:
     # and what its first API call would load, once in the fork server rather than in every kernel
     sdk = {f"alibabacloud_{p}.client" for p in ("vpc20160428", "ecs20140526", "sts20150401", "vpcpeer20220101")}
     assert sdk | {"alibabacloud_credentials.client"} <= loaded, sorted(sdk - loaded)
+    # with the models of the calls the phases make (the rest load on demand, importing.py)
+    models = {
+        "alibabacloud_vpc20160428.models._describe_router_interfaces_response_body",
+        "alibabacloud_ecs20140526.models._describe_instances_response_body",
+        "alibabacloud_sts20150401.models._get_caller_identity_response_body",
+    }
+    assert models <= loaded, sorted(models - loaded)
+    assert "alibabacloud_vpc20160428.models._create_vpn_gateway_request" not in loaded
     assert not loaded & set(NOT_IN_A_KERNEL), sorted(loaded & set(NOT_IN_A_KERNEL))

@@ -411,10 +411,47 @@ class Cloud:
         return text
 
 
+# The actions the phases call, whose models ``load_sdks`` loads ahead (the SDKs' models load on demand:
+# ``importing.sdk_models_on_demand``). One missing here is only loaded when first used.
+PHASE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "vpc": (
+        "DescribeVpcs",
+        "DescribeVSwitches",
+        "DescribeRouteTableList",
+        "DescribeRouteEntryList",
+        "DescribeRouterInterfaces",
+        "CreateRouterInterface",
+        "ModifyRouterInterfaceAttribute",
+        "ConnectRouterInterface",
+        "ActivateRouterInterface",
+        "DeactivateRouterInterface",
+        "DeleteRouterInterface",
+        "CreateRouteEntry",
+        "ModifyRouteEntry",
+        "DeleteRouteEntry",
+    ),
+    "ecs": (
+        "DescribeInstances",
+        "DescribeSecurityGroupAttribute",
+        "AuthorizeSecurityGroup",
+        "RevokeSecurityGroup",
+        "RunCommand",
+        "DescribeInvocationResults",
+    ),
+    "sts": ("GetCallerIdentity",),
+}
+
+
 def load_sdks() -> None:
-    """Import the SDK clients and the credentials library now (a kernel fork server, for its kernels)."""
-    for module in _CLIENTS.values():
-        importlib.import_module(module)
+    """Load now what the phases' API calls load when first made: the SDK clients with the table of
+    their methods, the models of ``PHASE_ACTIONS`` and the credentials library. A kernel fork server
+    does this once for all its kernels, instead of each kernel as its notebook runs."""
+    for product, module in _CLIENTS.items():
+        _methods(importlib.import_module(module).Client)
+        models = importlib.import_module(module.rpartition(".")[0] + ".models")
+        for action in PHASE_ACTIONS.get(product, ()):
+            for suffix in ("Request", "Response", "ResponseBody"):
+                getattr(models, action + suffix, None)
     profiles.load_credentials_library()
 
 
