@@ -45,6 +45,7 @@ from papermill.log import logger  # noqa: E402
 from . import kernel_forks, scratch  # noqa: E402
 from .kernel_forks import FORKS_ENV, PRELOAD, ForkedProcess, ForkServerGone, KernelForks  # noqa: E402
 from .notebook.settings import RUNNER_ENV  # noqa: E402
+from .record.notebook_records import METADATA_KEY  # noqa: E402
 from .record.render_worker import RenderWorker  # noqa: E402
 from .record.run import write_file  # noqa: E402
 
@@ -81,6 +82,9 @@ class FewerSaves(NotebookExecutionManager):  # type: ignore[misc]
     _skip_save = False
     _writer: ThreadPoolExecutor | None = None
     _writes: list[Future[Any]]
+    # Set when the notebook ran to its end: papermill writes it whole right after the engine returns
+    # (``execute_notebook``'s last step, or its error report), so the engine's own last write is skipped.
+    papermill_writes_next = False
 
     def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
         with self._saved(cell.get("cell_type") == "code"):
@@ -103,8 +107,9 @@ class FewerSaves(NotebookExecutionManager):  # type: ignore[misc]
         if self._skip_save:
             return
         if self.end_time is not None or not self.output_path:  # the run has ended: papermill's checked write
-            self._written()
-            super().save(**kwargs)
+            self._written()  # before it: no earlier write may land after the last one
+            if not self.papermill_writes_next:
+                super().save(**kwargs)
             return
         try:
             text = json.dumps(self.nb, ensure_ascii=False, sort_keys=True)
@@ -135,7 +140,9 @@ def _write(text: str, path: str) -> None:
 class PrestartedEngine(NBClientEngine):
     """papermill's nbclient engine for a kernel that is already running (``km``): papermill shuts
     it down and closes its client at the end, as it does for the kernels it starts itself. The
-    notebook is saved as :class:`FewerSaves` says."""
+    notebook is saved as :class:`FewerSaves` says. ``software`` (a keyword of papermill's
+    ``execute_notebook``): what ran it, put into the notebook's metadata (``metadata.vpclink.software``)
+    before its first write, so that every write of it says so."""
 
     @classmethod
     def execute_notebook(
@@ -148,6 +155,9 @@ class PrestartedEngine(NBClientEngine):
         autosave_cell_every: int = 30,
         **kwargs: Any,
     ) -> Any:
+        software = kwargs.pop("software", None)
+        if software is not None:
+            nb.metadata.setdefault(METADATA_KEY, {})["software"] = software
         # papermill's Engine.execute_notebook, with FewerSaves for its NotebookExecutionManager
         nb_man = FewerSaves(
             nb,
@@ -159,6 +169,7 @@ class PrestartedEngine(NBClientEngine):
         nb_man.notebook_start()
         try:
             cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            nb_man.papermill_writes_next = True  # it returned: papermill writes the notebook next
         finally:
             nb_man.cleanup_pbar()
             nb_man.notebook_complete()

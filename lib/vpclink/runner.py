@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from . import phases, scratch
 from .notebook.settings import COMMON, REQUIRED
 from .params import LinkParams
-from .record.html import HtmlRenderer, stamp_notebook, write_index
+from .record.html import HtmlRenderer, write_index
 from .record.notebook_records import (
     CARD_MIME,
     IDENTITIES_MIME,
@@ -324,6 +324,7 @@ class Runner:
                 kernel_name=KERNEL,
                 engine_name=self._engine,
                 kernel=kernel,
+                software=stamp,
                 progress_bar=False,
                 log_output=self.verbose,
                 execution_timeout=self.cell_timeout,
@@ -351,8 +352,6 @@ class Runner:
             record.outcomes = list((found.get(OUTCOMES_MIME) or {}).get("outcomes") or [])
             record.traceback = (found.get(TRACEBACK_MIME) or {}).get("traceback") if status != "ok" else None
             record.ended, record.seconds = utc_now(), round(time.perf_counter() - began, 2)
-        if out.exists():
-            stamp_notebook(out, stamp)
         self._render(out)
         write_index(run_dir, state, link_svg(params, state.shown_values()))
         shown = {"ok": "ok", "waiting": "WAITING"}.get(status, "FAILED")

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 from ..importing import without_gc
 from . import changes
 from .ledger import Ledger
-from .notebook_records import METADATA_KEY
 from .provenance import describe
 from .run import LEDGER_FILE, PARAMS_COPY, RUN_FILE, PhaseRecord, RunState, write_file
 
@@ -104,16 +103,6 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def read_ledger(run_dir: str | Path) -> list[dict[str, Any]]:
     return Ledger.read(Path(run_dir) / LEDGER_FILE)
-
-
-def stamp_notebook(notebook: str | Path, software: dict[str, Any]) -> None:
-    """Put what ran an executed notebook into its metadata (``metadata.vpclink.software``)."""
-    import nbformat
-
-    path = Path(notebook)
-    nb = nbformat.read(str(path), as_version=4)
-    nb.metadata.setdefault(METADATA_KEY, {})["software"] = software
-    _write_atomic(path, nbformat.writes(nb))
 
 
 def _value(value: Any, limit: int = 60) -> str:
