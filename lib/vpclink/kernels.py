@@ -69,9 +69,10 @@ class FewerSaves(NotebookExecutionManager):  # type: ignore[misc]
     carries it (as do papermill's writes as the notebook ends, and its autosave during a long cell). A
     markdown cell is not written on its own either: executing one changes nothing but its papermill
     timestamps. The writes while the notebook runs are compact JSON, unchecked: a valid notebook all
-    the same, which JupyterLab opens. The notebook's writes as it ends are papermill's own, checked and
-    in the usual layout. So a run killed mid-cell leaves a record of how far it got: the cells done,
-    and the one that was running.
+    the same, which JupyterLab opens. The notebook's last write is papermill's own, checked and in the
+    usual layout: for a notebook that ran to its end, the one papermill's ``execute_notebook`` makes
+    after the engine (the engine's own is skipped: ``papermill_writes_next``); else the engine's. So a
+    run killed mid-cell leaves a record of how far it got: the cells done, and the one that was running.
 
     The writes while the notebook runs go to disk from a thread of their own, in order: the thread that
     relays the kernel's messages only encodes the notebook (about 1.5 ms a write on disk, 0.1 s a

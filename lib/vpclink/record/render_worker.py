@@ -44,7 +44,8 @@ class RenderWorker:
         """Render ``notebook`` to HTML beside it; ``RenderFailed`` if the worker could not, and
         ``ConnectionError`` if the worker has gone (then render elsewhere)."""
         try:
-            self._file.write(json.dumps({"notebook": str(notebook)}).encode() + b"\n")
+            # absolute: the worker started in this process's working directory, which may change
+            self._file.write(json.dumps({"notebook": str(Path(notebook).resolve())}).encode() + b"\n")
             self._file.flush()
             line = self._file.readline()
         except OSError as e:
