@@ -5,7 +5,16 @@ from __future__ import annotations
 import logging
 
 import pytest
-from vpclink.waits import GONE, Progress, RealClock, WaitFailed, WaitTimeout, in_jupyter_kernel, wait_for
+from vpclink.waits import (
+    GONE,
+    Progress,
+    RealClock,
+    WaitFailed,
+    WaitTimeout,
+    in_jupyter_kernel,
+    wait_for,
+    wait_while,
+)
 
 
 class FakeClock:
@@ -225,3 +234,67 @@ def test_wait_while_does_not_wait_when_the_first_read_is_not_pending():
     kw = dict(what="x", resource_id="y", timeout=5, clock=clock, goal="z")
     assert wait_while(read, pending=(GONE,), progress=Progress("silent", on_event=events.append), **kw) == "Idle"
     assert clock.sleeps == [] and events == []
+
+
+@pytest.mark.parametrize("start", [0.8, 6.4, 123.7])
+def test_waits_end_at_their_deadline_on_a_clock_that_adds_up_its_pauses(start: float) -> None:
+    """A virtual clock (the tests' EmulatorClock) adds each pause to its time. From such start times
+    ``now - began`` falls a hair short of the timeout, and the pause for the rest is too small for the
+    float to add: the waits must still end at their deadline, after a few pauses."""
+    clock = FakeClock()
+    clock.t = start
+    state = wait_while(
+        states("reads may lag"),
+        pending=("reads may lag",),
+        what="link",
+        resource_id="l",
+        timeout=2.0,
+        progress=Progress("silent"),
+        clock=clock,
+        goal="past the allowance",
+        began=start,
+    )
+    assert state == "reads may lag" and clock.t >= start + 2.0 and len(clock.sleeps) <= 4
+    clock = FakeClock()
+    clock.t = start
+    with pytest.raises(WaitTimeout):
+        wait_for(
+            states("Pending"),
+            what="route entry",
+            resource_id="rte-1",
+            expected=("Available",),
+            timeout=10.0,
+            progress=Progress("silent"),
+            clock=clock,
+        )
+    assert clock.t >= start + 10.0 and len(clock.sleeps) <= 6
+
+
+class NoPauseClock:
+    """A clock whose pauses take no time (``RealClock(0)``), where reading the time takes a little."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        self.t += 0.001
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+def test_a_wait_that_polls_thousands_of_times_still_times_out() -> None:
+    clock = NoPauseClock()
+    with pytest.raises(WaitTimeout):
+        wait_for(
+            states("Pending"),
+            what="route entry",
+            resource_id="rte-1",
+            expected=("Available",),
+            timeout=20.0,
+            progress=Progress("silent"),
+            clock=clock,
+        )
+    assert len(clock.sleeps) > 2000  # more polls than a growing pause could count in a float

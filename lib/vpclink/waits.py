@@ -27,6 +27,9 @@ GONE = "gone"
 POLL_START = 0.5
 POLL_CAP = 5.0
 POLL_GROWTH = 1.5
+# Pauses stop growing long before this many polls; the exponent stops here too, so that a wait
+# polling thousands of times (a clock that does not pause, RealClock(0)) cannot overflow a float.
+_MAX_GROWTH_STEPS = 64
 
 # Seconds a describe may lag behind the writes it should show, unless the parameters say otherwise.
 # Alibaba's describes are eventually consistent: terraform-provider-alicloud polls every 3 s at least
@@ -107,6 +110,11 @@ class WaitFailed(RuntimeError):
 
 def _either(states: Collection[str]) -> str:
     return " or ".join(states)
+
+
+def _pause(start: float, cap: float, polls: int) -> float:
+    """The pause after ``polls`` + 1 reads: ``start`` growing by ``POLL_GROWTH`` up to ``cap``."""
+    return min(cap, start * POLL_GROWTH ** min(polls, _MAX_GROWTH_STEPS))
 
 
 def in_jupyter_kernel() -> bool:
@@ -209,10 +217,13 @@ def wait_while(
         return state
     progress.report(WaitEvent("start", what, resource_id, None, (), clock.now() - began, goal))
     progress.report(WaitEvent("state", what, resource_id, state, (), clock.now() - began, goal))
+    # Measured against a deadline, not as now - began: a clock that adds up its pauses (a virtual
+    # one) may never get now - began to reach the timeout exactly, and would then pause for ever
+    # smaller remainders that its float cannot add.
+    deadline = began + timeout
     attempt = 0
-    while state in pending and clock.now() - began < timeout:
-        step = min(POLL_CAP, POLL_START * POLL_GROWTH**attempt)
-        clock.sleep(max(0.0, min(step, timeout - (clock.now() - began))))
+    while state in pending and clock.now() < deadline:
+        clock.sleep(max(0.0, min(_pause(POLL_START, POLL_CAP, attempt), deadline - clock.now())))
         attempt += 1
         state = read()
     progress.report(WaitEvent("done", what, resource_id, state, (), clock.now() - began, goal))
@@ -241,6 +252,7 @@ def wait_for(
     """
     expected = tuple(expected)
     began = clock.now()
+    deadline = began + timeout  # not now - began >= timeout: see wait_while
     seen: list[str] = []
 
     def elapsed() -> float:
@@ -261,11 +273,10 @@ def wait_for(
         return state
 
     def out_of_time(retry_state: tenacity.RetryCallState) -> bool:
-        return elapsed() >= timeout
+        return clock.now() >= deadline
 
     def pause(retry_state: tenacity.RetryCallState) -> float:
-        step = min(cap, start * POLL_GROWTH ** (retry_state.attempt_number - 1))
-        return max(0.0, min(step, timeout - elapsed()))
+        return max(0.0, min(_pause(start, cap, retry_state.attempt_number - 1), deadline - clock.now()))
 
     progress.report(event("start", None))
     retrying = tenacity.Retrying(

@@ -169,7 +169,7 @@ def _delete_connection(ctx: PhaseContext, pcc: str, sweep: Any) -> None:
         _forget(ctx, "initiator", pcc)
         return
     if state != "Deleting":
-        _send_delete(ctx, pcc)
+        _send_delete(ctx, pcc, sweep)
     wait_for(
         lambda: status(ctx, "initiator", pcc),
         what="VPC peering connection",
@@ -185,9 +185,12 @@ def _delete_connection(ctx: PhaseContext, pcc: str, sweep: Any) -> None:
     _forget(ctx, "initiator", pcc)
 
 
-def _send_delete(ctx: PhaseContext, pcc: str) -> None:
+def _send_delete(ctx: PhaseContext, pcc: str, sweep: Any) -> None:
     """``DeleteVpcPeerConnection``, repeated while the API says it is busy; an answer lost or a
-    refusal because it is on its way out already is judged by the state."""
+    refusal because it is on its way out already is judged by the state. Refused because routes
+    point at it, it deletes this link's routes through it that its lists did not show before."""
+    from .teardown import _delete_routes_in_the_way, _our_routes
+
     req = peer_api.DeleteVpcPeerConnectionRequest(instance_id=pcc)
 
     def attempt() -> str:
@@ -198,12 +201,17 @@ def _send_delete(ctx: PhaseContext, pcc: str) -> None:
             if e.code in NOT_FOUND:
                 return GONE
             if e.code == "OperationDenied.RouteEntryExist":
-                if not _routes_of_others_remain(ctx, pcc):
-                    return "routes being deleted"
-                raise PhaseError(
-                    f"VPC peering connection {pcc} cannot be deleted: route entries vpclink "
-                    f"did not create point at it ({e}); delete those routes first, then run teardown again"
-                ) from e
+                listed = {role: _our_routes(ctx, role, [pcc]) for role in ctx.acting(SIDES)}
+                if any(foreign for _, _, foreign in listed.values()):
+                    raise PhaseError(
+                        f"VPC peering connection {pcc} cannot be deleted: route entries vpclink "
+                        f"did not create point at it ({e}); delete those routes first, then run teardown again"
+                    ) from e
+                deleted = [
+                    _delete_routes_in_the_way(ctx, role, pcc, table, ours, sweep)
+                    for role, (table, ours, _) in listed.items()
+                ]
+                return "routes deleted now" if any(deleted) else "routes being deleted"
             if e.code in BUSY:
                 now = status(ctx, "initiator", pcc)
                 return now if now in ("Deleting", GONE) else "busy"
@@ -220,13 +228,6 @@ def _send_delete(ctx: PhaseContext, pcc: str) -> None:
         clock=ctx.cloud.clock,
         goal="being deleted (DeleteVpcPeerConnection accepted)",
     )
-
-
-def _routes_of_others_remain(ctx: PhaseContext, pcc: str) -> bool:
-    """Whether a route vpclink did not create points at the peering, on a side this run reads."""
-    from .teardown import _our_routes
-
-    return any(_our_routes(ctx, role, [pcc])[2] for role in ctx.acting(SIDES))
 
 
 def _left_after_lag(ctx: PhaseContext, sweep: Any) -> list[str]:

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
 
-ROUTE_GONE_CODES = frozenset({"InvalidRouteEntry.NotFound", "InvalidRouteEntryId.NotFound"})
+# DeleteRouteEntry naming an entry that does not exist: by ID, or by table, destination and next hop
+# ("InvalidRouteEntry": "Specified routeEntry not exist.", the action's metadata).
+ROUTE_GONE_CODES = frozenset({"InvalidRouteEntry.NotFound", "InvalidRouteEntryId.NotFound", "InvalidRouteEntry"})
 # DeleteRouteEntry while the table is changing (this entry being deleted, or another one).
 ROUTE_BUSY_CODES = frozenset({"IncorrectRouteEntryStatus", "TaskConflict", "OperationConflict"})
 # RevokeSecurityGroup by SecurityGroupRuleId.N naming a rule that does not exist (since 2024-07-08).
@@ -245,8 +247,11 @@ def apply(ctx: PhaseContext) -> dict[str, Any]:
     until its reads cannot be older than its last delete (the read-lag allowance) and reads again:
     anything of the link still shown (another run's, say) is removed in another pass, and a pass whose
     deletes all answer "not found" proves that the reads showed the past; after ``MAX_PASSES`` it fails
-    naming what remains. A teardown from parameters alone, with no record of
-    IDs, waits the same allowance from its start before a read that shows nothing counts.
+    naming what remains. A teardown from parameters alone, with no record of IDs, waits the same
+    allowance from its start before a read that shows nothing counts. An interface whose delete is
+    refused because a route still uses it, after this pass deleted every route its lists showed, has
+    the link's routes through it deleted there and then (``_delete_routes_in_the_way``): a list that
+    lags hid them, and no one else would delete them.
     """
     acting = ctx.acting(SIDES)
     sweep = Sweep(
@@ -382,49 +387,101 @@ def _delete_routes(ctx: PhaseContext, role: Role, ri_ids: list[str], sweep: Swee
     entries = {str(e.get("RouteEntryId")): e for e in ours}
     for entry_id in _recorded_routes(ctx, role):
         entries.setdefault(entry_id, {"RouteEntryId": entry_id})
-    region = ctx.params.side(role).region
     for entry_id, e in entries.items():
-        dest = e.get("DestinationCidrBlock") or "recorded route"
-        target = f"route {dest} in {table}"
-
-        def probe(entry_id: str = entry_id) -> str:
-            req = vpc.DeleteRouteEntryRequest(region_id=region, route_entry_id=entry_id)
-            try:
-                # Deleting a given entry cannot remove anything else: repeating it is safe. No retry of
-                # "busy" here: the probe itself is repeated until the entry is gone.
-                ctx.cloud.call(role, "vpc", "DeleteRouteEntry", req, mutating=True, idempotent=True, retry_on=NO_RETRY)
-            except CloudError as err:
-                if err.code in ROUTE_GONE_CODES:
-                    return GONE
-                if err.code in ROUTE_BUSY_CODES:
-                    return "Deleting"
-                raise
-            return "Deleting"
-
-        first = probe()
-        if first == GONE:
-            ctx.outcome(role, "DeleteRouteEntry", target, "already gone", entry_id, "the API does not know it")
-            _forget(ctx, role, entry_id)
-            continue
-        wait_for(
-            probe,
-            what="route entry",
-            resource_id=f"{entry_id} ({dest} in {table})",
-            expected=(GONE,),
-            timeout=ctx.timeout("route_entry"),
-            progress=ctx.progress,
-            clock=ctx.cloud.clock,
-            goal="gone (DeleteRouteEntry answers that it does not exist)",
-        )
-        sweep.deleted(ctx)
-        ctx.outcome(role, "DeleteRouteEntry", target, "deleted", entry_id, "confirmed gone by the API")
-        _forget(ctx, role, entry_id)
+        _delete_route(ctx, role, table, sweep, entry_id=entry_id, dest=e.get("DestinationCidrBlock"))
     if foreign:
         uses = ", ".join(f"{x.get('RouteEntryId')} ({x.get('DestinationCidrBlock')})" for x in foreign)
         raise PhaseError(
             f"route entries that vpclink did not create use this link's {role} router interface ({uses}); "
             "delete them first (vpclink never removes what it did not create), then run teardown again"
         )
+
+
+def _delete_routes_in_the_way(
+    ctx: PhaseContext, role: Role, hop: str, table: str, shown: list[dict[str, Any]], sweep: Sweep
+) -> bool:
+    """The API refused to delete ``hop`` (a router interface or a peering) because a route uses it,
+    after this pass deleted every route its lists showed: a list that lags hid the route, and nobody
+    else will delete it. Delete this link's routes through ``hop`` now: those a list shows (``shown``,
+    by ID), and each destination of ``routes.<role>`` named with ``hop`` as its next hop (a write sees
+    the present; the list may still lag). Whether any was there."""
+    found = False
+    for e in shown:
+        found |= _delete_route(
+            ctx, role, table, sweep, entry_id=str(e.get("RouteEntryId")), dest=e.get("DestinationCidrBlock")
+        )
+    for dest in ctx.params.routes.get(role, ()):
+        if not any(lookup.same_cidr(e.get("DestinationCidrBlock"), dest) for e in shown):
+            found |= _delete_route(ctx, role, table, sweep, dest=dest, via=hop)
+    return found
+
+
+def _delete_route(
+    ctx: PhaseContext,
+    role: Role,
+    table: str,
+    sweep: Sweep,
+    *,
+    entry_id: str = "",
+    dest: str | None = None,
+    via: str = "",
+) -> bool:
+    """Delete one route, named by ``entry_id``, or by ``table``, ``dest`` and next hop ``via`` (no read
+    showed its ID), and wait until DeleteRouteEntry itself answers that it does not exist. Whether it
+    was there."""
+    region = ctx.params.side(role).region
+    target = f"route {dest or 'recorded route'} in {table}"
+    if entry_id:
+        req = vpc.DeleteRouteEntryRequest(region_id=region, route_entry_id=entry_id)
+        named = f"{entry_id} ({dest or 'recorded route'} in {table})"
+    else:
+        req = vpc.DeleteRouteEntryRequest(
+            region_id=region, route_table_id=table, destination_cidr_block=dest, next_hop_id=via
+        )
+        named = f"to {dest} via {via} in {table}"
+
+    def probe() -> str:
+        try:
+            # Deleting a given entry cannot remove anything else: repeating it is safe. No retry of
+            # "busy" here: the probe itself is repeated until the entry is gone.
+            ctx.cloud.call(role, "vpc", "DeleteRouteEntry", req, mutating=True, idempotent=True, retry_on=NO_RETRY)
+        except CloudError as err:
+            if err.code in ROUTE_GONE_CODES:
+                return GONE
+            if err.code in ROUTE_BUSY_CODES:
+                return "Deleting"
+            raise
+        return "Deleting"
+
+    if probe() == GONE:
+        if entry_id:
+            ctx.outcome(role, "DeleteRouteEntry", target, "already gone", entry_id, "the API does not know it")
+            _forget(ctx, role, entry_id)
+        return False
+    wait_for(
+        probe,
+        what="route entry",
+        resource_id=named,
+        expected=(GONE,),
+        timeout=ctx.timeout("route_entry"),
+        progress=ctx.progress,
+        clock=ctx.cloud.clock,
+        goal="gone (DeleteRouteEntry answers that it does not exist)",
+    )
+    sweep.deleted(ctx)
+    if entry_id:
+        ctx.outcome(role, "DeleteRouteEntry", target, "deleted", entry_id, "confirmed gone by the API")
+        _forget(ctx, role, entry_id)
+    else:
+        ctx.outcome(
+            role,
+            "DeleteRouteEntry",
+            target,
+            "deleted",
+            "",
+            f"through {via}, which no list showed yet; confirmed gone by the API",
+        )
+    return True
 
 
 def _status(ctx: PhaseContext, role: Role, ri_id: str) -> str:
@@ -481,13 +538,15 @@ def _delete_interface(ctx: PhaseContext, role: Role, ri_id: str, sweep: Sweep) -
             if e.code in RI_GONE_CODES:
                 return GONE
             if e.code in RI_DEPENDENCY:
-                _, _, foreign = _our_routes(ctx, role, ri_id)
+                table, ours, foreign = _our_routes(ctx, role, ri_id)
                 if foreign:
                     uses = ", ".join(f"{x.get('RouteEntryId')} ({x.get('DestinationCidrBlock')})" for x in foreign)
                     raise PhaseError(
                         f"router interface {ri_id} cannot be deleted: route entries vpclink did not create use it "
                         f"({uses}); delete those routes first"
                     ) from e
+                if _delete_routes_in_the_way(ctx, role, ri_id, table, ours, sweep):
+                    return "used by a route, deleted now"
                 return "used by a route being deleted"
             if e.code in STATUS_CODES:
                 state = _status(ctx, role, ri_id)
