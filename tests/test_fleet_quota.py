@@ -5,6 +5,7 @@ admitted, never by time."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -92,6 +93,23 @@ def test_the_coordinator_refuses_a_request_without_its_token() -> None:
         with pytest.raises(quota.CoordinatorUnavailable) as e:
             c.post("/quota/acquire", {"key": ["", "cn-hangzhou", "DescribeVpcs"]})
         assert "403" in str(e.value) and "not-the-token" not in str(e.value)
+
+
+def test_the_coordinator_sends_its_answers_without_waiting_for_the_clients_ack(monkeypatch) -> None:
+    # Every API call of a fleet's link asks the coordinator twice over one kept-alive connection; with
+    # Nagle's algorithm on, each answer's body waited for the delayed ACK of its headers (40 ms).
+    options: list[int] = []
+    setup = coordinator._Handler.setup
+
+    def recording(handler: coordinator._Handler) -> None:
+        setup(handler)
+        options.append(handler.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(coordinator._Handler, "setup", recording)
+    with coordinator.serve() as service:
+        c = quota.Client(service.url, service.env()[quota.TOKEN_ENV])
+        assert "quotas" in c.post("/stats", {}) and "quotas" in c.post("/stats", {})
+    assert len(options) == 1 and options[0] != 0  # one connection, kept alive, with TCP_NODELAY
 
 
 # Each process asks the coordinator for ``TRIES`` slots of one (account, region, action) and prints

@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -35,6 +36,7 @@ print(json.dumps({
                      if m in sys.modules),
     "name": open("/proc/self/comm").read().strip(),
     "stamped": __import__("vpclink.record.provenance").record.provenance.software.cache_info().currsize,
+    "sessions": sorted(__import__("darabonba.core").core.DaraCore._sessions),
 }))
 """
 
@@ -55,10 +57,10 @@ def _run(source: Path, out: Path, kernel: object) -> dict:
     return json.loads("".join(o["text"] for o in cell.outputs if o.get("name") == "stdout"))
 
 
-def _two_notebooks(workdir: Path, tmp_path: Path) -> tuple[dict, dict]:
+def _two_notebooks(workdir: Path, tmp_path: Path, endpoints: tuple[str, ...] = ()) -> tuple[dict, dict]:
     """The probe notebook run twice from one pool, as a run's phases are: (first, second) probes."""
     source = workdir / "probe.ipynb"
-    pool = KernelPool(workdir, forked=True)
+    pool = KernelPool(workdir, forked=True, endpoints=endpoints)
     try:
         first = _run(source, tmp_path / "one.ipynb", pool.take(more=True))
         second = _run(source, tmp_path / "two.ipynb", pool.take(more=False))
@@ -91,6 +93,14 @@ def test_each_notebook_gets_a_fresh_forked_kernel_with_the_runners_environment(t
     assert second["stamped"] == 1
     # closed: the fork server and every kernel it forked are gone
     assert not alive(first["ppid"]) and not alive(first["pid"]) and not alive(second["pid"])
+    assert first["sessions"] == second["sessions"] == []  # no endpoint named: no SDK session made ahead
+
+
+def test_kernels_find_the_sdk_session_of_the_runs_endpoint_made_by_the_fork_server(tmp_path, workdir) -> None:
+    # the session a call to the endpoint uses (tests/test_sdk_sessions.py), made once before the first fork
+    first, second = _two_notebooks(workdir, tmp_path, endpoints=("127.0.0.1:9",))
+    assert len(first["sessions"]) == 1 and "127.0.0.1:9" in first["sessions"][0]
+    assert second["sessions"] == first["sessions"]
 
 
 def test_a_fork_server_that_died_is_replaced_by_kernels_started_the_usual_way(tmp_path, workdir) -> None:
@@ -273,3 +283,40 @@ def test_kernels_are_handed_out_from_inside_a_running_event_loop_too(tmp_path, w
         first, second = _two_notebooks(workdir, tmp_path)
     assert first["pid"] != second["pid"] and not first["marker_before"] and not second["marker_before"]
     assert not alive(first["pid"]) and not alive(second["pid"])
+
+
+KERNEL_START = """
+import json, os, sys, tempfile
+from vpclink import kernel_forks
+from vpclink.kernels import KERNEL_OPTIONS
+
+kernel_forks.preload()
+directory = tempfile.mkdtemp()
+out = os.path.join(directory, "new.json")
+pid = os.fork()
+if pid == 0:  # as a forked kernel starts, short of serving
+    from ipykernel.kernelapp import IPKernelApp
+
+    before = set(sys.modules)
+    IPKernelApp.instance().initialize(
+        ["-f", os.path.join(directory, "k.json"), "--transport=ipc", "--ip=" + os.path.join(directory, "ipc"),
+         "--IPKernelApp.exec_lines=" + kernel_forks.PRELOAD, *KERNEL_OPTIONS]
+    )
+    with open(out, "w") as f:
+        json.dump(sorted(set(sys.modules) - before), f)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"status": status, "new": json.load(open(out))}))
+"""
+
+
+def test_a_forked_kernel_imports_nothing_as_it_starts(tmp_path) -> None:
+    # Each kernel's start would otherwise import ipykernel's debugger (debugpy) and the rest for itself.
+    done = subprocess.run(
+        [sys.executable, "-c", KERNEL_START], capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["status"] == 0
+    assert seen["new"] == [], f"add these to kernel_forks.KERNEL_MODULES: {seen['new']}"
+    assert "Debugger warning" not in done.stderr  # the fork server's stderr is the command's

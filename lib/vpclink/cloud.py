@@ -16,7 +16,7 @@ import json
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -453,6 +453,28 @@ def load_sdks() -> None:
             for suffix in ("Request", "Response", "ResponseBody"):
                 getattr(models, action + suffix, None)
     profiles.load_credentials_library()
+
+
+def warm_sessions(endpoints: Iterable[str]) -> None:
+    """Make the SDK's HTTP session for each endpoint (``host:port`` or a URL) before the first call.
+
+    The SDKs' HTTP layer (darabonba-core, ``DaraCore._get_session``) makes one session per scheme,
+    host, port and pool size when it first sends there, and with it an SSL context that loads the
+    system's certificate store, plain HTTP included: about 20 ms, in every kernel's first call. A
+    kernel fork server does this once per endpoint, and the kernels forked after it find the session
+    made (no connection is open yet, so nothing is shared with them but memory). Best effort: the
+    session is keyed as ``DaraCore.do_action`` keys it for this SDK version (tested); if a later
+    version keys it otherwise, the first call makes its own as it would without this."""
+    try:
+        from darabonba.core import DaraCore
+        from darabonba.request import DaraRequest
+
+        port, pool = DaraRequest().port, DaraCore._resolve_pool_maxsize({})
+        for endpoint in endpoints:
+            scheme, host = _scheme(endpoint), endpoint.rpartition("://")[2].rstrip("/")
+            DaraCore._get_session(session_key=f"{scheme}://{host}:{port}:pool={pool}", protocol=scheme)
+    except Exception:
+        pass  # an SDK without these: each kernel makes its session on its first call
 
 
 def _scheme(endpoint: str) -> str:

@@ -26,6 +26,7 @@ This module is imported by the fork server itself, so it imports nothing heavy a
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from . import processes
@@ -44,6 +46,22 @@ from .record.render_worker import NAME, RenderWorker
 # with the SDK clients and the credentials library it loads when it first calls an API, and pandas;
 # never the notebook tooling (nbformat, papermill), which is the runner's.
 PRELOAD = "import vpclink.notebook, vpclink.cloud, pandas; vpclink.cloud.load_sdks(); del vpclink, pandas"
+# What ipykernel imports as a kernel starts (IPKernelApp.initialize, IPythonKernel.__init__): about 140
+# modules, 60 ms of each kernel's start, most of them debugpy's for the debugger every kernel makes.
+# tests/test_kernel_forks.py says which are missing when a new ipykernel imports more.
+KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.debugger",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.logger",
+    "IPython.core.oinspect",
+    "IPython.utils.wildcard",
+    "IPython.extensions.storemagic",
+    "tornado.platform.asyncio",
+    "faulthandler",
+)
 FD_ENV = "VPCLINK_KERNEL_FORKS_FD"
 FORKS_ENV = "VPCLINK_KERNEL_FORKS"  # a shared fork server's socket, for the runners of a fleet
 READY = b'{"ready": true}\n'
@@ -134,9 +152,11 @@ class KernelForks:
             raise ForkServerGone(f"the kernel fork server answered {line!r}")
         return answer
 
-    def spawn(self, argv: list[str], cwd: str, env: dict[str, str], name: str) -> int:
-        """Fork a kernel running ``argv`` (``python -m ipykernel_launcher ...``); its process ID."""
-        return self._fork({"argv": argv[3:], "cwd": cwd, "env": env, "name": name})
+    def spawn(self, argv: list[str], cwd: str, env: dict[str, str], name: str, endpoints: Sequence[str] = ()) -> int:
+        """Fork a kernel running ``argv`` (``python -m ipykernel_launcher ...``); its process ID.
+        ``endpoints``: the API endpoints its notebook will call (an emulator's), whose SDK sessions
+        the server makes before forking (``cloud.warm_sessions``), once for all its kernels."""
+        return self._fork({"argv": argv[3:], "cwd": cwd, "env": env, "name": name, "endpoints": list(endpoints)})
 
     def render_worker(self) -> RenderWorker:
         """Fork an HTML render worker (``record.render_worker``) for this runner, in its working
@@ -287,6 +307,28 @@ def _stamp_once() -> None:
         pass  # each kernel works it out itself, as it would without this server
 
 
+def _warm(endpoints: list[str]) -> None:
+    try:
+        from .cloud import warm_sessions
+
+        warm_sessions(endpoints)
+    except Exception:
+        pass  # each kernel makes its own session, as it would without this server
+
+
+def preload() -> None:
+    """Import, once, what every kernel imports: ``KERNEL_MODULES`` and ``PRELOAD``. The collector is
+    paused meanwhile and what they made is frozen out of its sight (``importing.without_gc``)."""
+    # ipykernel's debugger, which each kernel makes as it starts, warns on importing debugpy in an
+    # interpreter with frozen modules; ipykernel's own kernelspec sets this variable for that warning
+    # (kernelspec.py), and a phase kernel is never debugged
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    with without_gc(freeze=True):
+        for module in KERNEL_MODULES:
+            importlib.import_module(module)
+        exec(PRELOAD, {})
+
+
 def serve(owner: socket.socket, listener: socket.socket | None) -> None:
     """Import what the kernels need, then fork one kernel per request. Each connection's kernels are
     killed when it hangs up (its runner finished or died); when the owner hangs up, all are, and
@@ -294,10 +336,7 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
     import selectors
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with without_gc(freeze=True):
-        import ipykernel.kernelapp  # noqa: F401  (what every kernel needs, imported once here)
-
-        exec(PRELOAD, {})
+    preload()
     kernels: dict[socket.socket, set[int]] = {owner: set()}  # and render workers
     pending: dict[socket.socket, bytes] = {owner: b""}
     handed: dict[socket.socket, list[socket.socket]] = {owner: []}  # sockets received for render workers
@@ -320,6 +359,7 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
         selector.register(listener, selectors.EVENT_READ)
     owner.sendall(READY)
     stamped = False
+    warmed: set[str] = set()  # the endpoints whose SDK sessions the kernels inherit
     while owner in kernels:
         for key, _events in selector.select():
             conn = key.fileobj
@@ -355,6 +395,10 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
                         if not handed[conn]:
                             raise ValueError("a render worker was asked for without its socket")
                         channel = handed[conn].pop(0)
+                    endpoints = [str(e) for e in request.get("endpoints") or () if str(e) not in warmed]
+                    if endpoints:
+                        warmed.update(endpoints)
+                        _warm(endpoints)
                     pid = os.fork()
                 except (ValueError, OSError) as e:
                     if channel is not None:

@@ -20,7 +20,7 @@ import os
 import queue
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +55,7 @@ KILLED_WITHIN = 1.0  # seconds a killed kernel is waited for here; jupyter_clien
 # into the user's history database (one file shared by every kernel of every run, a fleet's too).
 KERNEL_OPTIONS = ("--HistoryManager.enabled=False",)
 ENGINE = "vpclink-prestarted"
+WELCOME = "iopub_welcome"  # what ipykernel 7 publishes when a client's IOPub subscription reaches it
 __all__ = ["ENGINE", "KERNEL", "PRELOAD", "KernelPool", "Prestarted", "PrestartedEngine", "register_engine"]
 
 
@@ -222,6 +223,7 @@ class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
     has gone, starts the kernel the usual way."""
 
     forks: KernelForks | None = None
+    endpoints: tuple[str, ...] = ()  # the API endpoints the kernel's notebook will call (an emulator's)
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         if self.forks is None or not kernel_forks.forkable(cmd):
@@ -229,7 +231,7 @@ class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
         cwd, env = str(kwargs.get("cwd") or os.getcwd()), dict(kwargs.get("env") or os.environ)
         name = Path(getattr(self.parent, "connection_file", "") or "kernel").stem
         try:
-            pid = self.forks.spawn(cmd, cwd, env, name)
+            pid = self.forks.spawn(cmd, cwd, env, name, self.endpoints)
         except ForkServerGone:
             self.forks = None
             return await super().launch_kernel(cmd, **kwargs)
@@ -256,7 +258,13 @@ class Prestarted:
     messages reach it (a subscription takes a moment to be in place; output published before that
     is lost). jupyter_client's ``wait_for_ready`` makes sure of both, then drains IOPub until it has
     been quiet for 0.2 s: 0.2 s of waiting before every notebook, 1.4 s for a link. :meth:`ready`
-    waits instead for the IOPub status that closes its own request, and no longer."""
+    waits instead for the IOPub status that closes its own request, and no longer.
+
+    A kernel that has just started may publish that status before the client's subscription has
+    reached it, and the status is lost. ipykernel 7 says when a subscription has arrived (an
+    ``iopub_welcome`` message, JEP 65): from then on nothing is lost, so the request is sent again
+    at once instead of after a 0.5 s wait (which struck 1 to 2 of the 7 notebooks of a run, once the
+    notebooks got short enough for the next kernel to be asked before it had heard its client)."""
 
     km: AsyncKernelManager
     kc: AsyncKernelClient
@@ -271,9 +279,11 @@ class Prestarted:
             try:
                 reply = await self._reply(msg_id, min(1.0, _left(deadline)))
                 self.kc._handle_kernel_info_reply(reply)  # the protocol version the kernel speaks
-                # a kernel whose IOPub this client does not hear yet: ask again, as jupyter_client does
-                await self._idle(msg_id, min(0.5, _left(deadline)))
-                return
+                # a kernel whose IOPub this client does not hear yet: ask again, as jupyter_client does,
+                # at once when the kernel says that the subscription has just arrived
+                if await self._idle(msg_id, min(0.5, _left(deadline))):
+                    return
+                continue
             except queue.Empty:
                 pass
             if not await self.km.is_alive():
@@ -288,13 +298,17 @@ class Prestarted:
             if msg["parent_header"].get("msg_id") == msg_id:
                 return dict(msg)
 
-    async def _idle(self, msg_id: str, timeout: float) -> None:
+    async def _idle(self, msg_id: str, timeout: float) -> bool:
+        """True when the ``idle`` status of ``msg_id`` comes, False when the kernel's welcome to this
+        client's subscription comes first (that status may have gone before it)."""
         end = time.monotonic() + timeout
         while True:
             msg = await self.kc.iopub_channel.get_msg(timeout=max(0.0, end - time.monotonic()))
+            if msg["msg_type"] == WELCOME:
+                return False
             content, parent = msg.get("content") or {}, msg["parent_header"].get("msg_id")
             if parent == msg_id and msg["msg_type"] == "status" and content.get("execution_state") == "idle":
-                return
+                return True
 
     def discard(self) -> None:
         """Stop the client's channels and the kernel (a kernel that will not run a notebook)."""
@@ -327,8 +341,9 @@ class KernelPool:
     Kernels talk to the runner over Unix sockets in a private directory (mode 0700): no TCP port on
     this machine for anyone else to try."""
 
-    def __init__(self, cwd: str | Path, *, forked: bool | None = None):
+    def __init__(self, cwd: str | Path, *, forked: bool | None = None, endpoints: Sequence[str] = ()):
         self.cwd = str(cwd)
+        self.endpoints = tuple(endpoints)  # what the notebooks call: the fork server readies their sessions
         self._spare: asyncio.Task[Prestarted] | Prestarted | None = None
         self._dir: str | None = None  # the kernels' sockets and connection files, private to this run
         self._count = 0
@@ -363,7 +378,7 @@ class KernelPool:
         if self._forks is not None:
             km.kernel_id = str(uuid.uuid4())
             provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
-            provisioner.forks = self._forks
+            provisioner.forks, provisioner.endpoints = self._forks, self.endpoints
             km.provisioner = provisioner
         await km.start_kernel(
             extra_arguments=[f"--IPKernelApp.exec_lines={PRELOAD}", *KERNEL_OPTIONS],

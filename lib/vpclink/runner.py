@@ -113,6 +113,8 @@ class Runner:
         self._worker: RenderWorker | None = None
         self._renders: list[Future[None]] = []
         self._renderer: ThreadPoolExecutor | None = None
+        # whose fork server forks the render worker, when the first notebook is done (see _render)
+        self._worker_from: KernelPool | None = None
         # papermill and the kernels' machinery load here, not at import: `vpclink check`, `migrate`
         # and the other commands that run no notebook do not pay for them
         from .kernels import register_engine
@@ -150,10 +152,10 @@ class Runner:
         assert notebooks is not None
         from .kernels import KernelPool
 
-        pool = KernelPool(notebooks)
+        pool = KernelPool(notebooks, endpoints=[self.target.endpoint] if self.target.endpoint else [])
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vpclink-html")
         if not HtmlRenderer.warmed():  # a fleet's link has one built already, in this process
-            self._renderer.submit(self._start_worker, pool)
+            self._worker_from = pool
         # This thread relays every message between papermill and the kernel, and waits for the GIL at
         # each while the renderer holds it: up to the switch interval, 5 ms by default. Handing the
         # GIL over sooner costs the renderer little and saved a link 0.2-0.8 s in side-by-side runs.
@@ -184,6 +186,7 @@ class Runner:
             raise
         finally:
             self._renderer.shutdown(wait=True)  # before the pool: its fork server stops the render worker
+            self._worker_from = None
             if self._worker is not None:
                 self._worker.close()
                 self._worker = None
@@ -367,6 +370,11 @@ class Runner:
 
     def _render(self, notebook: Path) -> None:
         if notebook.exists() and self._renderer is not None:
+            # The render worker starts with the first page to render, not with the run: building its
+            # exporter would take CPU from the first kernel's start, which the first phase waits for.
+            pool, self._worker_from = self._worker_from, None
+            if pool is not None:
+                self._renderer.submit(self._start_worker, pool)
             self._renders.append(self._renderer.submit(self._render_now, notebook))
 
     def _start_worker(self, pool: KernelPool) -> None:

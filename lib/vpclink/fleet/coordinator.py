@@ -219,6 +219,10 @@ def _key(value: object, size: int) -> tuple[str, ...]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # An answer goes out as two writes (headers, then body). With Nagle's algorithm the body waits for
+    # the client's ACK of the headers, which a kept-alive client delays (40 ms on Linux): two such
+    # waits per API call of every link (quota acquire and release) made each call about 85 ms slower.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_POST(self) -> None:
