@@ -19,6 +19,7 @@ from ..cloud import CloudError
 from ..params import ROLES, LinkParams, Role
 from ..waits import GONE, wait_for, wait_while
 from .base import PhaseContext, PhaseError, Step, Steps, is_placeholder
+from .gone import confirm_gone
 from .peering import ACTIVATED, NOT_FOUND, OUTPUT, by_name, registered, status, target
 
 SIDES: tuple[Role, ...] = ("initiator", "acceptor")
@@ -151,9 +152,6 @@ def _remove_everything(ctx: PhaseContext, sweep: Any) -> None:
 
 def _delete_connection(ctx: PhaseContext, pcc: str, sweep: Any) -> None:
     """Delete the peering by ID (never ``Force``), then wait until a read by ID says it is gone."""
-    from .teardown import _forget
-
-    t = f"VPC peering connection {pcc}"
     state = wait_for(
         lambda: status(ctx, "initiator", pcc),
         what="VPC peering connection",
@@ -164,25 +162,21 @@ def _delete_connection(ctx: PhaseContext, pcc: str, sweep: Any) -> None:
         clock=ctx.cloud.clock,
         goal="settled (it cannot be deleted while Creating or Updating)",
     )
-    if state == GONE:
-        ctx.outcome("initiator", "DeleteVpcPeerConnection", t, "already gone", pcc, "the API does not know it")
-        _forget(ctx, "initiator", pcc)
-        return
-    if state != "Deleting":
+    if state not in ("Deleting", GONE):
         _send_delete(ctx, pcc, sweep)
-    wait_for(
-        lambda: status(ctx, "initiator", pcc),
-        what="VPC peering connection",
-        resource_id=pcc,
-        expected=(GONE,),
+    confirm_gone(
+        ctx,
+        "initiator",
+        sweep,
+        first=state,
+        probe=lambda: status(ctx, "initiator", pcc),
         timeout=ctx.timeout("vpc_peer"),
-        progress=ctx.progress,
-        clock=ctx.cloud.clock,
-        goal="gone (GetVpcPeerConnectionAttribute answers that it does not exist)",
+        what="VPC peering connection",
+        action="DeleteVpcPeerConnection",
+        target=f"VPC peering connection {pcc}",
+        resource_id=pcc,
+        answered_by="GetVpcPeerConnectionAttribute",
     )
-    sweep.deleted(ctx)
-    ctx.outcome("initiator", "DeleteVpcPeerConnection", t, "deleted", pcc, "confirmed gone by the API")
-    _forget(ctx, "initiator", pcc)
 
 
 def _send_delete(ctx: PhaseContext, pcc: str, sweep: Any) -> None:

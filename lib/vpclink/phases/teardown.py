@@ -31,6 +31,7 @@ from ..params import ROLES, LinkParams, Role
 from ..waits import GONE, wait_for, wait_while
 from . import lookup, peering, peering_teardown
 from .base import STATUS_CODES, Output, Phase, PhaseContext, PhaseError, Step, Steps, is_placeholder, write_once
+from .gone import confirm_gone
 
 if TYPE_CHECKING:
     from ..record.picture import LinkView
@@ -434,11 +435,13 @@ def _delete_route(
     if entry_id:
         req = vpc.DeleteRouteEntryRequest(region_id=region, route_entry_id=entry_id)
         named = f"{entry_id} ({dest or 'recorded route'} in {table})"
+        detail = "confirmed gone by the API"
     else:
         req = vpc.DeleteRouteEntryRequest(
             region_id=region, route_table_id=table, destination_cidr_block=dest, next_hop_id=via
         )
         named = f"to {dest} via {via} in {table}"
+        detail = f"through {via}, which no list showed yet; confirmed gone by the API"
 
     def probe() -> str:
         try:
@@ -453,35 +456,20 @@ def _delete_route(
             raise
         return "Deleting"
 
-    if probe() == GONE:
-        if entry_id:
-            ctx.outcome(role, "DeleteRouteEntry", target, "already gone", entry_id, "the API does not know it")
-            _forget(ctx, role, entry_id)
-        return False
-    wait_for(
-        probe,
-        what="route entry",
-        resource_id=named,
-        expected=(GONE,),
+    return confirm_gone(
+        ctx,
+        role,
+        sweep,
+        first=probe(),  # the first delete
+        probe=probe,
         timeout=ctx.timeout("route_entry"),
-        progress=ctx.progress,
-        clock=ctx.cloud.clock,
-        goal="gone (DeleteRouteEntry answers that it does not exist)",
+        what="route entry",
+        action="DeleteRouteEntry",
+        target=target,
+        resource_id=entry_id,
+        shown_as=named,
+        detail=detail,
     )
-    sweep.deleted(ctx)
-    if entry_id:
-        ctx.outcome(role, "DeleteRouteEntry", target, "deleted", entry_id, "confirmed gone by the API")
-        _forget(ctx, role, entry_id)
-    else:
-        ctx.outcome(
-            role,
-            "DeleteRouteEntry",
-            target,
-            "deleted",
-            "",
-            f"through {via}, which no list showed yet; confirmed gone by the API",
-        )
-    return True
 
 
 def _status(ctx: PhaseContext, role: Role, ri_id: str) -> str:
@@ -556,32 +544,18 @@ def _delete_interface(ctx: PhaseContext, role: Role, ri_id: str, sweep: Sweep) -
             raise
         return "Deleting"
 
-    first = probe()
-    if first == GONE:
-        ctx.outcome(role, "DeleteRouterInterface", target, "already gone", ri_id, "the API does not know it")
-        _forget(ctx, role, ri_id)
-        return
-    wait_for(
-        probe,
-        what="router interface",
-        resource_id=ri_id,
-        expected=(GONE,),
+    confirm_gone(
+        ctx,
+        role,
+        sweep,
+        first=probe(),  # the first delete
+        probe=probe,
         timeout=ctx.timeout("router_interface"),
-        progress=ctx.progress,
-        clock=ctx.cloud.clock,
-        goal="gone (DeleteRouterInterface answers that it does not exist)",
+        what="router interface",
+        action="DeleteRouterInterface",
+        target=target,
+        resource_id=ri_id,
     )
-    sweep.deleted(ctx)
-    ctx.outcome(role, "DeleteRouterInterface", target, "deleted", ri_id, "confirmed gone by the API")
-    _forget(ctx, role, ri_id)
-
-
-def _forget(ctx: PhaseContext, role: Role, resource_id: str) -> None:
-    """The register's step that created ``resource_id`` has spent its generation."""
-    register = ctx.register(role)
-    for step, noted in register.ids().items():
-        if noted == resource_id:
-            register.gone(step)
 
 
 # -- verify -------------------------------------------------------------------------------------
