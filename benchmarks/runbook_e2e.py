@@ -33,33 +33,43 @@ preflight's STS answer instead of asking STS again, 12 GetCallerIdentity calls d
 preflight and security_groups showed the state their apply had just read rather than reading it a
 third time: DescribeSecurityGroupAttribute 14 down to 10).
 
-On a 2-core machine (``--repeat 3``, load average about 1): **5.18 s against 1.43 s for the plain
-script, 3.6 x** (goal 3 x: not met; 4.61 s against 1.25 s, 3.7 x, in another run), 80 calls; each phase
-0.39-0.54 s in papermill. It was 8.84 s against 1.11 s (7.9 x) before these, each measured with this
-script and a timeline of the command's output:
+On a 2-core machine (``--repeat 5``, idle): **2.24 s against 0.77 s for the plain script, 2.9 x**
+(goal 3 x: met; 2.25 s against 0.76 s, 2.9 x, in a second run), 80 calls; each phase 0.15-0.19 s in
+papermill, the first 0.31 s (it waits for the fork server's imports). At the start of that work it was
+3.41 s against 0.85 s (4.0 x), and 5.18 s against 1.43 s (3.6 x) before the SDK changes below; 8.84 s
+against 1.11 s (7.9 x) before all of these, each measured with this script and a timeline of the
+command's output:
 
 * the kernel fork server is started by the command's process before the CLI's own imports
   (``vpclink.launch``), so that the two import side by side: the first phase starts about 1.4 s
   after the command instead of 3 s;
 * imports with the garbage collector paused (``vpclink.importing``): about a quarter less CPU;
+* the SDKs' model packages loaded one model at a time, on first use (``importing.sdk_models_on_demand``):
+  0.3 s of CPU less in every process that uses the SDKs;
 * no interpreter teardown at the end (``processes.leave``): 0.4-0.5 s;
 * a kernel ready without jupyter_client's ``wait_for_ready``, which always drains IOPub until it has
-  been quiet for 0.2 s (``kernels.Prestarted.ready``): 0.2 s per notebook;
+  been quiet for 0.2 s (``kernels.Prestarted.ready``): 0.2 s per notebook; and a status lost before
+  the client's IOPub subscription reached a new kernel asked again as soon as the kernel welcomes that
+  subscription, not after 0.5 s (it struck 1 or 2 of the 7 notebooks once they got this short);
+* what ipykernel imports as each kernel starts (its debugger: debugpy, about 140 modules) imported
+  once by the fork server (``kernel_forks.KERNEL_MODULES``): 60 ms per kernel;
+* the SDK's HTTP session for the run's endpoint made once by the fork server
+  (``cloud.warm_sessions``): each kernel's first call made one, with an SSL context that loads the
+  certificate store, about 20 ms;
 * a killed kernel waited for in 2 ms steps instead of jupyter_client's 0.1 s (``ForkedProvisioner.kill``):
   about 0.1 s per notebook;
 * the next kernel started as a task of the loop papermill runs the notebook on, not between two
   notebooks: 60-120 ms per notebook;
-* papermill's saves: none for markdown cells, compact JSON while a notebook runs
-  (``kernels.FewerSaves``): 326 writes of about 3.3 ms became 177 of about 1.5 ms;
-* the GIL handed to the thread that relays the kernel's messages sooner while the HTML renderer works
-  (``sys.setswitchinterval``): 0.2-0.8 s in side-by-side runs;
+* papermill's saves: only as a code cell starts, compact JSON, written by a thread, and none by the
+  engine after a notebook's end (``kernels.FewerSaves``);
+* the HTML rendered by a render worker forked from the fork server (``record.render_worker``), not by
+  a thread holding the runner's GIL, and started with the first page rather than with the run;
 * no IPython history written by phase kernels.
 
-What is left: the first phase waits for the fork server's imports (the SDKs, pandas, ipykernel: about
-1.2 s of CPU); each of the seven notebooks costs about 0.45 s, of which the cells take 0.3-0.35 s (the
-SDK calls, the record written to run.json, the tables shown) and the rest papermill and the kernel's
-own start; the last HTML rendering and the secret scan end the run. The run uses about 7 s of CPU on
-the two cores: the phases in their own fresh kernels, 80 calls instead of 26, and the records.
+What is left: the first phase waits for the fork server's imports (the SDKs, the credentials library
+with aiohttp and apscheduler, pandas, ipykernel: about 1 s after the command starts); each of the seven
+notebooks costs about 0.17 s, of which the twelve cells take most (a cell costs about 4 ms of messages
+even when it does nothing); the last HTML rendering and the secret scan end the run.
 
 Usage: ``python benchmarks/runbook_e2e.py [--repeat N]``
 """

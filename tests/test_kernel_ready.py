@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -62,7 +63,9 @@ class FakeKernel:
 
 
 def _ready(kernel: FakeKernel) -> None:
-    asyncio.run(Prestarted(km=kernel, kc=kernel).ready(30))  # type: ignore[arg-type]
+    # in a thread of its own: a test file before this one may have left a loop running in this thread
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, Prestarted(km=kernel, kc=kernel).ready(30)).result()  # type: ignore[arg-type]
 
 
 def test_a_kernel_heard_at_once_is_ready_after_one_request() -> None:
