@@ -148,12 +148,25 @@ def cells(phase: Phase) -> list[tuple[str, str, str, dict[str, Any]]]:
 
 
 def notebook(phase: Phase) -> nbformat.NotebookNode:
-    """``phase``'s notebook, without outputs."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
-    for cell_id, kind, source, metadata in cells(phase):
-        new = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
-        c = new(source, id=f"{phase.name.replace('_', '-')}-{cell_id}"[:64])
-        c.metadata = nbformat.from_dict(metadata)
-        nb.cells.append(c)
+    """``phase``'s notebook, without outputs, validated against the notebook format's schema.
+
+    Built as the format's plain structure and validated once, whole: nbformat's ``new_*_cell``
+    validates each cell against a part of the schema, which its fast validator cannot do (about 0.1 s
+    for the phases' notebooks, in every run, and in every link of a fleet)."""
+    nb = nbformat.from_dict(
+        {
+            "nbformat": nbformat.v4.nbformat,
+            "nbformat_minor": nbformat.v4.nbformat_minor,
+            "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
+            "cells": [_cell(phase, *cell) for cell in cells(phase)],
+        }
+    )
+    nbformat.validate(nb)
     return nb
+
+
+def _cell(phase: Phase, cell_id: str, kind: str, source: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    cell = {"cell_type": kind, "id": f"{phase.name.replace('_', '-')}-{cell_id}"[:64], "metadata": metadata}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return {**cell, "source": source}
