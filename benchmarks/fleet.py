@@ -22,6 +22,25 @@ throttled answers (goal: 0).
 
 Measured on a 2-core machine, 24 links over 39 VPCs, 8 accounts, 3 regions, at 4 at once:
 
+* idle machine, after the fleet's coordinator stopped holding back its answers (Nagle's algorithm: a
+  link's every API call asks it twice, and each answer waited 40 ms for a delayed ACK, so each call
+  took about 88 ms instead of a few) and after one link got faster (the kernels' starts, the SDK
+  sessions, a lost IOPub status; ``runbook_e2e.py``): one link 2.2 s; the fleet 31.4 s, **14.2 x**
+  that link (33.3 s, 15.4 x, in a second run; goal 6 x: not met), all 24 verified, 2.3 to 2.4 s of
+  client CPU per link, peak memory 1.9 GiB, 1728 API calls, at most 55 of 300 in any 60 s, none
+  throttled. The same code before the coordinator's fix: 55.4 s (24.5 x), 2.5 s of CPU per link, the
+  two cores 62 % busy. Now the fleet is CPU-bound: the fleet's processes use about 62 s of CPU in
+  its 33 s (the links' 2.4 s each, the emulator, the coordinator and Dask the rest). For 6 x one
+  link (13 s) on two cores, a link would have to cost about 1 s of CPU, everything included: its
+  seven notebooks, each in a fresh kernel (about 0.15 s each), papermill's run of each (about
+  0.1 s) and its HTML page (about 0.06 s), and its records. That is not reachable while each link
+  stays seven executed notebooks in fresh kernels, as the issue asks.
+* ``--links 100`` (191 VPCs), the same code, idle: all 100 verified in 133.0 s (one link 2.3 s),
+  2.4 s of client CPU per link, peak memory 2.5 GiB, 7200 API calls, at most 77 of 300 in any 60 s,
+  none throttled. It took 350.4 s before these changes.
+
+Earlier figures:
+
 * with the phase kernels readied and stopped without jupyter_client's fixed waits, imports without
   the garbage collector and the other changes that made one link 1.7 x faster (``runbook_e2e.py``),
   load average 1 to 4 at the start: one link 5.5 s (``python -m vpclink run``, the console script's
