@@ -166,7 +166,8 @@ def notebook(phase: Phase) -> nbformat.NotebookNode:
 
 
 def _cell(phase: Phase, cell_id: str, kind: str, source: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    cell = {"cell_type": kind, "id": f"{phase.name.replace('_', '-')}-{cell_id}"[:64], "metadata": metadata}
+    cell_id = f"{phase.name.replace('_', '-')}-{cell_id}"[:64]
+    cell: dict[str, Any] = {"cell_type": kind, "id": cell_id, "metadata": metadata}
     if kind == "code":
         cell.update(execution_count=None, outputs=[])
     return {**cell, "source": source}
