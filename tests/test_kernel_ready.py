@@ -24,7 +24,8 @@ class FakeChannel:
         if not self.messages and self.before_waiting:
             self.before_waiting()
         if not self.messages:
-            self.timed_out += 1  # a real channel would have waited ``timeout`` seconds for nothing
+            if timeout > 0:
+                self.timed_out += 1  # a real channel would have waited ``timeout`` seconds for nothing
             raise queue.Empty
         return self.messages.pop(0)
 
@@ -38,6 +39,8 @@ class FakeKernel:
         self.requests: list[str] = []
         self.subscribed_after, self.welcomes = subscribed_after, welcomes
         self.subscribed = subscribed_after == 0
+        if self.subscribed and welcomes:  # welcomed long before it was asked anything
+            self.iopub_channel.messages.append({"msg_type": WELCOME, "parent_header": {}, "content": {}})
 
     def _subscription_arrives(self) -> None:
         if not self.subscribed and len(self.requests) >= self.subscribed_after:
@@ -68,8 +71,10 @@ def _ready(kernel: FakeKernel) -> None:
         pool.submit(asyncio.run, Prestarted(km=kernel, kc=kernel).ready(30)).result()  # type: ignore[arg-type]
 
 
-def test_a_kernel_heard_at_once_is_ready_after_one_request() -> None:
-    kernel = FakeKernel(subscribed_after=0, welcomes=False)
+@pytest.mark.parametrize("welcomes", [True, False])
+def test_a_kernel_heard_at_once_is_ready_after_one_request(welcomes: bool) -> None:
+    # its welcome, queued since the subscription arrived, is not taken for a subscription just made
+    kernel = FakeKernel(subscribed_after=0, welcomes=welcomes)
     _ready(kernel)
     assert kernel.requests == ["info-0"] and kernel.iopub_channel.timed_out == 0
 

@@ -274,6 +274,7 @@ class Prestarted:
         closing ``idle`` status has come through IOPub; ``RuntimeError`` (jupyter_client's words) if
         the kernel dies or does not answer within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
+        await self._drop_queued()
         while True:
             msg_id = self.kc.kernel_info()
             try:
@@ -283,13 +284,22 @@ class Prestarted:
                 # at once when the kernel says that the subscription has just arrived
                 if await self._idle(msg_id, min(0.5, _left(deadline))):
                     return
-                continue
             except queue.Empty:
                 pass
             if not await self.km.is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    async def _drop_queued(self) -> None:
+        """Drop what IOPub brought before anything was asked (the kernel's ``starting`` status, and
+        its welcome when the subscription arrived long ago, which :meth:`_idle` must not take for
+        one that has just arrived)."""
+        while True:
+            try:
+                await self.kc.iopub_channel.get_msg(timeout=0)
+            except queue.Empty:
+                return
 
     async def _reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
         end = time.monotonic() + timeout
