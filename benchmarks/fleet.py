@@ -30,11 +30,12 @@ Measured on a 2-core machine, 24 links over 39 VPCs, 8 accounts, 3 regions, at 4
   client CPU per link, peak memory 1.9 GiB, 1728 API calls, at most 55 of 300 in any 60 s, none
   throttled. The same code before the coordinator's fix: 55.4 s (24.5 x), 2.5 s of CPU per link, the
   two cores 62 % busy. Now the fleet is CPU-bound: the fleet's processes use about 62 s of CPU in
-  its 33 s (the links' 2.4 s each, the emulator, the coordinator and Dask the rest). For 6 x one
-  link (13 s) on two cores, a link would have to cost about 1 s of CPU, everything included: its
-  seven notebooks, each in a fresh kernel (about 0.15 s each), papermill's run of each (about
-  0.1 s) and its HTML page (about 0.06 s), and its records. That is not reachable while each link
-  stays seven executed notebooks in fresh kernels, as the issue asks.
+  its 33 s (the links' 2.4 s each, with the embedded emulator each link's command serves for
+  itself; the coordinator and Dask the rest). For 6 x one link (13 s) on two cores, a link would
+  have to cost about 1 s of CPU, everything included: its seven notebooks, each in a fresh kernel
+  (about 0.15 s each), papermill's run of each (about 0.1 s) and its HTML page (about 0.06 s), and
+  its records. That is not reachable while each link stays seven executed notebooks in fresh
+  kernels, as the issue asks.
 * ``--links 100`` (191 VPCs), the same code, idle: all 100 verified in 133.0 s (one link 2.3 s),
   2.4 s of client CPU per link, peak memory 2.5 GiB, 7200 API calls, at most 77 of 300 in any 60 s,
   none throttled. It took 350.4 s before these changes.
