@@ -286,12 +286,12 @@ def test_kernels_are_handed_out_from_inside_a_running_event_loop_too(tmp_path, w
 
 
 KERNEL_START = """
-import json, os, sys, tempfile
+import json, os, sys
 from vpclink import kernel_forks
 from vpclink.kernels import KERNEL_OPTIONS
 
 kernel_forks.preload()
-directory = tempfile.mkdtemp()
+directory = os.getcwd()  # the test's own temporary directory
 out = os.path.join(directory, "new.json")
 pid = os.fork()
 if pid == 0:  # as a forked kernel starts, short of serving
