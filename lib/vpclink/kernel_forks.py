@@ -307,15 +307,6 @@ def _stamp_once() -> None:
         pass  # each kernel works it out itself, as it would without this server
 
 
-def _warm(endpoints: list[str]) -> None:
-    try:
-        from .cloud import warm_sessions
-
-        warm_sessions(endpoints)
-    except Exception:
-        pass  # each kernel makes its own session, as it would without this server
-
-
 def preload() -> None:
     """Import, once, what every kernel imports: ``KERNEL_MODULES`` and ``PRELOAD``. The collector is
     paused meanwhile and what they made is frozen out of its sight (``importing.without_gc``)."""
@@ -397,8 +388,10 @@ def serve(owner: socket.socket, listener: socket.socket | None) -> None:
                         channel = handed[conn].pop(0)
                     endpoints = [str(e) for e in request.get("endpoints") or () if str(e) not in warmed]
                     if endpoints:
+                        from .cloud import warm_sessions  # loaded by PRELOAD; best effort itself
+
                         warmed.update(endpoints)
-                        _warm(endpoints)
+                        warm_sessions(endpoints)
                     pid = os.fork()
                 except (ValueError, OSError) as e:
                     if channel is not None:

@@ -165,9 +165,9 @@ def notebook(phase: Phase) -> nbformat.NotebookNode:
     return nb
 
 
-def _cell(phase: Phase, cell_id: str, kind: str, source: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    cell_id = f"{phase.name.replace('_', '-')}-{cell_id}"[:64]
-    cell: dict[str, Any] = {"cell_type": kind, "id": cell_id, "metadata": metadata}
+def _cell(phase: Phase, name: str, kind: str, source: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    cell_id = f"{phase.name.replace('_', '-')}-{name}"[:64]
+    cell: dict[str, Any] = {"cell_type": kind, "id": cell_id, "metadata": metadata, "source": source}
     if kind == "code":
         cell.update(execution_count=None, outputs=[])
-    return {**cell, "source": source}
+    return cell
