@@ -11,6 +11,7 @@ on failure the error and the command that continues it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections import Counter
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..importing import without_gc
-from . import changes
+from . import changes, page_access
 from .ledger import Ledger
 from .provenance import describe
 from .run import LEDGER_FILE, PARAMS_COPY, RUN_FILE, PhaseRecord, RunState, write_file
@@ -72,10 +73,13 @@ class HtmlRenderer:
 
     def __init__(self) -> None:
         with without_gc(freeze=False):
-            from nbconvert import HTMLExporter
-
             # its own quiet logger: nbconvert warns about every image without alternative text
-            self._exporter = HTMLExporter(log=logging.Logger("vpclink.html", level=logging.ERROR))
+            self._exporter = _exporter_class()(
+                log=logging.Logger("vpclink.html", level=logging.ERROR),
+                # bleach's clean of each code cell's highlighted source: a pure function, and most
+                # code cells of a run's pages are the same few lines (``phase.plan()``...)
+                filters={"clean_html": _cleaner()},
+            )
         self._loaded = False
 
     def render(self, notebook: str | Path) -> Path:
@@ -95,6 +99,42 @@ class HtmlRenderer:
         out = notebook.with_suffix(".html")
         _write_atomic(out, body)
         return out
+
+
+def _exporter_class() -> type:
+    """nbconvert's ``HTMLExporter`` with its accessibility pass done by ``page_access`` instead of
+    BeautifulSoup (half of a page's rendering). Cooperative inheritance puts ``_Page`` between
+    ``HTMLExporter`` and ``TemplateExporter``: ``HTMLExporter.from_notebook_node`` does all its own
+    work before the template (its per-notebook filters, its resources), its template's page goes to
+    ``page_access`` and travels back in ``resources``, and BeautifulSoup gets an empty page."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters import TemplateExporter
+
+    class _Page(TemplateExporter):
+        def from_notebook_node(  # type: ignore[override]  # a page, as nbconvert's own HTMLExporter returns
+            self, nb: Any, resources: Any = None, **kw: Any
+        ) -> tuple[str, dict[str, Any]]:
+            page, resources = super().from_notebook_node(nb, resources, **kw)
+            resources[_PAGE] = page_access.add(page)
+            return "", resources
+
+    class Exporter(HTMLExporter, _Page):
+        def from_notebook_node(  # type: ignore[override]  # a page, as nbconvert's own HTMLExporter returns
+            self, nb: Any, resources: Any = None, **kw: Any
+        ) -> tuple[str, dict[str, Any]]:
+            _, resources = super().from_notebook_node(nb, resources, **kw)
+            return resources.pop(_PAGE), resources
+
+    return Exporter
+
+
+_PAGE = "vpclink_page"
+
+
+def _cleaner() -> Any:
+    from nbconvert.filters.strings import clean_html
+
+    return functools.lru_cache(maxsize=1024)(clean_html)
 
 
 def _write_atomic(path: Path, text: str) -> None:
