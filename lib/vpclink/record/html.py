@@ -79,6 +79,8 @@ class HtmlRenderer:
                 # bleach's clean of each code cell's highlighted source: a pure function, and most
                 # code cells of a run's pages are the same few lines (``phase.plan()``...)
                 filters={"clean_html": _cleaner()},
+                # validate the notebook once after its preprocessors, not after each of them (12)
+                optimistic_validation=True,
             )
         self._loaded = False
 
