@@ -16,8 +16,9 @@ import json
 import math
 import os
 import uuid
+import zlib
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -80,40 +81,130 @@ def _epoch(text: object) -> float | None:
         return None
 
 
-def ledger_entries(run_dir: Path, link_dir: str | None) -> list[dict[str, Any]]:
-    if not link_dir:
-        return []
-    path = run_dir / link_dir / LEDGER
-    try:
-        data = safe_files.read_bytes(path, max_bytes=64 << 20, what="ledger")
-    except (OSError, safe_files.UnsafeFile):
-        return []
-    out = []
+def _parse(data: bytes) -> Iterator[dict[str, Any]]:
     for line in data.decode("utf-8", errors="replace").splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
             continue  # a torn last line (a killed run)
         if isinstance(entry, dict):
-            out.append(entry)
-    return out
+            yield entry
 
 
-def api_calls(
-    run_dir: Path, link_dirs: Mapping[str, str], overrides: Mapping[str, quota.Limit]
-) -> list[dict[str, Any]]:
-    """Per (account, region, action): calls (every attempt), the most in any window of its quota, the
-    quota, and the answers that were throttling."""
-    times: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    throttled: dict[tuple[str, str, str], int] = defaultdict(int)
-    for link_dir in link_dirs.values():
-        for e in ledger_entries(run_dir, link_dir):
+def _read_ledger(path: Path) -> bytes | None:
+    """The ledger's bytes, or None when it cannot be read or is not a file of bounded size."""
+    try:
+        return safe_files.read_bytes(path, max_bytes=64 << 20, what="ledger")
+    except (OSError, safe_files.UnsafeFile):
+        return None
+
+
+def ledger_entries(run_dir: Path, link_dir: str | None) -> list[dict[str, Any]]:
+    if not link_dir:
+        return []
+    return list(_parse(_read_ledger(run_dir / link_dir / LEDGER) or b""))
+
+
+Key = tuple[str, str, str]  # (account UID, region, action)
+
+
+class _Tally:
+    """What the record takes from ledger entries: how many, and per key the calls' times and throttles."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self.entries = 0
+        self.times: dict[Key, list[float]] = {}
+        self.throttled: dict[Key, int] = {}
+        self.add(data)
+
+    def add(self, data: bytes) -> None:
+        for e in _parse(data):
+            self.entries += 1
             key = (str(e.get("account_uid") or ""), str(e.get("region") or ""), str(e.get("action") or ""))
             at = _epoch(e.get("time"))
             if at is not None:
-                times[key].append(at)
+                self.times.setdefault(key, []).append(at)
             if THROTTLING in str(e.get("error_code") or ""):
-                throttled[key] += 1
+                self.throttled[key] = self.throttled.get(key, 0) + 1
+
+
+class _Seen:
+    """One ledger as last read: its complete lines tallied once, its unfinished last line apart."""
+
+    def __init__(self) -> None:
+        self.stamp: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) when last read
+        self.done = _Tally()
+        self.end = 0  # bytes of complete lines in ``done``
+        self.crc = 0  # of those bytes: a ledger rewritten in place is read whole again
+        self.tail = _Tally()
+
+
+class LedgerCache:
+    """The links' ledgers as the record needs them, each parsed again only from where it grew.
+
+    A link's ledger only grows by appended lines while the link runs; one that shrank or was replaced
+    is read whole again, and one not changed since (same inode, size and mtime) is not read at all."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, _Seen] = {}
+
+    def tallies(self, run_dir: Path, link_dir: str | None) -> tuple[_Tally, ...]:
+        if not link_dir:
+            return ()
+        path = run_dir / link_dir / LEDGER
+        try:
+            info = os.stat(path)
+        except OSError:
+            self._seen.pop(path, None)
+            return ()
+        stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+        seen = self._seen.get(path)
+        if seen is not None and seen.stamp == stamp:
+            return seen.done, seen.tail
+        # stamped before reading: a line appended meanwhile is read now, and looked at again next time
+        data = _read_ledger(path)
+        if data is None:  # counts as empty, and is tried again next time
+            self._seen.pop(path, None)
+            return ()
+        seen = self._seen[path] = self._read(data, seen)
+        seen.stamp = stamp
+        return seen.done, seen.tail
+
+    def entries(self, run_dir: Path, link_dir: str | None) -> int:
+        return sum(t.entries for t in self.tallies(run_dir, link_dir))
+
+    @staticmethod
+    def _read(data: bytes, seen: _Seen | None) -> _Seen:
+        view = memoryview(data)
+        if seen is None or len(data) < seen.end or zlib.crc32(view[: seen.end]) != seen.crc:
+            seen = _Seen()
+        # only whole lines are kept: the last one may still be being written
+        end = data.rfind(b"\n") + 1
+        if end > seen.end:
+            seen.done.add(data[seen.end : end])
+            seen.crc = zlib.crc32(view[seen.end : end], seen.crc)
+            seen.end = end
+        seen.tail = _Tally(data[seen.end :])
+        return seen
+
+
+def api_calls(
+    run_dir: Path,
+    link_dirs: Mapping[str, str],
+    overrides: Mapping[str, quota.Limit],
+    cache: LedgerCache | None = None,
+) -> list[dict[str, Any]]:
+    """Per (account, region, action): calls (every attempt), the most in any window of its quota, the
+    quota, and the answers that were throttling. ``cache`` keeps the ledgers between calls."""
+    ledgers = cache if cache is not None else LedgerCache()
+    times: dict[Key, list[float]] = defaultdict(list)
+    throttled: dict[Key, int] = defaultdict(int)
+    for link_dir in link_dirs.values():
+        for tally in ledgers.tallies(run_dir, link_dir):
+            for key, at in tally.times.items():
+                times[key].extend(at)
+            for key, n in tally.throttled.items():
+                throttled[key] += n
     rows = []
     for key in sorted(times):
         limit = quota.limit_of(key[2], None, overrides)
@@ -173,6 +264,8 @@ class Book:
         # CPU seconds of the link fork server itself (its imports, done once for every link command it
         # forked; each command's own CPU is in its link's cpu_seconds)
         self.commands_cpu_seconds = 0.0
+        # the record is rewritten about twice per link: each ledger is parsed once, not at every rewrite
+        self.ledgers = LedgerCache()
 
     def started(
         self, engine: str, rate: RateControl, outcomes: Mapping[str, LinkOutcome], link_dirs: Mapping[str, str]
@@ -211,7 +304,7 @@ class Book:
                 "state": state,
                 "states": states,
                 "run_dir": link_dirs.get(link.name),
-                "api_calls": len(ledger_entries(self.run_dir, link_dirs.get(link.name))),
+                "api_calls": self.ledgers.entries(self.run_dir, link_dirs.get(link.name)),
             }
             if o is not None:
                 entry.update({k: v for k, v in asdict(o).items() if k in OUTCOME_KEYS})
@@ -238,7 +331,7 @@ class Book:
             "rate": rate.outcome(),
             "links": links,
             "link_dirs": dict(link_dirs),
-            "api_calls": api_calls(self.run_dir, link_dirs, self.options.quotas),
+            "api_calls": api_calls(self.run_dir, link_dirs, self.options.quotas, self.ledgers),
             "quota_overrides": {k: asdict(v) for k, v in self.options.quotas.items()},
             "coordinator": self.quota_stats,
             "shared_kernels_cpu_seconds": self.kernels_cpu_seconds,
