@@ -361,3 +361,28 @@ def test_a_link_whose_worker_died_is_submitted_again_and_its_record_says_why(
     reason = "the Dask worker running it died (_WorkerLost)"
     assert link_record["retried"] == [{"attempt": None, "exit_code": None, "reason": reason}]
     assert f"retried: {reason}" in (result.run_dir / "index.html").read_text()
+
+
+def test_the_record_is_rewritten_once_per_start_and_end_and_always_says_what_just_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fleet_run, "Engine", _Engine)
+    monkeypatch.setattr(fleet_run, "run_link", lambda task: fleet_run.LinkOutcome(task.name, True, "verified", 0))
+    written: list[dict[str, str]] = []  # the states fleet.json held after each rewrite during the run
+    update = fleet_run.record.Book.update
+
+    def recorded(book: fleet_run.record.Book, *args: Any) -> None:
+        update(book, *args)
+        links = json.loads((book.run_dir / "fleet.json").read_text())["links"]
+        written.append({link["name"]: link["state"] for link in links})
+
+    monkeypatch.setattr(fleet_run.record.Book, "update", recorded)
+    options = fleet_run.FleetOptions(records=tmp_path / "runs", max_concurrency="1", log=lambda _: None)
+    assert fleet_run.run_fleet(_fleet(tmp_path, 3), options).exit_code == 0
+    assert [list(states.values()) for states in written] == [
+        ["pending", "pending", "pending"],  # the run begins
+        ["running", "pending", "pending"],
+        ["verified", "running", "pending"],  # a link ended, and the next one started in its place
+        ["verified", "verified", "running"],
+        ["verified", "verified", "verified"],
+    ]

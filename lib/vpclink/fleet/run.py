@@ -639,6 +639,8 @@ def _loop(
     pending = engine.as_completed()
     running = 0
 
+    # The record is rewritten once per event (links started, a link ended), after every change it makes:
+    # a fleet killed at any moment leaves a record that a resume continues from.
     def start(names: Sequence[str]) -> None:
         nonlocal running
         for name in names:
@@ -648,12 +650,11 @@ def _loop(
             pending.add(engine.submit(run_link, task, key=key))
             running += 1
             log(f"  {name:<32} started")
-        if names:
-            book.update(rate, outcomes, known_dirs)
 
     start(rate.ready())
     if not running:
         return
+    book.update(rate, outcomes, known_dirs)
     for future in pending:
         running -= 1
         name = by_key[str(future.key)]
@@ -667,6 +668,7 @@ def _loop(
                 log(f"  {name:<32} its worker died; submitted again ({resubmits[name]} of {options.retries})")
                 rate.requeue(name)
                 start(rate.ready())
+                book.update(rate, outcomes, known_dirs)
                 continue
             outcome = LinkOutcome(name, False, "failed", message=f"{type(e).__name__}: {e}"[:500])
         outcome.retried = [*lost.get(name, []), *outcome.retried]
