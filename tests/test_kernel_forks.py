@@ -25,10 +25,21 @@ from vpclink.kernels import KERNEL, KernelPool, register_engine
 from vpclink.notebook.settings import RUNNER_ENV
 
 PROBE = """
-import json, os, sys
+import json, logging, os, sys
+from importlib import resources
+from vpclink import fields, params
+from vpclink.notebook.display import _full_frame
 marker_before = "marker" in globals()
 marker = 1
+modules, checks = set(sys.modules), fields._adapter.cache_info().misses
+table = _full_frame()({"step": ["create"], "resource": ["ri-1"]})
+repr(table), table._repr_html_()
+with resources.as_file(resources.files("vpclink") / "examples" / "example.yaml") as path:
+    params.load(path)
+first_use = {"modules": sorted(set(sys.modules) - modules), "checks": fields._adapter.cache_info().misses - checks}
+log = logging.getLogger("IPKernelApp")
 print(json.dumps({
+    "first_use": first_use, "debug": log.isEnabledFor(logging.DEBUG), "warning": log.isEnabledFor(logging.WARNING),
     "pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(),
     "runner_env": os.environ.get("VPCLINK_RUNNER"), "probe_env": os.environ.get("VPCLINK_TEST_PROBE"),
     "marker_before": marker_before,
@@ -94,6 +105,10 @@ def test_each_notebook_gets_a_fresh_forked_kernel_with_the_runners_environment(t
     # closed: the fork server and every kernel it forked are gone
     assert not alive(first["ppid"]) and not alive(first["pid"]) and not alive(second["pid"])
     assert first["sessions"] == second["sessions"] == []  # no endpoint named: no SDK session made ahead
+    # what the cells do first (a table, the parameter file) was done once by the fork server, not per kernel
+    assert first["first_use"] == {"modules": [], "checks": 0}, "see kernel_forks.CELL_MODULES"
+    # ipykernel's debug lines are not made at all (traitlets made each, then dropped it); warnings are
+    assert (first["debug"], first["warning"]) == (False, True)
 
 
 def test_kernels_find_the_sdk_session_of_the_runs_endpoint_made_by_the_fork_server(tmp_path, workdir) -> None:

@@ -46,6 +46,13 @@ from .record.render_worker import NAME, RenderWorker
 # with the SDK clients and the credentials library it loads when it first calls an API, and pandas;
 # never the notebook tooling (nbformat, papermill), which is the runner's.
 PRELOAD = "import vpclink.notebook, vpclink.cloud, pandas; vpclink.cloud.load_sdks(); del vpclink, pandas"
+# What the phases' cells import as they run, in every kernel (the tables' text and HTML, the parameter
+# file's reader), and a parameter file read once: the checks of each field type are built on first use.
+CELL_MODULES = ("pandas.io.formats.html", "pandas.io.formats.string", "encodings.utf_8_sig")
+SAMPLE_PARAMS = "example.yaml"  # of vpclink/examples
+# traitlets sets an application's logger to DEBUG and filters at its handler: each kernel made a record
+# for every debug line ipykernel logs per message (about 5 a cell) only to drop it. Its own warnings show.
+QUIET_LOGGER = {"loggers": {"IPKernelApp": {"level": "WARNING"}}}
 # What ipykernel imports as a kernel starts (IPKernelApp.initialize, IPythonKernel.__init__): about 140
 # modules, 60 ms of each kernel's start, most of them debugpy's for the debugger every kernel makes.
 # tests/test_kernel_forks.py says which are missing when a new ipykernel imports more.
@@ -274,7 +281,7 @@ def _become_kernel(request: dict[str, Any], inherited: list[socket.socket]) -> N
         sys.argv = [LAUNCHER, *argv]
         from ipykernel.kernelapp import IPKernelApp
 
-        IPKernelApp.launch_instance(argv=argv)
+        IPKernelApp.launch_instance(argv=argv, logging_config=QUIET_LOGGER)
 
     processes.run_then_leave(kernel)
 
@@ -315,9 +322,22 @@ def preload() -> None:
     # (kernelspec.py), and a phase kernel is never debugged
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     with without_gc(freeze=True):
-        for module in KERNEL_MODULES:
+        for module in (*KERNEL_MODULES, *CELL_MODULES):
             importlib.import_module(module)
         exec(PRELOAD, {})
+        _read_sample_params()
+
+
+def _read_sample_params() -> None:
+    from importlib import resources
+
+    from .params import ParamsError, load
+
+    try:
+        with resources.as_file(resources.files("vpclink") / "examples" / SAMPLE_PARAMS) as path:
+            load(path)
+    except (OSError, ParamsError):
+        pass  # only a head start: each kernel reads its own file anyway
 
 
 def serve(owner: socket.socket, listener: socket.socket | None) -> None:
