@@ -123,3 +123,18 @@ def test_an_older_record_spelling_one_operator_as_empty_reads_as_none(tmp_path: 
     text = (run_dir / "run.json").read_text().replace('"side": null', '"side": ""')
     (run_dir / "run.json").write_text(text)
     assert RunState.load(run_dir).side is None
+
+
+@pytest.mark.parametrize("count", [2, 2**70], ids=["usual", "an integer past 64 bits"])
+def test_run_json_holds_every_value_as_written(tmp_path: Path, count: int) -> None:
+    import json
+
+    run_dir = new_run(tmp_path)
+    step = {"step": "wait", "detail": "Zürich → 北京", "seconds": 1.5, "count": count}
+    with RunState.edit(run_dir) as state:
+        state.phase("preflight").steps.append(step)
+    text = (run_dir / "run.json").read_text(encoding="utf-8")
+    assert text.endswith("}\n") and '\n  "run_id": ' in text  # indented, for people reading it
+    again = RunState.load(run_dir)
+    assert again.phase("preflight").steps[-1] == step
+    assert json.loads(text) == json.loads(json.dumps(again.to_dict()))

@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 from filelock import FileLock
 from pydantic import TypeAdapter, ValidationError
 
@@ -245,8 +246,9 @@ class RunState:
     def _save(self, run_dir: Path) -> Path:
         """Write ``run.json`` so that a reader (or a resume after ``kill -9``) never sees half a file."""
         self.outputs = self.merged_outputs()
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
-        return write_file(run_dir / RUN_FILE, text.encode("utf-8"), sync=True)
+        # written about 17 times a run: orjson encodes the dataclasses as they are (json would first
+        # deep-copy them into dicts, then indent in pure Python: 1 ms a write against 0.02)
+        return write_file(run_dir / RUN_FILE, _json(self), sync=True)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -507,3 +509,11 @@ def _locked(run_dir: Path) -> Iterator[None]:
         raise RunStateError(f"{lock} is not a lock file of this run (a link or a special file): remove it")
     with FileLock(str(lock), mode=FILE_MODE):
         yield
+
+
+def _json(state: RunState) -> bytes:
+    """``run.json``'s bytes: the state as indented JSON (keys in field order) and a final newline."""
+    try:
+        return orjson.dumps(state, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+    except TypeError:  # a value orjson refuses (an integer past 64 bits): json writes it
+        return (json.dumps(state.to_dict(), indent=2) + "\n").encode("utf-8")
