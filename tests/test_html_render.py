@@ -117,3 +117,21 @@ def test_the_pass_changes_exactly_what_nbconverts_does(page: str, expected: str 
     for e in soup.select(".jp-Notebook div.jp-Cell-inputWrapper, .jp-Notebook div.jp-OutputArea-output"):
         e.attrs["tabindex"] = "0"
     assert _tree(done) == soup
+
+
+def test_a_warmed_renderer_has_cleaned_every_phases_code_cells_already(tmp_path: Path) -> None:
+    """A fleet's link fork server warms one renderer for every link: a link's pages then clean only
+    the cells that are its own (the injected parameters), and still read as nbconvert's."""
+    HtmlRenderer.warm()
+    renderer = HtmlRenderer.take()
+    clean = renderer._exporter.filters["clean_html"]
+    nb = notebook(phases.get("routes"))
+    nb.metadata.language_info = {"name": "python", "pygments_lexer": "ipython3", "version": "3.11.7"}  # as run
+    nb.cells.insert(
+        1, nbformat.v4.new_code_cell('params_file = "/runs/r1/params.yaml"', metadata={"tags": ["injected"]})
+    )
+    nbformat.write(nb, str(tmp_path / "04_routes.ipynb"))
+    misses = clean.cache_info().misses
+    page = renderer.render(tmp_path / "04_routes.ipynb").read_text()
+    assert clean.cache_info().misses - misses == 1
+    assert _tree(page) == _tree(_stock(nb, "04_routes"))

@@ -28,6 +28,7 @@ from .provenance import describe
 from .run import LEDGER_FILE, PARAMS_COPY, RUN_FILE, PhaseRecord, RunState, write_file
 
 INDEX_FILE = "index.html"
+LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}  # as ipykernel reports it
 
 
 class HtmlRenderer:
@@ -44,18 +45,20 @@ class HtmlRenderer:
 
     @classmethod
     def warm(cls) -> None:
-        """Build a renderer and load what its first rendering loads, for this process's next take."""
+        """Build a renderer and load what its first rendering loads, for this process's next take; its
+        memo of cleaned code cells starts with every phase's own (most of a page's code cells)."""
         import nbformat
 
+        from .. import phases
+        from ..notebook.template import notebook
+
         renderer = cls()
-        sample = nbformat.v4.new_notebook(
-            cells=[
-                nbformat.v4.new_markdown_cell("# A phase\n\nIts *purpose*, with `code`."),
-                nbformat.v4.new_code_cell("phase.plan()", outputs=[nbformat.v4.new_output("stream", text="1\n")]),
-            ]
-        )
+        cells = [cell for phase in phases.ALL for cell in notebook(phase).cells]
+        cells.append(nbformat.v4.new_code_cell("phase.plan()", outputs=[nbformat.v4.new_output("stream", text="1\n")]))
         with without_gc(freeze=False), warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # highlighted as an executed phase notebook is: its kernel (ipykernel) names the lexer
+            sample = nbformat.v4.new_notebook(cells=cells, metadata={"language_info": LANGUAGE_INFO})
             renderer._exporter.from_notebook_node(sample)
         renderer._loaded = True
         cls._warmed = renderer
