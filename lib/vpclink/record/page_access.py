@@ -3,14 +3,15 @@
 nbconvert 7's ``HTMLExporter.from_notebook_node`` renders its template, then parses the whole page
 with BeautifulSoup to give every ``img`` without ``alt`` a default text and every cell's input wrapper
 and output (``div.jp-Cell-inputWrapper``, ``div.jp-OutputArea-output`` inside ``.jp-Notebook``)
-``tabindex="0"`` (keyboard focus), and writes the tree back out. For a phase notebook that pass is half
-of the rendering's CPU (about 37 of 72 ms per page, measured on a 2-core machine): a fleet's links
-render seven pages each. :func:`add` makes the same changes by rewriting only those start tags in the
+``tabindex="0"`` (keyboard focus), and writes the tree back out. For a phase notebook that pass is
+about half of the rendering's CPU, and a fleet's links render seven pages each (benchmarks/
+html_pages.py: a page 0.31 x nbconvert's time with this pass and ``record.html``'s other settings).
+:func:`add` makes the same changes by rewriting only those start tags in the
 page as the template wrote it, found with the standard library's HTML tokenizer (the one nbconvert
 has BeautifulSoup use), and leaves every other byte as it was.
 
-``record.html`` checks that the result parses to the same tree as nbconvert's own output
-(tests/test_html_render.py), so a later nbconvert that changes its pass shows up there.
+tests/test_html_render.py checks that a page parses to the same tree as nbconvert's own, so a later
+nbconvert that changes its pass shows up there.
 """
 
 from __future__ import annotations
