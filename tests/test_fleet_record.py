@@ -13,6 +13,7 @@ from vpclink.fleet import record
 from vpclink.fleet.rate import RateControl, Threshold
 from vpclink.fleet.run import FleetOptions
 from vpclink.fleet.spec import load_fleet
+from vpclink.record.ledger import Ledger
 
 UID = "1234567890123456"
 LINKS = {"hub-a": "links/20240101T000000Z-hub-a", "hub-b": "links/20240101T000000Z-hub-b"}
@@ -135,7 +136,7 @@ def test_api_calls_read_through_the_cache_are_the_rows_of_a_fresh_read(tmp_path:
     ]
     assert all(r["account_uid"] == UID and r["region"] == "cn-hangzhou" for r in rows)
     assert [cache.entries(run_dir, LINKS[link]) for link in LINKS] == [
-        len(record.ledger_entries(run_dir, LINKS[link])) for link in LINKS
+        len(Ledger.read(run_dir / LINKS[link] / record.LEDGER)) for link in LINKS
     ]
 
 

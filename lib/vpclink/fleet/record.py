@@ -109,12 +109,6 @@ def _read_ledger(path: Path) -> bytes | None:
         return None
 
 
-def ledger_entries(run_dir: Path, link_dir: str | None) -> list[dict[str, Any]]:
-    if not link_dir:
-        return []
-    return list(_parse(_read_ledger(run_dir / link_dir / LEDGER) or b""))
-
-
 Key = tuple[str, str, str]  # (account UID, region, action)
 
 
