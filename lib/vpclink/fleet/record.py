@@ -24,9 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from .. import safe_files
+from ..record.run import indented_json
 from . import quota
 from .model import Fleet, Vpc
 from .rate import RateControl
@@ -71,14 +70,6 @@ def _write(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
-
-
-def _to_json(data: dict[str, Any]) -> str:
-    """``data`` as indented JSON text with a final newline."""
-    try:
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
-    except TypeError:  # orjson.JSONEncodeError too: a value orjson refuses (an int past 64 bits, a key not a str)
-        return json.dumps(data, indent=2) + "\n"
 
 
 # -- the API calls, from the links' ledgers ----------------------------------------------------------------
@@ -354,7 +345,7 @@ class Book:
         return data
 
     def _save(self, data: dict[str, Any]) -> None:
-        _write(self.run_dir / FLEET_JSON, _to_json(data))
+        _write(self.run_dir / FLEET_JSON, indented_json(data).decode("utf-8"))
         _write(self.run_dir / INDEX_HTML, render(data))
 
 

@@ -26,7 +26,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -246,9 +246,7 @@ class RunState:
     def _save(self, run_dir: Path) -> Path:
         """Write ``run.json`` so that a reader (or a resume after ``kill -9``) never sees half a file."""
         self.outputs = self.merged_outputs()
-        # written about 17 times a run: orjson encodes the dataclasses as they are (json would first
-        # deep-copy them into dicts, then indent in pure Python: 1 ms a write against 0.02)
-        return write_file(run_dir / RUN_FILE, _json(self), sync=True)
+        return write_file(run_dir / RUN_FILE, indented_json(self), sync=True)  # about 17 writes a run
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -511,9 +509,13 @@ def _locked(run_dir: Path) -> Iterator[None]:
         yield
 
 
-def _json(state: RunState) -> bytes:
-    """``run.json``'s bytes: the state as indented JSON (keys in field order) and a final newline."""
+def indented_json(value: Any) -> bytes:
+    """A record's JSON as people read it: indented, keys in their order (a dataclass's in field order),
+    with a final newline. orjson writes it (the records are rewritten as a run goes: about 1 ms a write
+    with json, which deep-copies dataclasses and indents in pure Python, against 0.02 ms); json only a
+    value orjson refuses (an integer past 64 bits)."""
     try:
-        return orjson.dumps(state, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
-    except TypeError:  # a value orjson refuses (an integer past 64 bits): json writes it
-        return (json.dumps(state.to_dict(), indent=2) + "\n").encode("utf-8")
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+    except TypeError:  # orjson.JSONEncodeError is one
+        plain = asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
+        return (json.dumps(plain, indent=2) + "\n").encode("utf-8")
